@@ -1,0 +1,61 @@
+"""peerline: a peer-support line for survivors of trauma that works on any phone."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, current_app
+
+from . import config as settings
+from .extensions import Services, default_instance_dir
+from .logs import install_redaction
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: dict[str, Any] | None = None,
+               clock: Callable[[], datetime] | None = None) -> Flask:
+    """Build the Flask app; ``config`` overrides the environment (tests pass a dict)."""
+    values = settings.from_environment()
+    values.update(config or {})
+    values = settings.finalise(values)
+    values["INSTANCE_DIR"] = values.get("PEERLINE_INSTANCE_DIR") or default_instance_dir()
+    if not values["DATABASE_URL"]:
+        os.makedirs(values["INSTANCE_DIR"], exist_ok=True)
+        values["DATABASE_URL"] = "sqlite:///" + os.path.join(values["INSTANCE_DIR"],
+                                                             "peerline.db")
+    app = Flask(__name__)
+    app.config.update(values)
+    install_redaction()
+    if values["USING_DEV_SECRET"] and values["PEERLINE_GATEWAY"] == "twilio":
+        log.warning("SECRET_KEY is not set: phone numbers are encrypted with a dev key")
+    app.extensions["peerline"] = Services(app.config, clock=clock)
+    _register_blueprints(app)
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .health import bp as health_bp
+    from .simulator.views import bp as simulator_bp
+    from .sms.views import bp as sms_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(sms_bp)
+    app.register_blueprint(simulator_bp)
+    try:
+        from .voice.views import bp as voice_bp
+    except ImportError:  # the voice line is built in its own issue
+        return
+    app.register_blueprint(voice_bp)
+
+
+def services() -> Services:
+    """The current app's :class:`Services`."""
+    return current_app.extensions["peerline"]

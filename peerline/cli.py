@@ -1,0 +1,146 @@
+"""``flask --app wsgi …`` commands: schema, roster, worker, sweeper, and the local line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+from . import roster as roster_domain
+from . import schema
+from .extensions import QUEUE_NAME, Services
+from .phones import InvalidNumber, masked
+
+db_cli = AppGroup("db", help="Create or migrate the database schema.")
+roster_cli = AppGroup("roster", help="The volunteer roster.")
+
+DEMO_VOLUNTEERS = (("Alex (demo)", "+15550100001", "en,es"), ("Sam (demo)", "+15550100002", "en"))
+
+
+def _services() -> Services:
+    return current_app.extensions["peerline"]
+
+
+@db_cli.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Create the schema, or migrate it to the newest revision."""
+    schema.upgrade(_services().engine, revision)
+    click.echo("database is at revision " + revision)
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """Autogenerate a migration from the models (for developers)."""
+    schema.revision(_services().engine, message)
+
+
+@roster_cli.command("add")
+@click.option("--name", required=True)
+@click.option("--phone", required=True)
+@click.option("--lang", default="en", show_default=True, help="Comma-separated: en,es")
+@click.option("--capacity", type=int, default=None, help="Parallel text conversations.")
+def roster_add(name: str, phone: str, lang: str, capacity: int | None) -> None:
+    """Put a volunteer on the roster."""
+    svc = _services()
+    try:
+        with svc.sessions.begin() as session:
+            volunteer = roster_domain.add_volunteer(session, svc.line, name, phone, lang,
+                                                    capacity)
+            vid = volunteer.id
+    except (InvalidNumber, roster_domain.RosterError) as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"added volunteer #{vid} {name}")
+
+
+@roster_cli.command("list")
+def roster_list() -> None:
+    """Show the roster (numbers masked)."""
+    svc = _services()
+    with svc.sessions() as session:
+        people = roster_domain.list_volunteers(session)
+        if not people:
+            click.echo("the roster is empty")
+        for v in people:
+            phone = masked(svc.line.vault.decrypt(v.phone_enc))
+            shift = "on shift" if v.on_shift else "off shift"
+            state = "" if v.active else " (inactive)"
+            click.echo(f"#{v.id}\t{v.name}\t{phone}\t{v.languages}\tcapacity {v.capacity}\t"
+                       f"{shift}{state}")
+
+
+def run_worker(app: Flask, burst: bool = False) -> None:
+    """An RQ worker (non-forking, with scheduler) plus the sweeper thread beside it."""
+    from rq import SimpleWorker
+
+    from workers.context import set_app
+
+    from .sweeper import run_forever
+
+    set_app(app)
+    svc: Services = app.extensions["peerline"]
+    stop = threading.Event()
+    sweeper = threading.Thread(target=run_forever, args=(svc, stop), name="sweeper",
+                               daemon=True)
+    sweeper.start()
+    try:
+        worker = SimpleWorker([QUEUE_NAME], connection=svc.redis())
+        worker.work(with_scheduler=True, burst=burst, logging_level="WARNING")
+    finally:
+        stop.set()
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@with_appcontext
+def worker_command(burst: bool) -> None:
+    """Run an RQ worker with scheduler on the line's queue, and the sweeper."""
+    run_worker(current_app._get_current_object(), burst=burst)  # type: ignore[attr-defined]
+
+
+@click.command("sweeper")
+@with_appcontext
+def sweeper_command() -> None:
+    """Run only the sweeper loop (timers, lost-job recovery)."""
+    from .sweeper import run_forever
+
+    run_forever(_services(), threading.Event())
+
+
+@click.command("dev")
+@click.option("--port", default=5000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@with_appcontext
+def dev_command(port: int, host: str) -> None:
+    """Run the whole line locally: schema, embedded Redis, worker, web, simulator."""
+    svc = _services()
+    schema.upgrade(svc.engine)
+    with svc.sessions.begin() as session:
+        if not roster_domain.list_volunteers(session):
+            for name, phone, lang in DEMO_VOLUNTEERS:
+                roster_domain.add_volunteer(session, svc.line, name, phone, lang)
+    env = dict(os.environ, REDIS_URL=svc.redis_url(),
+               DATABASE_URL=svc.config["DATABASE_URL"])
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+                              env=env)
+    click.echo(f"peerline is running: http://{host}:{port}/simulator  (Ctrl-C stops it)")
+    try:
+        current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=10)
+
+
+def register_cli(app: Flask) -> None:
+    """Attach every command to ``app.cli``."""
+    app.cli.add_command(db_cli)
+    app.cli.add_command(roster_cli)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(sweeper_command)
+    app.cli.add_command(dev_command)

@@ -1,0 +1,135 @@
+"""Every word the line texts to people, in English and Spanish."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TEXTS: dict[str, dict[str, str]] = {
+    "welcome": {
+        "en": "Hi, you've reached the peer support line. A trained peer volunteer will text "
+              "you back here soon. You can write whenever you're ready. Reply STOP to opt "
+              "out, HELP for help.",
+        "es": "Hola, has llegado a la línea de apoyo entre pares. Una persona voluntaria "
+              "capacitada te escribirá aquí pronto. Puedes escribir cuando quieras. Responde "
+              "STOP para no recibir más mensajes, HELP para ayuda.",
+    },
+    "nobody_on_shift": {
+        "en": "No peer volunteer is on shift right now, so a reply may take a while; you "
+              "stay in line and we'll text you here. {hours} {hotline}",
+        "es": "Ahora mismo no hay voluntarios de turno, así que la respuesta puede tardar; "
+              "sigues en la fila y te escribiremos aquí. {hours} {hotline}",
+    },
+    "still_waiting": {
+        "en": "Thank you for waiting, you're still in line and a peer will text you as soon "
+              "as one is free. {hotline}",
+        "es": "Gracias por esperar, sigues en la fila y una persona voluntaria te escribirá "
+              "en cuanto esté libre. {hotline}",
+    },
+    "connected_survivor": {
+        "en": "A peer volunteer is here now and will text you from this number.",
+        "es": "Una persona voluntaria ya está aquí y te escribirá desde este número.",
+    },
+    "ended_survivor": {
+        "en": "This conversation has ended. Thank you for reaching out. Text this number "
+              "any time to talk again.",
+        "es": "Esta conversación ha terminado. Gracias por escribir. Escribe a este número "
+              "cuando quieras volver a hablar.",
+    },
+    "idle_survivor": {
+        "en": "We haven't heard from you in a while, so we've closed this conversation. "
+              "Take care of yourself; text this number any time to talk again.",
+        "es": "Hace un rato que no sabemos de ti, así que cerramos esta conversación. "
+              "Cuídate; escribe a este número cuando quieras volver a hablar.",
+    },
+    "volunteer_left_survivor": {
+        "en": "Your peer had to step away. You're at the front of the line and the next "
+              "peer will text you here.",
+        "es": "Tu par tuvo que retirarse. Estás al frente de la fila y la próxima persona "
+              "voluntaria te escribirá aquí.",
+    },
+    "help_survivor": {
+        "en": "Peer support line: text us any time and a trained peer will reply. #END "
+              "ends a conversation, STOP opts out. {hotline}",
+        "es": "Línea de apoyo entre pares: escríbenos y una persona voluntaria te "
+              "responderá. #END termina la conversación, STOP para no recibir más. {hotline}",
+    },
+    "start_survivor": {
+        "en": "You're subscribed again. Text us any time to talk with a peer.",
+        "es": "Vuelves a estar suscrito/a. Escríbenos cuando quieras hablar con un par.",
+    },
+    "media_not_relayed": {
+        "en": "Pictures and other media can't be passed on through this line, only text. "
+              "Your words were received.",
+        "es": "Las fotos y otros archivos no se pueden reenviar por esta línea, solo texto. "
+              "Recibimos tus palabras.",
+    },
+    "empty": {
+        "en": "We got an empty message. Write whenever you're ready.",
+        "es": "Recibimos un mensaje vacío. Escribe cuando quieras.",
+    },
+    "too_long": {
+        "en": "That message was very long, so only the first part is passed on.",
+        "es": "Ese mensaje era muy largo; solo se reenvía la primera parte.",
+    },
+    "hotline": {"en": "{hotline_text}", "es": "{hotline_text}"},
+}
+
+VOLUNTEER_TEXTS: dict[str, str] = {
+    "on": "You're on shift. Thank you! Offers will arrive here; reply YES to take one or "
+          "PASS. Text OFF when you're done.",
+    "on_again": "You're already on shift. Text OFF to end it.",
+    "off": "You're off shift. Thank you for your time today.",
+    "off_already": "You're not on shift. Text ON to start.",
+    "off_holding": "You still have {n} live conversation(s). Finish with #END in each, or "
+                   "text OFF again to hand them over to the next peer.",
+    "off_handed_over": "You're off shift; your {n} conversation(s) went back to the front "
+                       "of the line with their history. Thank you.",
+    "status": "You're {shift}. Live conversations: {active}. Pending offers: {offers}. "
+              "Waiting in line: {waiting}.",
+    "offer": "Offer: someone is waiting ({lang}, {minutes} min{crisis}). \"{preview}\" "
+             "Reply YES to take it or PASS.",
+    "offer_crisis": "CRISIS OFFER (sent to all on shift, first YES takes it): someone is "
+                    "waiting ({lang}, {minutes} min). \"{preview}\" Reply YES to take it.",
+    "accepted": "You're connected (conversation #{cid}, {lang}). Everything you text to this "
+                "number goes to them. #END to finish, #CRISIS to escalate, #HELP for help.",
+    "accepted_history": "You're connected (conversation #{cid}, {lang}), handed over from "
+                        "another peer. Recent messages:\n{history}\nEverything you text to "
+                        "this number goes to them. #END to finish.",
+    "taken": "Thanks, that conversation was taken by another peer.",
+    "no_offer": "There's no open offer for you right now.",
+    "passed": "Passed. Thanks for saying so.",
+    "expired": "The offer timed out and went to the next peer. Reply STATUS any time.",
+    "auto_off": "You missed {n} offers in a row, so we took you off shift. Text ON to "
+                "come back.",
+    "ended": "Conversation #{cid} has ended. Thank you.",
+    "ended_by_survivor": "The person ended conversation #{cid}. Thank you for being there.",
+    "survivor_left": "The person has left (opted out of texts) in conversation #{cid}. "
+                     "Nothing more will reach them.",
+    "idle_closed": "Conversation #{cid} was closed after a quiet hour.",
+    "nudge": "Checking in: the person in conversation #{cid} is waiting for your reply.",
+    "requeued": "Conversation #{cid} went back to the line because it had no reply for a "
+                "while. Text STATUS to check in.",
+    "help": "Commands: ON, OFF, STATUS; to an offer YES or PASS. In a conversation: #END, "
+            "#CRISIS, #HELP; anything else is passed on.",
+    "unknown": "Sorry, I didn't get that. Commands: ON, OFF, STATUS, YES, PASS, HELP.",
+    "media": "Media can't be passed on through the line; send text only.",
+    "crisis_flagged": "Thank you. Crisis escalation recorded for conversation #{cid}; the "
+                      "on-call coordinator has been alerted.",
+    "crisis_alert": "CRISIS ALERT in your conversation #{cid} ({category}). Hotline info was "
+                    "sent to them. Stay with them; the coordinator is alerted.",
+    "not_in_conversation": "You're not in a conversation on this number. Text STATUS.",
+}
+
+ONCALL_TEXTS: dict[str, str] = {
+    "nobody_on_shift": "peerline: someone is waiting (conversation #{cid}) and no volunteer "
+                       "is on shift.",
+    "waiting_long": "peerline: conversation #{cid} has waited {minutes} min with no peer.",
+    "crisis": "peerline CRISIS: conversation #{cid}, {category}, source {source}. Please "
+              "check the escalation log.",
+}
+
+
+def say(key: str, lang: str, **values: Any) -> str:
+    """The survivor-facing text ``key`` in ``lang`` (English when unknown)."""
+    table = TEXTS[key]
+    return table.get(lang, table["en"]).format(**values).strip()

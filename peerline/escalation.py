@@ -1,0 +1,77 @@
+"""Crisis escalation: hotline in the reply, queue jump, alerts, and the Escalation record."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from . import pairing
+from .conversations import alert_oncall, hotline_text
+from .copy import ONCALL_TEXTS, VOLUNTEER_TEXTS
+from .line import Line
+from .models import Conversation, Escalation, Survivor
+from .outbox import text_volunteer
+
+CATEGORY_NAMES = {"suicidal_intent": "suicidal intent", "self_harm": "self-harm",
+                  "means": "means/method", "imminent_danger": "imminent danger",
+                  "harm_to_others": "harm to others", "manual": "flagged by peer"}
+
+
+def scan(text: str, lang: str, previous: str | None = None) -> Any:
+    """Run the crisis detector (pure, no I/O) on a survivor's words."""
+    from .crisis.detector import detect
+
+    return detect(text, lang_hint=lang, previous=previous)
+
+
+def guess_language(text: str) -> str:
+    """The language of a first message ("en" or "es")."""
+    from .crisis.detector import guess_language as guess
+
+    return guess(text)
+
+
+def hotline_reply(session: Session, line: Line, survivor: Survivor, category: str | None,
+                  force: bool = False) -> list[str]:
+    """Hotline texts for a survivor in crisis, unless they had them very recently."""
+    now = line.now()
+    window = timedelta(seconds=line.setting("PEERLINE_HOTLINE_REPEAT_S"))
+    if not force and survivor.last_hotline_at and now - survivor.last_hotline_at < window:
+        return []
+    survivor.last_hotline_at = now
+    texts = [hotline_text(line, survivor.lang)]
+    if category == "imminent_danger":
+        texts.append(hotline_text(line, survivor.lang, abuse=True))
+    return texts
+
+
+def escalate(session: Session, line: Line, conversation: Conversation, *, source: str,
+             category: str | None, matched: str | None) -> Escalation:
+    """Make the conversation crisis priority, alert who must know, keep a record."""
+    alerted: list[str] = []
+    conversation.priority = 1
+    if conversation.status == "waiting":
+        pairing.request_pairing(session, line)
+        alerted.append("on-shift volunteers (broadcast offer)")
+    elif conversation.status == "active" and conversation.volunteer is not None \
+            and source != "volunteer" and conversation.volunteer_line:
+        text_volunteer(session, line, conversation.volunteer, conversation.volunteer_line,
+                       VOLUNTEER_TEXTS["crisis_alert"].format(
+                           cid=conversation.id,
+                           category=CATEGORY_NAMES.get(category or "", category)),
+                       kind="alert", conversation_id=conversation.id)
+        alerted.append("paired volunteer")
+    if alert_oncall(session, line, f"crisis-{conversation.id}", conversation.id,
+                    ONCALL_TEXTS["crisis"].format(
+                        cid=conversation.id, source=source,
+                        category=CATEGORY_NAMES.get(category or "", category))):
+        if line.setting("PEERLINE_ONCALL_NUMBER"):
+            alerted.append("on-call coordinator")
+    record = Escalation(conversation_id=conversation.id, source=source, category=category,
+                        matched=(matched or "")[:200] or None, alerted=", ".join(alerted),
+                        created_at=line.now())
+    session.add(record)
+    session.flush()
+    return record

@@ -1,0 +1,130 @@
+"""The app's handles on the outside: database, Redis, queue, gateway. Wired by the factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import datetime
+from typing import Any
+
+from redis import Redis
+from rq import Queue
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import embedded_redis
+from .line import Line, utcnow
+from .telephony.local_gateway import LocalGateway
+from .telephony.twilio_gateway import TwilioGateway
+from .vault import PhoneVault
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "peerline"
+RUN_TASK = "workers.jobs.run_task"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine; SQLite gets WAL and serialised (``BEGIN IMMEDIATE``) transactions."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class Kicker:
+    """Enqueues task hints after commit, best effort: Redis being down loses nothing."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._down_until = 0.0
+
+    def kick(self, tasks: list[tuple[int, datetime]]) -> None:
+        """Enqueue one job per (task id, not_before); skip quietly while Redis is down."""
+        if not tasks or time.monotonic() < self._down_until:
+            return
+        try:
+            queue = self._services.queue()
+            now = self._services.line.now()
+            for task_id, not_before in tasks:
+                if not_before > now:
+                    queue.enqueue_at(not_before, RUN_TASK, task_id, job_timeout=60,
+                                     result_ttl=60, failure_ttl=3600)
+                else:
+                    queue.enqueue(RUN_TASK, task_id, job_timeout=60, result_ttl=60,
+                                  failure_ttl=3600)
+        except Exception as exc:  # noqa: BLE001 - Redis down: the sweeper recovers
+            self._down_until = time.monotonic() + 2.0
+            log.warning("enqueue failed (%s); the sweeper will pick the work up",
+                        type(exc).__name__)
+
+
+class Services:
+    """Database sessions, Redis, the queue and the :class:`Line` for one app."""
+
+    def __init__(self, config: dict[str, Any], clock: Any = None) -> None:
+        self.config = config
+        self.engine = make_engine(config["DATABASE_URL"])
+        self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+        self._redis: Redis | None = None
+        vault = PhoneVault.from_settings(config["SECRET_KEY"], config["PEERLINE_ENCRYPTION_KEYS"],
+                                         config["PEERLINE_HASH_KEY"])
+        clock = clock or utcnow
+        if config["PEERLINE_GATEWAY"] == "twilio":
+            gateway: Any = TwilioGateway(config["TWILIO_ACCOUNT_SID"],
+                                         config["TWILIO_AUTH_TOKEN"],
+                                         config["TWILIO_API_BASE_URL"],
+                                         config["TWILIO_TIMEOUT_S"])
+        else:
+            gateway = LocalGateway(self.sessions, vault, clock)
+        self.line = Line(settings=config, vault=vault, gateway=gateway, clock=clock)
+        self.kicker = Kicker(self)
+        event.listen(self.sessions, "after_commit", self._after_commit)
+        event.listen(self.sessions, "after_soft_rollback", self._after_rollback)
+
+    def _after_commit(self, session: Session) -> None:
+        pending = session.info.pop("new_tasks", None)
+        if pending:
+            self.kicker.kick([(t.id, t.not_before) for t in pending])
+
+    @staticmethod
+    def _after_rollback(session: Session, _previous: Any) -> None:
+        session.info.pop("new_tasks", None)
+
+    def redis_url(self) -> str:
+        """The configured Redis URL, or the embedded server's (started on first use)."""
+        if not self.config["REDIS_URL"]:
+            self.config["REDIS_URL"] = embedded_redis.start(self.config["INSTANCE_DIR"])
+        return self.config["REDIS_URL"]
+
+    def redis(self) -> Redis:
+        """A Redis client with short time-outs (webhooks must not hang on it)."""
+        if self._redis is None:
+            self._redis = Redis.from_url(self.redis_url(), socket_connect_timeout=0.5,
+                                         socket_timeout=5, health_check_interval=10)
+        return self._redis
+
+    def queue(self) -> Queue:
+        """The RQ queue all jobs go on."""
+        return Queue(QUEUE_NAME, connection=self.redis())
+
+
+def default_instance_dir() -> str:
+    """Where the embedded defaults keep their files (``./instance``)."""
+    return os.path.abspath(os.environ.get("PEERLINE_INSTANCE_DIR") or "instance")

@@ -1,0 +1,17 @@
+"""Imports every module that registers task handlers (``@tasks.handler``)."""
+
+from __future__ import annotations
+
+import importlib
+
+MODULES = ("peerline.outbox", "peerline.pairing", "peerline.purge", "peerline.voice.calls")
+
+
+def register_all() -> None:
+    """Make sure every task kind has its handler registered."""
+    for name in MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise

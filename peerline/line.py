@@ -1,0 +1,44 @@
+"""What domain code needs besides a DB session: settings, the vault, the gateway, a clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .telephony.gateway import Gateway
+from .vault import PhoneVault
+
+
+def utcnow() -> datetime:
+    """Naive UTC now (the database stores naive UTC everywhere)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass
+class Line:
+    """The line's settings and outside parts, handed to domain functions."""
+
+    settings: dict[str, Any]
+    vault: PhoneVault
+    gateway: Gateway
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    def now(self) -> datetime:
+        """The current time (naive UTC); tests move the clock."""
+        return self.clock()
+
+    @property
+    def numbers(self) -> list[str]:
+        """The line numbers, first one the main number."""
+        return list(self.settings["PEERLINE_NUMBERS"])
+
+    def setting(self, name: str) -> Any:
+        """One setting by name."""
+        return self.settings[name]
+
+    def callback_url(self, path: str) -> str | None:
+        """An absolute URL for Twilio callbacks, or None when there is no public base."""
+        base = self.settings.get("PUBLIC_BASE_URL") or ""
+        return base.rstrip("/") + path if base else None

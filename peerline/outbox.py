@@ -1,0 +1,161 @@
+"""Outbound texts: stored in the caller's transaction, delivered in order by a worker."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import tasks
+from .line import Line
+from .models import DeliveryReport, OutboundMessage, Survivor, Volunteer
+from .people import is_opted_out
+from .telephony.gateway import OPTED_OUT, GatewayError
+
+log = logging.getLogger(__name__)
+
+#: How far each delivery status is along; a report never moves a message backwards.
+STATUS_RANK = {"queued": 0, "accepted": 1, "scheduled": 1, "sending": 2, "sent": 3,
+               "delivered": 5, "read": 6, "undelivered": 4, "failed": 4, "canceled": 4}
+FINAL = {"sent", "delivered", "read", "failed", "undelivered", "cancelled", "canceled"}
+#: Hooks run (in the delivery transaction) when a text fails for good, by kind.
+ON_FAILED: dict[str, object] = {}
+
+
+def queue_text(session: Session, line: Line, to_number: str, from_number: str, body: str, *,
+               kind: str = "system", conversation_id: int | None = None,
+               offer_id: int | None = None) -> OutboundMessage | None:
+    """Store a text to send (and its delivery task); None if the recipient opted out."""
+    to_hash = line.vault.hash(to_number)
+    if is_opted_out(session, to_hash):
+        return None
+    message = OutboundMessage(to_enc=line.vault.encrypt(to_number), to_hash=to_hash,
+                              from_number=from_number, body=body[:1600], kind=kind,
+                              conversation_id=conversation_id, offer_id=offer_id,
+                              status="queued", attempts=0, created_at=line.now())
+    session.add(message)
+    session.flush()
+    tasks.add(session, "send", message.id, line.now())
+    return message
+
+
+def text_volunteer(session: Session, line: Line, volunteer: Volunteer, from_number: str,
+                   body: str, **kwargs: object) -> OutboundMessage | None:
+    """Queue a text to a volunteer's phone."""
+    return queue_text(session, line, line.vault.decrypt(volunteer.phone_enc), from_number,
+                      body, **kwargs)  # type: ignore[arg-type]
+
+
+def text_survivor(session: Session, line: Line, survivor: Survivor, from_number: str,
+                  body: str, **kwargs: object) -> OutboundMessage | None:
+    """Queue a text to a survivor's phone."""
+    return queue_text(session, line, line.vault.decrypt(survivor.phone_enc), from_number,
+                      body, **kwargs)  # type: ignore[arg-type]
+
+
+def _send_backoff(attempts: int, retry_after: float | None) -> float:
+    delay = min(0.5 * 2 ** max(attempts - 1, 0), 60.0)
+    return max(delay, retry_after or 0.0)
+
+
+@tasks.handler("send")
+def deliver(sessions: sessionmaker[Session], line: Line, message_id: int | None) -> None:
+    """Send one queued text, after every earlier text to the same person; never twice."""
+    now = line.now()
+    lease = line.setting("PEERLINE_LEASE_S")
+    with sessions.begin() as session:
+        message = session.get(OutboundMessage, message_id)
+        if message is None or message.status not in ("queued", "sending"):
+            return None
+        if is_opted_out(session, message.to_hash):
+            message.status = "cancelled"
+            return None
+        earlier = session.scalar(select(exists().where(
+            OutboundMessage.to_hash == message.to_hash, OutboundMessage.id < message.id,
+            OutboundMessage.status.in_(("queued", "sending")))))
+        if earlier:
+            raise tasks.Retry(1.0, "waiting for an earlier text to the same person")
+        if message.status == "sending" and message.locked_until and message.locked_until > now:
+            raise tasks.Retry((message.locked_until - now).total_seconds() + 0.5, "in flight")
+        check_first = message.attempts > 0
+        claimed = session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == message.id,
+                   OutboundMessage.status == message.status,
+                   OutboundMessage.attempts == message.attempts)
+            .values(status="sending", attempts=OutboundMessage.attempts + 1,
+                    locked_until=now + timedelta(seconds=lease)))
+        if claimed.rowcount != 1:
+            raise tasks.Retry(1.0, "claimed elsewhere")
+        to = line.vault.decrypt(message.to_enc)
+        from_number, body, created = message.from_number, message.body or "", message.created_at
+        attempts = message.attempts + 1
+    sid: str | None = None
+    try:
+        if check_first:
+            # An earlier attempt may have reached Twilio before dying: never send twice.
+            sid = line.gateway.find_sent(to, from_number, body, created - timedelta(seconds=5))
+        if sid is None:
+            sid = line.gateway.send_sms(to, from_number, body,
+                                        status_callback=line.callback_url("/sms/status"))
+    except GatewayError as exc:
+        with sessions.begin() as session:
+            message = session.get(OutboundMessage, message_id)
+            assert message is not None
+            message.locked_until = None
+            if exc.permanent:
+                _fail(session, line, message, exc.code)
+                return None
+            message.status = "queued"
+            message.error_code = exc.code
+        log.warning("send %s failed (%s); retrying", message_id, exc)
+        raise tasks.Retry(_send_backoff(attempts, exc.retry_after), str(exc)) from None
+    with sessions.begin() as session:
+        message = session.get(OutboundMessage, message_id)
+        assert message is not None
+        message.sid, message.status, message.sent_at = sid, "sent", line.now()
+        message.locked_until = None
+        report = session.get(DeliveryReport, sid)
+        if report is not None:
+            _apply_status(session, line, message, report.status, report.error_code)
+    return None
+
+
+def _fail(session: Session, line: Line, message: OutboundMessage, code: int | None) -> None:
+    """Record a permanent failure; an opted-out recipient is marked so."""
+    message.status, message.error_code = "failed", code
+    if code == OPTED_OUT:
+        for model in (Survivor, Volunteer):
+            session.execute(update(model).where(model.phone_hash == message.to_hash)
+                            .values(opted_out=True))
+    hook = ON_FAILED.get(message.kind)
+    if hook is not None:
+        hook(session, line, message)  # type: ignore[operator]
+
+
+def _apply_status(session: Session, line: Line, message: OutboundMessage, status: str,
+                  error_code: int | None) -> None:
+    if STATUS_RANK.get(status, 0) <= STATUS_RANK.get(message.status, 0):
+        return
+    if status in ("failed", "undelivered"):
+        _fail(session, line, message, error_code)
+        message.status = status
+    else:
+        message.status = status
+
+
+def record_status(session: Session, line: Line, sid: str, status: str,
+                  error_code: int | None) -> None:
+    """Store a delivery report (``/sms/status``); it never moves a message backwards."""
+    status = status.lower()
+    report = session.get(DeliveryReport, sid)
+    if report is None:
+        session.add(DeliveryReport(sid=sid, status=status, error_code=error_code,
+                                   updated_at=line.now()))
+    elif STATUS_RANK.get(status, 0) > STATUS_RANK.get(report.status, 0):
+        report.status, report.error_code, report.updated_at = status, error_code, line.now()
+    message = session.scalar(select(OutboundMessage).where(OutboundMessage.sid == sid))
+    if message is not None:
+        _apply_status(session, line, message, status, error_code)

@@ -1,0 +1,1 @@
+"""Retention: message bodies are purged after the configured number of days."""

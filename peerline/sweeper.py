@@ -1,0 +1,47 @@
+"""The sweeper: runs due timers and re-enqueues tasks Redis lost. Lives outside Redis.
+
+It runs as a loop in the worker process (a thread beside a non-forking worker) or as
+``flask --app wsgi sweeper``; since it reads the database, a Redis restart that wipes
+every queued and scheduled job loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from . import tasks
+from .extensions import Services
+from .handlers import register_all
+from .timers import tick
+
+log = logging.getLogger(__name__)
+
+
+def sweep(services: Services) -> dict[str, int]:
+    """One pass: timers, then re-enqueue stale due tasks. Returns counts."""
+    register_all()
+    line = services.line
+    with services.sessions.begin() as session:
+        counts = tick(session, line)
+    with services.sessions.begin() as session:
+        now = line.now()
+        lost = tasks.stale(session, now)
+        for task in lost:
+            task.enqueued_at = now
+        session.info.setdefault("new_tasks", []).extend(lost)
+    counts["re_enqueued"] = len(lost)
+    return counts
+
+
+def run_forever(services: Services, stop: threading.Event) -> None:
+    """Sweep every ``PEERLINE_SWEEP_INTERVAL_S`` seconds until ``stop`` is set."""
+    interval = float(services.config["PEERLINE_SWEEP_INTERVAL_S"])
+    while not stop.is_set():
+        try:
+            counts = sweep(services)
+            if any(counts.values()):
+                log.info("sweep: %s", counts)
+        except Exception:  # noqa: BLE001 - a database or Redis outage: try again later
+            log.exception("sweep failed; retrying")
+        stop.wait(interval)

@@ -1,0 +1,1 @@
+"""Telephony: signature checks, TwiML, and the Gateway that sends texts and calls."""

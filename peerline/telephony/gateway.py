@@ -1,0 +1,47 @@
+"""The one interface every outbound text and call goes through."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+#: Twilio error codes that will never succeed on retry.
+PERMANENT_ERRORS = {21211, 21212, 21214, 21217, 21219, 21401, 21407, 21408, 21421,
+                    21602, 21606, 21608, 21610, 21612, 21614, 21617, 21659, 30004, 30005,
+                    30006, 30007}
+#: Twilio's "recipient has opted out" error.
+OPTED_OUT = 21610
+
+
+class GatewayError(Exception):
+    """A send failed. ``permanent`` ones are never retried."""
+
+    def __init__(self, message: str, *, code: int | None = None, status: int | None = None,
+                 permanent: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class Gateway(Protocol):
+    """Sends texts and places calls; ``TwilioGateway`` and ``LocalGateway`` implement it."""
+
+    def send_sms(self, to: str, from_: str, body: str, status_callback: str | None = None) -> str:
+        """Send one text; return its MessageSid. Raise :class:`GatewayError` on failure."""
+        ...
+
+    def find_sent(self, to: str, from_: str, body: str, since: datetime) -> str | None:
+        """The sid of an identical text already accepted since ``since``, if any."""
+        ...
+
+    def create_call(self, to: str, from_: str, url: str, status_callback: str | None = None,
+                    timeout: int = 30) -> str:
+        """Place a call that fetches its TwiML from ``url``; return its CallSid."""
+        ...
+
+    def update_call(self, sid: str, *, url: str | None = None, twiml: str | None = None,
+                    status: str | None = None) -> None:
+        """Redirect a live call to new TwiML, or end it (``status='completed'``)."""
+        ...

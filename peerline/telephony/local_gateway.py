@@ -1,0 +1,59 @@
+"""A gateway that records instead of sending: the simulator's and the tests' network."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..models import LocalMessage
+from ..vault import PhoneVault
+
+
+class LocalGateway:
+    """Stores every text and call in ``local_messages`` (numbers encrypted)."""
+
+    def __init__(self, session_factory: sessionmaker[Session], vault: PhoneVault,
+                 now: Callable[[], datetime]) -> None:
+        self._sessions = session_factory
+        self._vault = vault
+        self._now = now
+
+    def _record(self, kind: str, prefix: str, to: str, from_: str, body: str) -> str:
+        sid = prefix + uuid.uuid4().hex
+        with self._sessions.begin() as session:
+            session.add(LocalMessage(sid=sid, kind=kind, to_enc=self._vault.encrypt(to),
+                                     to_hash=self._vault.hash(to), from_number=from_,
+                                     body=body, created_at=self._now()))
+        return sid
+
+    def send_sms(self, to: str, from_: str, body: str, status_callback: str | None = None) -> str:
+        """Record a text as sent."""
+        return self._record("sms", "SM", to, from_, body)
+
+    def find_sent(self, to: str, from_: str, body: str, since: datetime) -> str | None:
+        """The sid of an identical recorded text since ``since``."""
+        with self._sessions() as session:
+            return session.scalar(
+                select(LocalMessage.sid).where(
+                    LocalMessage.to_hash == self._vault.hash(to),
+                    LocalMessage.from_number == from_, LocalMessage.body == body,
+                    LocalMessage.created_at >= since, LocalMessage.kind == "sms")
+                .limit(1))
+
+    def create_call(self, to: str, from_: str, url: str, status_callback: str | None = None,
+                    timeout: int = 30) -> str:
+        """Record a call as placed (the simulator can answer it)."""
+        return self._record("call", "CA", to, from_, url)
+
+    def update_call(self, sid: str, *, url: str | None = None, twiml: str | None = None,
+                    status: str | None = None) -> None:
+        """Record a call update (redirect or hang-up)."""
+        with self._sessions.begin() as session:
+            session.add(LocalMessage(sid="UP" + uuid.uuid4().hex, kind="update", to_enc="",
+                                     to_hash=sid, from_number="",
+                                     body=status or url or twiml or "",
+                                     created_at=self._now()))

