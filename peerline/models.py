@@ -34,6 +34,7 @@ class Volunteer(Base):
     capacity: Mapped[int] = mapped_column(Integer, default=2)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     on_shift: Mapped[bool] = mapped_column(Boolean, default=False)
+    on_call: Mapped[bool] = mapped_column(Boolean, default=False)  # in a voice call now
     shift_started_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_freed_at: Mapped[datetime | None] = mapped_column(DateTime)
     missed_offers: Mapped[int] = mapped_column(Integer, default=0)
@@ -258,3 +259,8 @@ class LocalMessage(Base):
     from_number: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# Tables of later capabilities live in their own modules; import them so that
+# ``Base.metadata`` (and Alembic) sees every table.
+from . import models_voice as _models_voice  # noqa: E402,F401

@@ -81,7 +81,7 @@ def candidates(session: Session, line: Line, conversation: Conversation) -> list
     ranked = []
     for volunteer in session.scalars(select(Volunteer).where(
             Volunteer.on_shift.is_(True), Volunteer.active.is_(True),
-            Volunteer.opted_out.is_(False))):
+            Volunteer.on_call.is_(False), Volunteer.opted_out.is_(False))):
         if volunteer.id in spent or not volunteer.speaks(conversation.lang):
             continue
         active, offers = load(session, volunteer.id)

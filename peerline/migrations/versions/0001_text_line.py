@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 13:12:27.700089
+Create Date: 2026-11-24 13:14:23.466961
 """
 from alembic import op
 import sqlalchemy as sa
@@ -78,6 +78,7 @@ def upgrade() -> None:
     sa.Column('capacity', sa.Integer(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('on_shift', sa.Boolean(), nullable=False),
+    sa.Column('on_call', sa.Boolean(), nullable=False),
     sa.Column('shift_started_at', sa.DateTime(), nullable=True),
     sa.Column('last_freed_at', sa.DateTime(), nullable=True),
     sa.Column('missed_offers', sa.Integer(), nullable=False),

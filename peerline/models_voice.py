@@ -1,0 +1,1 @@
+"""Voice-line tables (calls, rings, voicemails): filled in by the voice line."""
