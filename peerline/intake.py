@@ -183,12 +183,14 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
 
 def _conversation_on_line(session: Session, volunteer: Volunteer,
                           line_number: str) -> Conversation | None:
-    live = list(session.scalars(select(Conversation).where(
-        Conversation.volunteer_id == volunteer.id, Conversation.status == "active")))
-    for conversation in live:
-        if conversation.volunteer_line == line_number:
-            return conversation
-    return live[0] if len(live) == 1 else None
+    """The volunteer's live conversation threaded on ``line_number`` (one at most).
+
+    Texts on a number with no live conversation are commands, never relayed: a YES to an
+    offer on a second line number must not reach the first survivor.
+    """
+    return session.scalar(select(Conversation).where(
+        Conversation.volunteer_id == volunteer.id, Conversation.status == "active",
+        Conversation.volunteer_line == line_number).limit(1))
 
 
 def _from_volunteer(session: Session, line: Line, volunteer: Volunteer, sid: str,

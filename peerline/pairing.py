@@ -224,7 +224,9 @@ def accept(session: Session, line: Line, volunteer: Volunteer, offer: Offer) -> 
                          kind="system", conversation_id=conversation.id)
     history = _history(session, conversation)
     lang = LANG_NAMES.get(conversation.lang, conversation.lang)
-    handed_over = any(m.sender == "volunteer" for m in history)
+    handed_over = session.scalar(select(func.count()).where(
+        Offer.conversation_id == conversation.id, Offer.status == "accepted",
+        Offer.id != offer.id)) > 0
     if handed_over:
         lines = "\n".join(("them: " if m.sender == "survivor" else "peer: ") + (m.body or "")
                           for m in history)
