@@ -21,14 +21,14 @@ CATEGORY_NAMES = {"suicidal_intent": "suicidal intent", "self_harm": "self-harm"
 
 def scan(text: str, lang: str, previous: str | None = None) -> Any:
     """Run the crisis detector (pure, no I/O) on a survivor's words."""
-    from .crisis.detector import detect
+    from .crisis import detect
 
     return detect(text, lang_hint=lang, previous=previous)
 
 
 def guess_language(text: str) -> str:
     """The language of a first message ("en" or "es")."""
-    from .crisis.detector import guess_language as guess
+    from .crisis import guess_language as guess
 
     return guess(text)
 

@@ -182,6 +182,14 @@ def pick_offer(session: Session, volunteer_id: int, texted_line: str) -> Offer |
     return offers[0] if offers else None
 
 
+def recently_taken(session: Session, line: Line, volunteer_id: int) -> bool:
+    """True when one of the volunteer's offers went to another peer in the last minutes."""
+    since = line.now() - timedelta(minutes=10)
+    return session.scalar(select(func.count()).where(
+        Offer.volunteer_id == volunteer_id, Offer.status == "withdrawn",
+        Offer.resolved_at >= since)) > 0
+
+
 def _history(session: Session, conversation: Conversation, limit: int = 6) -> list[Message]:
     rows = session.scalars(select(Message).where(
         Message.conversation_id == conversation.id, Message.body.is_not(None),

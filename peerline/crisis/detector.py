@@ -366,8 +366,18 @@ class _PhraseParser:
                 items.append((inner, True))
             elif tok.startswith("{"):
                 items.append((self._slot(tok[1:-1]), False))
+            elif tok == "?":
+                if not items or items[-1][1]:
+                    raise LexiconError(f"{self.where}: '?' follows nothing in {self.phrase!r}")
+                items[-1] = (items[-1][0], True)
+                continue
+            elif tok.endswith("?") and len(tok) > 1:
+                items.append((_word_regex(tok[:-1], self.where), True))
             else:
                 items.append((_word_regex(tok, self.where), False))
+            if self._peek() == "?":
+                self.pos += 1
+                items[-1] = (items[-1][0], True)
         if not items or all(opt for _, opt in items):
             raise LexiconError(f"{self.where}: empty phrase or alternative in "
                                f"{self.phrase!r}")
@@ -638,6 +648,21 @@ def _to_original(text: str, smap: list[int] | None, start: int, end: int) -> tup
     return o_start, o_end
 
 
+def _drop_contained(matches: list[Match]) -> list[Match]:
+    """Drop a match lying inside another match of the same or a more severe category."""
+    rank = {cat: i for i, cat in enumerate(SEVERITY)}
+    out = []
+    for m in matches:
+        inside = any(
+            o is not m and o.start <= m.start and m.end <= o.end
+            and (o.start, o.end) != (m.start, m.end) and rank[o.category] <= rank[m.category]
+            for o in matches
+        )
+        if not inside:
+            out.append(m)
+    return out
+
+
 def detect(text: str, lang_hint: str | None = None, previous: str | None = None,
            *, lexicon: Lexicon | None = None) -> Detection:
     """Scan one message for crisis language.
@@ -672,6 +697,7 @@ def detect(text: str, lang_hint: str | None = None, previous: str | None = None,
             continue
         seen.add(key)
         matches.append(Match(text[start:end], start, end, c.category))
+    matches = _drop_contained(matches)
     if not matches:
         return Detection(False, None, lang, ())
     found = {m.category for m in matches}

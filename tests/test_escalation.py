@@ -1,0 +1,132 @@
+"""Crisis escalation as stories: hotline in the same reply, queue jump, alerts, record."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from peerline.models import Conversation, Escalation, Offer
+
+from .test_text_line import ALEX, ONCALL, SAM, SURV, SURV2, add_volunteer
+
+KIT = "+15550100003"
+
+
+def escalations(svc):
+    with svc.sessions() as session:
+        return session.scalars(select(Escalation).order_by(Escalation.id)).all()
+
+
+def test_crisis_text_gets_hotline_now_jumps_queue_and_is_broadcast(phones, svc, clock):
+    for name, phone in (("Alex", ALEX), ("Sam", SAM), ("Kit", KIT)):
+        add_volunteer(svc, name, phone, capacity=1)
+        phones.text(phone, "ON")
+    phones.text("+15550199050", "hi, just wanted to talk")  # arrives first
+    phones.work()
+    clock.advance(30)
+    replies = phones.replies(phones.text(SURV, "i want to kill myself tonight"))
+    assert any("988" in r for r in replies)
+    with svc.sessions() as session:
+        crisis = session.scalar(select(Conversation).where(Conversation.priority == 1))
+        assert crisis is not None and crisis.status == "waiting"
+    phones.work()
+    # Offered to everyone free at once (one volunteer already holds the first offer).
+    with svc.sessions() as session:
+        offers = session.scalars(select(Offer).where(
+            Offer.conversation_id == crisis.id)).all()
+    assert len(offers) == 2 and all(o.broadcast for o in offers)
+    assert "CRISIS" in phones.bodies(ONCALL)[-1]
+    record = escalations(svc)[0]
+    assert record.category == "suicidal_intent" and record.source == "detector"
+    assert record.matched == "kill myself"
+    assert "coordinator" in record.alerted
+    # First YES wins; the other is told it was taken.
+    volunteers = [(o.volunteer_id, o.line_number) for o in offers]
+    phones_by_id = {}
+    from peerline.models import Volunteer
+
+    with svc.sessions() as session:
+        for vid, _ in volunteers:
+            phones_by_id[vid] = svc.line.vault.decrypt(session.get(Volunteer, vid).phone_enc)
+    first, second = volunteers
+    phones.text(phones_by_id[first[0]], "YES", to=first[1])
+    assert "taken" in phones.replies(phones.text(phones_by_id[second[0]], "yes",
+                                                 to=second[1]))[0]
+    with svc.sessions() as session:
+        assert session.get(Conversation, crisis.id).volunteer_id == first[0]
+
+
+def test_crisis_in_a_live_conversation_alerts_the_peer(phones, svc):
+    add_volunteer(svc, "Alex", ALEX)
+    phones.text(ALEX, "ON")
+    phones.text(SURV, "hi")
+    phones.work()
+    number = phones.received(ALEX)[-1][0]
+    phones.text(ALEX, "YES", to=number)
+    replies = phones.replies(phones.text(SURV, "i took a bottle of pills"))
+    assert any("988" in r for r in replies)
+    phones.work()
+    bodies = phones.bodies(ALEX)
+    assert bodies[-2].startswith("CRISIS ALERT") or bodies[-1].startswith("CRISIS ALERT")
+    assert "i took a bottle of pills" in bodies
+    assert escalations(svc)[0].alerted.startswith("paired volunteer")
+
+
+def test_idioms_take_the_ordinary_path(phones, svc):
+    for text in ("this homework is killing me", "I'm dying to see the new movie",
+                 "me muero de risa jaja", "my feet are killing me lol"):
+        replies = phones.replies(phones.text(SURV, text))
+        assert not any("988" in r for r in replies if "No peer" not in r), text
+    assert escalations(svc) == []
+
+
+def test_hotline_is_not_repeated_within_the_window(phones, svc, clock):
+    first = phones.replies(phones.text(SURV, "I want to die"))
+    again = phones.replies(phones.text(SURV, "i really want to die"))
+    assert any("988" in r for r in first)
+    assert not any("Suicide & Crisis" in r for r in again)
+    assert len(escalations(svc)) == 2
+    clock.advance(3601)
+    later = phones.replies(phones.text(SURV, "i want to die"))
+    assert any("Suicide & Crisis" in r for r in later)
+
+
+def test_spanish_gets_spanish_hotline(phones):
+    replies = phones.replies(phones.text(SURV, "ya no quiero vivir, me quiero matar"))
+    assert any("AYUDA" in r and "988" in r for r in replies)
+
+
+def test_abuse_in_progress_gets_the_domestic_violence_line(phones, svc):
+    replies = phones.replies(phones.text(SURV, "he is hitting me right now"))
+    assert any("1-800-799-7233" in r for r in replies)
+    assert escalations(svc)[0].category == "imminent_danger"
+
+
+def test_phrase_split_across_two_texts(phones, svc):
+    phones.text(SURV, "honestly i just want to")
+    replies = phones.replies(phones.text(SURV, "die"))
+    assert any("988" in r for r in replies)
+
+
+def test_volunteer_flags_crisis_by_hand(phones, svc):
+    add_volunteer(svc, "Alex", ALEX)
+    phones.text(ALEX, "ON")
+    phones.text(SURV2, "hi")
+    phones.work()
+    number = phones.received(ALEX)[-1][0]
+    phones.text(ALEX, "YES", to=number)
+    reply = phones.replies(phones.text(ALEX, "#crisis", to=number))
+    assert "escalation recorded" in reply[0]
+    phones.work()
+    assert any("988" in b for b in phones.bodies(SURV2))
+    record = escalations(svc)[0]
+    assert record.source == "volunteer" and record.category == "manual"
+    assert "CRISIS" in phones.bodies(ONCALL)[-1]
+
+
+def test_opted_out_numbers_get_nothing(phones, svc):
+    phones.text(SURV, "hi")
+    phones.text(SURV, "STOP")
+    replies = phones.replies(phones.text(SURV, "i want to kill myself"))
+    assert replies == []
+    phones.work()
+    assert not any("988" in b for b in phones.bodies(SURV))
