@@ -71,7 +71,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "That message was very long, so only the first part is passed on.",
         "es": "Ese mensaje era muy largo; solo se reenvía la primera parte.",
     },
-    "hotline": {"en": "{hotline_text}", "es": "{hotline_text}"},
+    "received_later": {
+        "en": "We received your message. Our system is slow right now, but a peer will "
+              "text you back here.",
+        "es": "Recibimos tu mensaje. Nuestro sistema va lento ahora, pero una persona "
+              "voluntaria te escribirá aquí.",
+    },
 }
 
 VOLUNTEER_TEXTS: dict[str, str] = {

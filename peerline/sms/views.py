@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, request
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from .. import intake, outbox, services
+from .. import intake, outbox, services, spool
+from ..copy import say
+from ..escalation import guess_language, scan
 from ..telephony.signature import twilio_signed
 from ..telephony.twiml import messages
 
@@ -22,7 +24,7 @@ def _int_or_none(value: str | None) -> int | None:
         return None
 
 
-@bp.post("/inbound")
+@bp.post("/inbound", strict_slashes=False)
 @twilio_signed
 def inbound() -> Response | tuple[str, int]:
     """A text arrived: store it once, scan it, reply; follow-up work goes to the outbox."""
@@ -39,15 +41,50 @@ def inbound() -> Response | tuple[str, int]:
     except IntegrityError:
         # The same MessageSid committed by a concurrent delivery: one stored, one reply.
         return messages([])
-    except OperationalError:
-        log.exception("database unavailable for an inbound text")
-        return "Service unavailable, please retry", 503
+    except DBAPIError:
+        log.exception("database unavailable for an inbound text; spooling it")
+        return _spooled()
     if reply.duplicate:
         return messages([])
     return messages(reply.texts)
 
 
-@bp.post("/status")
+@bp.post("/fallback", strict_slashes=False)
+@twilio_signed
+def fallback() -> Response | tuple[str, int]:
+    """Twilio's fallback URL: keep the text in the spool for when the database is back."""
+    return _spooled()
+
+
+def _spooled() -> Response | tuple[str, int]:
+    """Spool the current request's text; answer with a holding reply (and the hotline)."""
+    svc = services()
+    form = request.form
+    try:
+        spool.keep(form.to_dict(), svc.redis(), svc.config["INSTANCE_DIR"])
+    except OSError:
+        log.exception("could not spool an inbound text")
+        return "Service unavailable, please retry", 503
+    spool.mark_pending()
+    body = form.get("Body", "")
+    lang = guess_language(body) if body.strip() else "en"
+    texts = [say("received_later", lang)]
+    detection = scan(body, lang) if body.strip() else None
+    if detection is not None and detection.crisis:
+        texts.append(svc.config["PEERLINE_HOTLINE_TEXT_ES" if lang == "es"
+                                 else "PEERLINE_HOTLINE_TEXT_EN"])
+    return messages(texts)
+
+
+@bp.before_app_request
+def _drain_spool() -> None:
+    """After an outage, replay what this process spooled (cheap when nothing is)."""
+    if spool.is_pending():
+        svc = services()
+        spool.drain(svc)
+
+
+@bp.post("/status", strict_slashes=False)
 @twilio_signed
 def status() -> Response | tuple[str, int]:
     """A delivery status callback for a text the line sent."""
