@@ -75,6 +75,17 @@ def roster_list() -> None:
                        f"{shift}{state}")
 
 
+@click.command("rotate-keys")
+def rotate_keys_command() -> None:
+    """Re-encrypt stored phone numbers with the first key of PEERLINE_ENCRYPTION_KEYS."""
+    from .keys import rotate_all
+
+    svc = _services()
+    with svc.sessions.begin() as session:
+        count = rotate_all(session, svc.line.vault)
+    click.echo(f"re-encrypted {count} values")
+
+
 def run_worker(app: Flask, burst: bool = False) -> None:
     """An RQ worker (non-forking, with scheduler) plus the sweeper thread beside it."""
     from rq import SimpleWorker
@@ -144,3 +155,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(sweeper_command)
     app.cli.add_command(dev_command)
+    app.cli.add_command(rotate_keys_command)

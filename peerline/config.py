@@ -64,7 +64,7 @@ _SETTINGS: dict[str, tuple[Any, type]] = {
     "PEERLINE_RETENTION_DAYS": (30, int),
     "PEERLINE_VOICE_MAX_WAIT_S": (180, int),
     "PEERLINE_RATE_LIMIT_PER_MIN": (30, int),
-    "PEERLINE_QUICK_EXIT_WORD": ("", str),
+    "PEERLINE_QUICK_EXIT_WORD": ("#ERASE", str),
     "PEERLINE_LEXICON_DIR": ("", str),
     "PEERLINE_INSTANCE_DIR": ("", str),
     **{k: (v, str) for k, v in HOTLINE_DEFAULTS.items()},

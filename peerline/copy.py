@@ -49,9 +49,11 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "help_survivor": {
         "en": "Peer support line: text us any time and a trained peer will reply. #END "
-              "ends a conversation, STOP opts out. {hotline}",
+              "ends a conversation, STOP opts out, #ERASE erases your messages and "
+              "stops all texts. {hotline}",
         "es": "Línea de apoyo entre pares: escríbenos y una persona voluntaria te "
-              "responderá. #END termina la conversación, STOP para no recibir más. {hotline}",
+              "responderá. #END termina la conversación, STOP para no recibir más, #ERASE borra "
+              "tus mensajes. {hotline}",
     },
     "start_survivor": {
         "en": "You're subscribed again. Text us any time to talk with a peer.",

@@ -14,7 +14,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import conversations, escalation, pairing, roster
+from . import conversations, escalation, pairing, purge, roster
 from .copy import VOLUNTEER_TEXTS, say
 from .line import Line
 from .models import Conversation, Message, Survivor, Volunteer
@@ -112,6 +112,13 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
         _store(session, line, kind="command", conversation_id=None, **store)
         survivor.opted_out = False
         return Reply([say("start_survivor", survivor.lang)])
+    exit_word = command_word(line.setting("PEERLINE_QUICK_EXIT_WORD") or "")
+    if exit_word and word == exit_word:
+        _store(session, line, kind="optout",
+               conversation_id=conversation.id if conversation else None, **store)
+        conversations.survivor_opted_out(session, line, survivor)
+        purge.erase_survivor(session, line, survivor)
+        return Reply()  # nothing is sent: a phone in the wrong hands shows no reply
     if survivor.opted_out:
         _store(session, line, kind="text", conversation_id=None, **store)
         return Reply()  # opted out: nothing is sent until START

@@ -42,7 +42,8 @@ def add_volunteer(session: Session, line: Line, name: str, phone: str, languages
     volunteer = Volunteer(name=name.strip(), phone_enc=line.vault.encrypt(number),
                           phone_hash=phone_hash, languages=parse_languages(languages),
                           capacity=capacity or line.setting("PEERLINE_DEFAULT_CAPACITY"),
-                          active=True, on_shift=False, on_call=False, missed_offers=0, opted_out=False,
+                          active=True, on_shift=False, on_call=False, missed_offers=0,
+                          opted_out=False,
                           created_at=line.now())
     session.add(volunteer)
     session.flush()

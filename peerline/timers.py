@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import conversations, outbox, pairing, roster
+from . import conversations, outbox, pairing, purge, roster
 from .copy import ONCALL_TEXTS, VOLUNTEER_TEXTS, say
 from .line import Line
 from .models import Conversation, Offer
@@ -27,6 +27,7 @@ def tick(session: Session, line: Line) -> dict[str, int]:
         "requeued": requeue_silent(session, line),
         "idle_closed": close_idle(session, line),
         "pairing": backstop_pairing(session, line),
+        "purge_scheduled": int(purge.schedule(session, line)),
     }
 
 
