@@ -30,6 +30,13 @@ def create_app(config: dict[str, Any] | None = None,
                                                              "peerline.db")
     app = Flask(__name__)
     app.config.update(values)
+    if values["PEERLINE_PROXY_HOPS"]:
+        # Behind N trusted proxies, sign-check against the URL Twilio used.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = values["PEERLINE_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops,
+                                x_port=hops, x_prefix=hops)  # type: ignore[method-assign]
     install_redaction()
     if values["USING_DEV_SECRET"] and values["PEERLINE_GATEWAY"] == "twilio":
         log.warning("SECRET_KEY is not set: phone numbers are encrypted with a dev key")

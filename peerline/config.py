@@ -67,6 +67,7 @@ _SETTINGS: dict[str, tuple[Any, type]] = {
     "PEERLINE_QUICK_EXIT_WORD": ("#ERASE", str),
     "PEERLINE_LEXICON_DIR": ("", str),
     "PEERLINE_INSTANCE_DIR": ("", str),
+    "PEERLINE_PROXY_HOPS": (0, int),
     **{k: (v, str) for k, v in HOTLINE_DEFAULTS.items()},
 }
 

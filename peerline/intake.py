@@ -40,6 +40,7 @@ class Reply:
 
     texts: list[str] = field(default_factory=list)
     duplicate: bool = False
+    crisis: bool = False  # the reply carries hotline information: always send it
 
 
 def command_word(body: str) -> str:
@@ -164,6 +165,7 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
            **{**store, "body": relay_body})
 
     if detection is not None and detection.crisis:
+        reply.crisis = True
         reply.texts.extend(escalation.hotline_reply(session, line, survivor, detection.category))
         first = detection.matches[0] if detection.matches else None
         escalation.escalate(session, line, conversation, source="detector",

@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, Response, request
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from .. import intake, outbox, services, spool
+from .. import intake, outbox, ratelimit, services, spool
 from ..copy import say
 from ..escalation import guess_language, scan
 from ..telephony.signature import twilio_signed
@@ -31,6 +31,9 @@ def inbound() -> Response | tuple[str, int]:
     form = request.form
     num_media = _int_or_none(form.get("NumMedia")) or 0
     svc = services()
+    sender_key = svc.line.vault.hash(form.get("From", "")[:40])
+    throttled = not ratelimit.allow(svc.redis(), sender_key,
+                                    svc.config["PEERLINE_RATE_LIMIT_PER_MIN"])
     try:
         with svc.sessions.begin() as session:
             reply = intake.receive_sms(session, svc.line, sid=form.get("MessageSid", ""),
@@ -44,8 +47,8 @@ def inbound() -> Response | tuple[str, int]:
     except DBAPIError:
         log.exception("database unavailable for an inbound text; spooling it")
         return _spooled()
-    if reply.duplicate:
-        return messages([])
+    if reply.duplicate or (throttled and not reply.crisis):
+        return messages([])  # a flood is stored and relayed, but not answered each time
     return messages(reply.texts)
 
 

@@ -1,0 +1,102 @@
+"""Rate limits, signatures behind proxies, query strings and trailing slashes."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from peerline import create_app
+from peerline.models import Message
+from peerline.telephony.signature import sign
+
+from .helpers import LINE, Phones, new_sid
+from .test_text_line import SURV
+
+
+def count(svc):
+    with svc.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Message))
+
+
+def test_an_ordinary_burst_is_never_refused(phones, svc):
+    for n in range(10):
+        response = phones.text(SURV, f"text {n}")
+        assert response.status_code == 200
+    assert count(svc) == 10
+
+
+def test_a_flood_is_stored_quietly_and_crisis_still_answered(phones, svc, settings):
+    for n in range(35):
+        assert phones.text(SURV, f"flood {n}").status_code == 200
+    assert phones.replies(phones.text(SURV, "flood again")) == []
+    crisis = phones.replies(phones.text(SURV, "i want to kill myself"))
+    assert any("988" in r for r in crisis)
+    assert count(svc) == 37
+    # Someone else is not starved by the flood.
+    assert phones.replies(phones.text("+15550199055", "hello"))
+
+
+def test_rate_limit_lets_texts_through_when_redis_is_down(settings, clock):
+    app = create_app({**settings, "REDIS_URL": "redis://127.0.0.1:1/0"}, clock=clock)
+    _wipe_db_only(app)
+    with app.app_context():
+        phones = Phones(app, app.test_client())
+        for n in range(3):
+            assert phones.text(SURV, f"hi {n}").status_code == 200
+        assert count(phones.svc) == 3
+    app.extensions["peerline"].engine.dispose()
+
+
+def _wipe_db_only(app):
+    from peerline.models import Base
+
+    with app.extensions["peerline"].engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+def _params():
+    return {"MessageSid": new_sid(), "From": SURV, "To": LINE, "Body": "hi"}
+
+
+def test_query_strings_are_part_of_the_signed_url(phones):
+    params = _params()
+    assert phones.post("/sms/inbound", params, query="src=twilio&x=1").status_code == 200
+    signature = sign("https://peerline.example.org/sms/inbound", params,
+                     phones.app.config["SIGNING_TOKEN"])
+    response = phones.client.post("/sms/inbound?src=twilio", data=params,
+                                  headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 403
+
+
+def test_trailing_slash_is_accepted(phones):
+    params = _params()
+    url = "https://peerline.example.org/sms/inbound/"
+    signature = sign(url, params, phones.app.config["SIGNING_TOKEN"])
+    response = phones.client.post("/sms/inbound/", data=params,
+                                  headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 200
+
+
+def test_behind_a_proxy_without_public_base_url(settings, clock):
+    app = create_app({**settings, "PUBLIC_BASE_URL": "", "PEERLINE_PROXY_HOPS": 1},
+                     clock=clock)
+    _wipe_db_only(app)
+    with app.app_context():
+        client = app.test_client()
+        params = _params()
+        url = "https://line.example.org/sms/inbound"
+        signature = sign(url, params, app.config["SIGNING_TOKEN"])
+        headers = {"X-Twilio-Signature": signature, "X-Forwarded-Proto": "https",
+                   "X-Forwarded-Host": "line.example.org"}
+        assert client.post("/sms/inbound", data=params, headers=headers).status_code == 200
+        forged = dict(headers, **{"X-Forwarded-Host": "evil.example.org"})
+        params["MessageSid"] = new_sid()
+        assert client.post("/sms/inbound", data=params, headers=forged).status_code == 403
+    app.extensions["peerline"].engine.dispose()
+
+
+def test_twilio_documented_signature_vector():
+    params = {"CallSid": "CA1234567890ABCDE", "Caller": "+14158675309", "Digits": "1234",
+              "From": "+14158675309", "To": "+18005551212"}
+    assert sign("https://mycompany.com/myapp.php?foo=1&bar=2", params,
+                "12345") == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
