@@ -1,0 +1,44 @@
+"""The operators' commands: db upgrade, roster add / list."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from peerline.models import Volunteer
+
+
+def test_db_upgrade_is_idempotent(app):
+    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "revision" in result.output
+
+
+def test_roster_add_and_list(app, svc):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["roster", "add", "--name", "Ana", "--phone", "(555) 010-0042",
+                                 "--lang", "en,es", "--capacity", "3"])
+    assert result.exit_code == 0, result.output
+    with svc.sessions() as session:
+        volunteer = session.scalars(select(Volunteer)).one()
+        assert svc.line.vault.decrypt(volunteer.phone_enc) == "+15550100042"
+        assert volunteer.languages == "en,es" and volunteer.capacity == 3
+        assert not volunteer.on_shift
+    listing = runner.invoke(args=["roster", "list"]).output
+    assert "Ana" in listing and "en,es" in listing
+    assert "0100042" not in listing and "010-0042" not in listing
+
+
+def test_roster_add_refuses_bad_input(app):
+    runner = app.test_cli_runner()
+    bad = runner.invoke(args=["roster", "add", "--name", "X", "--phone", "not a phone"])
+    assert bad.exit_code != 0 and "phone" in bad.output
+    runner.invoke(args=["roster", "add", "--name", "Ana", "--phone", "+15550100042"])
+    dup = runner.invoke(args=["roster", "add", "--name", "Ana2", "--phone", "+1 555 010 0042"])
+    assert dup.exit_code != 0 and "already" in dup.output
+    lang = runner.invoke(args=["roster", "add", "--name", "Y", "--phone", "+15550100043",
+                               "--lang", "fr"])
+    assert lang.exit_code != 0 and "languages" in lang.output
+
+
+def test_roster_list_empty(app):
+    assert "empty" in app.test_cli_runner().invoke(args=["roster", "list"]).output
