@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Blueprint, Response, request
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -35,21 +36,36 @@ def inbound() -> Response | tuple[str, int]:
     throttled = not ratelimit.allow(svc.redis(), sender_key,
                                     svc.config["PEERLINE_RATE_LIMIT_PER_MIN"])
     try:
-        with svc.sessions.begin() as session:
-            reply = intake.receive_sms(session, svc.line, sid=form.get("MessageSid", ""),
-                                       from_raw=form.get("From", ""), to_raw=form.get("To", ""),
-                                       body=form.get("Body", ""), num_media=max(num_media, 0))
+        reply = _receive(svc, form, num_media)
     except intake.BadInput as exc:
         return f"Bad request: {exc}", 400
-    except IntegrityError:
-        # The same MessageSid committed by a concurrent delivery: one stored, one reply.
-        return messages([])
-    except DBAPIError:
-        log.exception("database unavailable for an inbound text; spooling it")
+    except DBAPIError as exc:
+        log.error("database unavailable for an inbound text (%s); spooling it",
+                  type(exc).__name__)
         return _spooled()
     if reply.duplicate or (throttled and not reply.crisis):
         return messages([])  # a flood is stored and relayed, but not answered each time
     return messages(reply.texts)
+
+
+def _receive(svc: Any, form: Any, num_media: int) -> intake.Reply:
+    """Run intake in one transaction; a lost race on a unique key is retried once.
+
+    The race that matters is the same ``MessageSid`` twice at once: the retry finds it
+    stored and answers as a duplicate. Any other collision (two first texts of a new
+    survivor at once) is simply run again, so no text is lost.
+    """
+    for attempt in (1, 2):
+        try:
+            with svc.sessions.begin() as session:
+                return intake.receive_sms(session, svc.line, sid=form.get("MessageSid", ""),
+                                          from_raw=form.get("From", ""),
+                                          to_raw=form.get("To", ""),
+                                          body=form.get("Body", ""), num_media=max(num_media, 0))
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 @bp.post("/fallback", strict_slashes=False)
@@ -66,7 +82,7 @@ def _spooled() -> Response | tuple[str, int]:
     try:
         spool.keep(form.to_dict(), svc.redis(), svc.config["INSTANCE_DIR"])
     except OSError:
-        log.exception("could not spool an inbound text")
+        log.error("could not spool an inbound text")
         return "Service unavailable, please retry", 503
     spool.mark_pending()
     body = form.get("Body", "")
