@@ -63,6 +63,9 @@ def go_on_shift(session: Session, line: Line, volunteer: Volunteer) -> str:
     volunteer.shift_started_at = line.now()
     volunteer.missed_offers = 0
     pairing.request_pairing(session, line)
+    from .voice.calls import request_rings  # here: the voice line builds on the roster
+
+    request_rings(session, line)  # a caller on hold is rung at once
     return VOLUNTEER_TEXTS["on"]
 
 

@@ -37,7 +37,7 @@ def test_crisis_text_gets_hotline_now_jumps_queue_and_is_broadcast(phones, svc, 
     assert "CRISIS" in phones.bodies(ONCALL)[-1]
     record = escalations(svc)[0]
     assert record.category == "suicidal_intent" and record.source == "detector"
-    assert record.matched == "kill myself"
+    assert "kill myself" in record.matched
     assert "coordinator" in record.alerted
     # First YES wins; the other is told it was taken.
     volunteers = [(o.volunteer_id, o.line_number) for o in offers]

@@ -1,0 +1,208 @@
+"""Every word the voice line says, in English and Spanish (volunteers hear English)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Twilio ``<Say>``/``<Gather>`` languages per line language.
+SPEECH_LANG = {"en": "en-US", "es": "es-MX"}
+
+SPOKEN: dict[str, dict[str, str]] = {
+    "menu": {
+        "en": "Hi, you've reached the peer support line. For English, press 1. If you are "
+              "in danger right now, press 9 or say hotline, and we'll connect you to the "
+              "988 crisis line.",
+        "es": "Para español, marca 2. Si estás en peligro ahora, marca 9 o di ayuda, y te "
+              "conectamos con la línea de crisis 988.",
+    },
+    "menu_again": {
+        "en": "Sorry, I didn't catch that. For English, press 1. For the 988 crisis line, "
+              "press 9.",
+        "es": "Para español, marca 2. Para la línea de crisis 988, marca 9.",
+    },
+    "queue_intro": {
+        "en": "Thank you. We're finding a peer volunteer for you now. Please stay on the line.",
+        "es": "Gracias. Estamos buscando a una persona voluntaria para ti. Por favor, no "
+              "cuelgues.",
+    },
+    "hold": {
+        "en": "You are number {position} in line. A peer will be with you as soon as one "
+              "is free. If you are in danger, press 9 or say hotline for the 988 crisis line.",
+        "es": "Eres la persona número {position} en la fila. Una persona voluntaria te "
+              "atenderá en cuanto esté libre. Si estás en peligro, marca 9 o di ayuda para "
+              "la línea de crisis 988.",
+    },
+    "crisis_offer": {
+        "en": "It sounds like you may be in danger. You matter, and help is there right "
+              "now. Press 9, or just stay on the line, and we'll connect you to the 988 "
+              "crisis line. To keep waiting for a peer instead, press 1.",
+        "es": "Parece que podrías estar en peligro. Tú importas, y hay ayuda ahora mismo. "
+              "Marca 9, o quédate en la línea, y te conectamos con la línea de crisis 988. "
+              "Para seguir esperando a una persona voluntaria, marca 1.",
+    },
+    "hotline_connecting": {
+        "en": "Connecting you to the 988 crisis line now. Please stay on the line.",
+        "es": "Te estamos conectando con la línea de crisis 988. Por favor, no cuelgues.",
+    },
+    "hotline_failed": {
+        "en": "We couldn't reach the crisis line just now. Please hang up and dial 988 "
+              "directly. Or stay on the line to wait for a peer.",
+        "es": "No pudimos comunicarnos con la línea de crisis. Cuelga y marca 988 "
+              "directamente, o quédate en la línea para esperar a una persona voluntaria.",
+    },
+    "hotline_done": {
+        "en": "Thank you for calling. You can call or text this number any time. Take care.",
+        "es": "Gracias por llamar. Puedes llamar o escribir a este número cuando quieras. "
+              "Cuídate.",
+    },
+    "nobody_on_shift": {
+        "en": "No peer volunteer is on shift right now. {hours}",
+        "es": "Ahora mismo no hay voluntarios de turno. {hours}",
+    },
+    "voicemail": {
+        "en": "No peer is free to answer right now, and we don't want to keep you waiting. "
+              "Please leave a message after the tone, then press pound or hang up. A peer "
+              "will call you back from this line, and we'll text you from this number so "
+              "you can keep talking by text. If you are in danger, call or text 988.",
+        "es": "Ninguna persona voluntaria puede contestar ahora, y no queremos hacerte "
+              "esperar. Deja un mensaje después del tono y marca numeral o cuelga. Una "
+              "persona voluntaria te devolverá la llamada desde esta línea, y te enviaremos "
+              "un mensaje de texto desde este número para seguir hablando por texto. Si "
+              "estás en peligro, llama o escribe al 988.",
+    },
+    "voicemail_withheld": {
+        "en": "No peer is free to answer right now. Your number is hidden, so we can't "
+              "call or text you back, but you're welcome to leave a message after the "
+              "tone, to text this number, or to call again later. If you are in danger, "
+              "call or text 988.",
+        "es": "Ninguna persona voluntaria puede contestar ahora. Tu número está oculto, así "
+              "que no podemos devolverte la llamada ni escribirte, pero puedes dejar un "
+              "mensaje después del tono, escribir a este número o volver a llamar más "
+              "tarde. Si estás en peligro, llama o escribe al 988.",
+    },
+    "recorded": {
+        "en": "Thank you, we got your message. A peer will call you back from this line "
+              "as soon as one is free. If you are in danger, call or text 988. Take care.",
+        "es": "Gracias, recibimos tu mensaje. Una persona voluntaria te devolverá la "
+              "llamada desde esta línea en cuanto pueda. Si estás en peligro, llama o "
+              "escribe al 988. Cuídate.",
+    },
+    "recorded_withheld": {
+        "en": "Thank you, we got your message. If you are in danger, call or text 988. "
+              "Take care.",
+        "es": "Gracias, recibimos tu mensaje. Si estás en peligro, llama o escribe al 988. "
+              "Cuídate.",
+    },
+    "no_message": {
+        "en": "We didn't hear a message. You can call or text this number any time. If you "
+              "are in danger, call or text 988. Take care.",
+        "es": "No escuchamos ningún mensaje. Puedes llamar o escribir a este número cuando "
+              "quieras. Si estás en peligro, llama o escribe al 988. Cuídate.",
+    },
+    "connected": {
+        "en": "A peer volunteer is here now. You're connected.",
+        "es": "Una persona voluntaria ya está aquí. Están conectados.",
+    },
+    "peer_left": {
+        "en": "Your peer has ended the call. Thank you for calling. You can call or text "
+              "this number any time. To talk with the 988 crisis line now, press 9.",
+        "es": "Tu par terminó la llamada. Gracias por llamar. Puedes llamar o escribir a "
+              "este número cuando quieras. Para hablar con la línea de crisis 988, marca 9.",
+    },
+    "goodbye": {
+        "en": "Take care. Goodbye.",
+        "es": "Cuídate. Adiós.",
+    },
+    "trouble": {
+        "en": "Sorry, something went wrong on our side. If you are in danger, call or text "
+              "988. Please call again in a moment.",
+        "es": "Lo sentimos, algo falló de nuestro lado. Si estás en peligro, llama o "
+              "escribe al 988. Por favor, vuelve a llamar en un momento.",
+    },
+}
+
+#: The text-back after voicemail (from the line number the survivor called).
+TEXT_BACK = {
+    "en": "Hi, this is the peer support line. Sorry no peer was free to answer your call "
+          "just now. You can text this number any time to talk with a peer by text, or "
+          "call again. If you are in danger, call or text 988.",
+    "es": "Hola, es la línea de apoyo entre pares. Lo sentimos, nadie pudo contestar tu "
+          "llamada. Puedes escribir a este número cuando quieras para hablar por texto con "
+          "una persona voluntaria, o volver a llamar. Si estás en peligro, llama o escribe "
+          "al 988.",
+}
+
+VOLUNTEER_SPOKEN: dict[str, str] = {
+    "whisper": "Peer line call{crisis}, in {lang}. Press 1 to take it.",
+    "whisper_again": "Press 1 to take the call, or hang up to let it go.",
+    "taken": "Thank you. Another peer already took this call.",
+    "gone": "Thank you. The caller is no longer waiting.",
+    "connecting": "You're connected. Press star at any time for options, including "
+                  "bringing in the 988 crisis line.",
+    "star_menu": "Press 9 to bring in the 988 crisis line; you stay on until they take "
+                 "over. Press 0 to go back to the caller. Press 8 to end the call.",
+    "transfer": "Calling the 988 crisis line into this call now. Stay on to introduce the "
+                "caller, and hang up once they've taken over.",
+    "back": "Back with the caller.",
+    "caller_gone": "The caller has hung up. Thank you for being there.",
+    "ended": "Call ended. Thank you for being there.",
+    "hotline_no_answer": "The crisis line didn't answer. Press star, then 9, to try again.",
+    "hotline_intro": "This is a warm transfer from the peer support line. Joining the call "
+                     "now.",
+    "hotline_gone": "This was a transfer from the peer support line, but the caller has "
+                    "already disconnected. Sorry for the trouble.",
+    "pin": "Peer line. Please enter your PIN, then press pound.",
+    "pin_wrong": "That PIN didn't match. Please try again, then press pound.",
+    "pin_locked": "That PIN didn't match. Goodbye.",
+    "ivr": "Peer line. You're {shift}. {callers} callers and {texters} texters are "
+           "waiting. Press 1 to go on shift, 2 to go off shift, 3 for the hours and "
+           "status{voicemail}.",
+    "ivr_short": "Press 1 to go on shift, 2 to go off shift, 3 for the hours and "
+                 "status{voicemail}, or hang up when you're done.",
+    "ivr_voicemail": ", 4 to return a voicemail: {n} waiting",
+    "on": "You're on shift. Thank you! Calls will ring this phone, and text offers will "
+          "come by text.",
+    "on_again": "You're already on shift.",
+    "off": "You're off shift. Thank you for your time today.",
+    "off_already": "You're not on shift.",
+    "off_holding": "You still have {n} live text conversations. Finish them by text with "
+                   "hash END, or press 2 again to hand them over to the next peer.",
+    "off_handed_over": "You're off shift. Your {n} text conversations went back to the "
+                       "front of the line with their history. Thank you.",
+    "status": "{hours} You're {shift}. Callers waiting: {callers}. Texters waiting: "
+              "{texters}. Voicemails to return: {voicemails}.",
+    "no_voicemail": "There are no voicemails waiting for a callback right now.",
+    "callback_intro": "Voicemail from a caller{crisis}, in {lang}, left {minutes} minutes "
+                      "ago.",
+    "callback_no_recording": "The recording isn't available.",
+    "callback_offer": "Press 1 to call them back now; your number stays hidden. Press 2 "
+                      "to leave it for later.",
+    "callback_dialing": "Calling them back now.",
+    "callback_later": "OK, the voicemail stays in the list.",
+    "callback_done": "Thank you for calling them back.",
+    "callback_missed": "They didn't answer. The voicemail stays in the list for another "
+                       "try.",
+    "goodbye": "Goodbye.",
+}
+
+#: Texted to on-shift volunteers when a caller leaves a voicemail.
+VOICEMAIL_TEXT = ("A caller left a voicemail ({lang}{crisis}) and is waiting for a callback. "
+                  "Call this line and press 4 to hear it and call them back; both numbers "
+                  "stay hidden.")
+
+#: Texted to the on-call coordinator when a caller leaves a voicemail.
+ONCALL_VOICEMAIL = ("peerline: a caller left a voicemail (call #{cid}{crisis}); it waits for "
+                    "a callback.")
+
+LANG_NAMES = {"en": "English", "es": "Spanish"}
+
+
+def spoken(key: str, lang: str, **values: Any) -> str:
+    """The caller-facing words ``key`` in ``lang`` (English when unknown)."""
+    table = SPOKEN[key]
+    return table.get(lang, table["en"]).format(**values).strip()
+
+
+def to_volunteer(key: str, **values: Any) -> str:
+    """The volunteer-facing words ``key``."""
+    return VOLUNTEER_SPOKEN[key].format(**values).strip()

@@ -1,0 +1,236 @@
+"""Thin webhook views for calls: validate, call one domain function, answer TwiML.
+
+Every route is signed (403 otherwise). Malformed but signed input gets a 400 with a
+reason; a call we do not know, or a database hiccup, gets kind TwiML (the hotline and a
+goodbye), never a 5xx and never silence.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Blueprint, Response, request
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from .. import services
+from ..line import Line
+from ..telephony.signature import twilio_signed
+from ..telephony.twiml import xml
+from . import calls, ivr, scripts
+
+log = logging.getLogger(__name__)
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+MAX_DIGITS = 20
+MAX_SPEECH = 1000
+
+
+def _register_simulator(state: object) -> None:
+    from .simulator import bp as simulator_bp
+
+    state.app.register_blueprint(simulator_bp)  # type: ignore[attr-defined]
+
+
+# The call simulator lives at /simulator/call, outside this blueprint's prefix.
+bp.record_once(_register_simulator)
+
+
+def _arg_id(name: str) -> int:
+    raw = request.args.get(name, "")
+    if not raw.isdigit() or len(raw) > 12:
+        raise calls.BadInput(f"the {name} parameter is missing or malformed")
+    return int(raw)
+
+
+def _sid() -> str:
+    sid = request.form.get("CallSid", "")
+    if not sid or len(sid) > 64:
+        raise calls.BadInput("CallSid is missing or malformed")
+    return sid
+
+
+def _form(name: str, limit: int = 200) -> str:
+    return (request.form.get(name) or "").replace("\x00", "")[:limit]
+
+
+def _int_form(name: str) -> int | None:
+    raw = request.form.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
+def _answer(step: Callable[[Session, Line], str]) -> Response | tuple[str, int]:
+    """Run ``step`` in one transaction and answer its TwiML."""
+    svc = services()
+    for attempt in (1, 2):
+        try:
+            with svc.sessions.begin() as session:
+                return xml(step(session, svc.line))
+        except calls.BadInput as exc:
+            return f"Bad request: {exc}", 400
+        except calls.UnknownCall:
+            return xml(scripts.trouble())
+        except IntegrityError:
+            if attempt == 2:  # the same CallSid committed twice at once
+                log.exception("voice webhook conflict")
+                return xml(scripts.trouble())
+        except OperationalError:
+            log.exception("database unavailable for a voice webhook")
+            return xml(scripts.trouble())
+    return xml(scripts.trouble())
+
+
+def _signal(step: Callable[[Session, Line], None]) -> Response | tuple[str, int]:
+    """Run a callback that answers nothing (status, transcription): 204."""
+    svc = services()
+    try:
+        with svc.sessions.begin() as session:
+            step(session, svc.line)
+    except calls.BadInput as exc:
+        return f"Bad request: {exc}", 400
+    except calls.UnknownCall:
+        return "Unknown call", 404
+    return Response("", status=204)
+
+
+# --- survivors -------------------------------------------------------------------------
+
+@bp.post("/inbound")
+@twilio_signed
+def inbound() -> Response | tuple[str, int]:
+    """A call to the line: the survivor menu, or a volunteer's IVR."""
+    return _answer(lambda s, line: calls.inbound(
+        s, line, sid=_form("CallSid", 100), from_raw=_form("From", 64),
+        to_raw=_form("To", 64)))
+
+
+def _call_route(fn: Callable[..., str], **fields: Callable[[], object]) -> Callable[[], object]:
+    """A view calling ``fn(session, line, call_id=…, sid=…, **fields)``."""
+
+    def view() -> Response | tuple[str, int]:
+        try:
+            call_id, sid = _arg_id("call"), _sid()
+            values = {name: get() for name, get in fields.items()}
+        except calls.BadInput as exc:
+            return f"Bad request: {exc}", 400
+        return _answer(lambda s, line: fn(s, line, call_id=call_id, sid=sid, **values))
+
+    return view
+
+
+def _route(rule: str, endpoint: str, view: Callable[[], object]) -> None:
+    bp.add_url_rule(rule, endpoint, twilio_signed(view), methods=["POST"])
+
+
+def _digits() -> str:
+    return _form("Digits", MAX_DIGITS)
+
+
+def _speech() -> str:
+    return _form("SpeechResult", MAX_SPEECH)
+
+
+_route("/menu", "menu", _call_route(calls.menu_choice, digits=_digits, speech=_speech))
+_route("/crisis", "crisis", _call_route(calls.crisis_choice, digits=_digits))
+_route("/wait", "wait", _call_route(calls.wait))
+_route("/hold", "hold", _call_route(calls.hold,
+                                    queue_time=lambda: _int_form("QueueTime") or 0))
+_route("/hold/input", "hold_input", _call_route(calls.hold_input, digits=_digits,
+                                                speech=_speech))
+_route("/queued", "queued", _call_route(calls.left_queue,
+                                        result=lambda: _form("QueueResult", 32)))
+_route("/hotline/done", "hotline_done", _call_route(
+    calls.hotline_done, dial_status=lambda: _form("DialCallStatus", 32)))
+_route("/voicemail", "voicemail", _call_route(calls.voicemail_prompt))
+_route("/recorded", "recorded", _call_route(
+    calls.recorded, recording_sid=lambda: _form("RecordingSid", 64),
+    recording_url=lambda: _form("RecordingUrl", 500),
+    duration=lambda: _int_form("RecordingDuration")))
+_route("/join", "join", _call_route(calls.caller_join))
+_route("/bridge/end", "bridge_end", _call_route(calls.caller_conference_over))
+_route("/after", "after", _call_route(calls.after))
+_route("/after/choice", "after_choice", _call_route(calls.after_choice, digits=_digits))
+
+# --- peers in a call -------------------------------------------------------------------
+_route("/bridge/star", "bridge_star", _call_route(calls.peer_star))
+_route("/bridge/option", "bridge_option", _call_route(calls.peer_option, digits=_digits))
+_route("/hotline/leg", "hotline_leg", _call_route(calls.hotline_leg))
+
+# --- volunteer IVR ---------------------------------------------------------------------
+_route("/volunteer/pin", "volunteer_pin", _call_route(ivr.check_pin, digits=_digits))
+_route("/volunteer/choice", "volunteer_choice", _call_route(ivr.choice, digits=_digits))
+
+
+def _ring_route(fn: Callable[..., str], **fields: Callable[[], object]) -> Callable[[], object]:
+    def view() -> Response | tuple[str, int]:
+        try:
+            ring_id, sid = _arg_id("ring"), _sid()
+            values = {name: get() for name, get in fields.items()}
+        except calls.BadInput as exc:
+            return f"Bad request: {exc}", 400
+        return _answer(lambda s, line: fn(s, line, ring_id=ring_id, sid=sid, **values))
+
+    return view
+
+
+def _voicemail_route(fn: Callable[..., str], **fields: Callable[[], object]
+                     ) -> Callable[[], object]:
+    def view() -> Response | tuple[str, int]:
+        try:
+            voicemail_id, sid = _arg_id("vm"), _sid()
+            values = {name: get() for name, get in fields.items()}
+        except calls.BadInput as exc:
+            return f"Bad request: {exc}", 400
+        return _answer(lambda s, line: fn(s, line, voicemail_id=voicemail_id, sid=sid,
+                                          **values))
+
+    return view
+
+
+_route("/ring", "ring", _ring_route(calls.ring_answered))
+_route("/ring/press", "ring_press", _ring_route(calls.ring_pressed, digits=_digits))
+_route("/callback", "callback", _voicemail_route(ivr.callback_answered))
+_route("/callback/press", "callback_press", _voicemail_route(ivr.callback_pressed,
+                                                             digits=_digits))
+_route("/callback/done", "callback_done", _voicemail_route(
+    ivr.callback_done, dial_status=lambda: _form("DialCallStatus", 32)))
+
+
+# --- callbacks that answer nothing -----------------------------------------------------
+
+def _optional_id(name: str) -> int | None:
+    return _arg_id(name) if name in request.args else None
+
+
+@bp.post("/status")
+@twilio_signed
+def status() -> Response | tuple[str, int]:
+    """Call status callbacks: the survivor's call, a ring, a hotline or callback leg."""
+    try:
+        sid = _sid()
+        state = _form("CallStatus", 32)
+        if not state:
+            raise calls.BadInput("CallStatus is required")
+        ring_id, hotline_for, voicemail_id = (_optional_id("ring"), _optional_id("hotline"),
+                                              _optional_id("vm"))
+    except calls.BadInput as exc:
+        return f"Bad request: {exc}", 400
+    duration = _int_form("CallDuration")
+    return _signal(lambda s, line: calls.record_status(
+        s, line, sid=sid, status=state, duration=duration, ring_id=ring_id,
+        hotline_for=hotline_for, voicemail_id=voicemail_id))
+
+
+@bp.post("/transcription")
+@twilio_signed
+def transcription() -> Response | tuple[str, int]:
+    """A voicemail's transcript (scanned for crisis)."""
+    try:
+        call_id, sid = _arg_id("call"), _sid()
+    except calls.BadInput as exc:
+        return f"Bad request: {exc}", 400
+    text = _form("TranscriptionText", 5000)
+    state = _form("TranscriptionStatus", 16)
+    return _signal(lambda s, line: calls.transcription(
+        s, line, call_id=call_id, sid=sid, text=text, status=state))
