@@ -6,10 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .models import LocalMessage, OutboundMessage, Survivor, Volunteer
+from .models_voice import Call
 from .vault import PhoneVault
 
 ENCRYPTED = ((Volunteer, "phone_enc"), (Survivor, "phone_enc"),
-             (OutboundMessage, "to_enc"), (LocalMessage, "to_enc"))
+             (OutboundMessage, "to_enc"), (LocalMessage, "to_enc"), (Call, "from_enc"))
 
 
 def rotate_all(session: Session, vault: PhoneVault, batch: int = 500) -> int:

@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from . import tasks
 from .line import Line
 from .models import Escalation, LocalMessage, Message, OutboundMessage, Survivor
+from .models_voice import Call, Voicemail
 
 PURGE_EVERY_S = 3600
 
 
 def purge_expired(session: Session, line: Line) -> int:
-    """Blank message bodies (in and out) and escalation spans past the retention period.
+    """Blank message bodies, voicemails and escalation spans past the retention period.
 
     Rows stay (counts, times, statuses for reports); only the words go. Texts still
     waiting to be sent are never blanked.
@@ -30,6 +31,10 @@ def purge_expired(session: Session, line: Line) -> int:
         Escalation.created_at < cutoff, Escalation.matched.is_not(None)).values(matched=None))
     session.execute(update(LocalMessage).where(
         LocalMessage.created_at < cutoff, LocalMessage.kind == "sms").values(body=""))
+    purged += session.execute(update(Voicemail).where(
+        Voicemail.created_at < cutoff,
+        (Voicemail.transcript.is_not(None)) | (Voicemail.recording_url.is_not(None)))
+        .values(transcript=None, recording_url=None)).rowcount
     return purged
 
 
@@ -57,6 +62,9 @@ def erase_survivor(session: Session, line: Line, survivor: Survivor) -> None:
         OutboundMessage.to_hash == survivor.phone_hash).values(body=None))
     session.execute(update(LocalMessage).where(LocalMessage.to_hash == survivor.phone_hash)
                     .values(body=""))
+    calls = select(Call.id).where(Call.from_hash == survivor.phone_hash)
+    session.execute(update(Voicemail).where(Voicemail.call_id.in_(calls))
+                    .values(transcript=None, recording_url=None))
     conversation_ids = select(Message.conversation_id).where(
         Message.sender_hash == survivor.phone_hash)
     session.execute(update(Escalation).where(Escalation.conversation_id.in_(conversation_ids))

@@ -92,6 +92,25 @@ def test_bodies_are_purged_after_retention(phones, svc, clock):
         assert sent and all(m.body is None for m in sent if m.created_at < cutoff)
 
 
+def test_voicemails_are_purged_after_retention(svc, clock):
+    from peerline.models_voice import Call, Voicemail
+
+    with svc.sessions.begin() as session:
+        call = Call(sid="CA" + "1" * 32, role="survivor", stage="done", line_number="+1555",
+                    created_at=clock())
+        session.add(call)
+        session.flush()
+        session.add(Voicemail(call_id=call.id, transcript="please call me back",
+                              recording_url="https://api.twilio.com/rec/RE1",
+                              created_at=clock()))
+    clock.advance(31 * 86400)
+    with svc.sessions.begin() as session:
+        purge_expired(session, svc.line)
+    with svc.sessions() as session:
+        voicemail = session.scalars(select(Voicemail)).one()
+        assert voicemail.transcript is None and voicemail.recording_url is None
+
+
 def test_quick_exit_erases_and_silences(phones, svc):
     add_volunteer(svc, "Alex", ALEX)
     number = paired(phones)
