@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -16,6 +19,7 @@ from . import schema
 from .extensions import QUEUE_NAME, Services
 from .phones import InvalidNumber, masked
 
+log = logging.getLogger(__name__)
 db_cli = AppGroup("db", help="Create or migrate the database schema.")
 roster_cli = AppGroup("roster", help="The volunteer roster.")
 
@@ -86,9 +90,39 @@ def rotate_keys_command() -> None:
     click.echo(f"re-encrypted {count} values")
 
 
-def run_worker(app: Flask, burst: bool = False) -> None:
-    """An RQ worker (non-forking, with scheduler) plus the sweeper thread beside it."""
+#: Seconds between the worker's Redis housekeeping (it also restarts a dead scheduler).
+WORKER_MAINTENANCE_S = 15
+#: The worker's heartbeat TTL; it blocks on the queue for this minus 15 s at a time.
+WORKER_TTL_S = 30
+
+
+def _worker_class() -> type:
+    """SimpleWorker that reconnects quickly and tells us when a stop was asked for."""
     from rq import SimpleWorker
+
+    class LineWorker(SimpleWorker):
+        # RQ backs off up to 60 s between reconnects; once Redis is back, come back fast.
+        max_connection_wait_time = 2.0
+        stopping = threading.Event()
+
+        def request_stop(self, signum: Any, frame: Any) -> None:
+            LineWorker.stopping.set()
+            super().request_stop(signum, frame)
+
+    return LineWorker
+
+
+def run_worker(app: Flask, burst: bool = False) -> None:
+    """An RQ worker (non-forking, with scheduler) plus the sweeper thread beside it.
+
+    RQ's work loop quits on some Redis errors (a time-out, an error outside its dequeue
+    retry, a failed registration while Redis is down). Work must not stop because Redis
+    blinked, so the loop is restarted until a stop is asked for; the sweeper thread,
+    which reads the database, keeps re-enqueueing whatever a Redis restart wiped.
+    """
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
 
     from workers.context import set_app
 
@@ -100,9 +134,29 @@ def run_worker(app: Flask, burst: bool = False) -> None:
     sweeper = threading.Thread(target=run_forever, args=(svc, stop), name="sweeper",
                                daemon=True)
     sweeper.start()
+    worker_class = _worker_class()
     try:
-        worker = SimpleWorker([QUEUE_NAME], connection=svc.redis())
-        worker.work(with_scheduler=True, burst=burst, logging_level="WARNING")
+        while True:
+            # Its own connection: RQ raises the socket time-out for its blocking pops,
+            # which must not reach the sweeper's short-time-out client.
+            url = svc.redis_url()
+            options: dict[str, Any] = {"socket_connect_timeout": 2, "health_check_interval": 30}
+            if not url.startswith("unix:"):
+                options["socket_keepalive"] = True  # not for the embedded server's socket
+            connection = Redis.from_url(url, **options)
+            try:
+                worker = worker_class([QUEUE_NAME], connection=connection,
+                                      maintenance_interval=WORKER_MAINTENANCE_S,
+                                      worker_ttl=WORKER_TTL_S)
+                worker.work(with_scheduler=True, burst=burst, logging_level="WARNING")
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                log.warning("worker lost Redis (%s); restarting it", type(exc).__name__)
+            finally:
+                connection.close()
+            if burst or worker_class.stopping.is_set():
+                break
+            log.warning("worker loop ended without a stop request; restarting it")
+            worker_class.stopping.wait(1.0)
     finally:
         stop.set()
 
@@ -141,8 +195,12 @@ def dev_command(port: int, host: str) -> None:
     worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
                               env=env)
     click.echo(f"peerline is running: http://{host}:{port}/simulator  (Ctrl-C stops it)")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the worker on TERM too
     try:
-        current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, current_app._get_current_object(),  # type: ignore[attr-defined]
+                   threaded=True, use_reloader=False)
     finally:
         worker.terminate()
         worker.wait(timeout=10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from redis import Redis
@@ -27,10 +27,15 @@ RUN_TASK = "workers.jobs.run_task"
 
 
 def make_engine(url: str) -> Engine:
-    """An engine; SQLite gets WAL and serialised (``BEGIN IMMEDIATE``) transactions."""
+    """An engine; SQLite gets WAL and serialised (``BEGIN IMMEDIATE``) transactions.
+
+    ``hide_parameters``: SQL errors in logs never show values (numbers, bodies).
+    """
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                             hide_parameters=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                           hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -55,16 +60,24 @@ class Kicker:
         self._services = services
         self._down_until = 0.0
 
-    def kick(self, tasks: list[tuple[int, datetime]]) -> None:
-        """Enqueue one job per (task id, not_before); skip quietly while Redis is down."""
-        if not tasks or time.monotonic() < self._down_until:
-            return
+    def kick(self, tasks: list[tuple[int, datetime]], force: bool = False) -> bool:
+        """Enqueue one job per (task id, not_before); True when all were enqueued.
+
+        While Redis is down this skips quietly for a moment (a webhook must not wait on
+        it); ``force`` (the sweeper) tries anyway.
+        """
+        if not tasks:
+            return True
+        if not force and time.monotonic() < self._down_until:
+            return False
         try:
             queue = self._services.queue()
             now = self._services.line.now()
             for task_id, not_before in tasks:
                 if not_before > now:
-                    queue.enqueue_at(not_before, RUN_TASK, task_id, job_timeout=60,
+                    # RQ reads a naive datetime as server-local time; ours are UTC.
+                    queue.enqueue_at(not_before.replace(tzinfo=UTC), RUN_TASK, task_id,
+                                     job_timeout=60,
                                      result_ttl=60, failure_ttl=3600)
                 else:
                     queue.enqueue(RUN_TASK, task_id, job_timeout=60, result_ttl=60,
@@ -73,6 +86,9 @@ class Kicker:
             self._down_until = time.monotonic() + 2.0
             log.warning("enqueue failed (%s); the sweeper will pick the work up",
                         type(exc).__name__)
+            return False
+        self._down_until = 0.0
+        return True
 
 
 class Services:

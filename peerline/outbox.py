@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import tasks
 from .line import Line
-from .models import DeliveryReport, OutboundMessage, Survivor, Volunteer
+from .models import DeliveryReport, OutboundMessage, Survivor, Task, Volunteer
 from .people import is_opted_out
-from .telephony.gateway import OPTED_OUT, GatewayError
+from .telephony.gateway import OPTED_OUT, GatewayError, already_sent
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +57,17 @@ def text_survivor(session: Session, line: Line, survivor: Survivor, from_number:
                       body, **kwargs)  # type: ignore[arg-type]
 
 
+#: Longest wait between tries of one text: later texts to that person queue behind it.
+MAX_SEND_BACKOFF_S = 10.0
+#: Tries within one job before the text goes back to the outbox with a delay.
+INLINE_TRIES = 4
+#: Longest pause a job sleeps between its own tries (longer waits go back to the outbox).
+INLINE_MAX_WAIT_S = 2.0
+
+
 def _send_backoff(attempts: int, retry_after: float | None) -> float:
-    delay = min(0.5 * 2 ** max(attempts - 1, 0), 60.0)
+    """Seconds before the next try: doubling from 0.25 s, capped, never before Retry-After."""
+    delay = min(0.25 * 2 ** max(attempts - 1, 0), MAX_SEND_BACKOFF_S)
     return max(delay, retry_after or 0.0)
 
 
@@ -72,9 +83,13 @@ def deliver(sessions: sessionmaker[Session], line: Line, message_id: int | None)
         if is_opted_out(session, message.to_hash):
             message.status = "cancelled"
             return None
+        # Texts to one person leave in order: wait for any earlier one still on its way
+        # (one whose send task gave up for good cannot hold the rest back forever).
         earlier = session.scalar(select(exists().where(
             OutboundMessage.to_hash == message.to_hash, OutboundMessage.id < message.id,
-            OutboundMessage.status.in_(("queued", "sending")))))
+            OutboundMessage.status.in_(("queued", "sending")),
+            exists().where(Task.kind == "send", Task.ref_id == OutboundMessage.id,
+                           Task.status == "pending"))))
         if earlier:
             raise tasks.Retry(1.0, "waiting for an earlier text to the same person")
         if message.status == "sending" and message.locked_until and message.locked_until > now:
@@ -91,36 +106,97 @@ def deliver(sessions: sessionmaker[Session], line: Line, message_id: int | None)
             raise tasks.Retry(1.0, "claimed elsewhere")
         to = line.vault.decrypt(message.to_enc)
         from_number, body, created = message.from_number, message.body or "", message.created_at
-        attempts = message.attempts + 1
+        tries_before = message.attempts
+        # Identical texts to this person already sent (their sids are not this row's).
+        taken = set(session.scalars(select(OutboundMessage.sid).where(
+            OutboundMessage.to_hash == message.to_hash,
+            OutboundMessage.from_number == from_number, OutboundMessage.body == body,
+            OutboundMessage.sid.is_not(None), OutboundMessage.id != message.id)))
     sid: str | None = None
-    try:
-        if check_first:
-            # An earlier attempt may have reached Twilio before dying: never send twice.
-            sid = line.gateway.find_sent(to, from_number, body, created - timedelta(seconds=5))
-        if sid is None:
-            sid = line.gateway.send_sms(to, from_number, body,
-                                        status_callback=line.callback_url("/sms/status"))
-    except GatewayError as exc:
-        with sessions.begin() as session:
-            message = session.get(OutboundMessage, message_id)
-            assert message is not None
-            message.locked_until = None
+    started = time.monotonic()
+    for attempt in range(1, INLINE_TRIES + 1):
+        try:
+            if check_first:
+                # An earlier try may have reached Twilio unheard: never send twice.
+                sid = already_sent(line.gateway, to, from_number, body,
+                                   created - timedelta(seconds=5), taken)
+            if sid is None:
+                sid = line.gateway.send_sms(to, from_number, body,
+                                            status_callback=line.callback_url("/sms/status"))
+            break
+        except GatewayError as exc:
             if exc.permanent:
-                _fail(session, line, message, exc.code)
+                with sessions.begin() as session:
+                    message = session.get(OutboundMessage, message_id)
+                    assert message is not None
+                    message.locked_until = None
+                    _fail(session, line, message, exc.code)
                 return None
-            message.status = "queued"
-            message.error_code = exc.code
-        log.warning("send %s failed (%s); retrying", message_id, exc)
-        raise tasks.Retry(_send_backoff(attempts, exc.retry_after), str(exc)) from None
+            # A 429 is a clear "no": nothing was accepted. Anything else may have been.
+            unclear = exc.status != 429
+            check_first = check_first or unclear
+            wait = _send_backoff(tries_before + attempt, exc.retry_after)
+            spent = time.monotonic() - started
+            if attempt < INLINE_TRIES and wait <= INLINE_MAX_WAIT_S \
+                    and spent + wait < lease / 3:
+                time.sleep(min(wait, INLINE_MAX_WAIT_S))
+                continue
+            with sessions.begin() as session:
+                message = session.get(OutboundMessage, message_id)
+                assert message is not None
+                message.locked_until = None
+                message.status = "queued"
+                message.error_code = exc.code
+                if not check_first:
+                    message.attempts = 0  # only clear refusals so far: no look-up needed
+            log.warning("send %s failed (%s); retrying", message_id, exc)
+            raise tasks.Retry(wait, str(exc)) from None
     with sessions.begin() as session:
         message = session.get(OutboundMessage, message_id)
         assert message is not None
         message.sid, message.status, message.sent_at = sid, "sent", line.now()
         message.locked_until = None
-        report = session.get(DeliveryReport, sid)
-        if report is not None:
+        report = _report_for(session, line, sid)
+        if report.status != "sent":
             _apply_status(session, line, message, report.status, report.error_code)
+        _kick_next(session, line, message)
     return None
+
+
+def _report_for(session: Session, line: Line, sid: str) -> DeliveryReport:
+    """The sid's delivery report, created as ``sent`` if no callback came first.
+
+    Inserting it here serialises with ``record_status``: a callback racing this
+    transaction either committed first (its report is read here) or waits for this
+    commit and then finds the message by its sid, so a report is never missed.
+    """
+    report = session.get(DeliveryReport, sid)
+    if report is not None:
+        return report
+    try:
+        with session.begin_nested():
+            report = DeliveryReport(sid=sid, status="sent", error_code=None,
+                                    updated_at=line.now())
+            session.add(report)
+        return report
+    except IntegrityError:
+        found = session.scalar(select(DeliveryReport).where(DeliveryReport.sid == sid)
+                               .execution_options(populate_existing=True))
+        assert found is not None
+        return found
+
+
+def _kick_next(session: Session, line: Line, message: OutboundMessage) -> None:
+    """Run the next text waiting for this recipient now, not after its retry delay."""
+    waiting = session.scalar(select(Task).join(
+        OutboundMessage, OutboundMessage.id == Task.ref_id).where(
+        Task.kind == "send", Task.status == "pending",
+        OutboundMessage.to_hash == message.to_hash, OutboundMessage.id > message.id,
+        OutboundMessage.status == "queued").order_by(OutboundMessage.id).limit(1))
+    now = line.now()
+    if waiting is not None and waiting.not_before > now:
+        waiting.not_before = waiting.enqueued_at = now
+        session.info.setdefault("new_tasks", []).append(waiting)
 
 
 def _fail(session: Session, line: Line, message: OutboundMessage, code: int | None) -> None:

@@ -10,9 +10,12 @@ from __future__ import annotations
 import logging
 import threading
 
+from sqlalchemy import update
+
 from . import tasks
 from .extensions import Services
 from .handlers import register_all
+from .models import Task
 from .timers import tick
 
 log = logging.getLogger(__name__)
@@ -24,13 +27,18 @@ def sweep(services: Services) -> dict[str, int]:
     line = services.line
     with services.sessions.begin() as session:
         counts = tick(session, line)
-    with services.sessions.begin() as session:
+    with services.sessions() as session:
         now = line.now()
-        lost = tasks.stale(session, now)
-        for task in lost:
-            task.enqueued_at = now
-        session.info.setdefault("new_tasks", []).extend(lost)
-    counts["re_enqueued"] = len(lost)
+        lost = [(task.id, task.not_before) for task in tasks.stale(session, now)]
+    # Enqueue first, then note it: a failed enqueue (Redis still down) leaves the tasks
+    # stale, so the next pass tries again instead of waiting out the re-enqueue gap.
+    enqueued = services.kicker.kick(lost, force=True) if lost else False
+    if enqueued:
+        with services.sessions.begin() as session:
+            session.execute(update(Task).where(Task.id.in_([tid for tid, _ in lost]),
+                                               Task.status == "pending")
+                            .values(enqueued_at=now))
+    counts["re_enqueued"] = len(lost) if enqueued else 0
     return counts
 
 

@@ -113,7 +113,9 @@ def run(sessions: sessionmaker[Session], line: Line, task_id: int) -> str:
             row.status, row.done_at = "done", line.now()
             return "done"
         row.last_error = error or outcome.reason[:300]
-        if row.attempts >= MAX_ATTEMPTS:
+        # Only unexpected errors give up: a handler's own Retry (a busy recipient, a
+        # Twilio 429/5xx) is transient by definition and the work stays in the outbox.
+        if error is not None and row.attempts >= MAX_ATTEMPTS:
             row.status = "failed"
             log.error("task %s (%s) gave up after %s attempts", row.id, row.kind, row.attempts)
             return "failed"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Protocol
 
@@ -45,3 +46,21 @@ class Gateway(Protocol):
                     status: str | None = None) -> None:
         """Redirect a live call to new TwiML, or end it (``status='completed'``)."""
         ...
+
+
+def already_sent(gateway: Gateway, to: str, from_: str, body: str, since: datetime,
+                 taken: Collection[str]) -> str | None:
+    """The sid of an accepted copy of this text that no other outbox row has claimed.
+
+    Two identical texts to one person ("ok", "ok") are both real: a copy whose sid is
+    already recorded on another row is not this row's. Gateways that can list every
+    copy (``find_sent_all``) are asked for all of them; others answer with one.
+    """
+    find_all = getattr(gateway, "find_sent_all", None)
+    if find_all is not None:
+        for sid in reversed(find_all(to, from_, body, since)):
+            if sid not in taken:
+                return sid
+        return None
+    sid = gateway.find_sent(to, from_, body, since)
+    return None if sid is None or sid in taken else sid

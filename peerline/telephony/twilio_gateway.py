@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+import threading
+from collections.abc import Collection, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
@@ -17,24 +19,52 @@ from .gateway import PERMANENT_ERRORS, GatewayError
 _quiet = logging.getLogger("peerline.twilio_http")
 _quiet.setLevel(logging.WARNING)
 
+#: How far back (before the text was queued) ``find_sent`` looks, for clock skew.
+FIND_SKEW = timedelta(minutes=2)
+#: At most this many of a recipient's recent messages are read by ``find_sent``.
+FIND_LIMIT = 200
+
 
 class _HttpClient(TwilioHttpClient):
-    """Keeps the last response so a 429's ``Retry-After`` can be honoured."""
+    """Keeps each thread's last response so a 429's ``Retry-After`` can be honoured."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._local = threading.local()
+
+    @property
+    def last(self) -> Any:
+        """The last response this thread received (None after a network error)."""
+        return getattr(self._local, "last", None)
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
-        self.last = None
+        """Send one request, remembering its response for this thread."""
+        self._local.last = None
         response = super().request(*args, **kwargs)
-        self.last = response
+        self._local.last = response
         return response
 
 
 def _retry_after(http: _HttpClient) -> float | None:
-    last = getattr(http, "last", None)
-    value = (getattr(last, "headers", None) or {}).get("Retry-After") if last else None
+    last = http.last
+    headers = getattr(last, "headers", None) or {}
+    value = headers.get("Retry-After")
     try:
-        return float(value) if value is not None else None
+        return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def is_permanent(status: int | None, code: int | None) -> bool:
+    """True for Twilio errors a retry cannot fix (bad number, opted out, bad request)."""
+    if code in PERMANENT_ERRORS:
+        return True
+    # A 400 carrying a real Twilio error code (21xxx…) is a request Twilio refuses.
+    return status == 400 and code is not None and code >= 10000
 
 
 class TwilioGateway:
@@ -51,14 +81,18 @@ class TwilioGateway:
         try:
             return fn(**kwargs)
         except TwilioRestException as exc:
-            permanent = exc.code in PERMANENT_ERRORS or (
-                exc.status in (400, 404) and exc.code is not None
-            )
             raise GatewayError(f"twilio error {exc.status}/{exc.code}", code=exc.code,
-                               status=exc.status, permanent=permanent,
+                               status=exc.status,
+                               permanent=is_permanent(exc.status, exc.code),
                                retry_after=_retry_after(self._http)) from None
         except requests.RequestException as exc:
             raise GatewayError(f"twilio unreachable: {type(exc).__name__}") from None
+        except TwilioException as exc:
+            # e.g. "Unable to fetch page" for a list answered 429/5xx: transient.
+            last = self._http.last
+            status = getattr(last, "status_code", None)
+            raise GatewayError(f"twilio error {status}: {type(exc).__name__}", status=status,
+                               retry_after=_retry_after(self._http)) from None
 
     def send_sms(self, to: str, from_: str, body: str, status_callback: str | None = None) -> str:
         """Send one text from a line number."""
@@ -67,14 +101,33 @@ class TwilioGateway:
             kwargs["status_callback"] = status_callback
         return self._call(self.client.messages.create, **kwargs).sid
 
-    def find_sent(self, to: str, from_: str, body: str, since: datetime) -> str | None:
-        """Look in Twilio's message list for an identical text sent since ``since``."""
-        day = since - timedelta(days=1)
-        found = self._call(self.client.messages.list, to=to, from_=from_,
-                           date_sent_after=day, limit=50)
-        for message in found:
-            if (message.body or "") == body and message.status not in ("failed", "canceled"):
-                return message.sid
+    def _recent(self, to: str, from_: str, since: datetime) -> Iterator[Any]:
+        """Messages to ``to`` from ``from_``, newest first, back to ``since``.
+
+        No ``DateSent`` filter: a message Twilio accepted but has not sent yet has no
+        date_sent, and it is exactly the one a resend must not duplicate.
+        """
+        cutoff = _aware(since) - FIND_SKEW
+        stream = self.client.messages.stream(to=to, from_=from_, limit=FIND_LIMIT,
+                                             page_size=50)
+        for message in stream:
+            created = message.date_created
+            if created is not None and _aware(created) < cutoff:
+                return
+            yield message
+
+    def find_sent_all(self, to: str, from_: str, body: str, since: datetime) -> list[str]:
+        """Sids of every identical text Twilio accepted since ``since``, newest first."""
+        found = self._call(lambda: list(self._recent(to, from_, since)))
+        return [m.sid for m in found
+                if (m.body or "") == body and m.status not in ("failed", "canceled")]
+
+    def find_sent(self, to: str, from_: str, body: str, since: datetime,
+                  exclude: Collection[str] = ()) -> str | None:
+        """The oldest identical text accepted since ``since`` whose sid is not excluded."""
+        for sid in reversed(self.find_sent_all(to, from_, body, since)):
+            if sid not in exclude:
+                return sid
         return None
 
     def create_call(self, to: str, from_: str, url: str, status_callback: str | None = None,

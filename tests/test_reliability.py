@@ -1,0 +1,452 @@
+"""The reliability contract, proven on real parts: Redis, the database, RQ workers, the
+real ``twilio`` client against a local fake Twilio. Only the edges are fakes: that
+server and the clock. No timing assertions (speed and recovery times live in bench/).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+from flask import current_app
+from redis import Redis
+from rq import SimpleWorker
+from rq.timeouts import TimerDeathPenalty
+from sqlalchemy import func, select
+
+from peerline import outbox, tasks
+from peerline.extensions import QUEUE_NAME, RUN_TASK
+from peerline.handlers import register_all
+from peerline.models import Conversation, Message, OutboundMessage, Survivor, Task
+from peerline.sweeper import sweep
+from peerline.telephony.twilio_gateway import TwilioGateway
+
+from .fake_twilio import FakeTwilio
+from .helpers import LINE, new_sid
+
+ALEX = "+15550100001"
+SAM = "+15550100002"
+SURV = "+15550199001"
+SURV2 = "+15550199002"
+SURV3 = "+15550199003"
+ALL_FAULTS = ("429", "500", "hang", "accept_500", "accept_drop", "accept_hang")
+
+
+# --- fixtures and helpers ---------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _no_region(monkeypatch):
+    monkeypatch.delenv("TWILIO_REGION", raising=False)
+    monkeypatch.delenv("TWILIO_EDGE", raising=False)
+
+
+@pytest.fixture
+def fake():
+    with FakeTwilio(seed=7) as server:
+        yield server
+
+
+@pytest.fixture
+def twilio_settings(settings, fake):
+    """Settings for the real Twilio gateway pointed at the fake (short time-out)."""
+    settings.update({
+        "TWILIO_ACCOUNT_SID": fake.account_sid,
+        "TWILIO_AUTH_TOKEN": fake.auth_token,
+        "TWILIO_API_BASE_URL": fake.url,
+        "PEERLINE_GATEWAY": "twilio",
+        "TWILIO_TIMEOUT_S": 0.3,
+    })
+    return settings
+
+
+def add_volunteer(svc, name, phone, capacity=None):
+    from peerline import roster
+
+    with svc.sessions.begin() as session:
+        return roster.add_volunteer(session, svc.line, name, phone, "en", capacity).id
+
+
+class ThreadWorker(SimpleWorker):
+    """A real RQ SimpleWorker that can run in a thread (no signals, timer time-outs)."""
+
+    death_penalty_class = TimerDeathPenalty
+
+    def _install_signal_handlers(self):
+        pass
+
+
+def pending_due(svc):
+    with svc.sessions() as session:
+        return session.scalars(select(Task.id).where(
+            Task.status == "pending", Task.not_before <= svc.line.now())).all()
+
+
+def next_send(svc):
+    with svc.sessions() as session:
+        return session.scalar(select(func.min(Task.not_before)).where(
+            Task.status == "pending", Task.kind == "send"))
+
+
+def _burst(app, url, errors):
+    with app.app_context():
+        try:
+            ThreadWorker([QUEUE_NAME], connection=Redis.from_url(url)).work(
+                burst=True, logging_level="WARNING")
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller
+            errors.append(exc)
+
+
+def work(svc, workers=1, rounds=300):
+    """Sweeper + ``workers`` real RQ workers at once, until no send or pairing is due.
+
+    Between rounds the clock moves to the next send retry (never to a timer such as an
+    offer time-out); due tasks whose job went nowhere are enqueued again, which is what
+    the sweeper does a few seconds later.
+    """
+    app = current_app._get_current_object()
+    queue = svc.queue()
+    url = svc.redis_url()
+    errors = []
+    for _ in range(rounds):
+        sweep(svc)
+        threads = [threading.Thread(target=_burst, args=(app, url, errors))
+                   for _ in range(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors, errors
+        due = pending_due(svc)
+        if not due:
+            upcoming = next_send(svc)
+            if upcoming is None:
+                return
+            svc.line.clock.now = max(svc.line.clock.now, upcoming)
+            due = pending_due(svc)
+        for task_id in due:
+            queue.enqueue(RUN_TASK, task_id)
+    raise AssertionError("tasks still pending after many rounds")
+
+
+def pair(phones, svc, fake, volunteer, survivor, first="hi"):
+    """Survivor texts, the volunteer accepts the offer; returns the volunteer's line."""
+    phones.text(survivor, first)
+    work(svc)
+    offers = [m for m in fake.delivered(volunteer) if "YES" in m.body]
+    line_no = offers[-1].from_
+    assert phones.text(volunteer, "YES", to=line_no).status_code == 200
+    work(svc)
+    return line_no
+
+
+def outbound(svc):
+    with svc.sessions() as session:
+        return session.scalars(select(OutboundMessage).order_by(OutboundMessage.id)).all()
+
+
+# --- (a) Redis down while texts arrive --------------------------------------------------
+
+def _dead_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_redis_down_loses_nothing_and_the_sweeper_recovers(phones, svc, clock):
+    add_volunteer(svc, "Alex", ALEX, capacity=3)
+    add_volunteer(svc, "Sam", SAM, capacity=3)
+    phones.text(ALEX, "ON")
+    phones.text(SAM, "ON")
+    phones.text(SURV, "hi")
+    phones.work()
+    line_no = phones.received(ALEX)[-1][0] if phones.received(ALEX) else None
+    offered = ALEX if line_no else SAM
+    line_no = line_no or phones.received(SAM)[-1][0]
+    phones.text(offered, "YES", to=line_no)
+    phones.work()
+    sent_before = len(phones.all_sent())
+
+    # Redis goes away (nothing listens on its port now).
+    good_url = svc.redis_url()
+    svc.config["REDIS_URL"] = f"redis://127.0.0.1:{_dead_port()}/0"
+    svc._redis = None
+    said = [f"while redis is down {i}" for i in range(6)]
+    for body in said:
+        response = phones.text(SURV, body)
+        assert response.status_code == 200  # on the first try
+    new_reply = phones.text(SURV2, "hello? is this the support line")  # a new conversation
+    assert new_reply.status_code == 200 and phones.replies(new_reply)
+    with svc.sessions() as session:
+        stored = session.scalars(select(Message.body).where(
+            Message.body.like("while redis is down%"))).all()
+    assert sorted(stored) == sorted(said)
+    assert len(phones.all_sent()) == sent_before  # nothing could run yet
+
+    # Redis is back, empty: only the database knows what is owed.
+    Redis.from_url(good_url).flushdb()
+    svc.config["REDIS_URL"] = good_url
+    svc._redis = None
+    assert svc.queue().count == 0
+    clock.advance(11)
+    counts = sweep(svc)
+    assert counts["re_enqueued"] >= len(said) + 1
+    assert svc.queue().count >= len(said) + 1
+    phones.work()
+
+    relayed = [b for b in phones.bodies(offered) if b.startswith("while redis")]
+    assert relayed == said  # every one, once, in order
+    offers = [b for b in phones.bodies(ALEX) + phones.bodies(SAM) if "hello? is this" in b]
+    assert len(offers) == 1, offers  # the conversation with no further text got its offer
+    assert pending_due(svc) == []  # only timers (offer time-outs) still wait
+
+
+def test_sweeper_does_not_mark_work_enqueued_while_redis_is_still_down(phones, svc, clock):
+    svc.config["REDIS_URL"] = f"redis://127.0.0.1:{_dead_port()}/0"
+    svc._redis = None
+    phones.text(SURV, "is anyone there")
+    clock.advance(11)
+    assert sweep(svc)["re_enqueued"] == 0
+    with svc.sessions() as session:
+        assert tasks.stale(session, svc.line.now())  # still owed, still visible
+
+
+# --- (b) a 20% fault rate at Twilio -----------------------------------------------------
+
+def test_twilio_faults_at_20_percent_deliver_everything_once_in_order(
+        twilio_settings, phones, svc, fake):
+    add_volunteer(svc, "Alex", ALEX, capacity=3)
+    phones.text(ALEX, "ON")
+    lines = {}
+    for survivor in (SURV, SURV2):
+        lines[survivor] = pair(phones, svc, fake, ALEX, survivor)
+    fake.configure(fault_rate=0.2, faults=ALL_FAULTS, hang_s=0.6, fault_lists=True)
+    expected = {ALEX: [], SURV: [], SURV2: []}
+    for i in range(12):
+        for survivor in (SURV, SURV2):
+            body = f"{survivor[-3:]} says {i}"
+            assert phones.text(survivor, body).status_code == 200
+            expected[ALEX].append(body)
+        if i % 3 == 0:
+            for survivor in (SURV, SURV2):
+                body = f"alex to {survivor[-3:]} {i}"
+                phones.text(ALEX, body, to=lines[survivor])
+                expected[survivor].append(body)
+    work(svc, workers=2)
+    for number, bodies in expected.items():
+        got = [b for b in fake.bodies(number) if b in set(bodies)]
+        assert got == bodies, number  # exactly once each, in order
+    seen = fake.faults_seen()
+    hidden = sum(seen.get(f, 0) for f in ("accept_500", "accept_drop", "accept_hang"))
+    transient = [f for f in ("429", "500", "hang") if seen.get(f)]
+    assert hidden and len(transient) >= 2, seen
+    assert {m.status for m in outbound(svc)} == {"sent"}
+
+
+# --- (c) permanent errors ---------------------------------------------------------------
+
+def test_permanent_errors_are_never_retried_and_21610_opts_out(
+        twilio_settings, phones, svc, fake):
+    add_volunteer(svc, "Alex", ALEX)
+    phones.text(ALEX, "ON")
+    line_no = pair(phones, svc, fake, ALEX, SURV)
+    fake.configure(permanent={SURV: 21610, "+15550177011": 21211, "+15550177012": 21606})
+    phones.text(ALEX, "are you ok?", to=line_no)
+    with svc.sessions.begin() as session:
+        outbox.queue_text(session, svc.line, "+15550177011", LINE, "to an invalid number")
+        outbox.queue_text(session, svc.line, "+15550177012", LINE, "from a bad sender")
+    work(svc)
+    posts = [r for r in fake.requests if r[0] == "POST" and r[1] == "message"]
+    assert [r[2] for r in posts].count("21610") == 1
+    assert [r[2] for r in posts].count("21211") == 1
+    assert [r[2] for r in posts].count("21606") == 1
+    by_body = {m.body: m for m in outbound(svc)}
+    assert (by_body["are you ok?"].status, by_body["are you ok?"].error_code) == ("failed",
+                                                                                 21610)
+    assert by_body["to an invalid number"].error_code == 21211
+    assert by_body["from a bad sender"].error_code == 21606
+    assert by_body["from a bad sender"].status == "failed"
+    with svc.sessions() as session:
+        assert session.scalar(select(Survivor.opted_out)) is True
+    # Nothing more is queued to the opted-out person.
+    phones.text(ALEX, "hello?", to=line_no)
+    work(svc)
+    assert "hello?" not in [m.body for m in outbound(svc)]
+
+
+# --- (d) a worker killed mid-send -------------------------------------------------------
+
+class WorkerKilled(BaseException):
+    """Stands for SIGKILL: nothing after it runs, no handler sees it."""
+
+
+class DiesAfterTwilioAccepts(TwilioGateway):
+    def send_sms(self, *args, **kwargs):
+        super().send_sms(*args, **kwargs)
+        raise WorkerKilled
+
+
+class DiesBeforeSending(TwilioGateway):
+    def send_sms(self, *args, **kwargs):
+        raise WorkerKilled
+
+
+@pytest.mark.parametrize("death", [DiesAfterTwilioAccepts, DiesBeforeSending])
+def test_a_worker_killed_mid_send_is_finished_elsewhere_without_a_duplicate(
+        twilio_settings, svc, fake, clock, death):
+    register_all()
+    with svc.sessions.begin() as session:
+        message = outbox.queue_text(session, svc.line, SURV, LINE, "you are not alone")
+        message_id = message.id
+    with svc.sessions() as session:
+        task_id = session.scalar(select(Task.id).where(Task.ref_id == message_id))
+    Redis.from_url(svc.redis_url()).flushdb()  # its job is "on the dead worker"
+
+    dying = type(svc.line)(settings=svc.line.settings, vault=svc.line.vault,
+                           gateway=death(fake.account_sid, fake.auth_token, fake.url, 0.3),
+                           clock=clock)
+    with pytest.raises(WorkerKilled):
+        tasks.run(svc.sessions, dying, task_id)
+    accepted = len(fake.delivered(SURV))
+    assert accepted == (1 if death is DiesAfterTwilioAccepts else 0)
+    with svc.sessions() as session:
+        assert session.get(OutboundMessage, message_id).status == "sending"
+
+    # While the lease holds, nobody else touches it.
+    clock.advance(10)
+    assert sweep(svc)["re_enqueued"] == 0
+    assert tasks.run(svc.sessions, svc.line, task_id) == "skipped"
+    # Past the lease the sweeper hands it to another (real) worker.
+    clock.advance(svc.line.setting("PEERLINE_LEASE_S"))
+    assert sweep(svc)["re_enqueued"] == 1
+    work(svc)
+    [sent] = fake.delivered(SURV)
+    with svc.sessions() as session:
+        row = session.get(OutboundMessage, message_id)
+        assert (row.status, row.sid) == ("sent", sent.sid)
+    posts = [r for r in fake.requests if r[0] == "POST" and r[1] == "message"]
+    assert len(posts) == 1
+
+
+def test_find_sent_tells_identical_texts_apart(twilio_settings, svc, fake, clock):
+    """Two real "ok"s to one person: the second is not mistaken for the first."""
+    register_all()
+    with svc.sessions.begin() as session:
+        outbox.queue_text(session, svc.line, SURV, LINE, "ok")
+    work(svc)
+    with svc.sessions.begin() as session:
+        second = outbox.queue_text(session, svc.line, SURV, LINE, "ok").id
+    with svc.sessions() as session:
+        task_id = session.scalar(select(Task.id).where(Task.ref_id == second))
+    dying = type(svc.line)(settings=svc.line.settings, vault=svc.line.vault,
+                           gateway=DiesBeforeSending(fake.account_sid, fake.auth_token,
+                                                     fake.url, 0.3), clock=clock)
+    with pytest.raises(WorkerKilled):
+        tasks.run(svc.sessions, dying, task_id)
+    clock.advance(svc.line.setting("PEERLINE_LEASE_S") + 11)
+    work(svc)
+    assert fake.bodies(SURV) == ["ok", "ok"]
+    sids = [m.sid for m in outbound(svc)]
+    assert len(set(sids)) == 2 and None not in sids
+
+
+# --- (e) duplicate webhooks at once; status callbacks early and out of order ------------
+
+def test_duplicate_webhooks_at_once_store_one_and_relay_one(phones, svc, app):
+    add_volunteer(svc, "Alex", ALEX)
+    phones.text(ALEX, "ON")
+    phones.text(SURV, "hi")
+    phones.work()
+    line_no = phones.received(ALEX)[-1][0]
+    phones.text(ALEX, "YES", to=line_no)
+    phones.work()
+    sid = new_sid()
+    barrier = threading.Barrier(6)
+    codes = []
+
+    def deliver_copy():
+        client = app.test_client()
+        from .helpers import Phones
+
+        copy = Phones(app, client)
+        barrier.wait()
+        codes.append(copy.text(SURV, "said once, delivered twice", sid=sid).status_code)
+
+    threads = [threading.Thread(target=deliver_copy) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert codes == [200] * 6
+    with svc.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Message).where(
+            Message.sid == sid)) == 1
+    phones.work()
+    assert phones.bodies(ALEX).count("said once, delivered twice") == 1
+
+
+def test_a_status_callback_before_the_send_returns_is_kept(
+        twilio_settings, settings, phones, svc, fake):
+    register_all()
+    svc.line.gateway = TwilioGateway(fake.account_sid, fake.auth_token, fake.url, 10.0)
+    fake.configure(slow_s=0.5)
+    with svc.sessions.begin() as session:
+        message_id = outbox.queue_text(session, svc.line, SURV, LINE, "early report").id
+    with svc.sessions() as session:
+        task_id = session.scalar(select(Task.id).where(Task.ref_id == message_id))
+    sender = threading.Thread(target=tasks.run, args=(svc.sessions, svc.line, task_id))
+    sender.start()
+    while not fake.in_flight and sender.is_alive():
+        threading.Event().wait(0.01)
+    [in_flight] = list(fake.in_flight.values())
+    response = phones.post("/sms/status", {"MessageSid": in_flight.sid,
+                                           "MessageStatus": "delivered"})
+    assert response.status_code == 204
+    sender.join()
+    with svc.sessions() as session:
+        row = session.get(OutboundMessage, message_id)
+        assert (row.sid, row.status) == (in_flight.sid, "delivered")
+
+
+def test_status_never_goes_backwards(twilio_settings, phones, svc, fake):
+    register_all()
+    with svc.sessions.begin() as session:
+        message_id = outbox.queue_text(session, svc.line, SURV, LINE, "in order?").id
+    work(svc)
+    [sent] = fake.delivered(SURV)
+    for status in ("delivered", "sent", "queued", "sending", "failed"):
+        assert phones.post("/sms/status", {"MessageSid": sent.sid,
+                                           "MessageStatus": status}).status_code == 204
+    with svc.sessions() as session:
+        assert session.get(OutboundMessage, message_id).status == "delivered"
+        assert session.scalar(select(Survivor.opted_out)) in (None, False)
+
+
+# --- (f) order with two workers -------------------------------------------------------
+
+def test_a_burst_is_relayed_in_order_by_two_workers(twilio_settings, phones, svc, fake):
+    add_volunteer(svc, "Alex", ALEX, capacity=3)
+    add_volunteer(svc, "Sam", SAM, capacity=3)
+    phones.text(ALEX, "ON")
+    phones.text(SAM, "ON")
+    for survivor in (SURV, SURV2, SURV3):
+        phones.text(survivor, "hi")
+    work(svc, workers=2)
+    for volunteer in (ALEX, SAM):
+        for offer in [m for m in fake.delivered(volunteer) if "YES" in m.body]:
+            phones.text(volunteer, "YES", to=offer.from_)
+    work(svc, workers=2)
+    with svc.sessions() as session:
+        active = session.scalar(select(func.count()).select_from(Conversation).where(
+            Conversation.status == "active"))
+    assert active == 3
+    fake.configure(slow_s=0.02, fault_rate=0.1, faults=("429", "500"))
+    burst = {s: [f"{s[-3:]} burst {i}" for i in range(10)] for s in (SURV, SURV2, SURV3)}
+    for i in range(10):
+        for survivor in burst:
+            phones.text(survivor, burst[survivor][i])
+    work(svc, workers=2)
+    for said in burst.values():
+        relayed = [m.body for volunteer in (ALEX, SAM) for m in fake.delivered(volunteer)
+                   if m.body in said]
+        assert relayed == said
