@@ -37,6 +37,10 @@ class Gateway(Protocol):
         """The sid of an identical text already accepted since ``since``, if any."""
         ...
 
+    def find_sent_all(self, to: str, from_: str, body: str, since: datetime) -> list[str]:
+        """Sids of every identical text accepted since ``since``, newest first."""
+        ...
+
     def create_call(self, to: str, from_: str, url: str, status_callback: str | None = None,
                     timeout: int = 30) -> str:
         """Place a call that fetches its TwiML from ``url``; return its CallSid."""
@@ -53,14 +57,9 @@ def already_sent(gateway: Gateway, to: str, from_: str, body: str, since: dateti
     """The sid of an accepted copy of this text that no other outbox row has claimed.
 
     Two identical texts to one person ("ok", "ok") are both real: a copy whose sid is
-    already recorded on another row is not this row's. Gateways that can list every
-    copy (``find_sent_all``) are asked for all of them; others answer with one.
+    already recorded on another row is not this row's.
     """
-    find_all = getattr(gateway, "find_sent_all", None)
-    if find_all is not None:
-        for sid in reversed(find_all(to, from_, body, since)):
-            if sid not in taken:
-                return sid
-        return None
-    sid = gateway.find_sent(to, from_, body, since)
-    return None if sid is None or sid in taken else sid
+    for sid in reversed(gateway.find_sent_all(to, from_, body, since)):
+        if sid not in taken:
+            return sid
+    return None

@@ -34,15 +34,20 @@ class LocalGateway:
         """Record a text as sent."""
         return self._record("sms", "SM", to, from_, body)
 
-    def find_sent(self, to: str, from_: str, body: str, since: datetime) -> str | None:
-        """The sid of an identical recorded text since ``since``."""
+    def find_sent_all(self, to: str, from_: str, body: str, since: datetime) -> list[str]:
+        """Sids of every identical recorded text since ``since``, newest first."""
         with self._sessions() as session:
-            return session.scalar(
+            return list(session.scalars(
                 select(LocalMessage.sid).where(
                     LocalMessage.to_hash == self._vault.hash(to),
                     LocalMessage.from_number == from_, LocalMessage.body == body,
                     LocalMessage.created_at >= since, LocalMessage.kind == "sms")
-                .limit(1))
+                .order_by(LocalMessage.id.desc())))
+
+    def find_sent(self, to: str, from_: str, body: str, since: datetime) -> str | None:
+        """The sid of the oldest identical recorded text since ``since``."""
+        found = self.find_sent_all(to, from_, body, since)
+        return found[-1] if found else None
 
     def create_call(self, to: str, from_: str, url: str, status_callback: str | None = None,
                     timeout: int = 30) -> str:
