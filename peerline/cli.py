@@ -22,6 +22,7 @@ from .phones import InvalidNumber, masked
 log = logging.getLogger(__name__)
 db_cli = AppGroup("db", help="Create or migrate the database schema.")
 roster_cli = AppGroup("roster", help="The volunteer roster.")
+voice_cli = AppGroup("voice", help="The voice line: voicemails and callbacks.")
 
 DEMO_VOLUNTEERS = (("Alex (demo)", "+15550100001", "en,es"), ("Sam (demo)", "+15550100002", "en"))
 
@@ -77,6 +78,38 @@ def roster_list() -> None:
             state = "" if v.active else " (inactive)"
             click.echo(f"#{v.id}\t{v.name}\t{phone}\t{v.languages}\tcapacity {v.capacity}\t"
                        f"{shift}{state}")
+
+
+@voice_cli.command("voicemails")
+def voice_voicemails() -> None:
+    """List voicemails waiting for a callback (no numbers, no words)."""
+    from sqlalchemy import select
+
+    from .models_voice import Voicemail
+
+    with _services().sessions() as session:
+        rows = session.scalars(select(Voicemail).where(Voicemail.status == "new")
+                               .order_by(Voicemail.priority.desc(), Voicemail.id)).all()
+        if not rows:
+            click.echo("no voicemails waiting")
+        for vm in rows:
+            crisis = " CRISIS" if vm.priority else ""
+            click.echo(f"#{vm.id}\t{vm.lang}\t{vm.created_at:%Y-%m-%d %H:%M}{crisis}")
+
+
+@voice_cli.command("callback")
+@click.option("--voicemail", "voicemail_id", type=int, required=True)
+@click.option("--volunteer", "volunteer_id", type=int, required=True)
+def voice_callback(voicemail_id: int, volunteer_id: int) -> None:
+    """Ring a volunteer to return a voicemail through the line (numbers masked)."""
+    from .voice.ivr import start_callback
+
+    svc = _services()
+    with svc.sessions.begin() as session:
+        started = start_callback(session, svc.line, voicemail_id, volunteer_id)
+    if not started:
+        raise click.UsageError("that voicemail or volunteer cannot take a callback now")
+    click.echo(f"ringing volunteer #{volunteer_id} to return voicemail #{voicemail_id}")
 
 
 @click.command("rotate-keys")
@@ -210,6 +243,7 @@ def register_cli(app: Flask) -> None:
     """Attach every command to ``app.cli``."""
     app.cli.add_command(db_cli)
     app.cli.add_command(roster_cli)
+    app.cli.add_command(voice_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(sweeper_command)
     app.cli.add_command(dev_command)

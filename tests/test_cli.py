@@ -42,3 +42,28 @@ def test_roster_add_refuses_bad_input(app):
 
 def test_roster_list_empty(app):
     assert "empty" in app.test_cli_runner().invoke(args=["roster", "list"]).output
+
+
+def test_voice_callback_commands(app, svc, clock):
+    from peerline import roster
+    from peerline.models_voice import Call, Voicemail
+
+    with svc.sessions.begin() as session:
+        volunteer = roster.add_volunteer(session, svc.line, "Ana", "+15550100042")
+        call = Call(sid="CA" + "7" * 32, role="survivor", stage="done",
+                    line_number="+15550000001", created_at=clock())
+        session.add(call)
+        session.flush()
+        session.add(Voicemail(call_id=call.id, status="new", lang="en", created_at=clock()))
+        vid = volunteer.id
+    runner = app.test_cli_runner()
+    listing = runner.invoke(args=["voice", "voicemails"]).output
+    assert listing.startswith("#")
+    vm_id = int(listing.split()[0][1:])
+    ok = runner.invoke(args=["voice", "callback", "--voicemail", str(vm_id),
+                             "--volunteer", str(vid)])
+    assert ok.exit_code == 0 and "ringing" in ok.output
+    again = runner.invoke(args=["voice", "callback", "--voicemail", str(vm_id),
+                                "--volunteer", str(vid)])
+    assert again.exit_code != 0
+    assert "no voicemails waiting" in runner.invoke(args=["voice", "voicemails"]).output
