@@ -8,11 +8,12 @@ How it works (see ``peerline/crisis/README.md`` for the coordinator's view):
    dotted single letters joined (``k i l l`` → ``kill``, ``s.u.i.c.i.d.e`` →
    ``suicide``), and leetspeak mapped inside words (``k1ll mys3lf`` → ``kill myself``;
    numbers such as ``30`` or ``500mg`` are left alone).
-2. **Match** lexicon phrases, compiled into one alternation regex per category. Each
-   letter of a phrase matches one or more copies of itself, so ``dieeee``, ``kiiill``
-   and the misspelling ``kil`` all match; words may be joined or separated by any
+2. **Match** lexicon phrases. Each letter of a phrase matches one or more copies of
+   itself, so ``dieeee`` and ``kiiill`` match; words may be joined or separated by any
    punctuation or white space (``killmyself``, ``kill - myself``, and phrases split
-   over two texts when ``previous`` is given).
+   over two texts when ``previous`` is given). Each phrase is its own regex with a set
+   of *anchor* words; only phrases whose anchors occur in the message are tried, which
+   keeps the detector fast however large the lexicons grow.
 3. **Filter**: benign idioms (``this homework is killing me``) suppress overlapping
    matches; calm accounts of the past (``I used to self harm years ago``) suppress
    matches in the same clause unless the message also shows a present or relapse cue
@@ -260,6 +261,11 @@ _SEP = r"[\W_]*"
 _PHRASE_TOKEN = re.compile(r"\s*(\{[^{}\s]+\}|[()\[\]|]|[^\s()\[\]|{}]+)")
 _SLOT_LINE = re.compile(r"@([a-z_][a-z0-9_]*)\s*=\s*(.+)$")
 _MAX_SLOT_DEPTH = 8
+_HEAD = r"(?<!\w)"
+#: "a ... b": up to this many words between a and b
+GAP_WORDS = 5
+# whole words only, so "he ... kill me" does not read "heat is going to kill me"
+_GAP = r"(?:[\W_]+[^\W_]+){0," + str(GAP_WORDS) + r"}[\W_]+"
 _FLAG_FIELD = re.compile(r"\|\s*(strong|weak|short)\s*$")
 
 
@@ -275,16 +281,32 @@ class Entry:
 
 @dataclass
 class Lexicon:
-    """Compiled lexicons: one alternation regex per category and strength."""
+    """Compiled lexicons.
+
+    Each entry has its own regex and a set of *anchor* words; at detection time only
+    the entries whose anchors occur in the message are tried, and filter entries only
+    when a crisis entry matched.
+    """
 
     entries: tuple[Entry, ...]
     slots: dict[str, str]
-    gate: re.Pattern[str] | None = None
-    strong: dict[str, re.Pattern[str]] = field(default_factory=dict)
-    weak: dict[str, re.Pattern[str]] = field(default_factory=dict)
-    short: dict[str, re.Pattern[str]] = field(default_factory=dict)
-    internal: dict[str, re.Pattern[str]] = field(default_factory=dict)
-    phrases: dict[str, list[str]] = field(default_factory=dict)
+    #: every entry, crisis and filter categories alike: (regex, category, flag,
+    #: needs a word boundary before the match). The boundary is checked in Python: a
+    #: leading look-behind would stop ``re`` from skipping ahead to the first letter.
+    crisis: list[tuple[re.Pattern[str], str, str, bool]] = field(default_factory=list)
+    #: for each compiled entry: words of which one must also be present (or None)
+    second: list[frozenset[str] | None] = field(default_factory=list)
+    #: for each compiled entry: "file:line: phrase" (for debugging and reports)
+    origins: list[str] = field(default_factory=list)
+    always: list[int] = field(default_factory=list)
+    word_index: dict[str, list[int]] = field(default_factory=dict)
+    stem_index: dict[str, list[int]] = field(default_factory=dict)
+    stem_lengths: tuple[int, ...] = ()
+    stem_re: re.Pattern[str] | None = None
+    emoji_index: dict[str, list[int]] = field(default_factory=dict)
+    emoji_re: re.Pattern[str] | None = None
+    inner_index: dict[str, list[int]] = field(default_factory=dict)
+    inner_re: re.Pattern[str] | None = None
 
 
 def _fold_pattern_text(s: str) -> str:
@@ -299,12 +321,15 @@ def _word_regex(word: str, where: str) -> str:
     word = "".join(c for c in word if c not in _APOSTROPHES)
     if not word:
         raise LexiconError(f"{where}: empty word")
+    if "?" in word or "*" in word:
+        raise LexiconError(f"{where}: misplaced '?' or '*' in {word!r}")
     out: list[str] = []
     prev = ""
     for c in word:
         if "a" <= c <= "z":
             if c == prev:
-                continue  # "ll" is one unit: l+ matches "l", "ll", "lll"
+                out[-1] = c + c + c + "*"  # "ll" matches "ll", "lll"... (not "l": of/off)
+                continue
             out.append(c + c + "*")
         elif c == "-":
             out.append(_SEP)
@@ -318,8 +343,89 @@ def _word_regex(word: str, where: str) -> str:
     return "".join(out)
 
 
+Anchors = frozenset  # of (kind, literal): kind "w" word, "s" word prefix, "e" emoji
+
+# Words too common to be a good anchor (an anchor decides whether a phrase is tried).
+# Stored collapsed (no doubled letters), as anchors are.
+_COMMON = frozenset(_w for _w in """
+a about after again all also always am an and any anything are around as ask at away back
+bad be because been before being best better big both but by call came can cant come could
+day days did didnt do does dont down each even ever every everything feel feeling felt few
+find first for friend friends from get gets getting give go goes going gona good got great
+had has have having he help her here hers him his home how i id if ill im in into is it its
+ive just keep kind know last let life like little long look lot love made make many may me
+mean more most much must my myself need never new next night no not nothing now of off oh ok
+okay old on once one only or other our out over own people please put really right said same
+say see she should so some someone something still such sure take talk tel than thank thanks
+that the their them then there these they thing things think this those though thought time
+to today told too try trying two u up us very wana want wanted was way we week well went were
+what when where which while who why wil with without work would yeah year years yes yet you
+your ur thinking drive driving end ending take taking took stop done sleep hurt feel way
+al algo algun alguien ano anos antes asi aunque bien cada casa como con cosa cosas cuando de
+del desde despues dia dias donde dos el ella ellos en entre era eres es esa ese eso esta
+estaba estan estar estas este esto estoy fue ha hace hacer hasta hay hoy la las le les lo los
+mal mas me mejor mi mis mucho muy nada nadie ni no nos nunca o otra otro para pero poco por
+porque puede puedo que quien quiero se sea ser si siempre sin sobre solo son soy su sus tambien
+te tengo tiene todo todos tu tus un una uno va vamos ves vez voy y ya yo vida tiempo hablar
+""".split())
+
+
+_VERY_COMMON = frozenset(
+    "i im my me to it the a and you of in on is be no ya en de la el que y mi se lo "
+    "al las los he she we they this that for but so".split()
+)
+
+
+def _collapse_word(word: str) -> str:
+    out = []
+    for c in word:
+        if not out or c != out[-1] or not ("a" <= c <= "z"):
+            out.append(c)
+    return "".join(out)
+
+
+def _anchor_cost(anchors: frozenset | None) -> float:
+    if anchors is None:
+        return float("inf")
+    cost = 0.0
+    for kind, lit in anchors:
+        if kind == "w":
+            if lit in _VERY_COMMON or len(lit) <= 1:
+                cost += 1000
+            elif lit in _COMMON or len(lit) <= 2:
+                cost += 100
+            else:
+                cost += 3 if len(lit) <= 3 else 1
+        elif kind == "s":
+            cost += 100 if len(lit) <= 3 else 2
+        else:
+            cost += 1
+    return cost
+
+
+def _word_anchors(word: str) -> frozenset | None:
+    stem = word.endswith("*") and len(word) > 1
+    core = "".join(c for c in word.rstrip("*") if c not in _APOSTROPHES)
+    parts = [p for p in core.split("-") if p]
+    if not parts:
+        return None
+    part = max(parts, key=len)
+    if "#" in part:
+        return None
+    if not part[0].isalnum():
+        return frozenset({("e", part[0])})
+    lit = _collapse_word(part)
+    if stem and part == parts[-1]:
+        return frozenset({("s", lit)})
+    return frozenset({("w", lit)})
+
+
 class _PhraseParser:
-    """Recursive-descent parser for the phrase syntax documented in the lexicon files."""
+    """Recursive-descent parser for the phrase syntax documented in the lexicon files.
+
+    Each node yields a regex source and its *anchors*: words of which at least one
+    occurs in any text the node matches (``None`` when no such set is known).
+    """
 
     def __init__(self, phrase: str, slots: dict[str, str], where: str, depth: int = 0):
         self.where = where
@@ -332,68 +438,91 @@ class _PhraseParser:
         self.pos = 0
         self.phrase = phrase
 
-    def parse(self) -> str:
-        regex = self._alternation()
+    def parse(self) -> tuple[str, frozenset | None]:
+        regex, anchors, self.second = self._alternation()
         if self.pos != len(self.tokens):
             raise LexiconError(f"{self.where}: unexpected {self.tokens[self.pos]!r} "
                                f"in {self.phrase!r}")
-        return regex
+        return regex, anchors
 
     def _peek(self) -> str | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
 
-    def _alternation(self) -> str:
+    def _alternation(self) -> tuple[str, frozenset | None, frozenset | None]:
+        """Regex, anchors, and (for a single sequence) the second-best required anchors."""
         alts = [self._sequence()]
         while self._peek() == "|":
             self.pos += 1
             alts.append(self._sequence())
-        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        if len(alts) == 1:
+            return alts[0]
+        regex = "(?:" + "|".join(r for r, _, _ in alts) + ")"
+        if any(a is None for _, a, _ in alts):
+            return regex, None, None
+        return regex, frozenset().union(*(a for _, a, _ in alts)), None
 
-    def _sequence(self) -> str:
-        items: list[tuple[str, bool]] = []
+    def _sequence(self) -> tuple[str, frozenset | None, frozenset | None]:
+        items: list[tuple[str, frozenset | None, bool]] = []
         while True:
             tok = self._peek()
             if tok is None or tok in ("|", ")", "]"):
                 break
             self.pos += 1
             if tok == "(":
-                inner = self._alternation()
+                inner, anchors, _ = self._alternation()
                 self._expect(")")
-                items.append((inner, False))
+                items.append((inner, anchors, False))
             elif tok == "[":
-                inner = self._alternation()
+                inner, anchors, _ = self._alternation()
                 self._expect("]")
-                items.append((inner, True))
+                items.append((inner, anchors, True))
             elif tok.startswith("{"):
-                items.append((self._slot(tok[1:-1]), False))
+                items.append((*self._slot(tok[1:-1]), False))
+            elif tok == "...":
+                if not items or items[-1][0] is _GAP:
+                    raise LexiconError(f"{self.where}: '...' must follow a word in "
+                                       f"{self.phrase!r}")
+                items.append((_GAP, None, True))
+                continue
             elif tok == "?":
-                if not items or items[-1][1]:
+                if not items or items[-1][2]:
                     raise LexiconError(f"{self.where}: '?' follows nothing in {self.phrase!r}")
-                items[-1] = (items[-1][0], True)
+                items[-1] = (items[-1][0], items[-1][1], True)
                 continue
             elif tok.endswith("?") and len(tok) > 1:
-                items.append((_word_regex(tok[:-1], self.where), True))
+                items.append((_word_regex(tok[:-1], self.where), _word_anchors(tok[:-1]),
+                              True))
             else:
-                items.append((_word_regex(tok, self.where), False))
+                items.append((_word_regex(tok, self.where), _word_anchors(tok), False))
             if self._peek() == "?":
                 self.pos += 1
-                items[-1] = (items[-1][0], True)
-        if not items or all(opt for _, opt in items):
+                items[-1] = (items[-1][0], items[-1][1], True)
+        if not items or all(opt for _, _, opt in items):
             raise LexiconError(f"{self.where}: empty phrase or alternative in "
+                               f"{self.phrase!r}")
+        if items and items[-1][0] is _GAP:
+            raise LexiconError(f"{self.where}: '...' must be followed by a word in "
                                f"{self.phrase!r}")
         out = ""
         need_sep = False
-        for regex, optional in items:
-            if optional:
+        for regex, _, optional in items:
+            if regex is _GAP:
+                out += _GAP
+                need_sep = False
+            elif optional:
                 out += f"(?:{_SEP}(?:{regex}))?" if need_sep else f"(?:(?:{regex}){_SEP})?"
             else:
                 out += (_SEP if need_sep else "") + f"(?:{regex})"
                 need_sep = True
-        return out
+        required = sorted((a for _, a, opt in items if not opt), key=_anchor_cost)
+        second = required[1] if len(required) > 1 else None
+        if second is not None and not all(kind == "w" for kind, _ in second):
+            second = None
+        return out, required[0], second
 
-    def _slot(self, name: str) -> str:
+    def _slot(self, name: str) -> tuple[str, frozenset | None]:
         if name == "n":
-            return r"\d+"
+            return r"\d+", None
         if name not in self.slots:
             raise LexiconError(f"{self.where}: unknown slot {{{name}}}")
         if self.depth >= _MAX_SLOT_DEPTH:
@@ -407,16 +536,25 @@ class _PhraseParser:
         self.pos += 1
 
 
-def compile_phrase(phrase: str, slots: dict[str, str], where: str = "<phrase>") -> str:
-    """Regex source for one lexicon phrase (with word boundaries where they apply)."""
+def compile_phrase(phrase: str, slots: dict[str, str], where: str = "<phrase>"
+                   ) -> tuple[str, frozenset | None]:
+    """Regex source for one lexicon phrase (with word boundaries where they apply) and
+    its anchors (see :class:`_PhraseParser`)."""
+    return _compile_phrase(phrase, slots, where)[:2]
+
+
+def _compile_phrase(phrase: str, slots: dict[str, str], where: str
+                    ) -> tuple[str, frozenset | None, frozenset | None]:
     folded = _fold_pattern_text(phrase)
-    body = _PhraseParser(folded, slots, where).parse()
-    edges = [c for c in folded if c not in "()[]|{} \t"]
+    parser = _PhraseParser(folded, slots, where)
+    body, anchors = parser.parse()
+    second = parser.second
+    edges = [c for c in folded if c not in "()[]|{}? \t"]
     if not edges:
         raise LexiconError(f"{where}: empty phrase")
-    head = r"(?<!\w)" if edges[0].isalnum() else ""
+    head = _HEAD if edges[0].isalnum() else ""
     tail = r"(?!\w)" if edges[-1].isalnum() or edges[-1] in "*" else ""
-    return f"{head}(?:{body}){tail}"
+    return f"{head}(?:{body}){tail}", anchors, second
 
 
 def _iter_lexicon_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -474,6 +612,49 @@ def _parse_files(files: Iterable[Path]) -> tuple[list[Entry], dict[str, str]]:
     return entries, slots
 
 
+def _alternation_regex(literals: Iterable[str]) -> str:
+    """A regex matching any of ``literals``, as a character trie (fast in ``re``)."""
+    trie: dict = {}
+    for lit in set(literals):
+        node = trie
+        for ch in lit:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        ends = "" in node
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        # longest match first: an end here is only taken when no branch continues
+        return f"(?:{body})?" if ends else body
+
+    return emit(trie)
+
+
+def _top_level_alternatives(entry: Entry) -> list[str]:
+    """Split ``a | b c | (d | e)`` into ``a``, ``b c``, ``(d | e)``: each alternative is
+    compiled on its own, with its own anchors, so fewer regexes run per message."""
+    parts: list[str] = []
+    depth = 0
+    current: list[str] = []
+    for ch in entry.phrase:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        if ch == "|" and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current).strip())
+    if depth != 0 or any(not p for p in parts):
+        return [entry.phrase]  # let the parser report the error with its message
+    return parts
+
+
 def load_lexicons(extra_dir: str | os.PathLike[str] | None = None) -> Lexicon:
     """Read, validate and compile the package lexicons plus ``extra_dir/*.txt``.
 
@@ -481,29 +662,37 @@ def load_lexicons(extra_dir: str | os.PathLike[str] | None = None) -> Lexicon:
     """
     entries, slots = _parse_files(_lexicon_files(extra_dir))
     lex = Lexicon(entries=tuple(entries), slots=slots)
-    groups: dict[tuple[str, str], list[str]] = {}
-    for e in entries:
-        regex = compile_phrase(e.phrase, slots, e.source)
+    for e, phrase in [(entry, alt) for entry in entries
+                      for alt in _top_level_alternatives(entry)]:
+        regex, anchors, second = _compile_phrase(phrase, slots, e.source)
+        head = regex.startswith(_HEAD)
+        if head:
+            regex = regex[len(_HEAD):]
         try:
-            re.compile(regex)
-        except re.error as exc:
+            pattern = re.compile(regex)
+        except re.error as exc:  # pragma: no cover - the syntax escapes everything
             raise LexiconError(f"{e.source}: invalid phrase {e.phrase!r}: {exc}") from exc
-        key = (e.category, e.flag if e.category in CATEGORIES else "strong")
-        groups.setdefault(key, []).append(regex)
-    crisis_sources: list[str] = []
-    for (category, flag), regexes in groups.items():
-        # longer alternatives first, so the longest phrase wins at the same start
-        regexes = sorted(set(regexes), key=len, reverse=True)
-        pattern = re.compile("|".join(regexes))
-        lex.phrases[f"{category}:{flag}"] = regexes
-        if category in CATEGORIES:
-            {"strong": lex.strong, "weak": lex.weak, "short": lex.short}[flag][category] = (
-                pattern)
-            crisis_sources.extend(regexes)
-        else:
-            lex.internal[category] = pattern
-    if crisis_sources:
-        lex.gate = re.compile("|".join(sorted(set(crisis_sources), key=len, reverse=True)))
+        if pattern.fullmatch("") is not None:
+            raise LexiconError(f"{e.source}: phrase {e.phrase!r} matches empty text")
+        index = len(lex.crisis)
+        lex.crisis.append((pattern, e.category, e.flag, head))
+        lex.second.append(frozenset(lit for _, lit in second) if second else None)
+        lex.origins.append(f"{e.source}: {phrase}")
+        if anchors is None:
+            lex.always.append(index)
+            continue
+        for kind, lit in anchors:
+            table = {"w": lex.word_index, "s": lex.stem_index, "e": lex.emoji_index}[kind]
+            table.setdefault(lit, []).append(index)
+            if kind != "e" and len(lit) >= 4:
+                lex.inner_index.setdefault(lit, []).append(index)
+    if lex.stem_index:
+        lex.stem_re = re.compile(r"\b(?:" + _alternation_regex(lex.stem_index) + ")")
+        lex.stem_lengths = tuple(sorted({len(x) for x in lex.stem_index}))
+    if lex.emoji_index:
+        lex.emoji_re = re.compile("[" + "".join(re.escape(x) for x in lex.emoji_index) + "]")
+    if lex.inner_index:
+        lex.inner_re = re.compile(_alternation_regex(lex.inner_index))
     return lex
 
 
@@ -520,31 +709,47 @@ def _current_lexicon() -> Lexicon:
 # Language guess
 # --------------------------------------------------------------------------------------
 
-_ES_WORDS = re.compile(
-    r"\b(?:el|la|los|las|que|y|en|un|una|es|esta|estoy|estas|por|para|con|pero|mas|muy"
-    r"|yo|mi|mis|tu|te|se|lo|le|les|nos|del|al|como|porque|quiero|puedo|tengo|ya|nada"
-    r"|nadie|todo|hoy|ahora|aqui|donde|cuando|bien|mal|si|soy|eres|hola|gracias|ayuda"
-    r"|ayudame|vida|morir|matar|siento|necesito|hablar|voy|va|vez|solo|sola|mucho|casa"
-    r"|tengo|tiene|hace|favor|noche|miedo|esto|eso|algo|alguien|mejor|peor|otra|otro"
-    r"|ella|ellos|usted|ustedes|estar|ser|hacer|buenas|buenos|dias|tardes|sí|también"
-    r"|tambien|aun|sin|sobre|entre|hasta|desde|contra|nunca|siempre)\b"
-)
-_EN_WORDS = re.compile(
-    r"\b(?:the|and|is|are|was|were|i|im|you|he|she|it|they|we|my|your|to|of|in|on|at"
-    r"|for|with|this|that|what|how|why|want|dont|cant|can|will|just|like|have|has|had"
-    r"|be|been|not|so|but|if|or|do|does|did|am|hi|hello|hey|help|please|need|feel|know"
-    r"|really|today|now|here|there|who|when|would|could|should|me|out|up|about|all"
-    r"|going|gonna|get|got|anymore|life|die|kill|myself|thanks|thank|talk|someone)\b"
-)
+_ES_WORDS = frozenset("""
+el la los las que y en un una es esta estoy estas por para con pero mas muy yo mi mis tu te se
+lo le les nos del al como porque quiero puedo tengo ya nada nadie todo hoy ahora aqui donde
+cuando bien mal si soy eres hola gracias ayuda ayudame vida morir matar siento necesito hablar
+voy va vez solo sola mucho casa tiene hace favor noche miedo esto eso algo alguien mejor peor
+otra otro ella ellos usted ustedes estar ser hacer buenas buenos dias tardes tambien aun sin
+sobre entre hasta desde contra nunca siempre estaba tenia muero quiere dijo mama papa novio
+esposo pastillas cortar aguanto puedo hermana hermano trabajo escuela anoche ayer manana
+""".split())
+_EN_WORDS = frozenset("""
+the and is are was were i im you he she it they we my your to of in on at for with this that
+what how why want dont cant can will just like have has had be been not so but if or do does
+did am hi hello hey help please need feel know really today now here there who when would could
+should out up about all going gonna get got anymore life die kill myself thanks thank talk
+someone him her them our its ive ill id wanna been being from after before again never always
+tonight night day week work school home mom dad sister brother friend friends boyfriend
+""".split())
 _ES_MARKS = re.compile("[ñáéíóú¿¡]")
+# the same lists with doubled letters collapsed ("all" -> "al"), as the detector's word
+# sets are; words that collapse into the other language's list are dropped
+_EN_C = {_w: "".join(c for i, c in enumerate(_w) if i == 0 or c != _w[i - 1])
+         for _w in _EN_WORDS}
+_ES_C = {_w: "".join(c for i, c in enumerate(_w) if i == 0 or c != _w[i - 1])
+         for _w in _ES_WORDS}
+_EN_WORDS_C = frozenset(_EN_C.values()) - frozenset(_ES_C.values())
+_ES_WORDS_C = frozenset(_ES_C.values()) - frozenset(_EN_C.values())
 
 
 def guess_language(text: str, lang_hint: str | None = None) -> str:
     """Guess ``"en"`` or ``"es"`` from common function words; ``lang_hint`` (or
     ``"en"``) breaks ties, e.g. for an empty or emoji-only text."""
-    low = text.lower()
-    es = len(_ES_WORDS.findall(low)) + (2 if _ES_MARKS.search(low) else 0)
-    en = len(_EN_WORDS.findall(low))
+    words = set(_ALNUM_RUN.findall(_COLLAPSE.sub("", normalise(text)[0])))
+    return _guess(words, text, lang_hint)
+
+
+def _guess(words: set[str], text: str, lang_hint: str | None) -> str:
+    """Language from the message's collapsed words (see :func:`guess_language`)."""
+    es = len(words & _ES_WORDS_C)
+    en = len(words & _EN_WORDS_C)
+    if not text.isascii() and _ES_MARKS.search(text.lower()):
+        es += 2
     if es > en:
         return "es"
     if en > es:
@@ -557,6 +762,38 @@ def guess_language(text: str, lang_hint: str | None = None) -> str:
 # --------------------------------------------------------------------------------------
 
 _SENTENCE_END = re.compile(r"[.!?;\n]+")
+_PRESENT_REACH = 60  # characters between a past account and a relapse cue after it
+_PAST_REACH = 50  # characters between a past marker and the match it makes past
+_PASTVERB_REACH = 30
+_INTENT_WINDOW = 25  # characters before a match searched for present intent
+_INTENT = re.compile(
+    r"\b(?:want|wanna|wana|gonna|going to|finna|will|ll|im|i am|about to|ready to|need to"
+    r"|plan(?:ning)? to|tonight|right now|rn|keep|cant|cannot|quiero|quisiera|voy a"
+    r"|tengo ganas|ahora|hoy|esta noche|sigo|todavia)\b"
+)
+_HABIT = re.compile(r"\b(?:used to|use to|solia|antes)\b")
+
+
+def _is_past_account(c: _Cand, norm: str, markers: list[tuple[int, int, int]],
+                     present: list[tuple[int, int]], clauses: list[int],
+                     sentences: list[int]) -> bool:
+    """Whether a crisis match is part of a calm account of the past.
+
+    It is when a past marker sits in the same clause, close to the match; unless the
+    words just before the match state present intent ("I want to...", "quiero") or a
+    present / relapse cue ("again", "urges") follows close by in the same sentence.
+    """
+    clause = _segment(clauses, c.start)
+    if not any(_segment(clauses, s) == clause
+               and (c.start - reach <= e and s <= c.end + reach)
+               for s, e, reach in markers):
+        return False
+    window = norm[max(0, c.start - _INTENT_WINDOW):c.end]
+    if _INTENT.search(window) and not _HABIT.search(window):
+        return False
+    sentence = _segment(sentences, c.start)
+    return not any(_segment(sentences, s) == sentence
+                   and c.start <= s <= c.end + _PRESENT_REACH for s, _ in present)
 _CLAUSE_SPLIT = re.compile(
     r"[.!?;\n]+|\b(?:but|pero|however|sin embargo|aunque|though|although|now|ahora|today"
     r"|hoy|tonight|esta noche|lately|recently|ultimamente|these days|estos dias)\b"
@@ -581,53 +818,126 @@ def _segment(bounds: list[int], pos: int) -> int:
     return bisect.bisect_right(bounds, pos)
 
 
-def _spans(pattern: re.Pattern[str] | None, norm: str) -> list[tuple[int, int]]:
-    if pattern is None:
-        return []
-    return [(m.start(), m.end()) for m in pattern.finditer(norm) if m.end() > m.start()]
+def _matches(pattern: re.Pattern[str], head: bool, norm: str) -> Iterator[tuple[int, int]]:
+    """Non-empty matches of ``pattern``; with ``head``, only those at a word start."""
+    pos = 0
+    n = len(norm)
+    while pos <= n:
+        m = pattern.search(norm, pos)
+        if m is None:
+            return
+        start, end = m.span()
+        if head and start > 0 and (norm[start - 1].isalnum() or norm[start - 1] == "_"):
+            pos = start + 1
+            continue
+        if end > start:
+            yield start, end
+            pos = end
+        else:
+            pos = start + 1
+
+
+def _spans(patterns: list[tuple[re.Pattern[str], bool]], norm: str
+           ) -> list[tuple[int, int]]:
+    return [span for p, head in patterns for span in _matches(p, head, norm)]
 
 
 def _overlaps(a: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(s < a[1] and a[0] < e for s, e in spans)
 
 
-def _find(lex: Lexicon, norm: str, n_words: int) -> list[_Cand]:
+_CRISIS_SET = frozenset(CATEGORIES)
+_COLLAPSE = re.compile(r"([a-z])(?=\1)")  # drop a letter the same letter follows
+_ALNUM_RUN = re.compile(r"[a-z0-9]+")
+_LONG_TOKEN = 8
+
+
+def _candidate_entries(lex: Lexicon, norm: str, tokens: list[str], col: str) -> set[int]:
+    """Indices of the entries whose anchor words occur in ``norm``.
+
+    ``col`` is ``norm`` with doubled letters collapsed and ``tokens`` its words.
+    """
+    ids: set[int] = set()
+    word_index = lex.word_index
+    tokset = set(tokens)
+    for tok in word_index.keys() & tokset:
+        ids.update(word_index[tok])
+    if lex.stem_re is not None:
+        for m in lex.stem_re.finditer(col):
+            word = _ALNUM_RUN.match(col, m.start())
+            tok = word.group(0) if word else m.group(0)
+            for length in lex.stem_lengths:
+                hit = lex.stem_index.get(tok[:length])
+                if hit:
+                    ids.update(hit)
+    if lex.emoji_re is not None and not norm.isascii():
+        for ch in lex.emoji_re.findall(norm):
+            ids.update(lex.emoji_index[ch])
+    if ids:
+        # a phrase with two required words runs only when the second is here too
+        second = lex.second
+        ids = {i for i in ids if second[i] is None or not second[i].isdisjoint(tokset)}
+    ids.update(lex.always)
+    if lex.inner_re is not None:
+        # words run together ("killmyself", "wanttodie"): look inside long tokens
+        joined = " ".join([t for t in tokens if len(t) >= _LONG_TOKEN])
+        if joined:
+            for m in lex.inner_re.finditer(joined):
+                ids.update(lex.inner_index[m.group(0)])
+    return ids
+
+
+def _words(norm: str) -> tuple[str, list[str]]:
+    col = _COLLAPSE.sub("", norm)
+    return col, _ALNUM_RUN.findall(col)
+
+
+def _find(lex: Lexicon, norm: str, text: str, col: str, tokens: list[str]) -> list[_Cand]:
     """Crisis candidates in ``norm`` after the benign / past / weak filters."""
     cands: list[_Cand] = []
-    for flag, table in (("strong", lex.strong), ("weak", lex.weak), ("short", lex.short)):
-        for category, pattern in table.items():
-            for m in pattern.finditer(norm):
-                if m.end() > m.start():
-                    cands.append(_Cand(m.start(), m.end(), category, flag))
+    filters: list[int] = []
+    compiled = lex.crisis
+    for index in _candidate_entries(lex, norm, tokens, col):
+        pattern, category, flag, head = compiled[index]
+        if category not in _CRISIS_SET:
+            filters.append(index)
+            continue
+        for start, end in _matches(pattern, head, norm):
+            cands.append(_Cand(start, end, category, flag))
     if not cands:
         return cands
-    internal = lex.internal
-    benign = _spans(internal.get("benign"), norm)
+    internal: dict[str, list[tuple[re.Pattern[str], bool]]] = {
+        c: [] for c in INTERNAL_CATEGORIES}
+    for index in filters:
+        pattern, category, _, head = compiled[index]
+        internal[category].append((pattern, head))
+    benign = _spans(internal["benign"], norm)
+    present = [p for p in _spans(internal["present"], norm) if not _overlaps(p, benign)]
     for c in cands:
         if benign and _overlaps((c.start, c.end), benign):
             c.keep = False
-    past = _spans(internal.get("past"), norm)
-    recovery = _spans(internal.get("recovery"), norm)
-    if (past or recovery) and not _spans(internal.get("present"), norm):
+    past = _spans(internal["past"], norm)
+    recovery = _spans(internal["recovery"], norm)
+    if past or recovery:
         clauses = _bounds(_CLAUSE_SPLIT, norm)
-        past_clauses = {_segment(clauses, s) for s, _ in past}
+        sentences = _bounds(_SENTENCE_END, norm)
+        markers = [(s, e, _PAST_REACH) for s, e in past]
         if recovery:
-            past_clauses |= {_segment(clauses, s)
-                             for s, _ in _spans(internal.get("pastverb"), norm)}
+            markers += [(s, e, _PASTVERB_REACH) for s, e in _spans(internal["pastverb"], norm)]
         for c in cands:
-            if c.keep and _segment(clauses, c.start) in past_clauses:
+            if c.keep and _is_past_account(c, norm, markers, present, clauses, sentences):
                 c.keep = False
     kept = [c for c in cands if c.keep]
     weak = [c for c in kept if c.flag != "strong"]
     if weak:
         strong_kept = any(c.flag == "strong" for c in kept)
-        cues = _spans(internal.get("cue"), norm)
+        cues = _spans(internal["cue"], norm)
         for c in weak:
             if strong_kept or len(weak) > 1:
                 continue
             if any(s >= c.end or e <= c.start for s, e in cues):
                 continue
-            if c.flag == "short" and n_words <= _SHORT_WORDS:
+            if c.flag == "short" and len(text.split()) <= _SHORT_WORDS:
                 continue
             c.keep = False
     return [c for c in cands if c.keep]
@@ -671,7 +981,6 @@ def detect(text: str, lang_hint: str | None = None, previous: str | None = None,
     ("I want to" / "die") is caught, and matches are reported with offsets into
     ``text`` (spans that begin in ``previous`` are clipped to start at 0).
     """
-    lang = guess_language(text, lang_hint)
     lex = lexicon if lexicon is not None else _current_lexicon()
     if previous:
         combined = previous + "\n" + text
@@ -680,13 +989,14 @@ def detect(text: str, lang_hint: str | None = None, previous: str | None = None,
         combined = text
         offset = 0
     norm, smap = normalise(combined)
-    if lex.gate is None or lex.gate.search(norm) is None:
-        return Detection(False, None, lang, ())
-    n_words = len(text.split())
-    cands = _find(lex, norm, n_words)
+    col, tokens = _words(norm)
+    lang = _guess(set(tokens), text, lang_hint) if not offset else guess_language(
+        text, lang_hint)
+    cands = _find(lex, norm, text, col, tokens)
     matches: list[Match] = []
+    strong: set[Match] = set()
     seen: set[tuple[int, int, str]] = set()
-    for c in sorted(cands, key=lambda c: (c.start, -c.end)):
+    for c in sorted(cands, key=lambda c: (c.start, -c.end, c.flag != "strong")):
         o_start, o_end = _to_original(combined, smap, c.start, c.end)
         if o_end <= offset:
             continue  # wholly inside the previous message
@@ -696,10 +1006,14 @@ def detect(text: str, lang_hint: str | None = None, previous: str | None = None,
         if key in seen:
             continue
         seen.add(key)
-        matches.append(Match(text[start:end], start, end, c.category))
+        match = Match(text[start:end], start, end, c.category)
+        matches.append(match)
+        if c.flag == "strong":
+            strong.add(match)
     matches = _drop_contained(matches)
     if not matches:
         return Detection(False, None, lang, ())
-    found = {m.category for m in matches}
+    # weak phrases only choose the category when no strong phrase matched
+    found = {m.category for m in matches if m in strong} or {m.category for m in matches}
     category = next(cat for cat in SEVERITY if cat in found)
     return Detection(True, category, lang, tuple(matches))

@@ -1,0 +1,407 @@
+"""Tests for the crisis-language detector (pure: no app, no database)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from peerline.crisis import (  # noqa: E402
+    CATEGORIES,
+    Detection,
+    LexiconError,
+    Match,
+    detect,
+    guess_language,
+    load_lexicons,
+)
+from peerline.crisis.evaluate import read_rows, run, score  # noqa: E402
+
+DEV_CSV = ROOT / "tests" / "data" / "crisis_dev.csv"
+
+
+def _spans_ok(text: str, d: Detection) -> None:
+    for m in d.matches:
+        assert 0 <= m.start < m.end <= len(text)
+        assert text[m.start:m.end] == m.text
+        assert m.category in CATEGORIES
+
+
+# ---- positives per category and language ------------------------------------------------
+
+POSITIVES = [
+    # English
+    ("i want to kill myself", "suicidal_intent"),
+    ("honestly I don't want to live anymore", "suicidal_intent"),
+    ("everyone would be better off without me", "suicidal_intent"),
+    ("thinking about suicide every day", "suicidal_intent"),
+    ("I'm going to end my life this weekend", "suicidal_intent"),
+    ("I cut myself again last night", "self_harm"),
+    ("the urge to self harm is really strong", "self_harm"),
+    ("I've been burning myself", "self_harm"),
+    ("I took 40 pills", "means"),
+    ("i'm going to jump off the bridge", "means"),
+    ("i swallowed a whole bottle of tylenol", "means"),
+    ("how many xanax would it take to die", "means"),
+    ("he's hitting me right now", "imminent_danger"),
+    ("he has a knife and is outside my door", "imminent_danger"),
+    ("my boyfriend is choking me", "imminent_danger"),
+    ("I'm going to kill him when he gets back", "harm_to_others"),
+    ("im going to shoot up the school", "harm_to_others"),
+    # Spanish
+    ("quiero morirme", "suicidal_intent"),
+    ("me quiero matar", "suicidal_intent"),
+    ("ya no quiero vivir", "suicidal_intent"),
+    ("no aguanto mas", "suicidal_intent"),
+    ("no aguanto más esta vida", "suicidal_intent"),
+    ("me voy a cortar", "self_harm"),
+    ("tengo ganas de hacerme daño", "self_harm"),
+    ("me tomé todas las pastillas", "means"),
+    ("me voy a tirar del puente", "means"),
+    ("me está pegando ahora", "imminent_danger"),
+    ("mi esposo tiene un cuchillo", "imminent_danger"),
+    ("lo voy a matar", "harm_to_others"),
+]
+
+
+@pytest.mark.parametrize(("text", "category"), POSITIVES)
+def test_positive(text: str, category: str) -> None:
+    d = detect(text)
+    assert d.crisis, text
+    assert d.category == category, (text, d)
+    _spans_ok(text, d)
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_every_category_and_language_is_covered(category: str, lang: str) -> None:
+    rows = [t for t, c in POSITIVES if c == category and guess_language(t) == lang]
+    assert rows, (category, lang)
+
+
+# ---- benign idioms and non-crisis talk ----------------------------------------------------
+
+NEGATIVES = [
+    "my feet are killing me",
+    "this homework is killing me",
+    "dying to see you!",
+    "we were just killing time at the mall",
+    "I'd kill for a pizza",
+    "I almost died laughing",
+    "I used to self harm years ago but I'm doing better",
+    "I was suicidal in 2015, therapy helped",
+    "did you see the news about the shooting",
+    "my mom is going to kill me if I'm late",
+    "I cut my hair today",
+    "I need to pick up my pills from the pharmacy",
+    "I'll catch the bus at 7",
+    "shoot me a text when you're home",
+    "lol i'm dead 💀",
+    "I'm not suicidal, just really tired",
+    "me muero de risa",
+    "me mata el calor",
+    "me muero de hambre",
+    "este trabajo me está matando",
+    "me corté el pelo",
+    "hace años me cortaba pero ya estoy mejor",
+    "no aguanto el calor",
+    "tengo que tomar mis pastillas",
+]
+
+
+@pytest.mark.parametrize("text", NEGATIVES)
+def test_negative(text: str) -> None:
+    d = detect(text)
+    assert not d.crisis, (text, d)
+    assert d.category is None and d.matches == ()
+
+
+def test_relapse_after_past_account_escalates() -> None:
+    assert detect("I used to cut and I want to again").crisis
+    assert detect("I used to self harm, and the urges are back").crisis
+    assert detect("I used to be happy but now I want to kill myself").crisis
+
+
+# ---- robustness ------------------------------------------------------------------------
+
+ROBUST = [
+    "I WANT TO KILL MYSELF",
+    "i want to dieeeee",
+    "i want to kiiill myself",
+    "k1ll mys3lf",
+    "su1c1de",
+    "thinking about s.u.i.c.i.d.e",
+    "k i l l  m y s e l f",
+    "dont want to live",
+    "im going to kill myself",
+    "i've been thinking about sucide",
+    "suicidle thoughts",
+    "im gonna kil myself",
+    "kms",
+    "gonna unalive myself",
+    "sewerslide",
+    "ctb tonight",
+    "killmyself",
+    "I want to 💊💊💊",
+    "🪢",
+    "quiero morir",
+    "qüiero mórir",
+    "ME QUIERO MATAR",
+    "ya no quiero vivirrr",
+    "me quiero morir",
+    "pastillas",
+]
+
+
+@pytest.mark.parametrize("text", ROBUST)
+def test_robustness(text: str) -> None:
+    d = detect(text)
+    assert d.crisis, text
+    _spans_ok(text, d)
+
+
+def test_accents_and_case_do_not_change_the_verdict() -> None:
+    for a, b in [("Ya no aguanto más", "ya no aguanto mas"),
+                 ("Me voy a quitar la vida", "me voy a quitar la vida")]:
+        assert detect(a).category == detect(b).category is not None
+
+
+def test_catch_the_bus_only_when_clear() -> None:
+    assert not detect("I need to catch the bus to work").crisis
+    assert detect("I'm ready to catch the bus for good").crisis
+
+
+# ---- spans -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "ok so... I want to k i l l  m y s e l f tonight",
+    "He’s hitting me right now 😭 please",
+    "Qué hago, ya no quiero vivir, me quiero morir",
+    "don't want to live, I'll take 30 pills 💊",
+    "e\u0301l me está pegando ahora",
+    "s.u.i.c.i.d.e",
+])
+def test_span_text_equals_input_slice(text: str) -> None:
+    d = detect(text)
+    assert d.crisis
+    _spans_ok(text, d)
+
+
+def test_span_offsets_exact() -> None:
+    text = "Hey. I don't want to live anymore."
+    d = detect(text)
+    assert d.crisis
+    m = d.matches[0]
+    assert text[m.start:m.end] == m.text
+    assert "want to live" in m.text
+
+
+# ---- previous message --------------------------------------------------------------------
+
+def test_phrase_split_across_two_texts() -> None:
+    d = detect("die", previous="I want to")
+    assert d.crisis and d.category == "suicidal_intent"
+    m = d.matches[0]
+    assert (m.start, m.end, m.text) == (0, 3, "die")
+    assert not detect("die").crisis
+
+
+def test_matches_wholly_in_previous_are_not_reported() -> None:
+    d = detect("thanks for listening", previous="I want to kill myself")
+    assert not d.crisis and d.matches == ()
+
+
+def test_previous_spanish() -> None:
+    d = detect("matar", previous="me quiero")
+    assert d.crisis and d.matches[0].text == "matar"
+
+
+# ---- API shape ---------------------------------------------------------------------------
+
+def test_to_json_shape() -> None:
+    d = detect("I want to die")
+    j = d.to_json()
+    assert set(j) == {"crisis", "category", "lang", "matches"}
+    assert j["crisis"] is True and j["category"] == "suicidal_intent" and j["lang"] == "en"
+    assert set(j["matches"][0]) == {"text", "start", "end", "category"}
+    assert json.loads(json.dumps(j)) == j
+    assert detect("hello").to_json() == {"crisis": False, "category": None, "lang": "en",
+                                         "matches": []}
+
+
+def test_match_and_detection_are_frozen() -> None:
+    m = Match("x", 0, 1, "means")
+    with pytest.raises(AttributeError):
+        m.start = 3  # type: ignore[misc]
+
+
+def test_severity_picks_most_severe() -> None:
+    d = detect("he has a gun and I want to kill myself")
+    assert {m.category for m in d.matches} >= {"imminent_danger", "suicidal_intent"}
+    assert d.category == "imminent_danger"
+
+
+@pytest.mark.parametrize(("text", "hint", "lang"), [
+    ("hola, necesito hablar con alguien", None, "es"),
+    ("hi, I need to talk to someone", None, "en"),
+    ("🙂", "es", "es"),
+    ("🙂", None, "en"),
+    ("", None, "en"),
+    ("ok", "es", "es"),
+])
+def test_guess_language(text: str, hint: str | None, lang: str) -> None:
+    assert guess_language(text, hint) == lang
+    assert detect(text, lang_hint=hint).lang == lang
+
+
+@pytest.mark.parametrize("text", ["", " ", "\n", "🙂🙂", "a" * 5000, "k" * 300,
+                                  "\u0301\u0301", "'''", "1 2 3 4 5", "ﬁ ﬂ İ"])
+def test_odd_inputs_do_not_crash(text: str) -> None:
+    d = detect(text)
+    _spans_ok(text, d)
+
+
+# ---- lexicon loading ---------------------------------------------------------------------
+
+def _write(tmp_path: Path, body: str) -> Path:
+    d = tmp_path / "lex"
+    d.mkdir(exist_ok=True)
+    (d / "extra.txt").write_text(body, encoding="utf-8")
+    return d
+
+
+@pytest.mark.parametrize(("body", "needle"), [
+    ("not_a_category | hello\n", "unknown category"),
+    ("means |   \n", "empty phrase"),
+    ("means\n", "expected"),
+    ("means | (unclosed group\n", "missing"),
+    ("means | {nosuchslot} pills\n", "unknown slot"),
+    ("@bad slot line\n", "slot"),
+    ("means | [only optional]\n", "empty phrase"),
+])
+def test_lexicon_validation_errors_name_file_and_line(tmp_path: Path, body: str,
+                                                      needle: str) -> None:
+    d = _write(tmp_path, "# comment\n\n" + body)
+    with pytest.raises(LexiconError) as exc:
+        load_lexicons(d)
+    msg = str(exc.value)
+    assert "extra.txt:3" in msg and needle in msg
+
+
+def test_missing_extra_dir_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(LexiconError):
+        load_lexicons(tmp_path / "nope")
+
+
+def test_extra_dir_extends_the_lexicon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "thinking about the purple door tonight"
+    assert not detect(text).crisis
+    d = _write(tmp_path, "@door = purple door | violet door\nsuicidal_intent | {door}\n"
+                         "benign | purple door paint\n")
+    lex = load_lexicons(d)
+    assert detect(text, lexicon=lex).category == "suicidal_intent"
+    assert not detect("buying purple door paint", lexicon=lex).crisis
+    monkeypatch.setenv("PEERLINE_LEXICON_DIR", str(d))
+    assert detect(text).crisis
+    monkeypatch.delenv("PEERLINE_LEXICON_DIR")
+    assert not detect(text).crisis
+
+
+def test_import_does_no_work() -> None:
+    code = ("import peerline.crisis.detector as d; "
+            "assert d._cached_lexicon.cache_info().currsize == 0; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "ok"
+
+
+# ---- CLI ---------------------------------------------------------------------------------
+
+def test_cli_reads_lines_and_writes_json() -> None:
+    lines = ["I want to die", "my feet are killing me", "me está pegando ahora", "",
+             "ok so k1ll mys3lf"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONIOENCODING="utf-8")
+    env.pop("PEERLINE_LEXICON_DIR", None)
+    proc = subprocess.run([sys.executable, "-m", "peerline.crisis"], cwd=ROOT, env=env,
+                          input="\n".join(lines) + "\n", capture_output=True, text=True,
+                          encoding="utf-8", check=True)
+    out = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert len(out) == len(lines)
+    assert out[0]["crisis"] and out[0]["category"] == "suicidal_intent"
+    assert not out[1]["crisis"] and out[1]["category"] is None and out[1]["matches"] == []
+    assert out[2]["category"] == "imminent_danger" and out[2]["lang"] == "es"
+    assert not out[3]["crisis"]
+    for line, obj in zip(lines, out, strict=True):
+        assert list(obj) == ["crisis", "category", "lang", "matches"]
+        for m in obj["matches"]:
+            assert line[m["start"]:m["end"]] == m["text"]
+
+
+def test_evaluate_cli_exits_zero() -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "peerline.crisis.evaluate", str(DEV_CSV)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert "recall" in proc.stdout and "lang:es" in proc.stdout
+
+
+# ---- the labelled development set --------------------------------------------------------
+
+def test_dev_set_is_broad() -> None:
+    rows = read_rows(DEV_CSV)
+    assert len(rows) >= 250
+    labels = {(lang, label) for _, lang, label in rows}
+    for lang in ("en", "es"):
+        for cat in (*CATEGORIES, "none"):
+            assert (lang, cat) in labels
+
+
+def test_dev_set_recall_and_false_positive_rate() -> None:
+    table = score(run(read_rows(DEV_CSV)))
+    overall = table["all"]
+    assert overall.recall is not None and overall.recall >= 0.97
+    assert overall.fpr is not None and overall.fpr <= 0.05
+    for lang in ("en", "es"):
+        assert table[f"lang:{lang}"].recall >= 0.95
+
+
+# ---- properties --------------------------------------------------------------------------
+
+_PIECES = st.sampled_from([
+    "kill", "myself", "i want to", "die", "dieee", "k1ll", "s.u.i.c.i.d.e", "k i l l",
+    "me quiero", "morir", "más", "é", "\u0301", "\ufe0f", "💊", "🪢", "'", "’", " ", "  ",
+    ".", "\n", "İ", "ﬁ", "ß", "30", "pills", "he", "is", "hitting", "me", "used to", "again",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=5)), max_size=12),
+       st.one_of(st.none(), st.text(max_size=20)))
+def test_spans_always_slice_the_input(parts: list[str], previous: str | None) -> None:
+    text = "".join(parts)
+    d = detect(text, previous=previous)
+    _spans_ok(text, d)
+    assert d.crisis == bool(d.matches)
+    assert d.lang in ("en", "es")
+    assert (d.category is None) == (not d.crisis)
+
+
+def test_fullwidth_and_ligatures() -> None:
+    assert detect("ｋｉｌｌ ｍｙｓｅｌｆ").crisis
+    d = detect("I want to die ﬁnally")
+    _spans_ok("I want to die ﬁnally", d)
+
+
+def test_span_starting_in_previous_is_clipped_to_zero() -> None:
+    d = detect("myself tonight", previous="im going to kill")
+    assert d.crisis
+    assert d.matches[0].start == 0 and d.matches[0].text.startswith("myself")
