@@ -71,6 +71,16 @@ class Phones:
         params.update(extra)
         return self.post("/sms/inbound", params)
 
+    def pair(self, volunteer: str, survivor: str, body: str = "hi") -> str:
+        """Volunteer goes ON, survivor texts, volunteer says YES: the line number they use."""
+        self.text(volunteer, "ON")
+        self.text(survivor, body)
+        self.work()
+        number = self.received(volunteer)[-1][0]
+        self.text(volunteer, "YES", to=number)
+        self.work()
+        return number
+
     def replies(self, response: Any) -> list[str]:
         """The ``<Message>`` texts of a TwiML response."""
         import xml.etree.ElementTree as ET

@@ -65,12 +65,7 @@ def test_non_utf8_and_control_characters(phones, svc):
 
 def test_mms_is_not_relayed_and_sender_is_told(phones, svc):
     add_volunteer(svc, "Alex", ALEX)
-    phones.text(ALEX, "ON")
-    phones.text(SURV, "hi")
-    phones.work()
-    number = phones.received(ALEX)[-1][0]
-    phones.text(ALEX, "YES", to=number)
-    phones.work()
+    number = phones.pair(ALEX, SURV)
     replies = phones.replies(phones.text(SURV, "look", NumMedia="1",
                                          MediaUrl0="https://example.org/x.jpg",
                                          MediaContentType0="image/jpeg"))

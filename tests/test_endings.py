@@ -9,16 +9,6 @@ from peerline.models import Conversation
 from .test_text_line import ALEX, ONCALL, SAM, SURV, add_volunteer
 
 
-def paired(phones, svc, volunteer=ALEX, survivor=SURV, body="hi"):
-    phones.text(volunteer, "ON")
-    phones.text(survivor, body)
-    phones.work()
-    number = phones.received(volunteer)[-1][0]
-    phones.text(volunteer, "YES", to=number)
-    phones.work()
-    return number
-
-
 def status(svc):
     with svc.sessions() as session:
         return session.scalars(select(Conversation.status).order_by(Conversation.id)).all()
@@ -26,7 +16,7 @@ def status(svc):
 
 def test_idle_conversation_closes_kindly(phones, svc, clock):
     add_volunteer(svc, "Alex", ALEX)
-    number = paired(phones, svc)
+    number = phones.pair(ALEX, SURV)
     phones.text(ALEX, "how are you doing?", to=number)
     phones.work()
     clock.advance(59 * 60)
@@ -42,7 +32,7 @@ def test_idle_conversation_closes_kindly(phones, svc, clock):
 def test_silent_volunteer_is_nudged_then_survivor_requeued_at_front(phones, svc, clock):
     add_volunteer(svc, "Alex", ALEX)
     add_volunteer(svc, "Sam", SAM)
-    number = paired(phones, svc)
+    number = phones.pair(ALEX, SURV)
     phones.text("+15550199077", "someone else waiting")
     phones.text(SURV, "are you there?")
     phones.work()
@@ -69,7 +59,7 @@ def test_silent_volunteer_is_nudged_then_survivor_requeued_at_front(phones, svc,
 def test_off_with_live_conversations_asks_then_hands_over(phones, svc):
     add_volunteer(svc, "Alex", ALEX)
     add_volunteer(svc, "Sam", SAM)
-    number = paired(phones, svc)
+    number = phones.pair(ALEX, SURV)
     phones.text(ALEX, "hello, I'm Alex", to=number)
     other = "+15550000002" if number != "+15550000002" else "+15550000003"
     reply = phones.replies(phones.text(ALEX, "OFF", to=other))

@@ -57,11 +57,7 @@ def test_crisis_text_gets_hotline_now_jumps_queue_and_is_broadcast(phones, svc, 
 
 def test_crisis_in_a_live_conversation_alerts_the_peer(phones, svc):
     add_volunteer(svc, "Alex", ALEX)
-    phones.text(ALEX, "ON")
-    phones.text(SURV, "hi")
-    phones.work()
-    number = phones.received(ALEX)[-1][0]
-    phones.text(ALEX, "YES", to=number)
+    phones.pair(ALEX, SURV)
     replies = phones.replies(phones.text(SURV, "i took a bottle of pills"))
     assert any("988" in r for r in replies)
     phones.work()
@@ -109,11 +105,7 @@ def test_phrase_split_across_two_texts(phones, svc):
 
 def test_volunteer_flags_crisis_by_hand(phones, svc):
     add_volunteer(svc, "Alex", ALEX)
-    phones.text(ALEX, "ON")
-    phones.text(SURV2, "hi")
-    phones.work()
-    number = phones.received(ALEX)[-1][0]
-    phones.text(ALEX, "YES", to=number)
+    number = phones.pair(ALEX, SURV2)
     reply = phones.replies(phones.text(ALEX, "#crisis", to=number))
     assert "escalation recorded" in reply[0]
     phones.work()

@@ -14,19 +14,9 @@ from peerline.purge import purge_expired
 from .test_text_line import ALEX, SURV, add_volunteer
 
 
-def paired(phones):
-    phones.text(ALEX, "ON")
-    phones.text(SURV, "hi there")
-    phones.work()
-    number = phones.received(ALEX)[-1][0]
-    phones.text(ALEX, "YES", to=number)
-    phones.work()
-    return number
-
-
 def test_numbers_are_never_stored_in_clear(phones, svc):
     add_volunteer(svc, "Alex", ALEX)
-    paired(phones)
+    phones.pair(ALEX, SURV, "hi there")
     phones.text(SURV, "i want to kill myself")
     phones.work()
     digits = [ALEX[2:], SURV[2:]]
@@ -72,7 +62,7 @@ def test_job_payloads_in_redis_hold_only_ids(phones, svc, app):
 
 def test_bodies_are_purged_after_retention(phones, svc, clock):
     add_volunteer(svc, "Alex", ALEX)
-    paired(phones)
+    phones.pair(ALEX, SURV, "hi there")
     phones.text(SURV, "i want to die")
     phones.work()
     with svc.sessions.begin() as session:
@@ -113,7 +103,7 @@ def test_voicemails_are_purged_after_retention(svc, clock):
 
 def test_quick_exit_erases_and_silences(phones, svc):
     add_volunteer(svc, "Alex", ALEX)
-    number = paired(phones)
+    number = phones.pair(ALEX, SURV, "hi there")
     phones.text(SURV, "he reads my phone")
     phones.work()
     assert phones.replies(phones.text(SURV, "#erase")) == []

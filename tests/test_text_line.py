@@ -104,11 +104,7 @@ def test_pass_and_timeout_move_the_offer_on(phones, svc, clock):
 
 def test_stop_is_honoured_and_please_dont_stop_is_relayed(phones, svc):
     add_volunteer(svc, "Alex", ALEX)
-    phones.text(ALEX, "ON")
-    phones.text(SURV, "hi")
-    phones.work()
-    line_no = phones.received(ALEX)[-1][0]
-    phones.text(ALEX, "YES", to=line_no)
+    line_no = phones.pair(ALEX, SURV)
     phones.text(SURV, "please don't stop")
     phones.work()
     assert phones.received(ALEX)[-1] == (line_no, "please don't stop")
@@ -125,12 +121,7 @@ def test_stop_is_honoured_and_please_dont_stop_is_relayed(phones, svc):
 
 def test_duplicate_webhook_stores_once_and_relays_once(phones, svc):
     add_volunteer(svc, "Alex", ALEX)
-    phones.text(ALEX, "ON")
-    phones.text(SURV, "hi")
-    phones.work()
-    line_no = phones.received(ALEX)[-1][0]
-    phones.text(ALEX, "YES", to=line_no)
-    phones.work()
+    phones.pair(ALEX, SURV)
     first = phones.text(SURV, "only once", sid="SMdup0000000000000000000000000001")
     again = phones.text(SURV, "only once", sid="SMdup0000000000000000000000000001")
     assert again.status_code == 200 and phones.replies(again) == []
