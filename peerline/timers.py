@@ -47,17 +47,20 @@ def _cas(session: Session, conversation_id: int, condition: Any, **values: Any) 
 
 
 def wait_notices(session: Session, line: Line) -> int:
-    """Waiting past the threshold: tell the survivor honestly, alert the on-call."""
+    """Waiting past the threshold: tell the survivor honestly, alert the on-call.
+
+    The notice repeats every three thresholds while they still wait (5, 20, 35… min).
+    """
     now = line.now()
-    limit = now - timedelta(seconds=line.setting("PEERLINE_WAIT_NOTICE_S"))
+    threshold = timedelta(seconds=line.setting("PEERLINE_WAIT_NOTICE_S"))
+    due = or_(Conversation.wait_notice_at.is_(None),
+              Conversation.wait_notice_at <= now - 3 * threshold)
     rows = session.scalars(select(Conversation).where(
-        Conversation.status == "waiting", Conversation.queued_at <= limit,
-        or_(Conversation.wait_notice_at.is_(None), Conversation.wait_notice_at <= limit))).all()
+        Conversation.status == "waiting", Conversation.queued_at <= now - threshold,
+        due)).all()
     sent = 0
     for conversation in rows:
-        if not _cas(session, conversation.id, or_(Conversation.wait_notice_at.is_(None),
-                                                  Conversation.wait_notice_at <= limit),
-                    wait_notice_at=now):
+        if not _cas(session, conversation.id, due, wait_notice_at=now):
             continue
         lang = conversation.lang
         if roster.on_shift_count(session, lang) == 0:

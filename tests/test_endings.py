@@ -139,3 +139,19 @@ def test_failed_offer_delivery_moves_to_next_volunteer(phones, svc, clock):
     with svc.sessions() as session:
         assert session.scalar(select(OutboundMessage.status).where(
             OutboundMessage.sid == offer_sid)) == "undelivered"
+
+
+def test_wait_notice_repeats_gently(phones, svc, clock):
+    phones.text(SURV, "hi")  # nobody on shift: told at once
+    phones.work()
+    notices = lambda: sum("No peer volunteer" in b or "still in line" in b  # noqa: E731
+                          for b in phones.bodies(SURV))
+    assert notices() == 0  # the immediate notice came in the TwiML reply
+    clock.advance(301)
+    phones.work()
+    clock.advance(301)
+    phones.work()
+    assert notices() == 0  # not again within three thresholds of the first
+    clock.advance(400)
+    phones.work()
+    assert notices() == 1
