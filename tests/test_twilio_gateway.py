@@ -188,3 +188,23 @@ def test_the_line_runs_on_the_twilio_gateway_through_faults(phones, svc, fake):
     with svc.sessions() as session:
         statuses = set(session.scalars(select(OutboundMessage.status)))
     assert statuses == {"sent"}
+
+
+def test_a_gateway_without_a_message_list_still_sends():
+    """An API without the message list (404) must not leave a text unsent forever."""
+    from datetime import datetime
+
+    from peerline.telephony.gateway import GatewayError, already_sent
+
+    class NoList:
+        def __init__(self, status):
+            self.status = status
+
+        def find_sent_all(self, *args):
+            raise GatewayError("no list", status=self.status)
+
+    assert already_sent(NoList(404), "+15550199001", "+15550000001", "hi",
+                        datetime(2026, 1, 1), set()) is None
+    with pytest.raises(GatewayError):
+        already_sent(NoList(500), "+15550199001", "+15550000001", "hi",
+                     datetime(2026, 1, 1), set())

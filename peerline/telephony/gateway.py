@@ -57,9 +57,17 @@ def already_sent(gateway: Gateway, to: str, from_: str, body: str, since: dateti
     """The sid of an accepted copy of this text that no other outbox row has claimed.
 
     Two identical texts to one person ("ok", "ok") are both real: a copy whose sid is
-    already recorded on another row is not this row's.
+    already recorded on another row is not this row's. A gateway that cannot list at all
+    (404/405/501: an API without the message list) counts as "not sent": a rare
+    duplicate is better than a text that is never sent.
     """
-    for sid in reversed(gateway.find_sent_all(to, from_, body, since)):
+    try:
+        found = gateway.find_sent_all(to, from_, body, since)
+    except GatewayError as exc:
+        if exc.status in (404, 405, 501):
+            return None
+        raise
+    for sid in reversed(found):
         if sid not in taken:
             return sid
     return None
