@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -11,6 +12,8 @@ from . import outbox, pairing
 from .copy import ONCALL_TEXTS, VOLUNTEER_TEXTS, say
 from .line import Line
 from .models import Alert, Conversation, Survivor
+
+log = logging.getLogger(__name__)
 
 OPEN = ("waiting", "active")
 
@@ -32,6 +35,8 @@ def start(session: Session, line: Line, survivor: Survivor, line_number: str,
                                 last_survivor_at=now)
     session.add(conversation)
     session.flush()
+    log.info("event=conversation_started conversation=%s channel=%s lang=%s",
+             conversation.id, channel, conversation.lang)
     pairing.request_pairing(session, line)
     return conversation
 
@@ -95,6 +100,7 @@ def _close(session: Session, line: Line, conversation: Conversation, reason: str
     volunteer = conversation.volunteer
     conversation.status, conversation.closed_at = "closed", line.now()
     conversation.closed_reason = reason
+    log.info("event=conversation_closed conversation=%s reason=%s", conversation.id, reason)
     pairing.withdraw_offers(session, line, conversation.id)
     if volunteer is not None:
         volunteer.last_freed_at = line.now()
@@ -139,6 +145,7 @@ def survivor_opted_out(session: Session, line: Line, survivor: Survivor) -> None
 def requeue(session: Session, line: Line, conversation: Conversation, reason: str) -> None:
     """Put a live conversation back at the front of the line (its history goes along)."""
     volunteer = conversation.volunteer
+    log.info("event=conversation_requeued conversation=%s reason=%s", conversation.id, reason)
     conversation.status, conversation.front = "waiting", True
     conversation.volunteer_id = None
     conversation.volunteer_line = None

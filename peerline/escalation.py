@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,8 @@ from .copy import ONCALL_TEXTS, VOLUNTEER_TEXTS
 from .line import Line
 from .models import Conversation, Escalation, Survivor
 from .outbox import text_volunteer
+
+log = logging.getLogger(__name__)
 
 CATEGORY_NAMES = {"suicidal_intent": "suicidal intent", "self_harm": "self-harm",
                   "means": "means/method", "imminent_danger": "imminent danger",
@@ -74,4 +77,6 @@ def escalate(session: Session, line: Line, conversation: Conversation, *, source
                         created_at=line.now())
     session.add(record)
     session.flush()
+    log.warning("event=crisis_escalated conversation=%s escalation=%s source=%s category=%s",
+                conversation.id, record.id, source, category)
     return record

@@ -71,9 +71,42 @@ def _send_backoff(attempts: int, retry_after: float | None) -> float:
     return max(delay, retry_after or 0.0)
 
 
+#: How many earlier texts one job may send on the way to its own.
+MAX_DRAIN = 50
+
+
 @tasks.handler("send")
 def deliver(sessions: sessionmaker[Session], line: Line, message_id: int | None) -> None:
-    """Send one queued text, after every earlier text to the same person; never twice."""
+    """Send one queued text, after every earlier text to the same person; never twice.
+
+    Texts to one person leave in order. Rather than wait for the earlier ones' own jobs
+    (which may sit behind a retry delay, or in a Redis that just restarted), this job
+    sends them first, oldest first; each send is claimed with a compare-and-set, so two
+    jobs never send the same text.
+    """
+    for _ in range(MAX_DRAIN):
+        with sessions() as session:
+            message = session.get(OutboundMessage, message_id)
+            if message is None or message.status not in ("queued", "sending"):
+                return None
+            # The oldest text to this person still on its way (one whose task gave up
+            # for good cannot hold the rest back forever).
+            head = session.scalar(select(OutboundMessage.id).where(
+                OutboundMessage.to_hash == message.to_hash, OutboundMessage.id <= message.id,
+                OutboundMessage.status.in_(("queued", "sending")),
+                exists().where(Task.kind == "send", Task.ref_id == OutboundMessage.id,
+                               Task.status == "pending"))
+                .order_by(OutboundMessage.id).limit(1))
+        target = head if head is not None else message_id
+        _send_one(sessions, line, target, waiting=target != message_id)
+        if target == message_id:
+            return None
+    raise tasks.Retry(0.5, "more earlier texts to send first")
+
+
+def _send_one(sessions: sessionmaker[Session], line: Line, message_id: int,
+              waiting: bool) -> None:
+    """Claim and send one text (raises :class:`tasks.Retry` when it must wait)."""
     now = line.now()
     lease = line.setting("PEERLINE_LEASE_S")
     with sessions.begin() as session:
@@ -83,16 +116,9 @@ def deliver(sessions: sessionmaker[Session], line: Line, message_id: int | None)
         if is_opted_out(session, message.to_hash):
             message.status = "cancelled"
             return None
-        # Texts to one person leave in order: wait for any earlier one still on its way
-        # (one whose send task gave up for good cannot hold the rest back forever).
-        earlier = session.scalar(select(exists().where(
-            OutboundMessage.to_hash == message.to_hash, OutboundMessage.id < message.id,
-            OutboundMessage.status.in_(("queued", "sending")),
-            exists().where(Task.kind == "send", Task.ref_id == OutboundMessage.id,
-                           Task.status == "pending"))))
-        if earlier:
-            raise tasks.Retry(1.0, "waiting for an earlier text to the same person")
         if message.status == "sending" and message.locked_until and message.locked_until > now:
+            if waiting:  # another job is sending the earlier text right now
+                raise tasks.Retry(1.0, "waiting for an earlier text to the same person")
             raise tasks.Retry((message.locked_until - now).total_seconds() + 0.5, "in flight")
         check_first = message.attempts > 0
         claimed = session.execute(

@@ -9,6 +9,7 @@ workers.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
@@ -18,6 +19,8 @@ from . import outbox, tasks
 from .copy import VOLUNTEER_TEXTS, say
 from .line import Line
 from .models import Conversation, Message, Offer, OutboundMessage, Volunteer
+
+log = logging.getLogger(__name__)
 
 LANG_NAMES = {"en": "English", "es": "Spanish"}
 OPEN_OFFER = "pending"
@@ -120,6 +123,8 @@ def _make_offer(session: Session, line: Line, conversation: Conversation,
                   created_at=now, expires_at=now + timedelta(seconds=timeout))
     session.add(offer)
     session.flush()
+    log.info("event=offer_made conversation=%s offer=%s volunteer=%s broadcast=%s",
+             conversation.id, offer.id, volunteer.id, broadcast)
     minutes = max(0, int((now - conversation.queued_at).total_seconds() // 60))
     values = {"lang": LANG_NAMES.get(conversation.lang, conversation.lang), "minutes": minutes,
               "preview": _preview(session, conversation), "crisis": ""}
@@ -224,6 +229,8 @@ def accept(session: Session, line: Line, volunteer: Volunteer, offer: Offer) -> 
         return VOLUNTEER_TEXTS["taken"]
     session.refresh(conversation)
     offer.status, offer.resolved_at = "accepted", now
+    log.info("event=offer_accepted conversation=%s offer=%s volunteer=%s",
+             conversation.id, offer.id, volunteer.id)
     locked.missed_offers = 0
     _withdraw_others(session, line, conversation.id, except_offer=offer.id)
     outbox.text_survivor(session, line, conversation.survivor,

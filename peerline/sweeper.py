@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 
+from redis.exceptions import RedisError
 from sqlalchemy import update
 
-from . import tasks
+from . import spool, tasks
 from .extensions import Services
 from .handlers import register_all
 from .models import Task
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def sweep(services: Services) -> dict[str, int]:
-    """One pass: timers, then re-enqueue stale due tasks. Returns counts."""
+    """One pass: timers, re-enqueue stale due tasks, replay spooled texts. Returns counts."""
     register_all()
     line = services.line
     with services.sessions.begin() as session:
@@ -39,6 +40,10 @@ def sweep(services: Services) -> dict[str, int]:
                                                Task.status == "pending")
                             .values(enqueued_at=now))
     counts["re_enqueued"] = len(lost) if enqueued else 0
+    try:  # texts spooled in Redis by any web process while the database was down
+        counts["unspooled"] = spool.drain_redis(services.sessions, line, services.redis())
+    except RedisError:
+        counts["unspooled"] = 0
     return counts
 
 

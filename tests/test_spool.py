@@ -44,6 +44,18 @@ def test_database_down_texts_are_spooled_in_redis_and_replayed(phones, svc, down
     assert spool.drain(svc) == 0  # replaying again stores nothing twice
 
 
+def test_the_sweeper_replays_what_any_web_process_spooled(phones, svc, down_app):
+    from peerline.sweeper import sweep
+
+    down = down_app()
+    with down.app.app_context():
+        assert down.text(SURV, "spooled elsewhere").status_code == 200
+    spool._pending.clear()  # as if another process had spooled it
+    assert sweep(svc)["unspooled"] == 1
+    with svc.sessions() as session:
+        assert session.scalars(select(Message.body)).all() == ["spooled elsewhere"]
+
+
 def test_database_and_redis_down_texts_are_spooled_in_a_file(phones, svc, down_app):
     down = down_app(REDIS_URL=DEAD_REDIS)
     with down.app.app_context():
