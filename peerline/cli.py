@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 db_cli = AppGroup("db", help="Create or migrate the database schema.")
 roster_cli = AppGroup("roster", help="The volunteer roster.")
 voice_cli = AppGroup("voice", help="The voice line: voicemails and callbacks.")
+escalations_cli = AppGroup("escalations", help="The crisis escalation log.")
 
 DEMO_VOLUNTEERS = (("Alex (demo)", "+15550100001", "en,es"), ("Sam (demo)", "+15550100002", "en"))
 
@@ -110,6 +111,42 @@ def voice_callback(voicemail_id: int, volunteer_id: int) -> None:
     if not started:
         raise click.UsageError("that voicemail or volunteer cannot take a callback now")
     click.echo(f"ringing volunteer #{volunteer_id} to return voicemail #{voicemail_id}")
+
+
+@escalations_cli.command("list")
+@click.option("--open", "only_open", is_flag=True, help="Only those not acknowledged.")
+def escalations_list(only_open: bool) -> None:
+    """Show escalations, newest first (category and source; never a number)."""
+    from sqlalchemy import select
+
+    from .models import Escalation
+
+    with _services().sessions() as session:
+        query = select(Escalation).order_by(Escalation.id.desc()).limit(200)
+        if only_open:
+            query = query.where(Escalation.acknowledged_at.is_(None))
+        rows = session.scalars(query).all()
+        if not rows:
+            click.echo("no escalations")
+        for e in rows:
+            ack = f"ack by {e.acknowledged_by}" if e.acknowledged_at else "OPEN"
+            click.echo(f"#{e.id}\t{e.created_at:%Y-%m-%d %H:%M}\tconversation "
+                       f"#{e.conversation_id}\t{e.category}\t{e.source}\t{ack}")
+
+
+@escalations_cli.command("ack")
+@click.argument("escalation_id", type=int)
+@click.option("--by", "by", required=True, help="Who acknowledges it.")
+def escalations_ack(escalation_id: int, by: str) -> None:
+    """Acknowledge an escalation."""
+    from .escalation import acknowledge
+
+    svc = _services()
+    with svc.sessions.begin() as session:
+        done = acknowledge(session, svc.line, escalation_id, by)
+    if not done:
+        raise click.UsageError("no such open escalation")
+    click.echo(f"escalation #{escalation_id} acknowledged")
 
 
 @click.command("rotate-keys")
@@ -244,6 +281,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(roster_cli)
     app.cli.add_command(voice_cli)
+    app.cli.add_command(escalations_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(sweeper_command)
     app.cli.add_command(dev_command)

@@ -80,3 +80,13 @@ def escalate(session: Session, line: Line, conversation: Conversation, *, source
     log.warning("event=crisis_escalated conversation=%s escalation=%s source=%s category=%s",
                 conversation.id, record.id, source, category)
     return record
+
+
+def acknowledge(session: Session, line: Line, escalation_id: int, by: str) -> bool:
+    """Record who acknowledged an escalation (once); False if unknown or already done."""
+    record = session.get(Escalation, escalation_id)
+    if record is None or record.acknowledged_at is not None or not by.strip():
+        return False
+    record.acknowledged_by, record.acknowledged_at = by.strip()[:120], line.now()
+    log.info("event=escalation_acknowledged escalation=%s", record.id)
+    return True

@@ -122,3 +122,16 @@ def test_opted_out_numbers_get_nothing(phones, svc):
     assert replies == []
     phones.work()
     assert not any("988" in b for b in phones.bodies(SURV))
+
+
+def test_escalations_are_listed_and_acknowledged(phones, svc, app):
+    phones.text(SURV, "i want to kill myself")
+    runner = app.test_cli_runner()
+    listing = runner.invoke(args=["escalations", "list", "--open"]).output
+    assert "suicidal_intent" in listing and "OPEN" in listing and "199001" not in listing
+    eid = escalations(svc)[0].id
+    assert runner.invoke(args=["escalations", "ack", str(eid), "--by", "Dana"]).exit_code == 0
+    record = escalations(svc)[0]
+    assert record.acknowledged_by == "Dana" and record.acknowledged_at is not None
+    assert runner.invoke(args=["escalations", "ack", str(eid), "--by", "Dana"]).exit_code != 0
+    assert "no escalations" in runner.invoke(args=["escalations", "list", "--open"]).output
