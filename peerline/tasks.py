@@ -57,11 +57,14 @@ def add(session: Session, kind: str, ref_id: int | None, now: datetime, *,
             session.flush()
     task = Task(kind=kind, ref_id=ref_id, dedupe_key=dedupe_key, status="pending",
                 not_before=at, enqueued_at=at, attempts=0, created_at=now)
-    try:
-        with session.begin_nested():
-            session.add(task)
-    except IntegrityError:
-        return None
+    if dedupe_key is None:
+        session.add(task)  # flushed with the rest of the caller's transaction
+    else:
+        try:  # a concurrent twin may win the unique key: then this one is not needed
+            with session.begin_nested():
+                session.add(task)
+        except IntegrityError:
+            return None
     session.info.setdefault("new_tasks", []).append(task)
     return task
 
