@@ -405,3 +405,46 @@ def test_span_starting_in_previous_is_clipped_to_zero() -> None:
     d = detect("myself tonight", previous="im going to kill")
     assert d.crisis
     assert d.matches[0].start == 0 and d.matches[0].text.startswith("myself")
+
+
+# ---- indirect ideation: finality, rehearsal, researching means, burden, preparing -------
+
+INDIRECT_CRISES = [
+    "i looked up how many of my meds it would take",
+    "tonight im going to make the pain stop for good",
+    "i dont see myself making it to next week",
+    "i stood on the roof for an hour tonight thinking about it",
+    "i gave my guitar to my cousin, told him i dont need them where im headed",
+    "im just a burden, id be doing them a favor by leaving",
+    "told my best friend she can have my dog if anything happens to me",
+    "busqué cuántas pastillas de clonazepam se necesitan",
+    "voy a hacer que el dolor pare para siempre",
+    "no creo llegar a la próxima semana",
+    "estuve en la azotea pensando en eso una hora",
+    "escribí cartas para mis hijos por si algo pasa",
+]
+
+INDIRECT_LOOKALIKES = [
+    "my phone wont make it to tonight lol",
+    "my grandma probably wont make it to next week, the nurse said",
+    "i googled how much tylenol for a headache",
+    "for my essay i had to look up how many pills count as an overdose",
+    "my friend said she looked up how many pills it would take, how do i help her",
+    "i stood on the bridge for an hour taking photos of the sunset",
+    "tonight im going to make the pain stop with an ice pack, my back is wrecked",
+    "the pain in my knee is so bad i want it to stop forever",
+    "mi celular no creo que llegue a la noche",
+    "regalé mis cosas viejas a la iglesia porque me voy a mudar",
+    "hice un testamento con el abogado porque acabo de tener a mi bebé",
+]
+
+
+@pytest.mark.parametrize("text", INDIRECT_CRISES)
+def test_indirect_crisis(text: str) -> None:
+    assert detect(text).crisis, text
+
+
+@pytest.mark.parametrize("text", INDIRECT_LOOKALIKES)
+def test_indirect_lookalike_is_benign(text: str) -> None:
+    d = detect(text)
+    assert not d.crisis, (text, d.matches)
