@@ -39,7 +39,7 @@ def create_app(config: dict[str, Any] | None = None,
                                 x_port=hops, x_prefix=hops)  # type: ignore[method-assign]
     install_redaction()
     if values["USING_DEV_SECRET"] and values["PEERLINE_GATEWAY"] == "twilio":
-        log.warning("SECRET_KEY is not set: phone numbers are encrypted with a dev key")
+        log.warning("SECRET_KEY is not set: encryption keys derive from a dev secret")
     app.extensions["peerline"] = Services(app.config, clock=clock)
     _register_blueprints(app)
     from .cli import register_cli

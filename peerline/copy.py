@@ -131,8 +131,13 @@ ONCALL_TEXTS: dict[str, str] = {
     "nobody_on_shift": "peerline: someone is waiting (conversation #{cid}) and no volunteer "
                        "is on shift.",
     "waiting_long": "peerline: conversation #{cid} has waited {minutes} min with no peer.",
-    "crisis": "peerline CRISIS: conversation #{cid}, {category}, source {source}. Please "
-              "check the escalation log.",
+    "crisis": "peerline CRISIS: conversation #{cid}, {category}, source {source}. "
+              "Reply ACK {eid} to acknowledge escalation #{eid}.",
+    "help": "peerline on-call: ACK n acknowledges escalation #n; STATUS shows the line.",
+    "acked": "Escalation #{eid} acknowledged. Thank you.",
+    "ack_unknown": "No open escalation #{eid}.",
+    "status": "peerline: {waiting} waiting, {active} live, {on_shift} volunteer(s) on shift, "
+              "{open} open escalation(s).",
 }
 
 

@@ -53,6 +53,11 @@ def hotline_reply(session: Session, line: Line, survivor: Survivor, category: st
 def escalate(session: Session, line: Line, conversation: Conversation, *, source: str,
              category: str | None, matched: str | None) -> Escalation:
     """Make the conversation crisis priority, alert who must know, keep a record."""
+    record = Escalation(conversation_id=conversation.id, source=source, category=category,
+                        matched=(matched or "")[:200] or None, alerted="",
+                        created_at=line.now())
+    session.add(record)
+    session.flush()
     alerted: list[str] = []
     conversation.priority = 1
     if conversation.status == "waiting":
@@ -68,15 +73,11 @@ def escalate(session: Session, line: Line, conversation: Conversation, *, source
         alerted.append("paired volunteer")
     if alert_oncall(session, line, f"crisis-{conversation.id}", conversation.id,
                     ONCALL_TEXTS["crisis"].format(
-                        cid=conversation.id, source=source,
+                        cid=conversation.id, source=source, eid=record.id,
                         category=CATEGORY_NAMES.get(category or "", category))):
         if line.setting("PEERLINE_ONCALL_NUMBER"):
             alerted.append("on-call coordinator")
-    record = Escalation(conversation_id=conversation.id, source=source, category=category,
-                        matched=(matched or "")[:200] or None, alerted=", ".join(alerted),
-                        created_at=line.now())
-    session.add(record)
-    session.flush()
+    record.alerted = ", ".join(alerted)
     log.warning("event=crisis_escalated conversation=%s escalation=%s source=%s category=%s",
                 conversation.id, record.id, source, category)
     return record

@@ -14,7 +14,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import conversations, escalation, pairing, purge, roster
+from . import conversations, escalation, oncall, pairing, purge, roster
 from .copy import VOLUNTEER_TEXTS, say
 from .line import Line
 from .models import Conversation, Message, Survivor, Volunteer
@@ -67,7 +67,21 @@ def receive_sms(session: Session, line: Line, *, sid: str, from_raw: str, to_raw
     volunteer = find_volunteer(session, line, sender)
     if volunteer is not None:
         return _from_volunteer(session, line, volunteer, sid, line_number, body, num_media)
+    if oncall.is_oncall(line, sender):
+        return _from_oncall(session, line, sender, sid, line_number, body, num_media)
     return _from_survivor(session, line, sender, sid, line_number, body, num_media)
+
+
+def _from_oncall(session: Session, line: Line, sender: str, sid: str, line_number: str,
+                 body: str, num_media: int) -> Reply:
+    """The on-call coordinator answering an alert: never a survivor conversation."""
+    _store(session, line, sid=sid, sender="coordinator", sender_hash=line.vault.hash(sender),
+           line_number=line_number, body=body, num_media=num_media, kind="command",
+           conversation_id=None)
+    word = command_word(body)
+    if word in OPT_OUT:
+        return Reply()
+    return Reply([oncall.command(session, line, word)])
 
 
 def _store(session: Session, line: Line, *, sid: str, sender: str, sender_hash: str,

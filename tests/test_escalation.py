@@ -135,3 +135,19 @@ def test_escalations_are_listed_and_acknowledged(phones, svc, app):
     assert record.acknowledged_by == "Dana" and record.acknowledged_at is not None
     assert runner.invoke(args=["escalations", "ack", str(eid), "--by", "Dana"]).exit_code != 0
     assert "no escalations" in runner.invoke(args=["escalations", "list", "--open"]).output
+
+
+def test_the_oncall_coordinator_acknowledges_by_text(phones, svc):
+    phones.text(SURV, "i want to kill myself")
+    phones.work()
+    alert = next(b for b in phones.bodies(ONCALL) if "CRISIS" in b)
+    eid = escalations(svc)[0].id
+    assert f"ACK {eid}" in alert
+    assert "acknowledged" in phones.replies(phones.text(ONCALL, f"ack {eid}"))[0]
+    assert escalations(svc)[0].acknowledged_by == "on-call coordinator (text)"
+    assert "No open escalation" in phones.replies(phones.text(ONCALL, f"ACK {eid}"))[0]
+    status = phones.replies(phones.text(ONCALL, "status"))[0]
+    assert "1 waiting" in status and "0 open escalation" in status
+    assert "ACK n" in phones.replies(phones.text(ONCALL, "got it, thanks"))[0]
+    with svc.sessions() as session:  # the coordinator never became a survivor
+        assert len(session.scalars(select(Conversation)).all()) == 1
