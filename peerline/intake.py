@@ -178,9 +178,10 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
     _store(session, line, kind="text", conversation_id=conversation.id,
            **{**store, "body": relay_body})
 
+    hotline_first: list[str] = []
     if detection is not None and detection.crisis:
         reply.crisis = True
-        reply.texts.extend(escalation.hotline_reply(session, line, survivor, detection.category))
+        hotline_first = escalation.hotline_reply(session, line, survivor, detection.category)
         first = detection.matches[0] if detection.matches else None
         escalation.escalate(session, line, conversation, source="detector",
                             category=detection.category, matched=first.text if first else None)
@@ -191,14 +192,15 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
     if new:
         reply.texts.insert(0, say("welcome", survivor.lang))
         if roster.on_shift_count(session, conversation.lang) == 0:
+            hotline = "" if hotline_first else conversations.hotline_text(line, survivor.lang)
             reply.texts.append(say(
-                "nobody_on_shift", survivor.lang, hours=conversations.hours_text(line,
-                                                                                 survivor.lang),
-                hotline=conversations.hotline_text(line, survivor.lang)))
+                "nobody_on_shift", survivor.lang, hotline=hotline,
+                hours=conversations.hours_text(line, survivor.lang)))
             conversation.wait_notice_at = line.now()
             conversations.alert_nobody_on_shift(session, line, conversation)
     elif conversation.status == "active" and relay_body.strip():
         conversations.relay_to_volunteer(session, line, conversation, relay_body)
+    reply.texts[:0] = hotline_first  # someone in danger reads the hotline first
     return reply
 
 

@@ -151,3 +151,9 @@ def test_the_oncall_coordinator_acknowledges_by_text(phones, svc):
     assert "ACK n" in phones.replies(phones.text(ONCALL, "got it, thanks"))[0]
     with svc.sessions() as session:  # the coordinator never became a survivor
         assert len(session.scalars(select(Conversation)).all()) == 1
+
+
+def test_a_first_text_in_crisis_gets_the_hotline_first_and_once(phones):
+    replies = phones.replies(phones.text(SURV, "i have the pills and i want to die tonight"))
+    assert "988" in replies[0]
+    assert sum("988" in r for r in replies) == 1
