@@ -103,6 +103,9 @@ VOLUNTEER_TEXTS: dict[str, str] = {
                         "another peer. Recent messages:\n{history}\nEverything you text to "
                         "this number goes to them. #END to finish.",
     "taken": "Thanks, that conversation was taken by another peer.",
+    "offer_closed": "That offer is closed: the person left or the conversation ended. "
+                    "Thank you.",
+    "offer_gone": "That offer is no longer open (another peer took it, or it closed).",
     "no_offer": "There's no open offer for you right now.",
     "passed": "Passed. Thanks for saying so.",
     "expired": "The offer timed out and went to the next peer. Reply STATUS any time.",

@@ -268,7 +268,7 @@ def _volunteer_command(session: Session, line: Line, volunteer: Volunteer,
         offer = pairing.pick_offer(session, volunteer.id, line_number)
         if offer is None:
             if pairing.recently_taken(session, line, volunteer.id):
-                return VOLUNTEER_TEXTS["taken"]
+                return VOLUNTEER_TEXTS["offer_gone"]
             return VOLUNTEER_TEXTS["no_offer"]
         return pairing.accept(session, line, volunteer, offer)
     if word in ("PASS", "NO", "N"):

@@ -259,22 +259,23 @@ def accept(session: Session, line: Line, volunteer: Volunteer, offer: Offer) -> 
 
 
 def _withdraw_others(session: Session, line: Line, conversation_id: int,
-                     except_offer: int | None) -> None:
+                     except_offer: int | None, text_key: str = "taken") -> None:
+    """Withdraw open offers of a conversation; each volunteer offered it is told."""
     others = session.scalars(select(Offer).where(
         Offer.conversation_id == conversation_id, Offer.status == OPEN_OFFER,
         Offer.id != (except_offer or -1))).all()
     for other in others:
         other.status, other.resolved_at = "withdrawn", line.now()
-        if other.broadcast:
-            outbox.text_volunteer(session, line, other.volunteer, other.line_number,
-                                  VOLUNTEER_TEXTS["taken"], kind="system")
+        outbox.text_volunteer(session, line, other.volunteer, other.line_number,
+                              VOLUNTEER_TEXTS[text_key], kind="system")
     if others:
         request_pairing(session, line)
 
 
 def withdraw_offers(session: Session, line: Line, conversation_id: int) -> None:
-    """Withdraw every open offer of a conversation (it closed or was taken)."""
-    _withdraw_others(session, line, conversation_id, except_offer=None)
+    """Withdraw every open offer of a conversation that closed (left, ended, opted out)."""
+    _withdraw_others(session, line, conversation_id, except_offer=None,
+                     text_key="offer_closed")
 
 
 def decline(session: Session, line: Line, offer: Offer, status: str = "passed") -> bool:

@@ -49,8 +49,10 @@ def test_crisis_text_gets_hotline_now_jumps_queue_and_is_broadcast(phones, svc, 
             phones_by_id[vid] = svc.line.vault.decrypt(session.get(Volunteer, vid).phone_enc)
     first, second = volunteers
     phones.text(phones_by_id[first[0]], "YES", to=first[1])
-    assert "taken" in phones.replies(phones.text(phones_by_id[second[0]], "yes",
-                                                 to=second[1]))[0]
+    assert "no longer open" in phones.replies(phones.text(phones_by_id[second[0]], "yes",
+                                                          to=second[1]))[0]
+    phones.work()
+    assert "taken by another peer" in phones.bodies(phones_by_id[second[0]])[-1]
     with svc.sessions() as session:
         assert session.get(Conversation, crisis.id).volunteer_id == first[0]
 

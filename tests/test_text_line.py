@@ -147,3 +147,18 @@ def test_nobody_on_shift_tells_survivor_and_alerts_oncall(phones):
     assert any("988" in r for r in replies)
     phones.work()
     assert "no volunteer" in phones.bodies(ONCALL)[-1]
+
+
+def test_stop_while_waiting_withdraws_the_offer_and_tells_the_volunteer(phones, svc):
+    add_volunteer(svc, "Alex", ALEX)
+    phones.text(ALEX, "ON")
+    phones.text(SURV, "hi")
+    phones.work()
+    number = phones.received(ALEX)[-1][0]
+    assert phones.bodies(ALEX)[-1].startswith("Offer")
+    phones.text(SURV, "stop")
+    phones.work()
+    assert "offer is closed" in phones.bodies(ALEX)[-1]
+    assert "no longer open" in phones.replies(phones.text(ALEX, "YES", to=number))[0]
+    with svc.sessions() as session:
+        assert session.scalar(select(Offer.status)) == "withdrawn"
