@@ -109,8 +109,8 @@ VOLUNTEER_TEXTS: dict[str, str] = {
     "no_offer": "There's no open offer for you right now.",
     "passed": "Passed. Thanks for saying so.",
     "expired": "The offer timed out and went to the next peer. Reply STATUS any time.",
-    "auto_off": "You missed {n} offers in a row, so we took you off shift. Text ON to "
-                "come back.",
+    "auto_off": "You missed {n} offers in a row, so no new offers will come for now; any "
+                "live conversations go on. Text ON to get offers again.",
     "ended": "Conversation #{cid} has ended. Thank you.",
     "ended_by_survivor": "The person ended conversation #{cid}. Thank you for being there.",
     "survivor_left": "The person has left (opted out of texts) in conversation #{cid}. "

@@ -302,17 +302,24 @@ def expire_task(sessions: sessionmaker[Session], line: Line, offer_id: int | Non
     return None
 
 
+#: Offers in a row a volunteer may let expire before no more are sent to them.
+MISSED_OFFERS_LIMIT = 3
+
+
 def expire(session: Session, line: Line, offer: Offer) -> None:
-    """Expire an open offer; after repeated misses the volunteer is taken off shift."""
+    """Expire an open offer; after repeated misses no more offers go to that volunteer.
+
+    Their live conversations go on untouched (they may simply be busy in them); only new
+    offers stop, until they text ``ON`` again.
+    """
     if not decline(session, line, offer, status="expired"):
         return
     volunteer = offer.volunteer
     volunteer.missed_offers = (volunteer.missed_offers or 0) + 1
-    limit = 3
-    if volunteer.missed_offers >= limit and volunteer.on_shift:
-        from .roster import go_off_shift
-
-        go_off_shift(session, line, volunteer, force=True)
+    if volunteer.missed_offers >= MISSED_OFFERS_LIMIT and volunteer.on_shift:
+        volunteer.on_shift, volunteer.shift_started_at = False, None
+        for other in open_offers_for(session, volunteer.id):
+            decline(session, line, other, status="withdrawn")
         outbox.text_volunteer(session, line, volunteer, offer.line_number,
                               VOLUNTEER_TEXTS["auto_off"].format(n=volunteer.missed_offers))
     elif not offer.broadcast:

@@ -99,8 +99,25 @@ def test_missed_offers_take_a_volunteer_off_shift(phones, svc, clock):
         phones.work()
         clock.advance(61)
         phones.work()
-    assert "took you off shift" in phones.bodies(ALEX)[-1]
+    assert "no new offers" in phones.bodies(ALEX)[-1]
     assert "not on shift" in phones.replies(phones.text(ALEX, "OFF"))[0]
+
+
+def test_missed_offers_never_cost_a_live_conversation(phones, svc, clock):
+    add_volunteer(svc, "Alex", ALEX, capacity=2)
+    number = phones.pair(ALEX, SURV)
+    for n in range(3):
+        phones.text(f"+155501990{n + 20}", "hi")
+        phones.work()
+        clock.advance(61)
+        phones.text(SURV, "still here")  # the live conversation goes on
+        phones.text(ALEX, "i'm with you", to=number)
+        phones.work()
+    assert "no new offers" in phones.bodies(ALEX)[-1]
+    assert status(svc)[0] == "active"
+    phones.text(ALEX, "are you ok?", to=number)
+    phones.work()
+    assert phones.bodies(SURV)[-1] == "are you ok?"
 
 
 def test_volunteer_commands(phones, svc):
