@@ -715,3 +715,26 @@ def test_no_phone_number_in_logs_or_job_arguments(phones, svc, caplog, clock):
     with svc.sessions() as session:
         kinds = set(session.scalars(select(Task.kind)))
     assert {"voice_ring", "voice_dial", "voice_bridge"} <= kinds
+
+
+def test_redis_down_while_a_caller_waits_never_means_silence(phones, svc, settings, clock):
+    """No worker can ring anyone: the caller still hears the hold loop, then voicemail;
+    once Redis is back the text-back goes out."""
+    from peerline import create_app
+
+    volunteers_on(svc, (ALEX, "en"))
+    down = create_app({**settings, "REDIS_URL": "redis://127.0.0.1:1/0"}, clock=clock)
+    down_phones = Phones(down, down.test_client())
+    with down.app_context():
+        caller = queued_caller(down_phones)
+        hold = caller.hold(queue_time=60)
+        assert hold.has("Say") and hold.has("Gather")  # never silence
+        clock.advance(181)
+        assert caller.hold(queue_time=181).verbs == ["Leave"]
+        voicemail = caller.left_queue("leave", queue_time=181)
+        assert voicemail.has("Record") and "988" in voicemail.said
+    down.extensions["peerline"].engine.dispose()
+    assert phones.received(CALLER) == []
+    phones.work()  # Redis is back: the sweeper finds what was stored
+    (from_number, body), = phones.received(CALLER)
+    assert from_number == LINE and "text this number" in body
