@@ -38,8 +38,13 @@ def create_app(config: dict[str, Any] | None = None,
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops,
                                 x_port=hops, x_prefix=hops)  # type: ignore[method-assign]
     install_redaction()
-    if values["USING_DEV_SECRET"] and values["PEERLINE_GATEWAY"] == "twilio":
-        log.warning("SECRET_KEY is not set: encryption keys derive from a dev secret")
+    if values["PEERLINE_GATEWAY"] == "twilio":
+        if values["USING_DEV_SECRET"]:
+            log.warning("SECRET_KEY is not set: encryption keys derive from a dev secret")
+        if values["USING_DEV_NUMBERS"]:
+            log.warning("PEERLINE_NUMBERS is not set: texts would leave from test numbers")
+        if not values["PUBLIC_BASE_URL"]:
+            log.warning("PUBLIC_BASE_URL is not set: calls the line places need it")
     app.extensions["peerline"] = Services(app.config, clock=clock)
     _register_blueprints(app)
     from .cli import register_cli

@@ -100,6 +100,7 @@ def finalise(values: dict[str, Any]) -> dict[str, Any]:
         values["SECRET_KEY"] = DEV_SECRET_KEY
     # Signatures are always checked: without a real token, the dev token signs.
     values["SIGNING_TOKEN"] = values.get("TWILIO_AUTH_TOKEN") or DEV_AUTH_TOKEN
+    values["USING_DEV_NUMBERS"] = not values.get("PEERLINE_NUMBERS")
     numbers = values.get("PEERLINE_NUMBERS") or DEV_NUMBERS
     if isinstance(numbers, str):
         numbers = [n.strip() for n in numbers.split(",") if n.strip()]
