@@ -906,26 +906,27 @@ def hangup_task(sessions: sessionmaker[Session], line: Line, ring_id: int | None
         raise tasks.Retry(2.0, str(exc)) from None
 
 
+def _redirect_at_stage(sessions: sessionmaker[Session], line: Line, call_id: int | None,
+                      stage: str, path: str) -> None:
+    """Redirect a live call to ``path`` if it is still at ``stage``."""
+    with sessions() as session:
+        call = session.get(Call, call_id)
+        if call is None or call.stage != stage or call.ended_at is not None:
+            return
+        sid = call.sid
+    _redirect(line, sid, f"{path}?call={call_id}")
+
+
 @tasks.handler("voice_bridge")
 def bridge_task(sessions: sessionmaker[Session], line: Line, call_id: int | None) -> None:
     """Move the caller out of the queue into the peer's conference."""
-    with sessions() as session:
-        call = session.get(Call, call_id)
-        if call is None or call.stage != "bridging" or call.ended_at is not None:
-            return
-        sid = call.sid
-    _redirect(line, sid, f"/voice/join?call={call_id}")
+    _redirect_at_stage(sessions, line, call_id, "bridging", "/voice/join")
 
 
 @tasks.handler("voice_peer_left")
 def peer_left_task(sessions: sessionmaker[Session], line: Line, call_id: int | None) -> None:
     """The peer left: move the caller from the conference to a kind last word."""
-    with sessions() as session:
-        call = session.get(Call, call_id)
-        if call is None or call.stage != "after" or call.ended_at is not None:
-            return
-        sid = call.sid
-    _redirect(line, sid, f"/voice/after?call={call_id}")
+    _redirect_at_stage(sessions, line, call_id, "after", "/voice/after")
 
 
 @tasks.handler("voice_deadline")
