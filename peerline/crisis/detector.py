@@ -892,8 +892,13 @@ def _words(norm: str) -> tuple[str, list[str]]:
     return col, _ALNUM_RUN.findall(col)
 
 
-def _find(lex: Lexicon, norm: str, text: str, col: str, tokens: list[str]) -> list[_Cand]:
-    """Crisis candidates in ``norm`` after the benign / past / weak filters."""
+def _find(lex: Lexicon, norm: str, text: str, col: str, tokens: list[str]
+          ) -> tuple[list[_Cand], bool]:
+    """Crisis candidates in ``norm`` after the benign / past / weak filters.
+
+    The flag says whether any crisis phrase matched before the filters: then the
+    lexicon has made its call (``model.second_opinion`` is only asked otherwise).
+    """
     cands: list[_Cand] = []
     filters: list[int] = []
     compiled = lex.crisis
@@ -905,7 +910,7 @@ def _find(lex: Lexicon, norm: str, text: str, col: str, tokens: list[str]) -> li
         for start, end in _matches(pattern, head, norm):
             cands.append(_Cand(start, end, category, flag))
     if not cands:
-        return cands
+        return cands, False
     internal: dict[str, list[tuple[re.Pattern[str], bool]]] = {
         c: [] for c in INTERNAL_CATEGORIES}
     for index in filters:
@@ -940,7 +945,7 @@ def _find(lex: Lexicon, norm: str, text: str, col: str, tokens: list[str]) -> li
             if c.flag == "short" and len(text.split()) <= _SHORT_WORDS:
                 continue
             c.keep = False
-    return [c for c in cands if c.keep]
+    return [c for c in cands if c.keep], True
 
 
 _TRAILING_MARKS = {"\ufe0f", "\ufe0e", "\u200d"}
@@ -992,7 +997,7 @@ def detect(text: str, lang_hint: str | None = None, previous: str | None = None,
     col, tokens = _words(norm)
     lang = _guess(set(tokens), text, lang_hint) if not offset else guess_language(
         text, lang_hint)
-    cands = _find(lex, norm, text, col, tokens)
+    cands, any_phrase = _find(lex, norm, text, col, tokens)
     matches: list[Match] = []
     strong: set[Match] = set()
     seen: set[tuple[int, int, str]] = set()
@@ -1012,6 +1017,15 @@ def detect(text: str, lang_hint: str | None = None, previous: str | None = None,
             strong.add(match)
     matches = _drop_contained(matches)
     if not matches:
+        # The statistical second opinion may add what the lexicon missed, but only when
+        # no phrase matched at all: what an idiom or past-account filter dropped stays
+        # dropped ("this homework is killing me").
+        if not any_phrase and lexicon is None:
+            from .model import model_match
+
+            added = model_match(text, None if offset else (norm, smap, tokens))
+            if added is not None:
+                return Detection(True, added.category, lang, (added,))
         return Detection(False, None, lang, ())
     # weak phrases only choose the category when no strong phrase matched
     found = {m.category for m in matches if m in strong} or {m.category for m in matches}
