@@ -448,3 +448,17 @@ def test_indirect_crisis(text: str) -> None:
 def test_indirect_lookalike_is_benign(text: str) -> None:
     d = detect(text)
     assert not d.crisis, (text, d.matches)
+
+
+@pytest.mark.parametrize("text", [
+    "me kiero matar", "me voy a kitar la vida", "🔪 my wrists again",
+    "someone broke in and is in my house", "theres someone in my house and im hiding",
+])
+def test_sms_spellings_emoji_means_and_break_ins(text):
+    assert detect(text).crisis
+
+
+@pytest.mark.parametrize("text", ["ke onda", "kiero ir al cine", "i broke my arm",
+                                  "someone is in my room, its my sister"])
+def test_their_look_alikes_stay_clean(text):
+    assert not detect(text).crisis

@@ -204,6 +204,21 @@ def _leet_token(m: re.Match[str]) -> str:
     return "".join(out)
 
 
+#: Spanish SMS spellings (k for qu, abbreviations) read as the words they stand for.
+_SMS_ES = {"kiero": "quiero", "kieres": "quieres", "kiere": "quiere", "kisiera": "quisiera",
+           "kisieras": "quisieras", "kitar": "quitar", "kitarme": "quitarme",
+           "kitarse": "quitarse", "kite": "quite", "ke": "que", "xq": "porque",
+           "pq": "porque", "aki": "aqui", "nadien": "nadie"}
+_SMS_ES_RE = re.compile(r"(?<![a-z])(?:k(?:i(?:ero|eres?|sieras?|tar(?:me|se)?|te)|e)|xq|pq|aki"
+                        r"|nadien)(?![a-z])")
+_SMS_ES_HINTS = (" ki", " ke", "xq", "pq", "aki", "nadien")
+
+
+def _has_sms_es(s: str) -> bool:
+    """Cheap pre-check (substring tests) before the regex, which most texts never need."""
+    return s.startswith(("ki", "ke")) or any(h in s for h in _SMS_ES_HINTS)
+
+
 def normalise(text: str) -> tuple[str, list[int] | None]:
     """Normalised search string for ``text`` and a map of offsets back into ``text``.
 
@@ -250,6 +265,9 @@ def normalise(text: str) -> tuple[str, list[int] | None]:
             s, smap = _edit(s, smap, edits)
     if _LEET_HINT.search(s):
         s = _TOKEN.sub(_leet_token, s)
+    if _has_sms_es(s) and _SMS_ES_RE.search(s):
+        s, smap = _edit(s, smap, [(m.start(), m.end(), _SMS_ES[m.group(0)])
+                                  for m in _SMS_ES_RE.finditer(s)])
     return s, smap
 
 
