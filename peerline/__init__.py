@@ -42,7 +42,7 @@ def create_app(config: dict[str, Any] | None = None,
         if values["USING_DEV_SECRET"]:
             log.warning("SECRET_KEY is not set: encryption keys derive from a dev secret")
         if values["USING_DEV_NUMBERS"]:
-            log.warning("PEERLINE_NUMBERS is not set: texts would leave from test numbers")
+            log.warning("PEERLINE_NUMBERS is not set: texts would leave from the dev test lines")
         if not values["PUBLIC_BASE_URL"]:
             log.warning("PUBLIC_BASE_URL is not set: calls the line places need it")
     app.extensions["peerline"] = Services(app.config, clock=clock)
