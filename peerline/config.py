@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from .phones import InvalidNumber, normalise
+
 #: Used only when nothing else is configured; a warning is logged in that case.
 DEV_SECRET_KEY = "peerline-dev-secret-not-for-production"
 #: Signs the simulator's webhooks when no Twilio auth token is configured.
@@ -105,4 +107,10 @@ def finalise(values: dict[str, Any]) -> dict[str, Any]:
     if isinstance(numbers, str):
         numbers = [n.strip() for n in numbers.split(",") if n.strip()]
     values["PEERLINE_NUMBERS"] = list(numbers)
+    # Normalised once here: alerts are sent to it and every inbound text is compared.
+    oncall = values.get("PEERLINE_ONCALL_NUMBER") or ""
+    try:
+        values["PEERLINE_ONCALL_NUMBER"] = normalise(oncall) if oncall else ""
+    except InvalidNumber:
+        raise ValueError("PEERLINE_ONCALL_NUMBER is not a phone number") from None
     return values

@@ -12,18 +12,14 @@ from .copy import ONCALL_TEXTS
 from .escalation import acknowledge
 from .line import Line
 from .models import Conversation, Escalation
-from .phones import InvalidNumber, normalise
 
 ACK = re.compile(r"^ACK\s*#?(\d{1,9})$")
 
 
 def is_oncall(line: Line, number: str) -> bool:
-    """True when ``number`` (E.164) is the configured on-call coordinator's phone."""
+    """True when ``number`` (E.164) is the on-call coordinator's (normalised in config)."""
     configured = line.setting("PEERLINE_ONCALL_NUMBER")
-    try:
-        return bool(configured) and normalise(configured) == number
-    except InvalidNumber:
-        return False
+    return bool(configured) and configured == number
 
 
 def command(session: Session, line: Line, word: str) -> str:

@@ -67,3 +67,14 @@ def test_voice_callback_commands(app, svc, clock):
                                 "--volunteer", str(vid)])
     assert again.exit_code != 0
     assert "no voicemails waiting" in runner.invoke(args=["voice", "voicemails"]).output
+
+
+def test_oncall_number_is_normalised_once_and_checked():
+    import pytest
+
+    from peerline.config import finalise, from_environment
+
+    values = finalise({**from_environment({}), "PEERLINE_ONCALL_NUMBER": "(555) 010-9999"})
+    assert values["PEERLINE_ONCALL_NUMBER"] == "+15550109999"
+    with pytest.raises(ValueError, match="PEERLINE_ONCALL_NUMBER"):
+        finalise({**from_environment({}), "PEERLINE_ONCALL_NUMBER": "not a phone"})
