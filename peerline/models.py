@@ -13,8 +13,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+#: The statuses of a conversation that is still open (waiting or live), as SQL.
+OPEN_WHERE = "status IN ('waiting', 'active')"
 
 
 class Base(DeclarativeBase):
@@ -80,6 +84,9 @@ class Conversation(Base):
         Index("ix_conversations_queue", "status", "priority", "front", "queued_at"),
         Index("ix_conversations_survivor", "survivor_id", "status"),
         Index("ix_conversations_volunteer", "volunteer_id", "status"),
+        # One waiting or live conversation per survivor, held by the database itself.
+        Index("uq_conversations_open_per_survivor", "survivor_id", unique=True,
+              postgresql_where=text(OPEN_WHERE), sqlite_where=text(OPEN_WHERE)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

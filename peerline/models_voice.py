@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .models import Base, Conversation, Volunteer
+
+#: A ring that won its call, as SQL.
+ACCEPTED_WHERE = "status = 'accepted'"
 
 
 class Call(Base):
@@ -62,7 +65,12 @@ class Ring(Base):
     """
 
     __tablename__ = "call_rings"
-    __table_args__ = (Index("ix_call_rings_volunteer", "volunteer_id", "status"),)
+    __table_args__ = (
+        Index("ix_call_rings_volunteer", "volunteer_id", "status"),
+        # One bridge per call: at most one accepted ring, held by the database itself.
+        Index("uq_call_rings_accepted_per_call", "call_id", unique=True,
+              postgresql_where=text(ACCEPTED_WHERE), sqlite_where=text(ACCEPTED_WHERE)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .line import Line
@@ -21,15 +24,29 @@ def find_survivor(session: Session, line: Line, number: str) -> Survivor | None:
 
 
 def get_or_create_survivor(session: Session, line: Line, number: str, lang: str) -> Survivor:
-    """The survivor record for ``number``, created on first contact."""
-    survivor = find_survivor(session, line, number)
+    """The survivor record for ``number``, created on first contact, and row-locked.
+
+    The lock (``FOR UPDATE``) lasts until the caller's transaction ends, so one
+    survivor's texts and calls are handled one at a time even when they arrive at once:
+    the second sees the conversation the first opened. Creation is an
+    ``INSERT ... ON CONFLICT DO NOTHING``, so two first texts at once make one row.
+    """
+    phone_hash = line.vault.hash(number)
+    stmt = select(Survivor).where(Survivor.phone_hash == phone_hash).with_for_update()
+    survivor = session.scalar(stmt)
     if survivor is None:
-        survivor = Survivor(phone_enc=line.vault.encrypt(number),
-                            phone_hash=line.vault.hash(number), lang=lang,
-                            opted_out=False, created_at=line.now())
-        session.add(survivor)
-        session.flush()
+        insert = _insert_for(session)(Survivor).values(
+            phone_enc=line.vault.encrypt(number), phone_hash=phone_hash, lang=lang,
+            opted_out=False, created_at=line.now())
+        session.execute(insert.on_conflict_do_nothing(index_elements=["phone_hash"]))
+        survivor = session.scalars(stmt.execution_options(populate_existing=True)).one()
     return survivor
+
+
+def _insert_for(session: Session) -> Any:
+    """The dialect's ``insert`` construct that knows ``ON CONFLICT``."""
+    name = session.get_bind().dialect.name
+    return postgresql.insert if name == "postgresql" else sqlite.insert
 
 
 def is_opted_out(session: Session, to_hash: str) -> bool:

@@ -10,6 +10,7 @@ from peerline import pairing, roster
 from peerline.models import Conversation, Offer, Volunteer
 
 from .helpers import LINE, LINE2, LINE3
+from .races import needs_postgres
 from .test_text_line import ALEX, SAM, add_volunteer
 
 SURVIVORS = [f"+1555019{n:04d}" for n in range(1, 40)]
@@ -116,6 +117,7 @@ def test_language_is_respected(phones, svc):
 
 def test_racing_accepts_never_double_assign_or_overfill(svc, clock):
     """Many threads accept and pair at once; invariants hold after every race."""
+    needs_postgres(svc)
     with svc.sessions.begin() as session:
         volunteers = [roster.add_volunteer(session, svc.line, f"V{i}", f"+1555010{i:04d}",
                                            "en", 2) for i in range(4)]

@@ -13,6 +13,7 @@ from peerline.models import Conversation, Escalation, LocalMessage, OutboundMess
 from peerline.models_voice import Call, Ring, Voicemail
 
 from .helpers import BASE_URL, LINE, LINE2, Phones, new_sid
+from .races import needs_postgres
 from .test_text_line import ALEX, SAM, add_volunteer
 
 BEA = "+15550100003"  # Spanish only
@@ -394,6 +395,7 @@ def ring_status_url(leg: Leg) -> str:
 
 
 def test_two_volunteers_pressing_1_at_once_make_one_bridge(phones, svc, app):
+    needs_postgres(svc)
     volunteers_on(svc, (ALEX, "en"), (SAM, "en"))
     caller = queued_caller(phones)
     phones.work()

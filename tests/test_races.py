@@ -1,0 +1,150 @@
+"""Races that only a database with concurrent writers shows.
+
+SQLite runs writes one at a time, so these tests need PostgreSQL: locally they skip with
+a clear reason unless ``DATABASE_URL``/``TEST_DATABASE_URL`` names one; in CI (``CI``
+set) they fail instead of skipping. Each one fails when its guard is removed.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from peerline import conversations, intake
+from peerline.models import Conversation, Message, Survivor
+from peerline.people import get_or_create_survivor
+
+from .helpers import LINE, Phones, new_sid
+from .races import needs_postgres
+
+SURVIVOR = "+15550107001"
+
+
+def _at_once(count: int, work) -> list[BaseException]:  # noqa: ANN001
+    """Run ``work(i)`` in ``count`` threads released together; return what they raised."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            work(i)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def _texts_at_once(app, number: str, count: int) -> list[int]:  # noqa: ANN001
+    """``count`` signed webhooks from ``number`` at the same moment; their status codes."""
+    codes: list[int] = []
+
+    def send(i: int) -> None:
+        with app.app_context():
+            codes.append(Phones(app, app.test_client()).text(number, f"text {i}").status_code)
+
+    errors = _at_once(count, send)
+    assert not errors, errors
+    return codes
+
+
+def _open_conversations(svc, number: str) -> list[int]:  # noqa: ANN001
+    with svc.sessions() as session:
+        survivor_ids = session.scalars(select(Survivor.id).where(
+            Survivor.phone_hash == svc.line.vault.hash(number))).all()
+        assert len(survivor_ids) == 1
+        return list(session.scalars(select(Conversation.id).where(
+            Conversation.survivor_id == survivor_ids[0],
+            Conversation.status.in_(conversations.OPEN))))
+
+
+def test_returning_survivor_texting_eight_at_once_gets_one_conversation(app, svc, phones):
+    needs_postgres(svc)
+    for round_ in range(3):
+        phones.text(SURVIVOR, "hello")
+        assert phones.text(SURVIVOR, "#END").status_code == 200
+        assert _open_conversations(svc, SURVIVOR) == []
+        codes = _texts_at_once(app, SURVIVOR, 8)
+        assert codes == [200] * 8
+        open_ = _open_conversations(svc, SURVIVOR)
+        assert len(open_) == 1, f"round {round_}: {len(open_)} open conversations"
+        with svc.sessions() as session:
+            stored = session.scalar(select(func.count()).where(
+                Message.conversation_id == open_[0], Message.body.like("text %")))
+        assert stored == 8
+
+
+def test_a_new_survivors_first_texts_at_once_make_one_survivor(app, svc):
+    needs_postgres(svc)
+    codes = _texts_at_once(app, SURVIVOR, 8)
+    assert codes == [200] * 8
+    assert len(_open_conversations(svc, SURVIVOR)) == 1
+
+
+def test_intake_handles_one_survivors_texts_one_at_a_time(svc):
+    """Without the row lock the losers of the race hit the unique index (or, without the
+    index, open conversations of their own): the domain itself must serialise them."""
+    needs_postgres(svc)
+    with svc.sessions.begin() as session:
+        get_or_create_survivor(session, svc.line, SURVIVOR, "en")
+
+    def receive(i: int) -> None:
+        with svc.sessions.begin() as session:
+            intake.receive_sms(session, svc.line, sid=new_sid(), from_raw=SURVIVOR,
+                               to_raw=LINE, body=f"text {i}")
+
+    errors = _at_once(8, receive)
+    assert not errors, [type(e).__name__ for e in errors]
+    assert len(_open_conversations(svc, SURVIVOR)) == 1
+
+
+def test_the_database_refuses_a_second_open_conversation(svc):
+    """The schema holds the invariant whatever the code does (both databases)."""
+    with svc.sessions.begin() as session:
+        survivor = get_or_create_survivor(session, svc.line, SURVIVOR, "en")
+        conversations.start(session, svc.line, survivor, LINE)
+        survivor_id = survivor.id
+    with pytest.raises(IntegrityError), svc.sessions.begin() as session:
+        survivor = session.get(Survivor, survivor_id)
+        conversations.start(session, svc.line, survivor, LINE)
+    with svc.sessions.begin() as session:  # a closed one does not count
+        for conversation in session.scalars(select(Conversation)):
+            conversation.status = "closed"
+    with svc.sessions.begin() as session:
+        conversations.start(session, svc.line, session.get(Survivor, survivor_id), LINE)
+
+
+def test_the_database_refuses_a_second_bridge_for_a_call(svc, clock):
+    """At most one accepted ring per call, whatever the code does (both databases)."""
+    from peerline.models_voice import Call, Ring
+    from peerline.roster import add_volunteer
+
+    with svc.sessions.begin() as session:
+        volunteers = [add_volunteer(session, svc.line, f"V{i}", f"+1555010800{i}", "en", 1)
+                      for i in range(2)]
+        survivor = get_or_create_survivor(session, svc.line, SURVIVOR, "en")
+        conversation = Conversation(survivor_id=survivor.id, channel="voice", status="call",
+                                    lang="en", survivor_line=LINE, created_at=clock(),
+                                    queued_at=clock())
+        session.add(conversation)
+        session.flush()
+        call = Call(sid=new_sid("CA"), role="survivor", conversation_id=conversation.id,
+                    line_number=LINE, lang="en", created_at=clock())
+        session.add(call)
+        session.flush()
+        call_id, ids = call.id, [v.id for v in volunteers]
+        session.add(Ring(call_id=call_id, volunteer_id=ids[0], line_number=LINE,
+                         status="accepted", created_at=clock()))
+        session.add(Ring(call_id=call_id, volunteer_id=ids[1], line_number=LINE,
+                         status="taken", created_at=clock()))
+    with pytest.raises(IntegrityError), svc.sessions.begin() as session:
+        session.add(Ring(call_id=call_id, volunteer_id=ids[1], line_number=LINE,
+                         status="accepted", created_at=clock()))
