@@ -3,11 +3,13 @@
 Caller ID can be faked, so a call showing a volunteer's number proves nothing. Whatever a
 phone call could reach of a survivor (a voicemail's words, a call back to them) needs the
 volunteer's PIN keyed on that very call. PINs are 4 to 12 digits, stored only as a
-password hash (werkzeug's scrypt). Wrong PINs are counted on the volunteer's row, so
-every web process sees the same count: ``PEERLINE_PIN_MAX_FAILURES`` wrong PINs, each
-within ``PEERLINE_PIN_FAILURE_WINDOW_S`` of the one before, lock that volunteer's voice
-access for ``PEERLINE_PIN_LOCK_S`` (even the right PIN is refused meanwhile) and text the
-on-call coordinator (no number, no words).
+password hash (werkzeug's scrypt) of the PIN keyed with the vault's hash key, so a
+database dump alone cannot be tried against the few PINs there are. Wrong PINs are
+counted on the volunteer's row, so every web process sees the same count:
+``PEERLINE_PIN_MAX_FAILURES`` wrong PINs, each within ``PEERLINE_PIN_FAILURE_WINDOW_S``
+of the one before, lock that volunteer's voice access for ``PEERLINE_PIN_LOCK_S`` (even
+the right PIN is refused meanwhile) and text the on-call coordinator (no number, no
+words).
 """
 
 from __future__ import annotations
@@ -51,10 +53,21 @@ def check_format(pin: str) -> str:
     return pin
 
 
-def set_pin(volunteer: Volunteer, pin: str) -> None:
+def _peppered(line: Line, pin: str) -> str:
+    return line.vault.hash("pin:" + pin)
+
+
+def set_pin(line: Line, volunteer: Volunteer, pin: str) -> None:
     """Store ``pin`` as a password hash; a new PIN also lifts a lock and clears failures."""
-    volunteer.pin_hash = generate_password_hash(check_format(pin))
+    volunteer.pin_hash = generate_password_hash(_peppered(line, check_format(pin)))
     volunteer.pin_failures, volunteer.pin_failed_at, volunteer.pin_locked_until = 0, None, None
+
+
+def matches(line: Line, pin_hash: str | None, keyed: str) -> bool:
+    """True when ``keyed`` is the PIN stored as ``pin_hash`` (nothing counted: see verify)."""
+    if not pin_hash or not _FORMAT.fullmatch(keyed or ""):
+        return False
+    return check_password_hash(pin_hash, _peppered(line, keyed))
 
 
 def locked(line: Line, volunteer: Volunteer) -> bool:
@@ -71,8 +84,7 @@ def verify(session: Session, line: Line, volunteer: Volunteer, keyed: str) -> Ou
     """
     if locked(line, volunteer):
         return Outcome.LOCKED
-    if (volunteer.pin_hash and _FORMAT.fullmatch(keyed or "")
-            and check_password_hash(volunteer.pin_hash, keyed)):
+    if matches(line, volunteer.pin_hash, keyed):
         return Outcome.OK
     return _failed(session, line, volunteer)
 

@@ -51,7 +51,7 @@ def add_volunteer(session: Session, line: Line, name: str, phone: str, languages
                           opted_out=False, pin_failures=0,
                           created_at=line.now())
     if pin is not None:
-        pins.set_pin(volunteer, pin)
+        pins.set_pin(line, volunteer, pin)
     session.add(volunteer)
     session.flush()
     return volunteer
@@ -71,7 +71,7 @@ def set_pin(session: Session, line: Line, phone: str, pin: str) -> Volunteer:
     """Give the volunteer with this phone a new voice PIN (stored hashed; lifts a lock)."""
     volunteer = find_by_phone(session, line, phone)
     try:
-        pins.set_pin(volunteer, pin)
+        pins.set_pin(line, volunteer, pin)
     except pins.PinError as exc:
         raise RosterError(str(exc)) from None
     return volunteer

@@ -33,7 +33,7 @@ def set_pin(svc, number: str, pin: str) -> None:
     with svc.sessions.begin() as session:
         person = session.scalar(select(Volunteer).where(
             Volunteer.phone_hash == svc.line.vault.hash(number)))
-        pins.set_pin(person, pin)
+        pins.set_pin(svc.line, person, pin)
 
 
 PIN = "2468"
