@@ -14,8 +14,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from . import pins, schema
 from . import roster as roster_domain
-from . import schema
 from .extensions import QUEUE_NAME, Services
 from .phones import InvalidNumber, masked
 
@@ -26,6 +26,8 @@ voice_cli = AppGroup("voice", help="The voice line: voicemails and callbacks.")
 escalations_cli = AppGroup("escalations", help="The crisis escalation log.")
 
 DEMO_VOLUNTEERS = (("Alex (demo)", "+15550100001", "en,es"), ("Sam (demo)", "+15550100002", "en"))
+#: The demo volunteers' voice PIN (``make run`` only, local gateway).
+DEMO_PIN = "1234"
 
 
 def _services() -> Services:
@@ -52,17 +54,45 @@ def db_revision(message: str) -> None:
 @click.option("--phone", required=True)
 @click.option("--lang", default="en", show_default=True, help="Comma-separated: en,es")
 @click.option("--capacity", type=int, default=None, help="Parallel text conversations.")
-def roster_add(name: str, phone: str, lang: str, capacity: int | None) -> None:
+@click.option("--pin", default=None,
+              help="Voice PIN, 4-12 digits (stored hashed). Prefer `roster set-pin`, "
+                   "which prompts for it and keeps it out of shell history.")
+def roster_add(name: str, phone: str, lang: str, capacity: int | None,
+               pin: str | None) -> None:
     """Put a volunteer on the roster."""
     svc = _services()
     try:
         with svc.sessions.begin() as session:
             volunteer = roster_domain.add_volunteer(session, svc.line, name, phone, lang,
-                                                    capacity)
+                                                    capacity, pin=pin)
             vid = volunteer.id
     except (InvalidNumber, roster_domain.RosterError) as exc:
         raise click.UsageError(str(exc)) from None
-    click.echo(f"added volunteer #{vid} {name}")
+    click.echo(f"added volunteer #{vid} {name}" + (" with a PIN" if pin else
+                                                   " (no PIN yet: roster set-pin)"))
+
+
+@roster_cli.command("set-pin")
+@click.option("--phone", required=True)
+def roster_set_pin(phone: str) -> None:
+    """Set a volunteer's voice PIN (asked twice, never shown); also lifts a PIN lock."""
+    def digits(value: str) -> str:
+        try:
+            return pins.check_format(value)
+        except pins.PinError as exc:
+            raise click.UsageError(str(exc)) from None
+
+    svc = _services()
+    try:
+        with svc.sessions() as session:  # a wrong phone fails before a PIN is asked
+            roster_domain.find_by_phone(session, svc.line, phone)
+        pin = click.prompt("New PIN (4-12 digits)", hide_input=True,
+                           confirmation_prompt="Same PIN again", value_proc=digits)
+        with svc.sessions.begin() as session:
+            vid = roster_domain.set_pin(session, svc.line, phone, pin).id
+    except (InvalidNumber, roster_domain.RosterError) as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"PIN set for volunteer #{vid}")
 
 
 @roster_cli.command("list")
@@ -77,8 +107,11 @@ def roster_list() -> None:
             phone = masked(svc.line.vault.decrypt(v.phone_enc))
             shift = "on shift" if v.on_shift else "off shift"
             state = "" if v.active else " (inactive)"
+            pin = "PIN" if v.pin_hash else "no PIN"
+            if v.pin_hash and pins.locked(svc.line, v):
+                pin = "PIN locked"
             click.echo(f"#{v.id}\t{v.name}\t{phone}\t{v.languages}\tcapacity {v.capacity}\t"
-                       f"{shift}{state}")
+                       f"{shift}{state}\t{pin}")
 
 
 @voice_cli.command("voicemails")
@@ -102,14 +135,20 @@ def voice_voicemails() -> None:
 @click.option("--voicemail", "voicemail_id", type=int, required=True)
 @click.option("--volunteer", "volunteer_id", type=int, required=True)
 def voice_callback(voicemail_id: int, volunteer_id: int) -> None:
-    """Ring a volunteer to return a voicemail through the line (numbers masked)."""
-    from .voice.ivr import start_callback
+    """Ring a volunteer to return a voicemail through the line (numbers masked).
+
+    The volunteer keys their PIN on that call before the voicemail plays.
+    """
+    from .voice.ivr import callback_refusal, start_callback
 
     svc = _services()
     with svc.sessions.begin() as session:
-        started = start_callback(session, svc.line, voicemail_id, volunteer_id)
+        reason = callback_refusal(session, svc.line, voicemail_id, volunteer_id)
+        started = reason is None and start_callback(session, svc.line, voicemail_id,
+                                                    volunteer_id)
     if not started:
-        raise click.UsageError("that voicemail or volunteer cannot take a callback now")
+        raise click.UsageError(reason or "that voicemail or volunteer cannot take a "
+                                         "callback now")
     click.echo(f"ringing volunteer #{volunteer_id} to return voicemail #{voicemail_id}")
 
 
@@ -256,10 +295,12 @@ def dev_command(port: int, host: str) -> None:
     """Run the whole line locally: schema, embedded Redis, worker, web, simulator."""
     svc = _services()
     schema.upgrade(svc.engine)
+    demo_pin = DEMO_PIN if svc.config["PEERLINE_GATEWAY"] == "local" else None
     with svc.sessions.begin() as session:
         if not roster_domain.list_volunteers(session):
             for name, phone, lang in DEMO_VOLUNTEERS:
-                roster_domain.add_volunteer(session, svc.line, name, phone, lang)
+                roster_domain.add_volunteer(session, svc.line, name, phone, lang,
+                                            pin=demo_pin)
     env = dict(os.environ, REDIS_URL=svc.redis_url(),
                DATABASE_URL=svc.config["DATABASE_URL"])
     worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"],

@@ -70,6 +70,9 @@ _SETTINGS: dict[str, tuple[Any, type]] = {
     "PEERLINE_LEXICON_DIR": ("", str),
     "PEERLINE_INSTANCE_DIR": ("", str),
     "PEERLINE_PROXY_HOPS": (0, int),
+    "PEERLINE_PIN_MAX_FAILURES": (5, int),
+    "PEERLINE_PIN_FAILURE_WINDOW_S": (900, int),
+    "PEERLINE_PIN_LOCK_S": (1800, int),
     **{k: (v, str) for k, v in HOTLINE_DEFAULTS.items()},
 }
 

@@ -141,6 +141,10 @@ ONCALL_TEXTS: dict[str, str] = {
     "ack_unknown": "No open escalation #{eid}.",
     "status": "peerline: {waiting} waiting, {active} live, {on_shift} volunteer(s) on shift, "
               "{open} open escalation(s).",
+    "pin_locked": "peerline: voice access for volunteer #{vid} ({name}) is locked for "
+                  "{minutes} min after repeated wrong PINs on calls showing their number. "
+                  "If it wasn't them, someone may be faking their caller ID. A new PIN "
+                  "(roster set-pin) lifts the lock.",
 }
 
 

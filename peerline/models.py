@@ -43,7 +43,10 @@ class Volunteer(Base):
     last_freed_at: Mapped[datetime | None] = mapped_column(DateTime)
     missed_offers: Mapped[int] = mapped_column(Integer, default=0)
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
-    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    pin_hash: Mapped[str | None] = mapped_column(String(200))  # werkzeug scrypt hash
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pin_failed_at: Mapped[datetime | None] = mapped_column(DateTime)  # the last wrong PIN
+    pin_locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
     def speaks(self, lang: str) -> bool:

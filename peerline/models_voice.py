@@ -20,8 +20,11 @@ class Call(Base):
     ``stage`` of a survivor's call: ``menu`` → ``queued`` → ``bridging`` (a peer pressed
     1) → ``bridged`` (both in the conference) → ``after``; or ``crisis`` (hotline offered),
     ``hotline``, ``voicemail``; ``ended`` once Twilio reports the call over. A volunteer's:
-    ``pin`` → ``ivr`` → ``ended``. ``outcome`` is set when it ends: answered, abandoned,
-    voicemail, hotline, menu, crisis, ivr.
+    ``pin`` → ``ivr`` → ``ended`` (or ``locked`` / ``pin_failed``); ``pin_verified_at`` is
+    set once the right PIN was keyed on this very call. The leg the line places to a peer
+    to return a voicemail (``start_callback``) is kept as a ``volunteer`` call too, for its
+    PIN: ``cb_pin`` → ``callback``. ``outcome`` is set when it ends: answered, abandoned,
+    voicemail, hotline, menu, crisis, ivr, callback.
     """
 
     __tablename__ = "calls"
@@ -51,6 +54,7 @@ class Call(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
     wait_s: Mapped[int | None] = mapped_column(Integer)
     duration_s: Mapped[int | None] = mapped_column(Integer)
+    pin_verified_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     conversation: Mapped[Conversation | None] = relationship()
     volunteer: Mapped[Volunteer | None] = relationship()

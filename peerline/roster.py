@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import conversations, pairing
+from . import conversations, pairing, pins
 from .copy import VOLUNTEER_TEXTS
 from .line import Line
 from .models import Conversation, Volunteer
@@ -27,11 +27,16 @@ def parse_languages(raw: str) -> str:
 
 
 def add_volunteer(session: Session, line: Line, name: str, phone: str, languages: str = "en",
-                  capacity: int | None = None) -> Volunteer:
-    """Put a volunteer on the roster (off shift)."""
+                  capacity: int | None = None, pin: str | None = None) -> Volunteer:
+    """Put a volunteer on the roster (off shift), with a voice PIN when one is given."""
     number = normalise(phone)
     if not name.strip():
         raise RosterError("a name is needed")
+    if pin is not None:
+        try:
+            pins.check_format(pin)
+        except pins.PinError as exc:
+            raise RosterError(str(exc)) from None
     if capacity is not None and not 1 <= capacity <= 10:
         raise RosterError("capacity must be between 1 and 10")
     if number in line.numbers:
@@ -43,10 +48,32 @@ def add_volunteer(session: Session, line: Line, name: str, phone: str, languages
                           phone_hash=phone_hash, languages=parse_languages(languages),
                           capacity=capacity or line.setting("PEERLINE_DEFAULT_CAPACITY"),
                           active=True, on_shift=False, on_call=False, missed_offers=0,
-                          opted_out=False,
+                          opted_out=False, pin_failures=0,
                           created_at=line.now())
+    if pin is not None:
+        pins.set_pin(line, volunteer, pin)
     session.add(volunteer)
     session.flush()
+    return volunteer
+
+
+def find_by_phone(session: Session, line: Line, phone: str) -> Volunteer:
+    """The volunteer (active or not) with this phone, locked; :class:`RosterError` if none."""
+    number = normalise(phone)
+    volunteer = session.scalar(select(Volunteer).where(
+        Volunteer.phone_hash == line.vault.hash(number)).with_for_update())
+    if volunteer is None:
+        raise RosterError("no volunteer with that phone is on the roster")
+    return volunteer
+
+
+def set_pin(session: Session, line: Line, phone: str, pin: str) -> Volunteer:
+    """Give the volunteer with this phone a new voice PIN (stored hashed; lifts a lock)."""
+    volunteer = find_by_phone(session, line, phone)
+    try:
+        pins.set_pin(line, volunteer, pin)
+    except pins.PinError as exc:
+        raise RosterError(str(exc)) from None
     return volunteer
 
 

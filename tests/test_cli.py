@@ -60,6 +60,10 @@ def test_voice_callback_commands(app, svc, clock):
     listing = runner.invoke(args=["voice", "voicemails"]).output
     assert listing.startswith("#")
     vm_id = int(listing.split()[0][1:])
+    no_pin = runner.invoke(args=["voice", "callback", "--voicemail", str(vm_id),
+                                 "--volunteer", str(vid)])
+    assert no_pin.exit_code != 0 and "has no PIN" in no_pin.output and "set-pin" in no_pin.output
+    runner.invoke(args=["roster", "set-pin", "--phone", "+15550100042"], input="2468\n2468\n")
     ok = runner.invoke(args=["voice", "callback", "--voicemail", str(vm_id),
                              "--volunteer", str(vid)])
     assert ok.exit_code == 0 and "ringing" in ok.output

@@ -185,7 +185,8 @@ VOICE_PATHS = ["/voice/inbound", "/voice/status", "/voice/menu?call=1", "/voice/
                "/voice/queued?call=1", "/voice/ring?ring=1", "/voice/ring/press?ring=1",
                "/voice/recorded?call=1", "/voice/transcription?call=1",
                "/voice/volunteer/choice?call=1", "/voice/bridge/option?call=1",
-               "/voice/callback/press?vm=1"]
+               "/voice/callback/press?vm=1", "/voice/volunteer/pin?call=1",
+               "/voice/callback/pin?vm=1", "/voice/callback?vm=1"]
 
 
 @pytest.mark.parametrize("url", VOICE_PATHS)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
+from peerline import pins
 from peerline.models import Volunteer
 from peerline.models_voice import Call, Voicemail
 from peerline.voice import ivr
@@ -33,7 +33,19 @@ def set_pin(svc, number: str, pin: str) -> None:
     with svc.sessions.begin() as session:
         person = session.scalar(select(Volunteer).where(
             Volunteer.phone_hash == svc.line.vault.hash(number)))
-        person.pin_hash = generate_password_hash(pin)
+        pins.set_pin(svc.line, person, pin)
+
+
+PIN = "2468"
+
+
+def pin_call(phones, number: str = ALEX, pin: str = PIN):  # noqa: ANN201
+    """A volunteer's call with the right PIN keyed: (leg, the menu, call id)."""
+    leg, doc, call_id = ivr_call(phones, number)
+    assert doc.one("Gather").get("action") == f"/voice/volunteer/pin?call={call_id}"
+    menu = leg.doc(f"/voice/volunteer/pin?call={call_id}", Digits=pin)
+    assert "press 1" in menu.said.lower()
+    return leg, menu, call_id
 
 
 def test_volunteer_ivr_on_off_shift_and_status(phones, svc):
@@ -68,12 +80,13 @@ def test_volunteer_ivr_on_off_shift_and_status(phones, svc):
         assert session.get(Call, call_id).outcome == "ivr"
 
 
-def test_pin_only_where_a_coordinator_set_one(phones, svc):
+def test_pin_asked_first_where_one_is_on_file(phones, svc):
     add_volunteer(svc, "Alex", ALEX)
     add_volunteer(svc, "Sam", SAM)
     set_pin(svc, SAM, "4321")
-    _, doc, _ = ivr_call(phones, ALEX)
-    assert "PIN" not in doc.said
+    _, doc, _ = ivr_call(phones, ALEX)  # no PIN on file: the menu, and how to get a PIN
+    assert doc.one("Gather").get("finishOnKey") is None and "press 1" in doc.said.lower()
+    assert "ask a coordinator" in doc.said and "4 to return" not in doc.said
     leg, doc, call_id = ivr_call(phones, SAM)
     gather = doc.one("Gather")
     assert "PIN" in doc.said and gather.get("finishOnKey") == "#"
@@ -107,7 +120,8 @@ def voicemail_left(phones, svc, clock, to: str = LINE2) -> Survivor:  # noqa: AN
 def test_returning_a_voicemail_from_the_ivr_dials_them_masked(phones, svc, clock):
     voicemail_left(phones, svc, clock)
     add_volunteer(svc, "Alex", ALEX)
-    leg, doc, call_id = ivr_call(phones)
+    set_pin(svc, ALEX, PIN)
+    leg, doc, call_id = pin_call(phones)
     assert "4 to return a voicemail: 1 waiting" in doc.said
     offer = leg.doc(f"/voice/volunteer/choice?call={call_id}", Digits="4")
     assert offer.one("Play").text.endswith("/Recordings/RE9")
@@ -129,7 +143,8 @@ def test_returning_a_voicemail_from_the_ivr_dials_them_masked(phones, svc, clock
 def test_callback_not_answered_goes_back_in_the_list(phones, svc, clock):
     voicemail_left(phones, svc, clock)
     add_volunteer(svc, "Alex", ALEX)
-    leg, _, call_id = ivr_call(phones)
+    set_pin(svc, ALEX, PIN)
+    leg, _, call_id = pin_call(phones)
     offer = leg.doc(f"/voice/volunteer/choice?call={call_id}", Digits="4")
     dial = leg.doc(offer.one("Gather").get("action"), Digits="1").one("Dial")
     missed = leg.doc(dial.get("action"), DialCallStatus="no-answer")
@@ -145,9 +160,10 @@ def test_callback_not_answered_goes_back_in_the_list(phones, svc, clock):
         assert session.scalar(select(Voicemail.status)) == "new"
 
 
-def test_start_callback_rings_the_peer_who_then_calls_back(phones, svc, clock):
+def test_start_callback_rings_the_peer_who_keys_the_pin_then_calls_back(phones, svc, clock):
     voicemail_left(phones, svc, clock)
     volunteers_on(svc, (ALEX, "en"))
+    set_pin(svc, ALEX, PIN)
     with svc.sessions() as session:
         voicemail_id = session.scalar(select(Voicemail.id))
     alex_id = volunteer(svc, ALEX).id
@@ -160,7 +176,10 @@ def test_start_callback_rings_the_peer_who_then_calls_back(phones, svc, clock):
     assert placed.from_number == LINE2
     assert placed.body == f"{BASE_URL}/voice/callback?vm={voicemail_id}"
     leg = Leg(phones, LINE2, ALEX, sid=placed.sid, direction="outbound-api")
-    offer = leg.doc(placed.body)
+    ask = leg.doc(placed.body)  # the PIN first: the phone may be answered by anyone
+    assert "PIN" in ask.said and not ask.has("Play")
+    assert ask.one("Gather").get("action") == f"/voice/callback/pin?vm={voicemail_id}"
+    offer = leg.doc(ask.one("Gather").get("action"), Digits=PIN)
     assert offer.has("Play")
     dial = leg.doc(offer.one("Gather").get("action"), Digits="1").one("Dial")
     assert dial.find("Number").text == CALLER and dial.get("callerId") == LINE2
@@ -173,6 +192,7 @@ def test_start_callback_rings_the_peer_who_then_calls_back(phones, svc, clock):
 def test_callback_ring_unanswered_returns_the_voicemail(phones, svc, clock):
     voicemail_left(phones, svc, clock)
     volunteers_on(svc, (ALEX, "en"))
+    set_pin(svc, ALEX, PIN)
     with svc.sessions() as session:
         voicemail_id = session.scalar(select(Voicemail.id))
     alex_id = volunteer(svc, ALEX).id

@@ -657,6 +657,9 @@ def after_choice(session: Session, line: Line, *, call_id: int, sid: str, digits
 
 
 def _peer_leg(session: Session, call_id: int, sid: str) -> tuple[Call, Ring]:
+    # Only the leg the line itself placed to a rostered phone, and which accepted this
+    # call, may act in it (the * menu, a warm transfer): never a call *to* the line,
+    # whose caller ID may be faked. So these legs need no PIN (README, Decisions).
     call = _lock(session, Call, call_id)
     ring = session.scalar(select(Ring).where(Ring.call_id == call_id, Ring.status == "accepted",
                                              Ring.sid == sid)) if call else None

@@ -152,11 +152,25 @@ VOLUNTEER_SPOKEN: dict[str, str] = {
     "hotline_gone": "This was a transfer from the peer support line, but the caller has "
                     "already disconnected. Sorry for the trouble.",
     "pin": "Peer line. Please enter your PIN, then press pound.",
+    "pin_callback": "Peer line, about a voicemail to return. Please enter your PIN, then "
+                    "press pound.",
     "pin_wrong": "That PIN didn't match. Please try again, then press pound.",
-    "pin_locked": "That PIN didn't match. Goodbye.",
+    "pin_failed": "That PIN didn't match, so this call ends here. If you've forgotten "
+                  "your PIN, your coordinator can set a new one. Goodbye.",
+    "voice_locked": "Peer line. Voice access for your phone is locked for now, after "
+                    "several wrong PINs. Please contact your coordinator. You can still "
+                    "text ON and OFF. Goodbye.",
+    "pin_needed": "Voicemails and callbacks need your PIN, keyed at the start of the "
+                  "call. If you don't have a PIN, ask a coordinator to set one for you.",
+    "pin_needed_goodbye": "Voicemails and callbacks need your PIN on this call, so this "
+                          "one can't go ahead. If you don't have a PIN, ask a "
+                          "coordinator to set one for you. Goodbye.",
     "ivr": "Peer line. You're {shift}. {callers} callers and {texters} texters are "
            "waiting. Press 1 to go on shift, 2 to go off shift, 3 for the hours and "
            "status{voicemail}.",
+    "ivr_no_pin": "Voicemails waiting: {n}. To hear and return voicemails by phone you "
+                  "need your PIN, keyed at the start of the call; if you don't have one, "
+                  "ask a coordinator to set it for you.",
     "ivr_short": "Press 1 to go on shift, 2 to go off shift, 3 for the hours and "
                  "status{voicemail}, or hang up when you're done.",
     "ivr_voicemail": ", 4 to return a voicemail: {n} waiting",

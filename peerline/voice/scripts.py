@@ -230,13 +230,12 @@ def hotline_leg(call_id: int) -> str:
 
 # --- volunteer IVR ---------------------------------------------------------------------
 
-def pin(call_id: int, wrong: bool = False) -> str:
-    """Ask for the volunteer's PIN."""
+def pin(action: str, prompt: str = "pin", wrong: bool = False) -> str:
+    """Ask for the volunteer's PIN (digits, then ``#``); the answer goes to ``action``."""
     r = VoiceResponse()
-    g = r.gather(input="dtmf", finish_on_key="#", action=f"/voice/volunteer/pin?call={call_id}",
-                 method=POST, timeout=8)
-    _vsay(g, to_volunteer("pin_wrong" if wrong else "pin"))
-    r.redirect(f"/voice/volunteer/pin?call={call_id}", method=POST)
+    g = r.gather(input="dtmf", finish_on_key="#", action=action, method=POST, timeout=8)
+    _vsay(g, to_volunteer("pin_wrong" if wrong else prompt))
+    r.redirect(action, method=POST)
     return str(r)
 
 

@@ -191,6 +191,7 @@ def _voicemail_route(fn: Callable[..., str], **fields: Callable[[], object]
 _route("/ring", "ring", _ring_route(calls.ring_answered))
 _route("/ring/press", "ring_press", _ring_route(calls.ring_pressed, digits=_digits))
 _route("/callback", "callback", _voicemail_route(ivr.callback_answered))
+_route("/callback/pin", "callback_pin", _voicemail_route(ivr.callback_pin, digits=_digits))
 _route("/callback/press", "callback_press", _voicemail_route(ivr.callback_pressed,
                                                              digits=_digits))
 _route("/callback/done", "callback_done", _voicemail_route(
