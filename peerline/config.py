@@ -68,6 +68,7 @@ _SETTINGS: dict[str, tuple[Any, type]] = {
     "PEERLINE_RATE_LIMIT_PER_MIN": (30, int),
     "PEERLINE_QUICK_EXIT_WORD": ("#ERASE", str),
     "PEERLINE_LEXICON_DIR": ("", str),
+    "PEERLINE_CRISIS_MODEL": ("1", str),
     "PEERLINE_INSTANCE_DIR": ("", str),
     "PEERLINE_PROXY_HOPS": (0, int),
     "PEERLINE_PIN_MAX_FAILURES": (5, int),

@@ -22,11 +22,12 @@ CATEGORY_NAMES = {"suicidal_intent": "suicidal intent", "self_harm": "self-harm"
                   "harm_to_others": "harm to others", "manual": "flagged by peer"}
 
 
-def scan(text: str, lang: str, previous: str | None = None) -> Any:
-    """Run the crisis detector (pure, no I/O) on a survivor's words."""
+def scan(text: str, lang: str, previous: str | None = None, *, model: str = "1") -> Any:
+    """Run the crisis detector (pure, no I/O) on a survivor's words; ``model`` is the
+    ``PEERLINE_CRISIS_MODEL`` setting (``0`` leaves the classifier out)."""
     from .crisis import detect
 
-    return detect(text, lang_hint=lang, previous=previous)
+    return detect(text, lang_hint=lang, previous=previous, model=model)
 
 
 def guess_language(text: str) -> str:

@@ -140,7 +140,9 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
 
     reply = Reply()
     previous = _previous_text(session, line, conversation, survivor.phone_hash)
-    detection = escalation.scan(body, survivor.lang, previous) if body.strip() else None
+    detection = (escalation.scan(body, survivor.lang, previous,
+                                 model=line.setting("PEERLINE_CRISIS_MODEL"))
+                 if body.strip() else None)
 
     if word in HELP:
         _store(session, line, kind="command",

@@ -304,17 +304,18 @@ def test_missing_extra_dir_is_an_error(tmp_path: Path) -> None:
 
 
 def test_extra_dir_extends_the_lexicon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lexicon alone (the classifier has its own tests)."""
     text = "thinking about the purple door tonight"
-    assert not detect(text).crisis
+    assert not detect(text, model="0").crisis
     d = _write(tmp_path, "@door = purple door | violet door\nsuicidal_intent | {door}\n"
                          "benign | purple door paint\n")
     lex = load_lexicons(d)
     assert detect(text, lexicon=lex).category == "suicidal_intent"
     assert not detect("buying purple door paint", lexicon=lex).crisis
     monkeypatch.setenv("PEERLINE_LEXICON_DIR", str(d))
-    assert detect(text).crisis
+    assert detect(text, model="0").crisis
     monkeypatch.delenv("PEERLINE_LEXICON_DIR")
-    assert not detect(text).crisis
+    assert not detect(text, model="0").crisis
 
 
 def test_import_does_no_work() -> None:
@@ -359,7 +360,7 @@ def test_evaluate_cli_exits_zero() -> None:
 def test_dev_set_is_broad() -> None:
     rows = read_rows(DEV_CSV)
     assert len(rows) >= 250
-    labels = {(lang, label) for _, lang, label in rows}
+    labels = {(lang, label) for _, lang, label, _ in rows}
     for lang in ("en", "es"):
         for cat in (*CATEGORIES, "none"):
             assert (lang, cat) in labels
@@ -446,7 +447,8 @@ def test_indirect_crisis(text: str) -> None:
 
 @pytest.mark.parametrize("text", INDIRECT_LOOKALIKES)
 def test_indirect_lookalike_is_benign(text: str) -> None:
-    d = detect(text)
+    """The lexicon's filters; the classifier is measured on blind sets instead."""
+    d = detect(text, model="0")
     assert not d.crisis, (text, d.matches)
 
 
@@ -461,4 +463,4 @@ def test_sms_spellings_emoji_means_and_break_ins(text):
 @pytest.mark.parametrize("text", ["ke onda", "kiero ir al cine", "i broke my arm",
                                   "someone is in my room, its my sister"])
 def test_their_look_alikes_stay_clean(text):
-    assert not detect(text).crisis
+    assert not detect(text, model="0").crisis

@@ -27,7 +27,8 @@ def test_an_ordinary_burst_is_never_refused(phones, svc):
 def test_a_flood_is_stored_quietly_and_crisis_still_answered(phones, svc, settings):
     for n in range(35):
         assert phones.text(SURV, f"flood {n}").status_code == 200
-    assert phones.replies(phones.text(SURV, "flood again")) == []
+    # ("flood again" would be a classifier false alarm: a lone "again" reads as relapse)
+    assert phones.replies(phones.text(SURV, "flood more")) == []
     crisis = phones.replies(phones.text(SURV, "i want to kill myself"))
     assert any("988" in r for r in crisis)
     assert count(svc) == 37

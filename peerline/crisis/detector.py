@@ -35,6 +35,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import classifier
+
 __all__ = [
     "CATEGORIES",
     "SEVERITY",
@@ -76,6 +78,8 @@ FLAGS = ("strong", "weak", "short")
 _SHORT_WORDS = 3
 _PACKAGE_LEXICON_DIR = Path(__file__).with_name("lexicons")
 ENV_LEXICON_DIR = "PEERLINE_LEXICON_DIR"
+#: ``0`` switches the learned classifier off (it is on by default).
+ENV_MODEL = "PEERLINE_CRISIS_MODEL"
 
 
 class LexiconError(ValueError):
@@ -100,6 +104,12 @@ class Detection:
     category: str | None
     lang: str
     matches: tuple[Match, ...] = ()
+    #: not a crisis, but the classifier is uneasy: worth a quiet word to a paired peer
+    watch: bool = False
+    #: the classifier's P(crisis), when it was asked
+    score: float | None = None
+    #: who decided: "lexicon", "model" (the lexicon was silent) or "overruled"
+    source: str = "lexicon"
 
     def to_json(self) -> dict:
         """The JSON object of the ``python -m peerline.crisis`` contract."""
@@ -996,14 +1006,20 @@ def _drop_contained(matches: list[Match]) -> list[Match]:
     return out
 
 
-def detect(text: str, lang_hint: str | None = None, previous: str | None = None,
-           *, lexicon: Lexicon | None = None) -> Detection:
-    """Scan one message for crisis language.
+@dataclass(frozen=True)
+class LexiconPass:
+    """What the lexicon made of a message, and what the classifier reads of it."""
 
-    ``previous`` is the same person's previous message: a phrase split across the two
-    ("I want to" / "die") is caught, and matches are reported with offsets into
-    ``text`` (spans that begin in ``previous`` are clipped to start at 0).
-    """
+    lang: str
+    matches: tuple[Match, ...]
+    category: str | None
+    words: str  # the message's normalised, letter-collapsed text (the classifier's input)
+    features: frozenset[str]  # the lexicon's verdict as classifier features
+
+
+def scan_lexicon(text: str, lang_hint: str | None = None, previous: str | None = None,
+                 *, lexicon: Lexicon | None = None) -> LexiconPass:
+    """The lexicon half of :func:`detect` (pure, no classifier)."""
     lex = lexicon if lexicon is not None else _current_lexicon()
     if previous:
         combined = previous + "\n" + text
@@ -1034,18 +1050,73 @@ def detect(text: str, lang_hint: str | None = None, previous: str | None = None,
         if c.flag == "strong":
             strong.add(match)
     matches = _drop_contained(matches)
-    if not matches:
-        # The statistical second opinion may add what the lexicon missed, but only when
-        # no phrase matched at all: what an idiom or past-account filter dropped stays
-        # dropped ("this homework is killing me").
-        if not any_phrase and lexicon is None:
-            from .model import model_match
+    category = None
+    if matches:
+        # weak phrases only choose the category when no strong phrase matched
+        found = {m.category for m in matches if m in strong} or {m.category for m in matches}
+        category = next(cat for cat in SEVERITY if cat in found)
+    words = _words(normalise(text)[0])[0] if offset else col
+    return LexiconPass(lang, tuple(matches), category, words,
+                       lexicon_features(matches, any_phrase))
 
-            added = model_match(text, None if offset else (norm, smap, tokens))
-            if added is not None:
-                return Detection(True, added.category, lang, (added,))
-        return Detection(False, None, lang, ())
-    # weak phrases only choose the category when no strong phrase matched
-    found = {m.category for m in matches if m in strong} or {m.category for m in matches}
-    category = next(cat for cat in SEVERITY if cat in found)
-    return Detection(True, category, lang, tuple(matches))
+
+def model_enabled(setting: str | bool | None = None) -> bool:
+    """Whether the learned classifier takes part: on unless switched off by ``setting``
+    (a config value) or, when that is None, by ``PEERLINE_CRISIS_MODEL=0``."""
+    if isinstance(setting, bool):
+        return setting
+    raw = os.environ.get(ENV_MODEL, "1") if setting is None else setting
+    return str(raw).strip().lower() not in ("0", "off", "false", "no")
+
+
+def detect(text: str, lang_hint: str | None = None, previous: str | None = None,
+           *, lexicon: Lexicon | None = None, model: str | bool | None = None) -> Detection:
+    """Scan one message for crisis language: the lexicon, then the learned classifier.
+
+    ``previous`` is the same person's previous message: a phrase split across the two
+    ("I want to" / "die") is caught, and matches are reported with offsets into
+    ``text`` (spans that begin in ``previous`` are clipped to start at 0).
+
+    The classifier (on unless ``model`` or ``PEERLINE_CRISIS_MODEL`` says ``0``; never
+    with a custom ``lexicon``) decides where the lexicon is silent, names the category,
+    and may drop a lexicon match it finds very unlikely (``overrule``, chosen at training
+    time only where that lost no recall).
+    """
+    lexicon_pass = scan_lexicon(text, lang_hint, previous, lexicon=lexicon)
+    lang, matches, category = lexicon_pass.lang, lexicon_pass.matches, lexicon_pass.category
+    clf = _classifier() if lexicon is None and model_enabled(model) else None
+    if clf is None:
+        return Detection(bool(matches), category, lang, matches)
+    verdict = clf.predict(lexicon_pass.words, lexicon_pass.features)
+    if matches:
+        if verdict.probability < clf.overrule:
+            return Detection(False, None, lang, (), watch=True, score=verdict.probability,
+                             source="overruled")
+        return Detection(True, category, lang, matches, score=verdict.probability)
+    if verdict.probability >= clf.threshold:
+        whole = _trimmed(text)
+        return Detection(True, verdict.category, lang,
+                         (Match(text[whole[0]:whole[1]], *whole, verdict.category),),
+                         score=verdict.probability, source="model")
+    return Detection(False, None, lang, (), watch=verdict.probability >= clf.watch,
+                     score=verdict.probability, source="model")
+
+
+def lexicon_features(matches: Iterable[Match], any_phrase: bool) -> frozenset[str]:
+    """The lexicon's verdict as the classifier's indicator features."""
+    kept = frozenset(m.category for m in matches)
+    return kept if kept or not any_phrase else frozenset({"filtered"})
+
+
+def _trimmed(text: str) -> tuple[int, int]:
+    """Bounds of ``text`` without surrounding white space."""
+    start, end = 0, len(text)
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _classifier() -> classifier.Classifier | None:
+    return classifier.shipped()

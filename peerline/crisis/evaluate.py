@@ -1,20 +1,25 @@
-"""``python -m peerline.crisis.evaluate [CSV] [--show]``: score the detector on a labelled set.
+"""``python -m peerline.crisis.evaluate [CSV] [--show] [--curve]``: score the detector.
 
-The CSV has columns ``text,lang,label`` (label: a crisis category or ``none``). Prints
-recall, precision and false-positive rate over all rows, per language and per
-category, plus how often the reported category equals the label. ``--show`` also lists
-every miss and false alarm. Always exits 0 (it is a report, not a gate; the tests
-hold the thresholds).
+The CSV has columns ``text,lang,label`` (label: a crisis category or ``none``) and
+optionally ``slice`` (the blind sets' ``direct_en``, ``indirect_es``...). Prints recall,
+precision and false-positive rate over all rows, per language, per slice and per
+category, plus how often the reported category equals the label. ``--curve`` prints the
+trade-off of the line's decision ("the lexicon matched, or the classifier's P(crisis)
+≥ t") over t, marking the shipped operating point. ``--show`` lists every miss and false
+alarm. ``--model 0`` scores the lexicon alone. Always exits 0 (it is a report, not a
+gate; the tests hold the thresholds).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import classifier
 from .detector import CATEGORIES, detect
 
 DEFAULT_CSV = Path("tests/data/crisis_dev.csv")
@@ -72,10 +77,13 @@ class Row:
     crisis: bool
     category: str | None
     detected_lang: str
+    slice: str = ""
+    score: float | None = None  # the classifier's P(crisis), when it ran
+    lexicon_hit: bool = False  # the lexicon alone flagged it
 
 
-def read_rows(path: str | Path) -> list[tuple[str, str, str]]:
-    """Rows ``(text, lang, label)`` of a labelled CSV."""
+def read_rows(path: str | Path) -> list[tuple[str, str, str, str]]:
+    """Rows ``(text, lang, label, slice)`` of a labelled CSV."""
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         out = []
@@ -83,17 +91,59 @@ def read_rows(path: str | Path) -> list[tuple[str, str, str]]:
             label = (rec.get("label") or "none").strip()
             if label not in CATEGORIES and label != "none":
                 raise ValueError(f"{path}: unknown label {label!r}")
-            out.append((rec["text"], (rec.get("lang") or "").strip(), label))
+            out.append((rec["text"], (rec.get("lang") or "").strip(), label,
+                        (rec.get("slice") or "").strip()))
         return out
 
 
-def run(rows: list[tuple[str, str, str]]) -> list[Row]:
+def run(rows: list[tuple[str, str, str, str]], model: str | None = None) -> list[Row]:
     """Run the detector on each row (the row's language is *not* passed as a hint)."""
     out = []
-    for text, lang, label in rows:
-        d = detect(text)
-        out.append(Row(text, lang, label, d.crisis, d.category, d.lang))
+    for text, lang, label, slice_ in rows:
+        d = detect(text, model=model)
+        lexicon_hit = d.source == "lexicon" and d.crisis or d.source == "overruled"
+        out.append(Row(text, lang, label, d.crisis, d.category, d.lang, slice_, d.score,
+                       lexicon_hit))
     return out
+
+
+def trade_off(results: list[Row], grid: list[float] | None = None
+              ) -> list[tuple[float, float, float]]:
+    """(t, recall, FPR) of "the lexicon matched, or P(crisis) ≥ t" over ``grid``."""
+    points = []
+    for t in grid or [i / 20 for i in range(1, 20)] + [0.97, 0.99]:
+        s = Scores()
+        for r in results:
+            flagged = r.lexicon_hit or (r.score is not None and r.score >= t)
+            _count(s, Row(r.text, r.lang, r.label, flagged, r.label, r.lang))
+        points.append((t, s.recall or 0.0, s.fpr or 0.0))
+    return sorted(points)
+
+
+def figures(results: list[Row]) -> dict[str, dict[str, float | int | None]]:
+    """Recall and FPR of every slice, rounded, as the suite's guard records them."""
+    out = {}
+    for key, s in score(results).items():
+        if key == "all" or key.startswith(("lang:", "slice:")):
+            out[key] = {"recall": None if s.recall is None else round(s.recall, 3),
+                        "fpr": None if s.fpr is None else round(s.fpr, 3),
+                        "crisis_rows": s.positives, "benign_rows": s.negatives}
+    return out
+
+
+def curve_report(results: list[Row]) -> str:
+    """The trade-off curve as text, with the shipped operating point marked."""
+    model = classifier.shipped()
+    chosen = model.threshold if model is not None else None
+    grid = sorted({*(i / 20 for i in range(1, 20)), 0.97, 0.99,
+                   *([round(chosen, 2)] if chosen is not None else [])})
+    lines = ["trade-off: flagged = lexicon matched or P(crisis) >= t",
+             f"{'t':>5} {'recall':>7} {'FPR':>7}"]
+    for t, recall, fpr in trade_off(results, grid):
+        mark = "  <- shipped operating point" if chosen is not None and abs(
+            t - round(chosen, 2)) < 1e-9 else ""
+        lines.append(f"{t:5.2f} {recall:7.3f} {fpr:7.3f}{mark}")
+    return "\n".join(lines)
 
 
 def score(results: list[Row]) -> dict[str, Scores]:
@@ -104,7 +154,7 @@ def score(results: list[Row]) -> dict[str, Scores]:
     """
     table: dict[str, Scores] = {"all": Scores()}
     for r in results:
-        keys = ["all", f"lang:{r.lang}"]
+        keys = ["all", f"lang:{r.lang}"] + ([f"slice:{r.slice}"] if r.slice else [])
         for key in keys:
             s = table.setdefault(key, Scores())
             _count(s, r)
@@ -142,7 +192,7 @@ def report(results: list[Row], show: bool = False) -> str:
     table = score(results)
     lines = [f"{'slice':28} {'n+':>4} {'n-':>4} {'recall':>7} {'precis':>7} {'FPR':>7} "
              f"{'cat=lbl':>7}"]
-    keys = ["all"] + sorted(k for k in table if k.startswith("lang:")) + [
+    keys = ["all"] + sorted(k for k in table if k.startswith(("lang:", "slice:"))) + [
         f"category:{c}" for c in CATEGORIES]
     for key in keys:
         s = table.get(key, Scores())
@@ -173,10 +223,19 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.splitlines()[0])
     parser.add_argument("csv", nargs="?", default=str(DEFAULT_CSV))
     parser.add_argument("--show", action="store_true", help="list misses and false alarms")
+    parser.add_argument("--curve", action="store_true", help="print the trade-off curve")
+    parser.add_argument("--model", default=None, help="0 scores the lexicon alone")
+    parser.add_argument("--record", metavar="JSON",
+                        help="write recall and FPR per slice (the suite's regression guard)")
     args = parser.parse_args(argv)
-    results = run(read_rows(args.csv))
+    results = run(read_rows(args.csv), model=args.model)
     print(f"{args.csv}: {len(results)} rows")
     print(report(results, show=args.show))
+    if args.curve:
+        print(curve_report(results))
+    if args.record:
+        Path(args.record).write_text(json.dumps(figures(results), indent=1, sort_keys=True)
+                                     + "\n", encoding="utf-8")
     return 0
 
 

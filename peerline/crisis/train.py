@@ -1,269 +1,311 @@
-"""``python -m peerline.crisis.train [CSV] [--out PATH] [--no-write]``: fit ``model.json``.
+"""``python -m peerline.crisis.train``: build the learned classifier from the repo's data.
 
-Reproducible (fixed seeds, pure Python). Fits two linear models on word unigrams and
-bigrams of the detector's normalised tokens, L2-regularised logistic regression by SGD
-and a Bernoulli-style naive Bayes, picks the one whose out-of-fold recall at the
-false-positive budget is higher, chooses the threshold on out-of-fold scores, and
-reports the **combined** detector (lexicon OR model, the model consulted only when no
-lexicon phrase matched) against the lexicon alone on held-out data:
+Reads every labelled CSV under ``data/crisis/train/`` (columns ``text,lang,label`` and,
+where the writer gave them, ``kind,source``) plus ``tests/data/crisis_dev.csv``, drops
+duplicate texts, and fits a multinomial logistic regression (scikit-learn) over the
+features of :mod:`peerline.crisis.classifier`. The operating point is chosen on
+out-of-fold predictions (5-fold, fixed seed) of the line's whole decision — "the lexicon
+matched, or P(crisis) ≥ t" — as the highest recall whose false-positive rate stays at or
+under ``--max-fpr``. The blind sets are never read here.
 
-* 5-fold stratified cross-validation over the whole CSV;
-* a time split: train on all but the last ``--holdout`` rows (the most recent blind
-  batches, appended at the end), test on those.
-
-Caveat printed with the figures: the lexicons were tuned on every row of the CSV, so
-"lexicon alone" on held-out folds is not blind; ``--verdicts FILE`` (a JSON list of
-booleans, one per row, e.g. from an older detector checked out of git) replaces the
-current lexicon's verdicts to replay what the model would have added back then.
+``--compare`` also prints out-of-fold figures for the other candidates the issue asks
+about (n-grams alone, static sentence vectors from ``wordllama``, and their mixes with
+the lexicon's hits), without writing anything. Deterministic: the same data gives the
+same files.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import math
-import random
+import csv
+import hashlib
 import sys
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .detector import _current_lexicon, _find, _words, normalise
-from .evaluate import DEFAULT_CSV, read_rows
-from .model import FORMAT, MODEL_PATH, features, key_to_json
+import numpy as np
+from scipy import sparse
 
-SEED = 1150
+from . import classifier
+from .detector import CATEGORIES, scan_lexicon
+
+ROOT = Path(__file__).resolve().parents[2]
+TRAIN_DIR = ROOT / "data" / "crisis" / "train"
+DEV_CSV = ROOT / "tests" / "data" / "crisis_dev.csv"
+SEED = 20261204
 FOLDS = 5
-#: out-of-fold benign rows the model may add as false alarms (of all benign rows)
-FPR_BUDGET = 0.02
-EPOCHS = 30
-L2 = 1e-4
-LR = 0.2
-PRUNE = 1e-3
+C = 8.0
+MAX_FPR = 0.08
+WATCH_FPR = 0.15
 
 
-@dataclass
+@dataclass(frozen=True)
 class Example:
-    """One CSV row prepared for training and evaluation."""
+    """One labelled message and what the lexicon made of it."""
 
     text: str
     lang: str
-    y: int
-    feats: list
-    lex_crisis: bool  # the lexicon flags it
-    lex_matched: bool  # some lexicon phrase matched before the filters (model not asked)
+    label: str
+    kind: str
+    source: str
+    words: str
+    lexicon: frozenset[str]
+
+    @property
+    def crisis(self) -> bool:
+        """True for a crisis label."""
+        return self.label != "none"
 
 
-def prepare(rows: list[tuple[str, str, str]]) -> list[Example]:
-    """Tokens and lexicon verdicts for each row."""
-    lex = _current_lexicon()
+def read_csv(path: Path) -> list[dict[str, str]]:
+    """The rows of one labelled CSV, labels checked."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for i, row in enumerate(rows, start=2):
+        label = (row.get("label") or "").strip()
+        if label not in CATEGORIES and label != "none":
+            raise ValueError(f"{path}:{i}: unknown label {label!r}")
+    return rows
+
+
+def training_files(train_dir: Path = TRAIN_DIR) -> list[Path]:
+    """The CSVs the model learns from, in a fixed order."""
+    return sorted(train_dir.glob("*.csv")) + ([DEV_CSV] if DEV_CSV.exists() else [])
+
+
+def load_examples(files: Sequence[Path]) -> list[Example]:
+    """Every row of ``files`` once (first copy of a duplicate text wins)."""
+    seen: set[str] = set()
     out = []
-    for text, lang, label in rows:
-        norm, _ = normalise(text)
-        col, tokens = _words(norm)
-        kept, matched = _find(lex, norm, text, col, tokens)
-        out.append(Example(text, lang, int(label != "none"), features(tokens), bool(kept),
-                           matched))
+    for path in files:
+        for row in read_csv(path):
+            text = row["text"]
+            key = " ".join(text.lower().split())
+            if not key or key in seen:
+                continue
+            seen.add(key)
+            lex = scan_lexicon(text)
+            out.append(Example(text, (row.get("lang") or "en").strip(), row["label"].strip(),
+                               (row.get("kind") or "").strip(),
+                               (row.get("source") or path.stem).strip(),
+                               lex.words, lex.features))
     return out
 
 
-# ---------------------------------------------------------------------------- models
-
-def fit_logreg(data: list[Example], seed: int = SEED) -> tuple[float, dict]:
-    """L2 logistic regression by SGD (lazy L2 on the features present)."""
-    rng = random.Random(seed)
-    w: dict = defaultdict(float)
-    b = 0.0
-    order = list(range(len(data)))
-    for epoch in range(EPOCHS):
-        rng.shuffle(order)
-        lr = LR / (1.0 + epoch * 0.2)
-        for i in order:
-            ex = data[i]
-            z = b + sum(w[f] for f in ex.feats)
-            p = 1.0 / (1.0 + math.exp(-z)) if z > -35 else 0.0
-            g = p - ex.y
-            b -= lr * g
-            for f in ex.feats:
-                w[f] -= lr * (g + L2 * w[f])
-    return b, {f: v for f, v in w.items() if abs(v) >= PRUNE}
-
-
-def fit_nb(data: list[Example], alpha: float = 0.5) -> tuple[float, dict]:
-    """Naive Bayes log-count ratios over binary features (a linear model too)."""
-    count = [defaultdict(float), defaultdict(float)]
-    n = [0, 0]
-    for ex in data:
-        n[ex.y] += 1
-        for f in set(ex.feats):
-            count[ex.y][f] += 1
-    vocab = set(count[0]) | set(count[1])
-    w = {}
-    for f in vocab:
-        r = (math.log((count[1][f] + alpha) / (n[1] + 2 * alpha))
-             - math.log((count[0][f] + alpha) / (n[0] + 2 * alpha)))
-        if abs(r) >= PRUNE:
-            w[f] = r
-    return math.log(n[1] / n[0]), w
-
-
-FITTERS = {"logreg": fit_logreg, "nb": fit_nb}
-
-
-def score(model: tuple[float, dict], ex: Example) -> float:
-    """Log-odds of a fitted ``(bias, weights)`` for one row."""
-    b, w = model
-    return b + sum(w.get(f, 0.0) for f in ex.feats)
-
-
-# ------------------------------------------------------------------------ evaluation
-
-def folds(data: list[Example], k: int = FOLDS, seed: int = SEED) -> list[list[int]]:
-    """Stratified (label x language) fold assignment, seeded."""
-    rng = random.Random(seed)
-    groups: dict = defaultdict(list)
-    for i, ex in enumerate(data):
-        groups[(ex.y, ex.lang)].append(i)
-    out: list[list[int]] = [[] for _ in range(k)]
-    for key in sorted(groups):
-        idx = groups[key]
+def folds(labels: Sequence[str], k: int = FOLDS, seed: int = SEED) -> np.ndarray:
+    """A fold number per row, stratified by label."""
+    rng = np.random.default_rng(seed)
+    fold = np.zeros(len(labels), dtype=int)
+    for label in sorted(set(labels)):
+        idx = np.array([i for i, x in enumerate(labels) if x == label])
         rng.shuffle(idx)
-        for j, i in enumerate(idx):
-            out[j % k].append(i)
-    return out
+        fold[idx] = np.arange(len(idx)) % k
+    return fold
 
 
-def oof_scores(data: list[Example], fitter: Callable, k: int = FOLDS) -> list[float]:
-    """Out-of-fold score of every row."""
-    scores = [0.0] * len(data)
-    for test in folds(data, k):
-        held = set(test)
-        model = fitter([ex for i, ex in enumerate(data) if i not in held])
-        for i in test:
-            scores[i] = score(model, data[i])
+def fit_crisis(x: sparse.spmatrix | np.ndarray, labels: Sequence[str]) -> object:
+    """Crisis or not: a binary logistic regression (liblinear)."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=C, solver="liblinear", max_iter=1000)
+    model.fit(x, [label != "none" for label in labels])
+    return model
+
+
+def fit_category(x: sparse.spmatrix | np.ndarray, labels: Sequence[str]) -> object:
+    """Which crisis: a multinomial logistic regression on the crisis rows only."""
+    from sklearn.linear_model import LogisticRegression
+
+    rows = [i for i, label in enumerate(labels) if label != "none"]
+    model = LogisticRegression(C=C, max_iter=1000)
+    model.fit(x[rows], [labels[i] for i in rows])
+    return model
+
+
+def out_of_fold(x: sparse.spmatrix | np.ndarray, labels: Sequence[str]) -> np.ndarray:
+    """P(crisis) for every row from a model that never saw it."""
+    fold = folds(labels)
+    scores = np.zeros(len(labels))
+    y = np.array(labels)
+    for k in range(FOLDS):
+        test = fold == k
+        model = fit_crisis(x[~test], y[~test])
+        scores[test] = model.predict_proba(x[test])[:, 1]  # type: ignore[attr-defined]
     return scores
 
 
-def choose_threshold(data: list[Example], scores: list[float], gate: list[bool],
-                     budget: float = FPR_BUDGET) -> float:
-    """Lowest threshold at which the model adds at most ``budget`` false alarms."""
-    negatives = sum(1 for ex in data if not ex.y)
-    allowed = math.floor(budget * negatives)
-    benign = sorted((s for ex, s, g in zip(data, scores, gate, strict=True) if not ex.y and g),
-                    reverse=True)
-    if len(benign) <= allowed:
-        return min(scores) if scores else 0.0
-    # strictly above the (allowed+1)-th highest benign score
-    return math.nextafter(benign[allowed], math.inf)
+def decide(examples: Sequence[Example], scores: np.ndarray, threshold: float,
+           overrule: float) -> np.ndarray:
+    """The line's decision: a lexicon match unless P < ``overrule``; else P ≥ ``threshold``."""
+    lexicon = np.array([bool(e.lexicon - {"filtered"}) for e in examples])
+    return np.where(lexicon, scores >= overrule, scores >= threshold)
 
 
-def recall_at(data: list[Example], scores: list[float], gate: list[bool],
-              budget: float = FPR_BUDGET) -> float:
-    """Recall of the model alone (gate open everywhere) at its FPR budget threshold."""
-    t = choose_threshold(data, scores, gate, budget)
-    pos = [s for ex, s in zip(data, scores, strict=True) if ex.y]
-    return sum(s >= t for s in pos) / len(pos)
+GRID = [i / 100 for i in range(1, 100)]
 
 
-def table(data: list[Example], idx: list[int], lexicon: list[bool], flagged: list[bool],
-          title: str) -> list[str]:
-    """Lines comparing the lexicon alone with lexicon OR model on rows ``idx``."""
-    lines = [f"{title}", f"  {'slice':6} {'n+':>4} {'n-':>4}   lexicon rec/FPR   "
-             f"combined rec/FPR   model-added TP/FP"]
-    for lang in ("all", "en", "es"):
-        rows = [i for i in idx if lang == "all" or data[i].lang == lang]
-        pos = [i for i in rows if data[i].y]
-        neg = [i for i in rows if not data[i].y]
-        if not pos or not neg:
-            continue
-        lr_ = sum(lexicon[i] for i in pos) / len(pos)
-        lf = sum(lexicon[i] for i in neg) / len(neg)
-        cr = sum(lexicon[i] or flagged[i] for i in pos) / len(pos)
-        cf = sum(lexicon[i] or flagged[i] for i in neg) / len(neg)
-        atp = sum(flagged[i] and not lexicon[i] for i in pos)
-        afp = sum(flagged[i] and not lexicon[i] for i in neg)
-        lines.append(f"  {lang:6} {len(pos):4d} {len(neg):4d}   {lr_:.3f} / {lf:.3f}     "
-                     f"{cr:.3f} / {cf:.3f}      +{atp} / +{afp}")
-    return lines
+def safe_overrules(examples: Sequence[Example], scores: np.ndarray) -> list[float]:
+    """Overrule levels that drop no crisis row the lexicon caught (out of fold): the
+    classifier may silence the lexicon only where that costs no recall."""
+    caught = [s for e, s in zip(examples, scores, strict=True)
+              if e.crisis and e.lexicon - {"filtered"}]
+    floor = min(caught) if caught else 0.0
+    return [0.0] + [g for g in GRID if g <= floor]
 
 
-def run(data: list[Example], holdout: int, verdicts: list[bool] | None,
-        out: Path | None) -> list[str]:
-    """Fit, cross-validate, choose the threshold, write ``out``; the report lines."""
-    lines: list[str] = []
-    if verdicts is not None:
-        lexicon = list(verdicts)
-        gate = [not v for v in verdicts]
-        lines.append("lexicon verdicts: from --verdicts (model asked when not flagged)")
-    else:
-        lexicon = [ex.lex_crisis for ex in data]
-        gate = [not ex.lex_matched for ex in data]
-        lines.append("lexicon verdicts: current lexicons (tuned on every row: not blind)")
-    all_open = [True] * len(data)
-    oof = {name: oof_scores(data, fit) for name, fit in FITTERS.items()}
-    for name, scores in oof.items():
-        lines.append(f"{name}: model alone, 5-fold out-of-fold recall at "
-                     f"{FPR_BUDGET:.0%} FPR = {recall_at(data, scores, all_open):.3f}")
-    best = max(oof, key=lambda n: (recall_at(data, oof[n], all_open), n == "logreg"))
-    scores = oof[best]
-    threshold = choose_threshold(data, scores, gate)
-    flagged = [g and s >= threshold for g, s in zip(gate, scores, strict=True)]
-    lines.append(f"chosen: {best}, threshold {threshold:.4f} (log-odds), model asked "
-                 f"only where the lexicon matched nothing")
-    lines += table(data, list(range(len(data))), lexicon, flagged,
-                   f"5-fold cross-validation, {len(data)} rows (out-of-fold)")
-    if 0 < holdout < len(data):
-        cut = len(data) - holdout
-        train_part = data[:cut]
-        inner = oof_scores(train_part, FITTERS[best])
-        t_hold = choose_threshold(train_part, inner, gate[:cut])
-        model = FITTERS[best](train_part)
-        hflag = [False] * cut + [gate[i] and score(model, data[i]) >= t_hold
-                                 for i in range(cut, len(data))]
-        lines += table(data, list(range(cut, len(data))), lexicon, hflag,
-                       f"time split: train rows 1-{cut}, test the last {holdout} rows "
-                       f"(threshold {t_hold:.4f} from CV on the training rows)")
-    final = FITTERS[best](data)
-    b, w = final
-    if out is not None:
-        weights = {key_to_json(f): round(v, 4) for f, v in sorted(
-            w.items(), key=lambda kv: key_to_json(kv[0])) if round(v, 4) != 0}
-        payload = {
-            "format": FORMAT,
-            "kind": best,
-            "bias": round(b, 6),
-            "threshold": round(threshold, 6),
-            "weights": weights,
-            "meta": {"rows": len(data), "seed": SEED, "folds": FOLDS,
-                     "fpr_budget": FPR_BUDGET, "features": "word unigrams + bigrams"},
-        }
-        out.write_text(json.dumps(payload, ensure_ascii=False, separators=(",", ":"),
-                                  sort_keys=False) + "\n", encoding="utf-8")
-        lines.append(f"wrote {out} ({len(weights)} weights, "
-                     f"{out.stat().st_size / 1024:.0f} KiB)")
-    return lines
+def curve(examples: Sequence[Example], scores: np.ndarray
+          ) -> list[tuple[float, float, float, float]]:
+    """(threshold, overrule, recall, FPR) over the grid, overrule only where safe."""
+    truth = np.array([e.crisis for e in examples])
+    overrules = safe_overrules(examples, scores)
+    out = []
+    for t in GRID:
+        for o in [o for o in overrules if o <= t]:
+            flagged = decide(examples, scores, t, o)
+            out.append((t, o, float(flagged[truth].mean()), float(flagged[~truth].mean())))
+    return out
+
+
+def choose(points: Sequence[tuple[float, float, float, float]], max_fpr: float
+           ) -> tuple[float, float, float, float]:
+    """The highest recall at FPR ≤ ``max_fpr``; then the lower FPR, then the least
+    overruling and the higher threshold."""
+    ok = [p for p in points if p[3] <= max_fpr] or [min(points, key=lambda p: p[3])]
+    return max(ok, key=lambda p: (p[2], -p[3], -p[1], p[0]))
+
+
+def ngram_features(examples: Sequence[Example], with_lexicon: bool = True) -> sparse.csr_matrix:
+    """The shipped feature space (optionally with the lexicon columns left empty)."""
+    lex = [e.lexicon if with_lexicon else frozenset() for e in examples]
+    return classifier.featurise([e.words for e in examples], lex)
+
+
+def embedding_features(examples: Sequence[Example]) -> np.ndarray:
+    """256-dimension static sentence vectors from the ``wordllama`` wheel's own model."""
+    import wordllama
+    from wordllama import WordLlama
+
+    wl = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+    return np.asarray(wl.embed([e.text for e in examples]), dtype=np.float32)
+
+
+def lexicon_columns(examples: Sequence[Example]) -> np.ndarray:
+    """The lexicon's verdict as dense indicator columns."""
+    names = classifier.LEXICON_FEATURES
+    return np.array([[float(n in e.lexicon) for n in names] for e in examples],
+                    dtype=np.float32)
+
+
+def candidates(examples: Sequence[Example]) -> dict[str, Callable[[], object]]:
+    """Feature builders for ``--compare``, by name."""
+    def embed_lex() -> np.ndarray:
+        return np.hstack([embedding_features(examples), lexicon_columns(examples)])
+
+    def all_three() -> sparse.csr_matrix:
+        return sparse.hstack([ngram_features(examples), sparse.csr_matrix(
+            embedding_features(examples))], format="csr")
+
+    return {
+        "word+char n-grams": lambda: ngram_features(examples, with_lexicon=False),
+        "n-grams + lexicon hits (shipped)": lambda: ngram_features(examples),
+        "wordllama vectors": lambda: embedding_features(examples),
+        "wordllama + lexicon hits": embed_lex,
+        "n-grams + wordllama + lexicon": all_three,
+    }
+
+
+def slice_figures(examples: Sequence[Example], flagged: np.ndarray) -> dict[str, dict]:
+    """Recall and FPR overall, per language and for indirect rows."""
+    def fig(mask: np.ndarray) -> dict:
+        truth = np.array([e.crisis for e in examples])
+        pos, neg = mask & truth, mask & ~truth
+        return {"n_crisis": int(pos.sum()), "n_benign": int(neg.sum()),
+                "recall": round(float(flagged[pos].mean()), 3) if pos.any() else None,
+                "fpr": round(float(flagged[neg].mean()), 3) if neg.any() else None}
+
+    every = np.ones(len(examples), dtype=bool)
+    langs = np.array([e.lang for e in examples])
+    kinds = np.array([e.kind for e in examples])
+    indirect = (kinds == "indirect") | (kinds == "hard_negative")
+    return {"all": fig(every), "en": fig(langs == "en"), "es": fig(langs == "es"),
+            "indirect+hard negatives": fig(indirect)}
+
+
+def sha256(path: Path) -> str:
+    """The hex digest of a file."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build(files: Sequence[Path], out_dir: Path, max_fpr: float = MAX_FPR) -> dict:
+    """Choose the operating point out of fold, fit on everything, write the files."""
+    examples = load_examples(files)
+    labels = [e.label for e in examples]
+    x = ngram_features(examples)
+    scores = out_of_fold(x, labels)
+    points = curve(examples, scores)
+    threshold, overrule, recall, fpr = choose(points, max_fpr)
+    watch = choose([p for p in points if p[1] == overrule], WATCH_FPR)[0]
+    flagged = decide(examples, scores, threshold, overrule)
+    crisis_model, category_model = fit_crisis(x, labels), fit_category(x, labels)
+    coef = np.vstack([crisis_model.coef_, category_model.coef_])  # type: ignore[attr-defined]
+    intercept = np.concatenate([crisis_model.intercept_,  # type: ignore[attr-defined]
+                                category_model.intercept_])  # type: ignore[attr-defined]
+    meta = {
+        "trained_on": [{"file": str(p.relative_to(ROOT)), "sha256": sha256(p)} for p in files],
+        "rows": len(examples),
+        "crisis_rows": sum(e.crisis for e in examples),
+        "C": C, "seed": SEED, "folds": FOLDS,
+        "operating_point": {"threshold": threshold, "watch": min(watch, threshold),
+                            "overrule": overrule, "max_fpr": max_fpr},
+        "out_of_fold": {"recall": round(recall, 3), "fpr": round(fpr, 3),
+                        "slices": slice_figures(examples, flagged)},
+        "curve": [[t, round(r, 3), round(f, 3)] for t, o, r, f in points
+                  if o == overrule and round(t * 100) % 5 == 0],
+    }
+    classifier.save(out_dir, coef, intercept,
+                    list(category_model.classes_), meta)  # type: ignore[attr-defined]
+    return meta
+
+
+def compare(files: Sequence[Path], max_fpr: float = MAX_FPR) -> str:
+    """Out-of-fold recall at the chosen FPR for every candidate, as a table."""
+    examples = load_examples(files)
+    labels = [e.label for e in examples]
+    lines = [f"{len(examples)} rows, {FOLDS}-fold out of fold; decision = lexicon unless "
+             f"P < o, else P >= t; t, o chosen at FPR <= {max_fpr}",
+             f"{'candidate':36} {'t/o':>9} {'recall':>7} {'FPR':>6} {'en R/F':>12} "
+             f"{'es R/F':>12} {'indirect R/F':>14}"]
+    for name, build_x in candidates(examples).items():
+        scores = out_of_fold(build_x(), labels)
+        t, o, recall, fpr = choose(curve(examples, scores), max_fpr)
+        figs = slice_figures(examples, decide(examples, scores, t, o))
+        cells = [f"{figs[k]['recall']}/{figs[k]['fpr']}"
+                 for k in ("en", "es", "indirect+hard negatives")]
+        lines.append(f"{name:36} {t:4.2f}/{o:4.2f} {recall:7.3f} {fpr:6.3f} {cells[0]:>12} "
+                     f"{cells[1]:>12} {cells[2]:>14}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m peerline.crisis.train``."""
     parser = argparse.ArgumentParser(prog="python -m peerline.crisis.train",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("csv", nargs="?", default=str(DEFAULT_CSV))
-    parser.add_argument("--out", default=str(MODEL_PATH))
-    parser.add_argument("--no-write", action="store_true")
-    parser.add_argument("--holdout", type=int, default=450)
-    parser.add_argument("--verdicts", help="JSON list of lexicon verdicts, one per row")
+    parser.add_argument("--train-dir", default=str(TRAIN_DIR))
+    parser.add_argument("--out", default=str(classifier.MODEL_DIR))
+    parser.add_argument("--max-fpr", type=float, default=MAX_FPR)
+    parser.add_argument("--compare", action="store_true",
+                        help="print out-of-fold figures for every candidate; write nothing")
     args = parser.parse_args(argv)
-    data = prepare(read_rows(args.csv))
-    verdicts = None
-    if args.verdicts:
-        verdicts = [bool(v) for v in json.loads(Path(args.verdicts).read_text())]
-        if len(verdicts) != len(data):
-            parser.error("--verdicts must have one entry per row")
-    out = None if args.no_write else Path(args.out)
-    print(f"{args.csv}: {len(data)} rows")
-    print("\n".join(run(data, args.holdout, verdicts, out)))
+    files = training_files(Path(args.train_dir))
+    if args.compare:
+        print(compare(files, args.max_fpr))
+        return 0
+    meta = build(files, Path(args.out), args.max_fpr)
+    op, oof = meta["operating_point"], meta["out_of_fold"]
+    print(f"{meta['rows']} rows ({meta['crisis_rows']} crisis) from {len(files)} files")
+    print(f"threshold {op['threshold']:.2f} (watch {op['watch']:.2f}, overrule "
+          f"{op['overrule']:.3f}): out of fold recall {oof['recall']:.3f} FPR {oof['fpr']:.3f}")
     return 0
 
 

@@ -197,11 +197,12 @@ def menu_choice(session: Session, line: Line, *, call_id: int, sid: str, digits:
     call = get_call(session, call_id, sid)
     if call.stage != "menu":
         return resume(session, line, call)
-    if heard_crisis(session, line, call, speech):
-        return offer_hotline(session, line, call)
     choice = menu_word(digits, speech)
-    if choice == "hotline":
+    crisis = heard_crisis(session, line, call, speech)  # escalates even when dialling
+    if choice == "hotline":  # asked for it by name or key: dial, don't ask again
         return to_hotline(session, line, call)
+    if crisis:
+        return offer_hotline(session, line, call)
     if choice is None:
         call.tries += 1
         if call.tries < MENU_TRIES:
@@ -222,7 +223,7 @@ def heard_crisis(session: Session, line: Line, call: Call, speech: str) -> bool:
     text = (speech or "").strip()[:1000]
     if not text:
         return False
-    detection = escalation.scan(text, call.lang)
+    detection = escalation.scan(text, call.lang, model=line.setting("PEERLINE_CRISIS_MODEL"))
     if not detection.crisis:
         return False
     first = detection.matches[0] if detection.matches else None
@@ -458,7 +459,8 @@ def transcription(session: Session, line: Line, *, call_id: int, sid: str, text:
     voicemail.transcript_status = status[:16] or None
     if not text.strip():
         return
-    detection = escalation.scan(text[:5000], call.lang)
+    detection = escalation.scan(text[:5000], call.lang,
+                                model=line.setting("PEERLINE_CRISIS_MODEL"))
     if not detection.crisis:
         return
     voicemail.crisis_category, voicemail.priority = detection.category, 1

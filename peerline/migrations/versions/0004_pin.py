@@ -1,14 +1,14 @@
 """Volunteers' PINs: failures and lock on the volunteer, the PIN keyed on a call.
 
-Revision ID: 0003_pin
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0003_pin'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

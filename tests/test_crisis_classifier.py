@@ -1,0 +1,97 @@
+"""The learned classifier: on by default, switched off by setting, loaded without pickle,
+and held to its recorded figures on the committed blind set (the regression guard)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from peerline.crisis import classifier, detect
+from peerline.crisis.evaluate import read_rows, run, score
+from peerline.models import Escalation
+
+ROOT = Path(__file__).resolve().parent.parent
+BLIND = ROOT / "data" / "crisis" / "blind" / "2026-12-04-a.csv"
+RECORDED = BLIND.with_suffix(".figures.json")
+#: A plan with no crisis word in it: the lexicon is silent, the classifier is not.
+INDIRECT = "i already wrote letters for my kids and put them in my drawer"
+
+
+def test_the_blind_set_holds_its_recorded_figures() -> None:
+    """Recall may not drop more than 0.02, nor false alarms rise more than 0.02, on any
+    slice of the committed blind set (written by someone who never saw the rules)."""
+    recorded = json.loads(RECORDED.read_text(encoding="utf-8"))
+    table = score(run(read_rows(BLIND)))
+    assert set(recorded) <= set(table)
+    for key, figures in recorded.items():
+        now = table[key]
+        assert now.positives == figures["crisis_rows"] and now.negatives == figures[
+            "benign_rows"], key
+        assert now.recall >= figures["recall"] - 0.02, (key, now.recall, figures)
+        assert now.fpr <= figures["fpr"] + 0.02, (key, now.fpr, figures)
+
+
+def test_the_blind_set_is_the_size_the_readme_says() -> None:
+    rows = read_rows(BLIND)
+    assert len(rows) == 880
+    assert {r[3] for r in rows} == {"direct_en", "direct_es", "indirect_en", "indirect_es"}
+
+
+def test_the_classifier_is_on_by_default_and_catches_what_the_lexicon_cannot() -> None:
+    lexicon_only = detect(INDIRECT, model="0")
+    assert not lexicon_only.crisis
+    d = detect(INDIRECT)
+    assert d.crisis and d.source == "model" and d.category == "suicidal_intent"
+    assert d.matches[0].text == INDIRECT  # volunteers see what it read
+    assert d.to_json()["crisis"] is True
+
+
+@pytest.mark.parametrize("off", ["0", "off", False])
+def test_it_can_be_switched_off(off, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not detect(INDIRECT, model=off).crisis
+    monkeypatch.setenv("PEERLINE_CRISIS_MODEL", "0")
+    assert not detect(INDIRECT).crisis
+
+
+def test_a_lexicon_match_stands_unless_the_classifier_is_all_but_certain() -> None:
+    model = classifier.shipped()
+    assert model is not None and model.overrule <= model.threshold
+    d = detect("i want to kill myself tonight")
+    assert d.crisis and d.source == "lexicon" and d.matches
+
+
+def test_the_model_files_load_without_pickle_and_once() -> None:
+    model = classifier.load()
+    assert model is not None
+    assert model.coef.shape == (classifier.N_FEATURES, 1 + len(model.classes))
+    with np.load(classifier.MODEL_DIR / classifier.WEIGHTS_FILE, allow_pickle=False) as z:
+        assert "data" in z
+    assert classifier.shipped() is classifier.shipped()
+    meta = model.meta
+    assert meta["rows"] >= 8000 and meta["trained_on"]
+    assert not any("blind" in f["file"] for f in meta["trained_on"])
+
+
+def test_the_line_takes_the_setting_from_its_config(settings, clock) -> None:  # noqa: ANN001
+    """``create_app({"PEERLINE_CRISIS_MODEL": "0"})`` leaves the classifier out of the
+    webhook's scan; the default keeps it in."""
+    from peerline import create_app
+
+    from .helpers import Phones
+
+    for value, crisis in (("1", True), ("0", False)):
+        app = create_app({**settings, "PEERLINE_CRISIS_MODEL": value}, clock=clock)
+        from .conftest import _wipe
+
+        _wipe(app)
+        with app.app_context():
+            phones = Phones(app, app.test_client())
+            assert phones.text("+15550107777", INDIRECT).status_code == 200
+            with app.extensions["peerline"].sessions() as session:
+                escalated = session.scalar(select(func.count()).select_from(Escalation))
+            assert escalated == (1 if crisis else 0), value
+        app.extensions["peerline"].engine.dispose()
