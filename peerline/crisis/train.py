@@ -10,7 +10,8 @@ under ``--max-fpr``. The blind sets are never read here.
 
 ``--compare`` also prints out-of-fold figures for the other candidates the issue asks
 about (n-grams alone, static sentence vectors from ``wordllama``, and their mixes with
-the lexicon's hits), without writing anything. Deterministic: the same data gives the
+the lexicon's hits), without writing anything; it needs ``pip install wordllama``,
+which the line itself does not. Deterministic: the same data gives the
 same files.
 """
 
