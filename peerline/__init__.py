@@ -8,13 +8,17 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import config as settings
 from .extensions import Services, default_instance_dir
 from .logs import install_redaction
 
 log = logging.getLogger(__name__)
+
+#: The largest request body accepted (Twilio's webhooks are a few KiB).
+MAX_BODY_BYTES = 64 * 1024
 
 
 def create_app(config: dict[str, Any] | None = None,
@@ -37,14 +41,10 @@ def create_app(config: dict[str, Any] | None = None,
         hops = values["PEERLINE_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops,
                                 x_port=hops, x_prefix=hops)  # type: ignore[method-assign]
+    # Webhook bodies are a few KiB: anything bigger is refused (413) before it is parsed.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.before_request(_limit_body)
     install_redaction()
-    if values["PEERLINE_GATEWAY"] == "twilio":
-        if values["USING_DEV_SECRET"]:
-            log.warning("SECRET_KEY is not set: encryption keys derive from a dev secret")
-        if values["USING_DEV_NUMBERS"]:
-            log.warning("PEERLINE_NUMBERS is not set: texts would leave from the dev test lines")
-        if not values["PUBLIC_BASE_URL"]:
-            log.warning("PUBLIC_BASE_URL is not set: calls the line places need it")
     app.extensions["peerline"] = Services(app.config, clock=clock)
     _register_blueprints(app)
     from .cli import register_cli
@@ -53,19 +53,35 @@ def create_app(config: dict[str, Any] | None = None,
     return app
 
 
+def _limit_body() -> None:
+    """413 for any body over the limit, on every route, before anything parses it.
+
+    A declared length is checked at once; a chunked body is read (at most the limit,
+    through werkzeug's limited stream) and kept for the form parser.
+    """
+    if request.content_length is not None:
+        if request.content_length > MAX_BODY_BYTES:
+            raise RequestEntityTooLarge()
+    elif "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        request.get_data(cache=True, parse_form_data=False)
+
+
 def _register_blueprints(app: Flask) -> None:
     from .health import bp as health_bp
-    from .simulator.views import bp as simulator_bp
     from .sms.views import bp as sms_bp
+    from .voice.views import bp as voice_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(sms_bp)
-    app.register_blueprint(simulator_bp)
-    try:
-        from .voice.views import bp as voice_bp
-    except ImportError:  # the voice line is built in its own issue
-        return
     app.register_blueprint(voice_bp)
+    if app.config["PEERLINE_GATEWAY"] == "local":
+        # The simulators show numbers and sign webhooks: they exist only on the local
+        # gateway. With Twilio their routes are never registered (every URL is a 404).
+        from .simulator.views import bp as simulator_bp
+        from .voice.simulator import bp as voice_simulator_bp
+
+        app.register_blueprint(simulator_bp)
+        app.register_blueprint(voice_simulator_bp)
 
 
 def services() -> Services:
