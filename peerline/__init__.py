@@ -8,10 +8,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from flask import Flask, current_app
 
 from . import config as settings
+from .bodylimit import BodyLimit
 from .extensions import Services, default_instance_dir
 from .logs import install_redaction
 
@@ -41,9 +41,10 @@ def create_app(config: dict[str, Any] | None = None,
         hops = values["PEERLINE_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops,
                                 x_port=hops, x_prefix=hops)  # type: ignore[method-assign]
-    # Webhook bodies are a few KiB: anything bigger is refused (413) before it is parsed.
+    app.wsgi_app = BodyLimit(app.wsgi_app, MAX_BODY_BYTES)  # type: ignore[method-assign]
+    # Webhook bodies are a few KiB: anything bigger is refused (413) before it is read
+    # (the middleware, for every route); werkzeug's own limit stays as a second guard.
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    app.before_request(_limit_body)
     install_redaction()
     app.extensions["peerline"] = Services(app.config, clock=clock)
     _register_blueprints(app)
@@ -51,19 +52,6 @@ def create_app(config: dict[str, Any] | None = None,
 
     register_cli(app)
     return app
-
-
-def _limit_body() -> None:
-    """413 for any body over the limit, on every route, before anything parses it.
-
-    A declared length is checked at once; a chunked body is read (at most the limit,
-    through werkzeug's limited stream) and kept for the form parser.
-    """
-    if request.content_length is not None:
-        if request.content_length > MAX_BODY_BYTES:
-            raise RequestEntityTooLarge()
-    elif "chunked" in request.headers.get("Transfer-Encoding", "").lower():
-        request.get_data(cache=True, parse_form_data=False)
 
 
 def _register_blueprints(app: Flask) -> None:
