@@ -49,16 +49,17 @@ def test_a_long_text_under_the_limit_is_still_taken(phones, svc):
 
 
 class Endless(io.RawIOBase):
-    """A request body that never ends, counting what the app reads of it."""
+    """A huge request body (8 MiB, as good as endless here), counting what is read of it."""
 
-    def __init__(self) -> None:
+    def __init__(self, total: int = 8 * 1024 * 1024) -> None:
         self.read_bytes = 0
+        self.total = total
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:  # noqa: ANN001
-        size = min(len(buffer), 8192)
+        size = min(len(buffer), 8192, self.total - self.read_bytes)
         buffer[:size] = b"x" * size
         self.read_bytes += size
         return size
@@ -252,3 +253,21 @@ def test_a_new_peer_on_the_conversation_is_alerted_despite_the_pacing(phones, sv
     phones.work()
     assert len(alerts(phones, SAM)) == 1 and len(alerts(phones, ALEX)) == 1
     assert len(escalations(svc)) == 1
+
+
+def test_migration_0003_keeps_existing_escalations(tmp_path):
+    """An existing database at 0002 upgrades in place; old escalations count as seen once."""
+    from sqlalchemy import create_engine, inspect, text
+
+    from peerline import schema
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    schema.upgrade(engine, "0002")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO escalations (source, category, alerted, created_at) "
+                          "VALUES ('detector', 'self_harm', '', '2026-01-01 00:00:00')"))
+    schema.upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT seen_count FROM escalations")).scalar() == 1
+    assert "gateway_holds" in inspect(engine).get_table_names()
+    engine.dispose()
