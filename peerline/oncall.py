@@ -40,8 +40,13 @@ def command(session: Session, line: Line, word: str) -> str:
         waiting = session.scalar(select(count).where(Conversation.status == "waiting"))
         active = session.scalar(select(count).where(Conversation.status == "active"))
         open_ = session.scalar(select(count).where(Escalation.acknowledged_at.is_(None)))
-        return ONCALL_TEXTS["status"].format(waiting=waiting, active=active, open=open_,
+        text = ONCALL_TEXTS["status"].format(waiting=waiting, active=active, open=open_,
                                              on_shift=roster.on_shift_count(session))
+        hold = gateway_hold.status(session)
+        if hold is not None:  # this reply is TwiML: it reaches them while REST is refused
+            text += ONCALL_TEXTS["status_held"].format(status=hold["http_status"],
+                                                       held=hold["texts_held"])
+        return text
     return ONCALL_TEXTS["help"]
 
 

@@ -82,6 +82,8 @@ def test_a_401_holds_every_text_alerts_once_and_stops_retrying(phones, svc, fake
     assert health.status_code == 200
     assert health.get_json()["twilio"]["state"] == "credentials refused"
     assert health.get_json()["twilio"]["texts_held"] == 2
+    status = phones.replies(phones.text(ONCALL, "STATUS"))[0]  # a TwiML reply, not REST
+    assert "refusing the line's credentials (HTTP 401): 2 text(s) held" in status
 
     # Within the hold nothing calls Twilio, however often workers look.
     for _ in range(3):
