@@ -11,10 +11,14 @@ from typing import Any
 from flask import Flask, current_app
 
 from . import config as settings
+from .bodylimit import BodyLimit
 from .extensions import Services, default_instance_dir
 from .logs import install_redaction
 
 log = logging.getLogger(__name__)
+
+#: The largest request body accepted (Twilio's webhooks are a few KiB).
+MAX_BODY_BYTES = 64 * 1024
 
 
 def create_app(config: dict[str, Any] | None = None,
@@ -37,14 +41,11 @@ def create_app(config: dict[str, Any] | None = None,
         hops = values["PEERLINE_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops,
                                 x_port=hops, x_prefix=hops)  # type: ignore[method-assign]
+    app.wsgi_app = BodyLimit(app.wsgi_app, MAX_BODY_BYTES)  # type: ignore[method-assign]
+    # Webhook bodies are a few KiB: anything bigger is refused (413) before it is read
+    # (the middleware, for every route); werkzeug's own limit stays as a second guard.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     install_redaction()
-    if values["PEERLINE_GATEWAY"] == "twilio":
-        if values["USING_DEV_SECRET"]:
-            log.warning("SECRET_KEY is not set: encryption keys derive from a dev secret")
-        if values["USING_DEV_NUMBERS"]:
-            log.warning("PEERLINE_NUMBERS is not set: texts would leave from the dev test lines")
-        if not values["PUBLIC_BASE_URL"]:
-            log.warning("PUBLIC_BASE_URL is not set: calls the line places need it")
     app.extensions["peerline"] = Services(app.config, clock=clock)
     _register_blueprints(app)
     from .cli import register_cli
@@ -55,17 +56,20 @@ def create_app(config: dict[str, Any] | None = None,
 
 def _register_blueprints(app: Flask) -> None:
     from .health import bp as health_bp
-    from .simulator.views import bp as simulator_bp
     from .sms.views import bp as sms_bp
+    from .voice.views import bp as voice_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(sms_bp)
-    app.register_blueprint(simulator_bp)
-    try:
-        from .voice.views import bp as voice_bp
-    except ImportError:  # the voice line is built in its own issue
-        return
     app.register_blueprint(voice_bp)
+    if app.config["PEERLINE_GATEWAY"] == "local":
+        # The simulators show numbers and sign webhooks: they exist only on the local
+        # gateway. With Twilio their routes are never registered (every URL is a 404).
+        from .simulator.views import bp as simulator_bp
+        from .voice.simulator import bp as voice_simulator_bp
+
+        app.register_blueprint(simulator_bp)
+        app.register_blueprint(voice_simulator_bp)
 
 
 def services() -> Services:

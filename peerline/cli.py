@@ -239,6 +239,7 @@ def run_worker(app: Flask, burst: bool = False) -> None:
 
     set_app(app)
     svc: Services = app.extensions["peerline"]
+    _probe_held_texts(svc)
     stop = threading.Event()
     sweeper = threading.Thread(target=run_forever, args=(svc, stop), name="sweeper",
                                daemon=True)
@@ -268,6 +269,20 @@ def run_worker(app: Flask, burst: bool = False) -> None:
             worker_class.stopping.wait(1.0)
     finally:
         stop.set()
+
+
+def _probe_held_texts(svc: Services) -> None:
+    """Texts held because Twilio refused the credentials: try again now (settings may be
+    fixed); a database still down is the sweeper's business, not a reason not to start."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .gateway_hold import probe_now
+
+    try:
+        with svc.sessions.begin() as session:
+            probe_now(session, svc.line)
+    except SQLAlchemyError as exc:
+        log.warning("could not check held texts at start (%s)", type(exc).__name__)
 
 
 @click.command("worker")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from .phones import InvalidNumber, normalise
 
@@ -57,6 +58,8 @@ _SETTINGS: dict[str, tuple[Any, type]] = {
     "PEERLINE_VOLUNTEER_REQUEUE_S": (900, int),
     "PEERLINE_WAIT_NOTICE_S": (300, int),
     "PEERLINE_ONCALL_ALERT_GAP_S": (600, int),
+    "PEERLINE_VOLUNTEER_ALERT_GAP_S": (600, int),
+    "PEERLINE_GATEWAY_HOLD_S": (300, int),
     "PEERLINE_HOTLINE_REPEAT_S": (3600, int),
     "PEERLINE_DEFAULT_CAPACITY": (2, int),
     "PEERLINE_HOURS": ("Volunteers are usually on shift every day, 9am to 11pm.", str),
@@ -78,6 +81,23 @@ _SETTINGS: dict[str, tuple[Any, type]] = {
 }
 
 
+GATEWAYS = ("twilio", "local")
+#: A production ``SECRET_KEY`` shorter than this is refused (encryption keys derive from it).
+MIN_SECRET_LENGTH = 16
+
+
+class ConfigError(ValueError):
+    """The settings are unusable: the line refuses to start.
+
+    ``str(error)`` is one line naming every problem; ``problems`` lists them. Entry
+    points print that line and exit non-zero (``wsgi.py``, ``gunicorn.conf.py``).
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("peerline will not start: " + "; ".join(self.problems))
+
+
 def _cast(value: str, kind: type) -> Any:
     if kind is int:
         return int(value)
@@ -87,34 +107,109 @@ def _cast(value: str, kind: type) -> Any:
 
 
 def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """Return every setting, taken from ``environ`` where present, else its default."""
+    """Every setting as given in ``environ`` (text), else its default; checked by finalise."""
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    for name, (default, kind) in _SETTINGS.items():
+    for name, (default, _kind) in _SETTINGS.items():
         raw = env.get(name)
-        values[name] = _cast(raw, kind) if raw not in (None, "") else default
+        values[name] = raw if raw not in (None, "") else default
     return values
 
 
+def _typed(values: dict[str, Any], problems: list[str]) -> None:
+    """Turn numeric settings given as text into numbers; a bad one is a problem."""
+    for name, (_default, kind) in _SETTINGS.items():
+        raw = values.get(name)
+        if kind is str or not isinstance(raw, str):
+            continue
+        try:
+            values[name] = _cast(raw.strip(), kind)
+        except ValueError:
+            problems.append(f"{name} must be a number")
+
+
+def _line_numbers(raw: Any, problems: list[str]) -> list[str]:
+    """The line numbers as E.164 (a bad one is named by position, never echoed)."""
+    items = raw.split(",") if isinstance(raw, str) else list(raw)
+    numbers: list[str] = []
+    for position, item in enumerate((str(i).strip() for i in items), start=1):
+        if not item:
+            continue
+        try:
+            numbers.append(normalise(item))
+        except InvalidNumber:
+            problems.append(f"PEERLINE_NUMBERS entry {position} is not a phone number")
+    return numbers
+
+
+def _production_problems(values: dict[str, Any]) -> list[str]:
+    """What the Twilio gateway needs and is missing or unsafe (one entry per setting)."""
+    problems = []
+    secret = values.get("SECRET_KEY") or ""
+    if not secret:
+        problems.append("SECRET_KEY is missing")
+    elif secret in (DEV_SECRET_KEY, DEV_AUTH_TOKEN):
+        problems.append("SECRET_KEY is the built-in dev key")
+    elif len(secret) < MIN_SECRET_LENGTH:
+        problems.append(f"SECRET_KEY is shorter than {MIN_SECRET_LENGTH} characters")
+    token = values.get("TWILIO_AUTH_TOKEN") or ""
+    if not token:
+        problems.append("TWILIO_AUTH_TOKEN is missing")
+    elif token in (DEV_AUTH_TOKEN, DEV_SECRET_KEY):
+        problems.append("TWILIO_AUTH_TOKEN is the built-in dev token")
+    if not values.get("TWILIO_ACCOUNT_SID"):
+        problems.append("TWILIO_ACCOUNT_SID is missing")
+    base = values.get("PUBLIC_BASE_URL") or ""
+    if not base:
+        problems.append("PUBLIC_BASE_URL is missing")
+    else:
+        parts = urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            problems.append("PUBLIC_BASE_URL must be an http(s) URL")
+    if not values.get("PEERLINE_NUMBERS"):
+        problems.append("PEERLINE_NUMBERS is missing")
+    return problems
+
+
 def finalise(values: dict[str, Any]) -> dict[str, Any]:
-    """Fill derived settings: gateway choice, dev defaults, the line numbers list."""
-    if not values.get("PEERLINE_GATEWAY"):
-        has_twilio = values.get("TWILIO_ACCOUNT_SID") and values.get("TWILIO_AUTH_TOKEN")
-        values["PEERLINE_GATEWAY"] = "twilio" if has_twilio else "local"
-    values["USING_DEV_SECRET"] = not values.get("SECRET_KEY")
-    if not values.get("SECRET_KEY"):
-        values["SECRET_KEY"] = DEV_SECRET_KEY
-    # Signatures are always checked: without a real token, the dev token signs.
-    values["SIGNING_TOKEN"] = values.get("TWILIO_AUTH_TOKEN") or DEV_AUTH_TOKEN
-    values["USING_DEV_NUMBERS"] = not values.get("PEERLINE_NUMBERS")
-    numbers = values.get("PEERLINE_NUMBERS") or DEV_NUMBERS
-    if isinstance(numbers, str):
-        numbers = [n.strip() for n in numbers.split(",") if n.strip()]
-    values["PEERLINE_NUMBERS"] = list(numbers)
+    """Check and fill derived settings: gateway choice, dev defaults, the numbers list.
+
+    Fails closed: raises :class:`ConfigError` naming every missing or unsafe setting.
+    The Twilio gateway (chosen, or implied by any Twilio credential) needs a real
+    ``SECRET_KEY``, both credentials, ``PUBLIC_BASE_URL`` and ``PEERLINE_NUMBERS``; the
+    dev secret, dev signing token and dev numbers exist only for the local gateway.
+    """
+    problems: list[str] = []
+    _typed(values, problems)
+    gateway = values.get("PEERLINE_GATEWAY") or ""
+    if not gateway:
+        has_twilio = values.get("TWILIO_ACCOUNT_SID") or values.get("TWILIO_AUTH_TOKEN")
+        gateway = "twilio" if has_twilio else "local"
+    elif gateway not in GATEWAYS:  # exact: "Twilio" or "twillio" is a typo, not a choice
+        problems.append(f"PEERLINE_GATEWAY must be 'twilio' or 'local', not {gateway[:20]!r}")
+    values["PEERLINE_GATEWAY"] = gateway
+    if values.get("TWILIO_AUTH_TOKEN") and not values.get("TWILIO_ACCOUNT_SID"):
+        if gateway != "twilio":  # the Twilio checks below name it already
+            problems.append("TWILIO_AUTH_TOKEN is set without TWILIO_ACCOUNT_SID")
+    if gateway == "twilio":
+        problems.extend(_production_problems(values))
+    numbers = _line_numbers(values.get("PEERLINE_NUMBERS") or "", problems)
     # Normalised once here: alerts are sent to it and every inbound text is compared.
     oncall = values.get("PEERLINE_ONCALL_NUMBER") or ""
     try:
         values["PEERLINE_ONCALL_NUMBER"] = normalise(oncall) if oncall else ""
     except InvalidNumber:
-        raise ValueError("PEERLINE_ONCALL_NUMBER is not a phone number") from None
+        problems.append("PEERLINE_ONCALL_NUMBER is not a phone number")
+    if problems:
+        raise ConfigError(problems)
+    values["USING_DEV_SECRET"] = not values.get("SECRET_KEY")
+    if not values.get("SECRET_KEY"):
+        values["SECRET_KEY"] = DEV_SECRET_KEY
+    # Signatures are always checked: the real token whenever it is set, whatever the
+    # gateway; the dev token only signs for the local gateway (the simulator).
+    values["SIGNING_TOKEN"] = values.get("TWILIO_AUTH_TOKEN") or DEV_AUTH_TOKEN
+    if gateway != "local" and values["SIGNING_TOKEN"] == DEV_AUTH_TOKEN:
+        raise ConfigError(["the dev signing token is only for the local gateway"])
+    values["USING_DEV_NUMBERS"] = not numbers
+    values["PEERLINE_NUMBERS"] = numbers or DEV_NUMBERS.split(",")
     return values

@@ -136,6 +136,11 @@ ONCALL_TEXTS: dict[str, str] = {
     "waiting_long": "peerline: conversation #{cid} has waited {minutes} min with no peer.",
     "crisis": "peerline CRISIS: conversation #{cid}, {category}, source {source}. "
               "Reply ACK {eid} to acknowledge escalation #{eid}.",
+    "gateway_refused": "peerline: Twilio refused the line's credentials (HTTP {status}) from "
+                       "{since} UTC; texts were held, not lost, until it accepted them again. "
+                       "Check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN if this recurs.",
+    "status_held": " Twilio is refusing the line's credentials (HTTP {status}): {held} text(s) "
+                   "held; check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.",
     "help": "peerline on-call: ACK n acknowledges escalation #n; STATUS shows the line.",
     "acked": "Escalation #{eid} acknowledged. Thank you.",
     "ack_unknown": "No open escalation #{eid}.",

@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import pairing
@@ -51,36 +52,89 @@ def hotline_reply(session: Session, line: Line, survivor: Survivor, category: st
     return texts
 
 
+def _more_severe(first: str | None, second: str | None) -> str | None:
+    """The more severe of two categories (the detector's order; others rank last)."""
+    from .crisis import SEVERITY
+
+    order = {name: rank for rank, name in enumerate(SEVERITY)}
+    if first is None:
+        return second
+    if second is None:
+        return first
+    return second if order.get(second, len(order)) < order.get(first, len(order)) else first
+
+
+def _open_record(session: Session, conversation: Conversation) -> Escalation | None:
+    """The conversation's unacknowledged escalation, if any (the conversation is locked
+    first, so two crisis texts at once cannot both start one)."""
+    session.execute(select(Conversation.id).where(Conversation.id == conversation.id)
+                    .with_for_update())
+    return session.scalar(select(Escalation).where(
+        Escalation.conversation_id == conversation.id, Escalation.acknowledged_at.is_(None))
+        .order_by(Escalation.id.desc()).limit(1))
+
+
 def escalate(session: Session, line: Line, conversation: Conversation, *, source: str,
              category: str | None, matched: str | None) -> Escalation:
-    """Make the conversation crisis priority, alert who must know, keep a record."""
-    record = Escalation(conversation_id=conversation.id, source=source, category=category,
-                        matched=(matched or "")[:200] or None, alerted="",
-                        created_at=line.now())
-    session.add(record)
-    session.flush()
-    alerted: list[str] = []
+    """Make the conversation crisis priority, alert who must know, keep a record.
+
+    While the conversation has an open (unacknowledged) escalation, a new crisis updates
+    it (count, last seen, categories) rather than adding another; alerts are paced
+    (``PEERLINE_VOLUNTEER_ALERT_GAP_S`` for the paired peer, ``PEERLINE_ONCALL_ALERT_GAP_S``
+    for the on-call coordinator), except that a category not seen before alerts at once.
+    The survivor's words are relayed as always: only the alerts are paced.
+    """
+    now = line.now()
+    record = _open_record(session, conversation)
+    fresh = record is None
+    if record is None:
+        record = Escalation(conversation_id=conversation.id, source=source,
+                            category=category, matched=(matched or "")[:200] or None,
+                            alerted="", created_at=now, seen_count=1, last_seen_at=now,
+                            categories=category or None)
+        session.add(record)
+        session.flush()
+        news = True
+    else:
+        record.seen_count += 1
+        record.last_seen_at = now
+        seen = [c for c in (record.categories or "").split(",") if c]
+        news = bool(category) and category not in seen
+        if news:
+            record.categories = ",".join([*seen, category or ""])[:200]
+            record.category = _more_severe(record.category, category)
+    label = CATEGORY_NAMES.get(category or "", category)
+    alerted: list[str] = [a for a in record.alerted.split(", ") if a]
     conversation.priority = 1
     if conversation.status == "waiting":
         pairing.request_pairing(session, line)
         alerted.append("on-shift volunteers (broadcast offer)")
     elif conversation.status == "active" and conversation.volunteer is not None \
             and source != "volunteer" and conversation.volunteer_line:
-        text_volunteer(session, line, conversation.volunteer, conversation.volunteer_line,
-                       VOLUNTEER_TEXTS["crisis_alert"].format(
-                           cid=conversation.id,
-                           category=CATEGORY_NAMES.get(category or "", category)),
-                       kind="alert", conversation_id=conversation.id)
-        alerted.append("paired volunteer")
+        gap = timedelta(seconds=line.setting("PEERLINE_VOLUNTEER_ALERT_GAP_S"))
+        last = record.volunteer_alerted_at
+        if news or record.alerted_volunteer_id != conversation.volunteer_id \
+                or last is None or now - last >= gap:
+            text_volunteer(session, line, conversation.volunteer, conversation.volunteer_line,
+                           VOLUNTEER_TEXTS["crisis_alert"].format(cid=conversation.id,
+                                                                  category=label),
+                           kind="alert", conversation_id=conversation.id)
+            record.volunteer_alerted_at = now
+            record.alerted_volunteer_id = conversation.volunteer_id
+            alerted.append("paired volunteer")
     if alert_oncall(session, line, f"crisis-{conversation.id}", conversation.id,
-                    ONCALL_TEXTS["crisis"].format(
-                        cid=conversation.id, source=source, eid=record.id,
-                        category=CATEGORY_NAMES.get(category or "", category))):
+                    ONCALL_TEXTS["crisis"].format(cid=conversation.id, source=source,
+                                                  eid=record.id, category=label),
+                    paced=not news):
         if line.setting("PEERLINE_ONCALL_NUMBER"):
             alerted.append("on-call coordinator")
-    record.alerted = ", ".join(alerted)
-    log.warning("event=crisis_escalated conversation=%s escalation=%s source=%s category=%s",
-                conversation.id, record.id, source, category)
+    record.alerted = ", ".join(dict.fromkeys(alerted))[:200]
+    if fresh:
+        log.warning("event=crisis_escalated conversation=%s escalation=%s source=%s "
+                    "category=%s", conversation.id, record.id, source, category)
+    else:
+        log.info("event=crisis_repeated conversation=%s escalation=%s source=%s category=%s "
+                 "seen=%s", conversation.id, record.id, source, category, record.seen_count)
     return record
 
 

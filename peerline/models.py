@@ -228,7 +228,12 @@ class DeliveryReport(Base):
 
 
 class Escalation(Base):
-    """A crisis caught by the detector or flagged by hand, kept for the dashboard."""
+    """A crisis caught by the detector or flagged by hand, kept for the dashboard.
+
+    While it is open (not acknowledged), later crisis texts of the same conversation
+    update it (``seen_count``, ``last_seen_at``, ``categories``) instead of adding rows.
+    ``volunteer_alerted_at``/``alerted_volunteer_id`` pace the paired peer's alerts.
+    """
 
     __tablename__ = "escalations"
 
@@ -243,6 +248,11 @@ class Escalation(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     acknowledged_by: Mapped[str | None] = mapped_column(String(120))
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    seen_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    categories: Mapped[str | None] = mapped_column(String(200))  # comma-separated
+    volunteer_alerted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    alerted_volunteer_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Alert(Base):
@@ -254,6 +264,25 @@ class Alert(Base):
     kind: Mapped[str] = mapped_column(String(32), index=True)
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class GatewayHold(Base):
+    """Twilio refused the line's credentials (HTTP 401/403): texts wait, nothing is lost.
+
+    At most one row (``id`` 1). While ``until`` is ahead no text is sent; after it, one
+    send probes Twilio again. A send that succeeds deletes the row and resumes every
+    held text; a worker that starts (perhaps with fixed settings) probes at once.
+    """
+
+    __tablename__ = "gateway_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    http_status: Mapped[int] = mapped_column(Integer)
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    since: Mapped[datetime] = mapped_column(DateTime)
+    last_refused_at: Mapped[datetime] = mapped_column(DateTime)
+    until: Mapped[datetime] = mapped_column(DateTime)
+    refusals: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class LocalMessage(Base):

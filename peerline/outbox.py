@@ -10,7 +10,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import tasks
+from . import gateway_hold, tasks
 from .line import Line
 from .models import DeliveryReport, OutboundMessage, Survivor, Task, Volunteer
 from .people import is_opted_out
@@ -84,6 +84,10 @@ def deliver(sessions: sessionmaker[Session], line: Line, message_id: int | None)
     sends them first, oldest first; each send is claimed with a compare-and-set, so two
     jobs never send the same text.
     """
+    with sessions() as session:
+        held_s = gateway_hold.wait_s(session, line.now())
+    if held_s is not None:  # Twilio refused the credentials: wait, never hammer it
+        raise tasks.Retry(held_s, gateway_hold.HELD)
     for _ in range(MAX_DRAIN):
         with sessions() as session:
             message = session.get(OutboundMessage, message_id)
@@ -158,6 +162,19 @@ def _send_one(sessions: sessionmaker[Session], line: Line, message_id: int,
                     message.locked_until = None
                     _fail(session, line, message, exc.code)
                 return None
+            if exc.refused:
+                # Wrong or revoked credentials: a configuration error. Hold the text (and
+                # every other) instead of retrying; nothing was accepted by this try.
+                with sessions.begin() as session:
+                    message = session.get(OutboundMessage, message_id)
+                    assert message is not None
+                    message.locked_until = None
+                    message.status = "queued"
+                    message.error_code = exc.code
+                    if not check_first:
+                        message.attempts = 0
+                    hold_s = gateway_hold.refused(session, line, exc.status, exc.code)
+                raise tasks.Retry(hold_s, gateway_hold.HELD) from None
             # A 429 is a clear "no": nothing was accepted. Anything else may have been.
             unclear = exc.status != 429
             check_first = check_first or unclear
@@ -182,6 +199,7 @@ def _send_one(sessions: sessionmaker[Session], line: Line, message_id: int,
         assert message is not None
         message.sid, message.status, message.sent_at = sid, "sent", line.now()
         message.locked_until = None
+        gateway_hold.lift(session, line)
         report = _report_for(session, line, sid)
         if report.status != "sent":
             _apply_status(session, line, message, report.status, report.error_code)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from . import intake, outbox
 from .line import Line
 from .phones import normalise
+from .telephony.params import db_int_or_none
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,7 @@ def replay_one(sessions: sessionmaker[Session], line: Line, entry: dict[str, str
             reply = intake.receive_sms(
                 session, line, sid=entry.get("MessageSid", ""), from_raw=entry.get("From", ""),
                 to_raw=entry.get("To", ""), body=entry.get("Body", ""),
-                num_media=int(entry.get("NumMedia") or 0) if str(
-                    entry.get("NumMedia") or "0").isdigit() else 0)
+                num_media=db_int_or_none(str(entry.get("NumMedia") or "")) or 0)
             if not reply.duplicate and reply.texts:
                 sender = normalise(entry["From"])
                 to = normalise(entry["To"])

@@ -200,6 +200,7 @@ class FakeTwilio:
         if not path.startswith(API):
             return self._error(404, 20404, "The requested resource was not found")
         if not self._authorised(request):
+            self._record(request.method, "auth", "401")
             return self._error(401, 20003, "Authenticate")
         rest = path[len(API):]
         account, _, resource = rest.partition("/")

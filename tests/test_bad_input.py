@@ -84,8 +84,10 @@ def test_unknown_to_is_still_answered(phones):
     assert phones.text(SURV, "hi", to="nonsense").status_code == 400
 
 
-def test_garbage_num_media(phones):
-    assert phones.text(SURV, "hi", NumMedia="lots").status_code == 200
+def test_num_media_that_is_not_a_count_is_a_clear_400(phones):
+    response = phones.text(SURV, "hi", NumMedia="lots")
+    assert response.status_code == 400 and b"NumMedia" in response.data
+    assert phones.text(SURV, "hi", NumMedia="").status_code == 200  # absent: no media
 
 
 def test_a_stored_message_survives_a_bad_redelivery(phones, svc):

@@ -76,7 +76,7 @@ class Line:
                         TWILIO_ACCOUNT_SID=fake.account_sid, TWILIO_AUTH_TOKEN=TOKEN,
                         TWILIO_API_BASE_URL=fake.url, PEERLINE_GATEWAY="twilio",
                         PUBLIC_BASE_URL=self.base, PEERLINE_NUMBERS=",".join(LINES),
-                        SECRET_KEY="chaos-secret", TWILIO_TIMEOUT_S="2",
+                        SECRET_KEY="chaos-secret-key-0123456789", TWILIO_TIMEOUT_S="2",
                         PEERLINE_ONCALL_NUMBER="", PYTHONUNBUFFERED="1")
         for name in ("TWILIO_REGION", "TWILIO_EDGE"):
             self.env.pop(name, None)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from .. import intake, outbox, ratelimit, services, spool
 from ..copy import say
 from ..escalation import guess_language, scan
+from ..telephony.params import BadNumber, db_int
 from ..telephony.signature import twilio_signed
 from ..telephony.twiml import messages
 
@@ -18,19 +19,15 @@ log = logging.getLogger(__name__)
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 
 
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
-
-
 @bp.post("/inbound", strict_slashes=False)
 @twilio_signed
 def inbound() -> Response | tuple[str, int]:
     """A text arrived: store it once, scan it, reply; follow-up work goes to the outbox."""
     form = request.form
-    num_media = _int_or_none(form.get("NumMedia")) or 0
+    try:
+        num_media = db_int(form.get("NumMedia"), "NumMedia") or 0
+    except BadNumber as exc:
+        return f"Bad request: {exc}", 400
     svc = services()
     sender_key = svc.line.vault.hash(form.get("From", "")[:40])
     throttled = not ratelimit.allow(svc.redis(), sender_key,
@@ -61,7 +58,7 @@ def _receive(svc: Any, form: Any, num_media: int) -> intake.Reply:
                 return intake.receive_sms(session, svc.line, sid=form.get("MessageSid", ""),
                                           from_raw=form.get("From", ""),
                                           to_raw=form.get("To", ""),
-                                          body=form.get("Body", ""), num_media=max(num_media, 0))
+                                          body=form.get("Body", ""), num_media=num_media)
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -112,13 +109,15 @@ def status() -> Response | tuple[str, int]:
     state = request.form.get("MessageStatus") or request.form.get("SmsStatus") or ""
     if not sid or not state or len(sid) > 64 or len(state) > 16:
         return "Bad request: MessageSid and MessageStatus are required", 400
+    try:
+        error_code = db_int(request.form.get("ErrorCode"), "ErrorCode")
+    except BadNumber as exc:
+        return f"Bad request: {exc}", 400
     svc = services()
     try:
         with svc.sessions.begin() as session:
-            outbox.record_status(session, svc.line, sid, state,
-                                 _int_or_none(request.form.get("ErrorCode")))
+            outbox.record_status(session, svc.line, sid, state, error_code)
     except IntegrityError:
         with svc.sessions.begin() as session:  # two reports for a new sid at once
-            outbox.record_status(session, svc.line, sid, state,
-                                 _int_or_none(request.form.get("ErrorCode")))
+            outbox.record_status(session, svc.line, sid, state, error_code)
     return Response("", status=204)

@@ -12,6 +12,8 @@ PERMANENT_ERRORS = {21211, 21212, 21214, 21217, 21219, 21401, 21407, 21408, 2142
                     30006, 30007}
 #: Twilio's "recipient has opted out" error.
 OPTED_OUT = 21610
+#: HTTP statuses meaning Twilio refused the line's own credentials (a configuration error).
+CREDENTIALS_REFUSED = {401, 403}
 
 
 class GatewayError(Exception):
@@ -24,6 +26,11 @@ class GatewayError(Exception):
         self.status = status
         self.permanent = permanent
         self.retry_after = retry_after
+
+    @property
+    def refused(self) -> bool:
+        """True when the line's credentials were refused (401/403): retrying cannot help."""
+        return self.status in CREDENTIALS_REFUSED
 
 
 class Gateway(Protocol):

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from .. import services
 from ..models import LocalMessage, Volunteer
 from ..phones import InvalidNumber, normalise
+from ..telephony.params import db_int_or_none
 from ..telephony.signature import sign
 
 bp = Blueprint("voice_simulator", __name__, url_prefix="/simulator/call",
@@ -104,7 +105,7 @@ def incoming() -> Any:
     with svc.sessions() as session:
         rows = session.scalars(select(LocalMessage).where(
             LocalMessage.kind == "call", LocalMessage.to_hash == svc.line.vault.hash(number),
-            LocalMessage.id > (int(after) if after.isdigit() else 0))
+            LocalMessage.id > (db_int_or_none(after) or 0))
             .order_by(LocalMessage.id)).all()
         return jsonify(calls=[{"id": r.id, "sid": r.sid, "from": r.from_number,
                                "url": local_path(r.body) or r.body} for r in rows])
@@ -119,7 +120,7 @@ def updates() -> Any:
     with svc.sessions() as session:
         rows = session.scalars(select(LocalMessage).where(
             LocalMessage.kind == "update", LocalMessage.to_hash == sid,
-            LocalMessage.id > (int(after) if after.isdigit() else 0))
+            LocalMessage.id > (db_int_or_none(after) or 0))
             .order_by(LocalMessage.id)).all()
         out = []
         for row in rows:

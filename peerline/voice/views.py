@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from .. import services
 from ..line import Line
+from ..telephony.params import BadNumber, db_int, db_int_or_none
 from ..telephony.signature import twilio_signed
 from ..telephony.twiml import xml
 from . import calls, ivr, scripts
@@ -27,21 +28,14 @@ MAX_DIGITS = 20
 MAX_SPEECH = 1000
 
 
-def _register_simulator(state: object) -> None:
-    from .simulator import bp as simulator_bp
-
-    state.app.register_blueprint(simulator_bp)  # type: ignore[attr-defined]
-
-
-# The call simulator lives at /simulator/call, outside this blueprint's prefix.
-bp.record_once(_register_simulator)
-
-
 def _arg_id(name: str) -> int:
-    raw = request.args.get(name, "")
-    if not raw.isdigit() or len(raw) > 12:
-        raise calls.BadInput(f"the {name} parameter is missing or malformed")
-    return int(raw)
+    try:
+        value = db_int(request.args.get(name, ""), f"the {name} parameter")
+    except BadNumber as exc:
+        raise calls.BadInput(str(exc)) from None
+    if value is None:
+        raise calls.BadInput(f"the {name} parameter is missing")
+    return value
 
 
 def _sid() -> str:
@@ -56,8 +50,8 @@ def _form(name: str, limit: int = 200) -> str:
 
 
 def _int_form(name: str) -> int | None:
-    raw = request.form.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+    """An optional count (QueueTime, durations): an odd value is ignored, the call goes on."""
+    return db_int_or_none(request.form.get(name))
 
 
 def _answer(step: Callable[[Session, Line], str]) -> Response | tuple[str, int]:
