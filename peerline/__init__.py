@@ -46,6 +46,10 @@ def create_app(config: dict[str, Any] | None = None,
         if not values["PUBLIC_BASE_URL"]:
             log.warning("PUBLIC_BASE_URL is not set: calls the line places need it")
     app.extensions["peerline"] = Services(app.config, clock=clock)
+    from . import spool
+
+    if spool.has_leftovers(values["INSTANCE_DIR"]):
+        spool.mark_pending()  # texts spooled to a file before a restart: replay them
     _register_blueprints(app)
     from .cli import register_cli
 

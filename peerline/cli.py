@@ -24,6 +24,7 @@ db_cli = AppGroup("db", help="Create or migrate the database schema.")
 roster_cli = AppGroup("roster", help="The volunteer roster.")
 voice_cli = AppGroup("voice", help="The voice line: voicemails and callbacks.")
 escalations_cli = AppGroup("escalations", help="The crisis escalation log.")
+spool_cli = AppGroup("spool", help="Texts spooled while the database was down; dead letters.")
 
 DEMO_VOLUNTEERS = (("Alex (demo)", "+15550100001", "en,es"), ("Sam (demo)", "+15550100002", "en"))
 
@@ -147,6 +148,43 @@ def escalations_ack(escalation_id: int, by: str) -> None:
     if not done:
         raise click.UsageError("no such open escalation")
     click.echo(f"escalation #{escalation_id} acknowledged")
+
+
+@spool_cli.command("list")
+def spool_list() -> None:
+    """Show what the spool holds and every dead letter (no numbers, no words)."""
+    from . import spool_admin
+
+    svc = _services()
+    where = svc.config["INSTANCE_DIR"]
+    counts = spool_admin.counts(svc.redis(), where)
+    if counts.redis_waiting is None:
+        click.echo("redis: unreachable")
+    else:
+        click.echo(f"redis: {counts.redis_waiting} waiting, {counts.redis_in_flight} "
+                   f"being replayed, {counts.redis_dead} dead letters")
+    click.echo(f"file on this host: {counts.file_waiting} waiting, {counts.file_dead} "
+               "dead letters")
+    for letter in spool_admin.dead_letters(svc.redis(), where):
+        click.echo(f"{letter.id}\t{letter.where}\t{letter.message_sid}\t{letter.why}")
+
+
+@spool_cli.command("retry")
+@click.argument("ids", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Every dead letter.")
+def spool_retry(ids: tuple[str, ...], everything: bool) -> None:
+    """Put dead letters (by id, from `spool list`) back in the spool and replay it."""
+    from . import spool, spool_admin
+
+    if not ids and not everything:
+        raise click.UsageError("name dead letters by id (see `spool list`), or --all")
+    svc = _services()
+    moved = spool_admin.redrive(svc.redis(), svc.config["INSTANCE_DIR"],
+                                None if everything else set(ids))
+    before = len(spool_admin.dead_letters(svc.redis(), svc.config["INSTANCE_DIR"]))
+    stored = spool.drain(svc)
+    after = len(spool_admin.dead_letters(svc.redis(), svc.config["INSTANCE_DIR"]))
+    click.echo(f"re-driven {moved}; replayed {stored}; parked again {after - before}")
 
 
 @click.command("rotate-keys")
@@ -282,6 +320,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(roster_cli)
     app.cli.add_command(voice_cli)
     app.cli.add_command(escalations_cli)
+    app.cli.add_command(spool_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(sweeper_command)
     app.cli.add_command(dev_command)

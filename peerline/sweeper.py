@@ -44,6 +44,10 @@ def sweep(services: Services) -> dict[str, int]:
         counts["unspooled"] = spool.drain_redis(services.sessions, line, services.redis())
     except RedisError:
         counts["unspooled"] = 0
+    # A file spool left on this host (Redis was down too), e.g. by a web process since
+    # restarted: cheap to look at when there is none.
+    counts["unspooled"] += spool.drain_file(services.sessions, line,
+                                            services.config["INSTANCE_DIR"])
     return counts
 
 
