@@ -221,7 +221,7 @@ def _worker_class() -> type:
 
 
 def run_worker(app: Flask, burst: bool = False) -> None:
-    """An RQ worker (non-forking, with scheduler) plus the sweeper thread beside it.
+    """An RQ worker (non-forking, with scheduler) plus sweeper and heartbeat threads.
 
     RQ's work loop quits on some Redis errors (a time-out, an error outside its dequeue
     retry, a failed registration while Redis is down). Work must not stop because Redis
@@ -234,11 +234,18 @@ def run_worker(app: Flask, burst: bool = False) -> None:
 
     from workers.context import set_app
 
+    from . import heartbeat
     from .sweeper import run_forever
 
     set_app(app)
     svc: Services = app.extensions["peerline"]
     stop = threading.Event()
+    # The leases this worker takes carry its name; its heartbeat tells the sweepers it
+    # is alive, so a SIGKILLed worker's work is handed on in seconds.
+    svc.line.owner = heartbeat.new_owner_id()
+    beats = threading.Thread(target=heartbeat.run_forever, args=(svc, svc.line.owner, stop),
+                             name="heartbeat", daemon=True)
+    beats.start()
     sweeper = threading.Thread(target=run_forever, args=(svc, stop), name="sweeper",
                                daemon=True)
     sweeper.start()
@@ -267,6 +274,7 @@ def run_worker(app: Flask, burst: bool = False) -> None:
             worker_class.stopping.wait(1.0)
     finally:
         stop.set()
+        beats.join(timeout=5)  # it leaves the heartbeat set: no lease is held any more
 
 
 @click.command("worker")
