@@ -205,8 +205,11 @@ WORKER_TTL_S = 30
 
 
 def _worker_class() -> type:
-    """SimpleWorker that reconnects quickly and tells us when a stop was asked for."""
+    """SimpleWorker that reconnects quickly, tells us when a stop was asked for, and runs
+    RQ's scheduler as a thread (a forked scheduler outlives a SIGKILLed worker)."""
     from rq import SimpleWorker
+
+    from workers.scheduler import ThreadScheduler
 
     class LineWorker(SimpleWorker):
         # RQ backs off up to 60 s between reconnects; once Redis is back, come back fast.
@@ -216,6 +219,24 @@ def _worker_class() -> type:
         def request_stop(self, signum: Any, frame: Any) -> None:
             LineWorker.stopping.set()
             super().request_stop(signum, frame)
+
+        def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
+                             *args: Any, **kwargs: Any) -> None:
+            if burst:  # RQ enqueues due jobs once, in this process
+                super()._start_scheduler(burst, logging_level, *args, **kwargs)
+                return
+            self.scheduler = ThreadScheduler(self.queues, connection=self.connection,
+                                             logging_level=logging_level or "INFO",
+                                             serializer=self.serializer)
+            self.scheduler.acquire_locks()
+            if self.scheduler.acquired_locks:
+                self.scheduler.start()
+
+        def stop_scheduler(self) -> None:
+            if isinstance(self.scheduler, ThreadScheduler):
+                self.scheduler.stop_thread()
+            else:
+                super().stop_scheduler()
 
     return LineWorker
 

@@ -445,6 +445,25 @@ def test_silence_must_be_seen_twice_with_redis_answering_in_between(clock):
     assert watch.confirm({OWNER}, clock.now, 4) == {OWNER}
 
 
+def test_the_workers_scheduler_is_a_thread_that_dies_with_it(svc):
+    """RQ forks its scheduler; the child outlived a SIGKILLed worker holding its database
+    sockets, so a transaction the worker had open never ended and blocked the others."""
+    import psutil
+
+    from peerline.cli import _worker_class
+
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    worker = _worker_class()([QUEUE_NAME], connection=Redis.from_url(svc.redis_url()))
+    worker._start_scheduler()  # what work(with_scheduler=True) does first
+    try:
+        assert worker.scheduler.acquired_locks
+        assert {p.pid for p in psutil.Process().children(recursive=True)} == before
+        assert worker.scheduler._process.is_alive()
+    finally:
+        worker.stop_scheduler()
+    assert not worker.scheduler._process.is_alive()
+
+
 # --- (e) duplicate webhooks at once; status callbacks early and out of order ------------
 
 def test_duplicate_webhooks_at_once_store_one_and_relay_one(phones, svc, app):
