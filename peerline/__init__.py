@@ -47,6 +47,10 @@ def create_app(config: dict[str, Any] | None = None,
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     install_redaction()
     app.extensions["peerline"] = Services(app.config, clock=clock)
+    from . import spool
+
+    if spool.has_leftovers(values["INSTANCE_DIR"]):
+        spool.mark_pending()  # texts spooled to a file before a restart: replay them
     _register_blueprints(app)
     from .cli import register_cli
 

@@ -24,6 +24,7 @@ db_cli = AppGroup("db", help="Create or migrate the database schema.")
 roster_cli = AppGroup("roster", help="The volunteer roster.")
 voice_cli = AppGroup("voice", help="The voice line: voicemails and callbacks.")
 escalations_cli = AppGroup("escalations", help="The crisis escalation log.")
+spool_cli = AppGroup("spool", help="Texts spooled while the database was down; dead letters.")
 
 DEMO_VOLUNTEERS = (("Alex (demo)", "+15550100001", "en,es"), ("Sam (demo)", "+15550100002", "en"))
 #: The demo volunteers' voice PIN (``make run`` only, local gateway).
@@ -188,6 +189,43 @@ def escalations_ack(escalation_id: int, by: str) -> None:
     click.echo(f"escalation #{escalation_id} acknowledged")
 
 
+@spool_cli.command("list")
+def spool_list() -> None:
+    """Show what the spool holds and every dead letter (no numbers, no words)."""
+    from . import spool_admin
+
+    svc = _services()
+    where = svc.config["INSTANCE_DIR"]
+    counts = spool_admin.counts(svc.redis(), where)
+    if counts.redis_waiting is None:
+        click.echo("redis: unreachable")
+    else:
+        click.echo(f"redis: {counts.redis_waiting} waiting, {counts.redis_in_flight} "
+                   f"being replayed, {counts.redis_dead} dead letters")
+    click.echo(f"file on this host: {counts.file_waiting} waiting, {counts.file_dead} "
+               "dead letters")
+    for letter in spool_admin.dead_letters(svc.redis(), where):
+        click.echo(f"{letter.id}\t{letter.where}\t{letter.message_sid}\t{letter.why}")
+
+
+@spool_cli.command("retry")
+@click.argument("ids", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Every dead letter.")
+def spool_retry(ids: tuple[str, ...], everything: bool) -> None:
+    """Put dead letters (by id, from `spool list`) back in the spool and replay it."""
+    from . import spool, spool_admin
+
+    if not ids and not everything:
+        raise click.UsageError("name dead letters by id (see `spool list`), or --all")
+    svc = _services()
+    moved = spool_admin.redrive(svc.redis(), svc.config["INSTANCE_DIR"],
+                                None if everything else set(ids))
+    before = len(spool_admin.dead_letters(svc.redis(), svc.config["INSTANCE_DIR"]))
+    stored = spool.drain(svc)
+    after = len(spool_admin.dead_letters(svc.redis(), svc.config["INSTANCE_DIR"]))
+    click.echo(f"re-driven {moved}; replayed {stored}; parked again {after - before}")
+
+
 @click.command("rotate-keys")
 def rotate_keys_command() -> None:
     """Re-encrypt stored phone numbers with the first key of PEERLINE_ENCRYPTION_KEYS."""
@@ -206,8 +244,11 @@ WORKER_TTL_S = 30
 
 
 def _worker_class() -> type:
-    """SimpleWorker that reconnects quickly and tells us when a stop was asked for."""
+    """SimpleWorker that reconnects quickly, tells us when a stop was asked for, and runs
+    RQ's scheduler as a thread (a forked scheduler outlives a SIGKILLed worker)."""
     from rq import SimpleWorker
+
+    from workers.scheduler import ThreadScheduler
 
     class LineWorker(SimpleWorker):
         # RQ backs off up to 60 s between reconnects; once Redis is back, come back fast.
@@ -218,11 +259,29 @@ def _worker_class() -> type:
             LineWorker.stopping.set()
             super().request_stop(signum, frame)
 
+        def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
+                             *args: Any, **kwargs: Any) -> None:
+            if burst:  # RQ enqueues due jobs once, in this process
+                super()._start_scheduler(burst, logging_level, *args, **kwargs)
+                return
+            self.scheduler = ThreadScheduler(self.queues, connection=self.connection,
+                                             logging_level=logging_level or "INFO",
+                                             serializer=self.serializer)
+            self.scheduler.acquire_locks()
+            if self.scheduler.acquired_locks:
+                self.scheduler.start()
+
+        def stop_scheduler(self) -> None:
+            if isinstance(self.scheduler, ThreadScheduler):
+                self.scheduler.stop_thread()
+            else:
+                super().stop_scheduler()
+
     return LineWorker
 
 
 def run_worker(app: Flask, burst: bool = False) -> None:
-    """An RQ worker (non-forking, with scheduler) plus the sweeper thread beside it.
+    """An RQ worker (non-forking, with scheduler) plus sweeper and heartbeat threads.
 
     RQ's work loop quits on some Redis errors (a time-out, an error outside its dequeue
     retry, a failed registration while Redis is down). Work must not stop because Redis
@@ -235,12 +294,19 @@ def run_worker(app: Flask, burst: bool = False) -> None:
 
     from workers.context import set_app
 
+    from . import heartbeat
     from .sweeper import run_forever
 
     set_app(app)
     svc: Services = app.extensions["peerline"]
     _probe_held_texts(svc)
     stop = threading.Event()
+    # The leases this worker takes carry its name; its heartbeat tells the sweepers it
+    # is alive, so a SIGKILLed worker's work is handed on in seconds.
+    svc.line.owner = heartbeat.new_owner_id()
+    beats = threading.Thread(target=heartbeat.run_forever, args=(svc, svc.line.owner, stop),
+                             name="heartbeat", daemon=True)
+    beats.start()
     sweeper = threading.Thread(target=run_forever, args=(svc, stop), name="sweeper",
                                daemon=True)
     sweeper.start()
@@ -269,6 +335,7 @@ def run_worker(app: Flask, burst: bool = False) -> None:
             worker_class.stopping.wait(1.0)
     finally:
         stop.set()
+        beats.join(timeout=5)  # it leaves the heartbeat set: no lease is held any more
 
 
 def _probe_held_texts(svc: Services) -> None:
@@ -338,6 +405,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(roster_cli)
     app.cli.add_command(voice_cli)
     app.cli.add_command(escalations_cli)
+    app.cli.add_command(spool_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(sweeper_command)
     app.cli.add_command(dev_command)

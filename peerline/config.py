@@ -66,6 +66,8 @@ _SETTINGS: dict[str, tuple[Any, type]] = {
     "PEERLINE_HOURS_ES": ("Normalmente hay voluntarios todos los días, de 9 a 23 h.", str),
     "PEERLINE_SWEEP_INTERVAL_S": (5.0, float),
     "PEERLINE_LEASE_S": (30, int),
+    "PEERLINE_HEARTBEAT_S": (2.0, float),
+    "PEERLINE_WORKER_DEAD_S": (10.0, float),
     "PEERLINE_RETENTION_DAYS": (30, int),
     "PEERLINE_VOICE_MAX_WAIT_S": (180, int),
     "PEERLINE_RATE_LIMIT_PER_MIN": (30, int),

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import embedded_redis
+from .heartbeat import DeathWatch
 from .line import Line, utcnow
 from .telephony.local_gateway import LocalGateway
 from .telephony.twilio_gateway import TwilioGateway
@@ -111,6 +112,7 @@ class Services:
             gateway = LocalGateway(self.sessions, vault, clock)
         self.line = Line(settings=config, vault=vault, gateway=gateway, clock=clock)
         self.kicker = Kicker(self)
+        self.death_watch = DeathWatch()
         event.listen(self.sessions, "after_commit", self._after_commit)
         event.listen(self.sessions, "after_soft_rollback", self._after_rollback)
 

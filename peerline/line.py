@@ -24,6 +24,9 @@ class Line:
     vault: PhoneVault
     gateway: Gateway
     clock: Callable[[], datetime] = field(default=utcnow)
+    #: The worker process's heartbeat name, recorded on the leases it takes (None when
+    #: nothing beats for this process: its leases then simply run out).
+    owner: str | None = None
 
     def now(self) -> datetime:
         """The current time (naive UTC); tests move the clock."""

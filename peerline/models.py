@@ -165,6 +165,7 @@ class OutboundMessage(Base):
     error_code: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    locked_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
 
@@ -209,6 +210,8 @@ class Task(Base):
     status: Mapped[str] = mapped_column(String(12), default="pending")
     not_before: Mapped[datetime] = mapped_column(DateTime)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    #: Whose lease it is (a worker's heartbeat name): a dead owner's lease ends early.
+    locked_by: Mapped[str | None] = mapped_column(String(64), index=True)
     enqueued_at: Mapped[datetime | None] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(300))

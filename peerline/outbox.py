@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -131,7 +131,7 @@ def _send_one(sessions: sessionmaker[Session], line: Line, message_id: int,
                    OutboundMessage.status == message.status,
                    OutboundMessage.attempts == message.attempts)
             .values(status="sending", attempts=OutboundMessage.attempts + 1,
-                    locked_until=now + timedelta(seconds=lease)))
+                    locked_until=now + timedelta(seconds=lease), locked_by=line.owner))
         if claimed.rowcount != 1:
             raise tasks.Retry(1.0, "claimed elsewhere")
         to = line.vault.decrypt(message.to_enc)
@@ -205,6 +205,32 @@ def _send_one(sessions: sessionmaker[Session], line: Line, message_id: int,
             _apply_status(session, line, message, report.status, report.error_code)
         _kick_next(session, line, message)
     return None
+
+
+def release(session: Session, owners: set[str], now: datetime) -> list[tuple[int, datetime]]:
+    """End dead workers' leases on texts they were sending; their send tasks are due now.
+
+    The next try asks Twilio first whether the text was accepted (``attempts`` > 0), so
+    a text the dead worker got through is recorded, not sent again. Returns (task id,
+    not_before) of the send tasks to enqueue.
+    """
+    if not owners:
+        return []
+    ids = list(session.scalars(select(OutboundMessage.id).where(
+        OutboundMessage.locked_by.in_(owners), OutboundMessage.status == "sending",
+        OutboundMessage.locked_until >= now)))
+    if not ids:
+        return []
+    session.execute(update(OutboundMessage).where(OutboundMessage.id.in_(ids))
+                    .values(locked_until=None))
+    free = or_(Task.locked_until.is_(None), Task.locked_until < now,
+               Task.locked_by.in_(owners))
+    due = [tid for tid, in session.execute(select(Task.id).where(
+        Task.kind == "send", Task.ref_id.in_(ids), Task.status == "pending", free))]
+    if due:
+        session.execute(update(Task).where(Task.id.in_(due)).values(
+            not_before=now, locked_until=None, locked_by=None))
+    return [(tid, now) for tid in due]
 
 
 def _report_for(session: Session, line: Line, sid: str) -> DeliveryReport:

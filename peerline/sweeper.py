@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 
 from redis.exceptions import RedisError
 from sqlalchemy import update
 
-from . import spool, tasks
+from . import heartbeat, outbox, spool, tasks
 from .extensions import Services
 from .handlers import register_all
 from .models import Task
@@ -28,9 +29,11 @@ def sweep(services: Services) -> dict[str, int]:
     line = services.line
     with services.sessions.begin() as session:
         counts = tick(session, line)
+    now = line.now()
+    freed = _release_dead_workers(services, now)
     with services.sessions() as session:
-        now = line.now()
         lost = [(task.id, task.not_before) for task in tasks.stale(session, now)]
+    lost += [item for item in freed if item[0] not in {tid for tid, _ in lost}]
     # Enqueue first, then note it: a failed enqueue (Redis still down) leaves the tasks
     # stale, so the next pass tries again instead of waiting out the re-enqueue gap.
     enqueued = services.kicker.kick(lost, force=True) if lost else False
@@ -40,11 +43,30 @@ def sweep(services: Services) -> dict[str, int]:
                                                Task.status == "pending")
                             .values(enqueued_at=now))
     counts["re_enqueued"] = len(lost) if enqueued else 0
+    counts["released"] = len(freed)
     try:  # texts spooled in Redis by any web process while the database was down
         counts["unspooled"] = spool.drain_redis(services.sessions, line, services.redis())
     except RedisError:
         counts["unspooled"] = 0
+    # A file spool left on this host (Redis was down too), e.g. by a web process since
+    # restarted: cheap to look at when there is none.
+    counts["unspooled"] += spool.drain_file(services.sessions, line,
+                                            services.config["INSTANCE_DIR"])
     return counts
+
+
+def _release_dead_workers(services: Services, now: datetime) -> list[tuple[int, datetime]]:
+    """Hand on at once the leased work of workers whose heartbeat stopped (killed)."""
+    with services.sessions() as session:
+        owners = tasks.lease_owners(session, now)
+    dead = heartbeat.dead_owners(services, owners, now) if owners else set()
+    if not dead:
+        return []
+    with services.sessions.begin() as session:
+        freed = dict(tasks.release(session, dead, now))
+        freed.update(outbox.release(session, dead, now))
+    log.warning("%d worker(s) stopped beating; %d task(s) handed on", len(dead), len(freed))
+    return list(freed.items())
 
 
 def run_forever(services: Services, stop: threading.Event) -> None:

@@ -70,15 +70,19 @@ def add(session: Session, kind: str, ref_id: int | None, now: datetime, *,
 
 
 def claim(sessions: sessionmaker[Session], task_id: int, now: datetime,
-          lease_s: int) -> Task | None:
-    """Lease a due, pending task (compare-and-set); None if another worker has it."""
+          lease_s: int, owner: str | None = None) -> Task | None:
+    """Lease a due, pending task (compare-and-set); None if another worker has it.
+
+    ``owner`` (the worker's heartbeat name) is recorded, so that the sweeper can end the
+    lease early when that worker stops beating.
+    """
     with sessions.begin() as session:
         result = session.execute(
             update(Task)
             .where(Task.id == task_id, Task.status == "pending", Task.not_before <= now,
                    or_(Task.locked_until.is_(None), Task.locked_until < now))
-            .values(locked_until=now + timedelta(seconds=lease_s), attempts=Task.attempts + 1,
-                    dedupe_key=None)
+            .values(locked_until=now + timedelta(seconds=lease_s), locked_by=owner,
+                    attempts=Task.attempts + 1, dedupe_key=None)
         )
         if result.rowcount != 1:
             return None
@@ -91,7 +95,7 @@ def _backoff(attempts: int) -> float:
 
 def run(sessions: sessionmaker[Session], line: Line, task_id: int) -> str:
     """Run one task if it is due and free; return what happened (for logs and tests)."""
-    task = claim(sessions, task_id, line.now(), line.setting("PEERLINE_LEASE_S"))
+    task = claim(sessions, task_id, line.now(), line.setting("PEERLINE_LEASE_S"), line.owner)
     if task is None:
         return "skipped"
     fn = HANDLERS.get(task.kind)
@@ -111,7 +115,7 @@ def run(sessions: sessionmaker[Session], line: Line, task_id: int) -> str:
         row = session.get(Task, task_id)
         if row is None:
             return "gone"
-        row.locked_until = None
+        row.locked_until = row.locked_by = None
         if outcome is None:
             row.status, row.done_at = "done", line.now()
             return "done"
@@ -125,6 +129,25 @@ def run(sessions: sessionmaker[Session], line: Line, task_id: int) -> str:
         row.not_before = row.enqueued_at = line.now() + timedelta(seconds=outcome.delay)
         session.info.setdefault("new_tasks", []).append(row)
         return "retry"
+
+
+def lease_owners(session: Session, now: datetime) -> list[str]:
+    """Workers (heartbeat names) holding a live lease on a pending task."""
+    return list(session.scalars(select(Task.locked_by).distinct().where(
+        Task.locked_by.is_not(None), Task.status == "pending", Task.locked_until >= now)))
+
+
+def release(session: Session, owners: set[str], now: datetime) -> list[tuple[int, datetime]]:
+    """End the leases of dead workers now; returns (task id, not_before) to enqueue."""
+    if not owners:
+        return []
+    rows = [(tid, at) for tid, at in session.execute(select(Task.id, Task.not_before).where(
+        Task.locked_by.in_(owners), Task.status == "pending", Task.locked_until >= now))]
+    if rows:
+        session.execute(update(Task).where(Task.id.in_([tid for tid, _ in rows]),
+                                           Task.locked_by.in_(owners))
+                        .values(locked_until=None, locked_by=None))
+    return rows
 
 
 def stale(session: Session, now: datetime, limit: int = 500) -> list[Task]:

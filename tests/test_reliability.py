@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from datetime import timedelta
 
 import pytest
 from flask import current_app
@@ -15,9 +16,10 @@ from rq import SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 from sqlalchemy import func, select
 
-from peerline import outbox, tasks
+from peerline import heartbeat, outbox, tasks
 from peerline.extensions import QUEUE_NAME, RUN_TASK
 from peerline.handlers import register_all
+from peerline.line import Line
 from peerline.models import Conversation, Message, OutboundMessage, Survivor, Task
 from peerline.sweeper import sweep
 from peerline.telephony.twilio_gateway import TwilioGateway
@@ -348,6 +350,118 @@ def test_find_sent_tells_identical_texts_apart(twilio_settings, svc, fake, clock
     assert fake.bodies(SURV) == ["ok", "ok"]
     sids = [m.sid for m in outbound(svc)]
     assert len(set(sids)) == 2 and None not in sids
+
+
+# --- (d2) a killed worker noticed by its heartbeat, long before its lease ends ---------
+
+OWNER = "worker-a"
+
+
+def kill_mid_send(svc, fake, clock):
+    """Queue a text; a worker named OWNER takes its task, Twilio accepts, the worker dies
+    before it hears back. Returns (message id, task id)."""
+    register_all()
+    with svc.sessions.begin() as session:
+        message_id = outbox.queue_text(session, svc.line, SURV, LINE, "you are not alone").id
+    with svc.sessions() as session:
+        task_id = session.scalar(select(Task.id).where(Task.ref_id == message_id))
+    svc.redis().flushdb()  # its job was on the dead worker
+    dying = Line(settings=svc.line.settings, vault=svc.line.vault, clock=clock, owner=OWNER,
+                 gateway=DiesAfterTwilioAccepts(fake.account_sid, fake.auth_token, fake.url,
+                                                0.3))
+    heartbeat.beat(svc.redis(), OWNER, clock.now)
+    with pytest.raises(WorkerKilled):
+        tasks.run(svc.sessions, dying, task_id)
+    assert len(fake.delivered(SURV)) == 1  # accepted by Twilio; the worker never heard
+    with svc.sessions() as session:
+        assert session.get(OutboundMessage, message_id).locked_by == OWNER
+        assert session.get(Task, task_id).locked_by == OWNER
+    return message_id, task_id
+
+
+def sent_once(svc, fake, message_id):
+    [sent] = fake.delivered(SURV)
+    with svc.sessions() as session:
+        row = session.get(OutboundMessage, message_id)
+        assert (row.status, row.sid) == ("sent", sent.sid)
+    posts = [r for r in fake.requests if r[0] == "POST" and r[1] == "message"]
+    assert len(posts) == 1
+
+
+def test_a_killed_workers_send_is_handed_on_when_its_heartbeat_stops(
+        twilio_settings, svc, fake, clock):
+    message_id, task_id = kill_mid_send(svc, fake, clock)
+    lease_ends = clock.now + timedelta(seconds=svc.line.setting("PEERLINE_LEASE_S"))
+    dead_s = svc.line.setting("PEERLINE_WORKER_DEAD_S")
+    beat_s = svc.line.setting("PEERLINE_HEARTBEAT_S")
+
+    assert sweep(svc)["released"] == 0  # it beat a moment ago
+    clock.advance(dead_s + 1)  # no beat since
+    assert sweep(svc)["released"] == 0  # silent once: a suspicion, not yet a death
+    clock.advance(2 * beat_s)
+    counts = sweep(svc)  # silent at two looks: dead, its work goes on now
+    assert counts["released"] == 1 and counts["re_enqueued"] == 1
+    assert clock.now + timedelta(seconds=10) < lease_ends  # well before the lease ran out
+
+    work(svc)  # another worker: finds the text in Twilio's list, records it, sends nothing
+    sent_once(svc, fake, message_id)
+    with svc.sessions() as session:
+        assert session.get(Task, task_id).status == "done"
+
+
+def test_a_worker_that_keeps_beating_keeps_its_lease(twilio_settings, svc, fake, clock):
+    _, task_id = kill_mid_send(svc, fake, clock)  # "killed" but its heartbeat goes on
+    for _ in range(4):
+        clock.advance(svc.line.setting("PEERLINE_WORKER_DEAD_S") / 2)
+        heartbeat.beat(svc.redis(), OWNER, clock.now)
+        assert sweep(svc)["released"] == 0
+    assert tasks.run(svc.sessions, svc.line, task_id) == "skipped"
+
+
+def test_redis_restarted_empty_forgets_every_beat_and_nothing_is_sent_twice(
+        twilio_settings, svc, fake, clock):
+    message_id, _ = kill_mid_send(svc, fake, clock)
+    svc.redis().flushdb()  # Redis restarts empty: no beats on record at all
+    for _ in range(3):  # unknown is not dead: the lease runs its normal course
+        clock.advance(svc.line.setting("PEERLINE_WORKER_DEAD_S"))
+        assert sweep(svc)["released"] == 0
+    clock.advance(svc.line.setting("PEERLINE_LEASE_S"))
+    assert sweep(svc)["re_enqueued"] == 1
+    work(svc)
+    sent_once(svc, fake, message_id)
+
+
+def test_silence_must_be_seen_twice_with_redis_answering_in_between(clock):
+    watch = heartbeat.DeathWatch()
+    assert watch.confirm({OWNER}, clock.now, 4) == set()
+    clock.advance(5)
+    watch.reset()  # Redis could not be read at this look: beats may just be held up
+    assert watch.confirm({OWNER}, clock.now, 4) == set()
+    clock.advance(2)
+    assert watch.confirm(set(), clock.now, 4) == set()  # it beat again: suspicion over
+    clock.advance(5)
+    assert watch.confirm({OWNER}, clock.now, 4) == set()
+    clock.advance(5)
+    assert watch.confirm({OWNER}, clock.now, 4) == {OWNER}
+
+
+def test_the_workers_scheduler_is_a_thread_that_dies_with_it(svc):
+    """RQ forks its scheduler; the child outlived a SIGKILLed worker holding its database
+    sockets, so a transaction the worker had open never ended and blocked the others."""
+    import psutil
+
+    from peerline.cli import _worker_class
+
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    worker = _worker_class()([QUEUE_NAME], connection=Redis.from_url(svc.redis_url()))
+    worker._start_scheduler()  # what work(with_scheduler=True) does first
+    try:
+        assert worker.scheduler.acquired_locks
+        assert {p.pid for p in psutil.Process().children(recursive=True)} == before
+        assert worker.scheduler._process.is_alive()
+    finally:
+        worker.stop_scheduler()
+    assert not worker.scheduler._process.is_alive()
 
 
 # --- (e) duplicate webhooks at once; status callbacks early and out of order ------------

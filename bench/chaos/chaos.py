@@ -36,18 +36,24 @@ from peerline.models import Base, Conversation, Message  # noqa: E402
 from peerline.telephony.signature import sign  # noqa: E402
 from tests.fake_twilio import FakeTwilio  # noqa: E402
 
-BIN = os.path.join(ROOT, ".venv", "bin")
+# The interpreter's own bin folder (``.venv/bin`` when run as the README says).
+BIN = os.path.dirname(os.path.abspath(sys.executable))
 # Its own database: the test suite wipes ``test`` whenever anyone runs it, which would
 # wipe a chaos run in the middle. ``CHAOS_DATABASE_URL=…/test`` runs it there.
 DB_URL = os.environ.get("CHAOS_DATABASE_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/peerline_chaos")
 REDIS_PORT = int(os.environ.get("CHAOS_REDIS_PORT", "6390"))
-REDIS_URL = f"redis://127.0.0.1:{REDIS_PORT}/0"
+# ``CHAOS_REDIS_URL`` (loopback only) uses a Redis that is already running, flushing its
+# database first; no private redis-server is started (not for the ``redis`` scenario).
+EXTERNAL_REDIS = os.environ.get("CHAOS_REDIS_URL", "")
+REDIS_URL = EXTERNAL_REDIS or f"redis://127.0.0.1:{REDIS_PORT}/0"
+if EXTERNAL_REDIS and not EXTERNAL_REDIS.startswith(("redis://127.0.0.1", "redis://localhost")):
+    raise SystemExit("CHAOS_REDIS_URL must be on loopback")
 LINES = ["+15550000001", "+15550000002", "+15550000003"]
 VOLUNTEERS = ["+15550100001", "+15550100002", "+15550100003"]
 SURVIVORS = [f"+155501990{i:02d}" for i in range(1, 7)]
 TOKEN = "chaos-auth-token"
-RUN_DIR = "/tmp/peerline-chaos"
+RUN_DIR = os.environ.get("CHAOS_RUN_DIR", "/tmp/peerline-chaos")
 
 
 def free_port() -> int:
@@ -77,7 +83,8 @@ class Line:
                         TWILIO_API_BASE_URL=fake.url, PEERLINE_GATEWAY="twilio",
                         PUBLIC_BASE_URL=self.base, PEERLINE_NUMBERS=",".join(LINES),
                         SECRET_KEY="chaos-secret-key-0123456789", TWILIO_TIMEOUT_S="2",
-                        PEERLINE_ONCALL_NUMBER="", PYTHONUNBUFFERED="1")
+                        PEERLINE_ONCALL_NUMBER="", PYTHONUNBUFFERED="1",
+                        PEERLINE_INSTANCE_DIR=f"{RUN_DIR}/instance")
         for name in ("TWILIO_REGION", "TWILIO_EDGE"):
             self.env.pop(name, None)
         self.engine = create_engine(DB_URL)
@@ -126,7 +133,12 @@ class Line:
     def start(self) -> None:
         os.makedirs(RUN_DIR, exist_ok=True)
         _ensure_database(DB_URL)
-        self.redis_start()
+        if EXTERNAL_REDIS:
+            import redis
+
+            redis.Redis.from_url(EXTERNAL_REDIS).flushdb()
+        else:
+            self.redis_start()
         with self.engine.begin() as conn:
             Base.metadata.drop_all(conn)
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
@@ -159,7 +171,7 @@ class Line:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        if os.path.exists(f"{RUN_DIR}/redis.pid"):
+        if not EXTERNAL_REDIS and os.path.exists(f"{RUN_DIR}/redis.pid"):
             self.redis_kill()
         self.engine.dispose()
 
@@ -247,6 +259,8 @@ def wait_all(line: Line, expected: dict[str, list[str]], limit_s: float) -> floa
 # --- scenarios ----------------------------------------------------------------------------
 
 def scenario_redis(line: Line, rounds: int) -> dict:
+    if EXTERNAL_REDIS:
+        raise SystemExit("the redis scenario kills Redis: run it without CHAOS_REDIS_URL")
     events: dict[str, float] = {}
 
     def fault(i: int) -> None:
