@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from peerline.crisis import CATEGORIES, detect, load_lexicons  # noqa: E402
-from peerline.crisis.detector import _current_lexicon  # noqa: E402
+from peerline.crisis.lexicon import _current_lexicon  # noqa: E402
 
 EN = [
     "I had a really long day at work and my manager kept piling things on me",

@@ -319,7 +319,7 @@ def test_extra_dir_extends_the_lexicon(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_import_does_no_work() -> None:
-    code = ("import peerline.crisis.detector as d; "
+    code = ("import peerline.crisis.lexicon as d; "
             "assert d._cached_lexicon.cache_info().currsize == 0; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True)

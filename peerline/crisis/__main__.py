@@ -13,7 +13,8 @@ import argparse
 import json
 import sys
 
-from .detector import LexiconError, detect
+from .detector import detect
+from .verdict import LexiconError
 
 
 def main(argv: list[str] | None = None) -> int:

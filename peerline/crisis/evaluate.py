@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import classifier
-from .detector import CATEGORIES, detect
+from .detector import detect
+from .verdict import CATEGORIES
 
 DEFAULT_CSV = Path("tests/data/crisis_dev.csv")
 

@@ -29,7 +29,8 @@ import numpy as np
 from scipy import sparse
 
 from . import classifier
-from .detector import CATEGORIES, scan_lexicon
+from .detector import scan_lexicon
+from .verdict import CATEGORIES
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN_DIR = ROOT / "data" / "crisis" / "train"

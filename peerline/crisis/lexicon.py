@@ -1,0 +1,204 @@
+"""Lexicon files: parsing, the anchor index, and the process-wide cache."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .phrases import _FLAG_FIELD, _HEAD, _SLOT_LINE, _compile_phrase
+from .verdict import CATEGORIES, INTERNAL_CATEGORIES, LexiconError
+
+_PACKAGE_LEXICON_DIR = Path(__file__).with_name("lexicons")
+ENV_LEXICON_DIR = "PEERLINE_LEXICON_DIR"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One lexicon line."""
+
+    category: str
+    phrase: str
+    flag: str
+    source: str  # "file:line"
+
+
+@dataclass
+class Lexicon:
+    """Compiled lexicons.
+
+    Each entry has its own regex and a set of *anchor* words; at detection time only
+    the entries whose anchors occur in the message are tried, and filter entries only
+    when a crisis entry matched.
+    """
+
+    entries: tuple[Entry, ...]
+    slots: dict[str, str]
+    #: every entry, crisis and filter categories alike: (regex, category, flag,
+    #: needs a word boundary before the match). The boundary is checked in Python: a
+    #: leading look-behind would stop ``re`` from skipping ahead to the first letter.
+    crisis: list[tuple[re.Pattern[str], str, str, bool]] = field(default_factory=list)
+    #: for each compiled entry: words of which one must also be present (or None)
+    second: list[frozenset[str] | None] = field(default_factory=list)
+    #: for each compiled entry: "file:line: phrase" (for debugging and reports)
+    origins: list[str] = field(default_factory=list)
+    always: list[int] = field(default_factory=list)
+    word_index: dict[str, list[int]] = field(default_factory=dict)
+    stem_index: dict[str, list[int]] = field(default_factory=dict)
+    stem_lengths: tuple[int, ...] = ()
+    stem_re: re.Pattern[str] | None = None
+    emoji_index: dict[str, list[int]] = field(default_factory=dict)
+    emoji_re: re.Pattern[str] | None = None
+    inner_index: dict[str, list[int]] = field(default_factory=dict)
+    inner_re: re.Pattern[str] | None = None
+
+
+def _iter_lexicon_lines(path: Path) -> Iterator[tuple[int, str]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LexiconError(f"{path}: cannot read: {exc}") from exc
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            yield number, line
+
+
+def _lexicon_files(extra_dir: str | os.PathLike[str] | None) -> list[Path]:
+    files = sorted(_PACKAGE_LEXICON_DIR.glob("*.txt"))
+    if extra_dir:
+        extra = Path(extra_dir)
+        if not extra.is_dir():
+            raise LexiconError(f"{extra}: lexicon directory does not exist")
+        files.extend(sorted(extra.glob("*.txt")))
+    return files
+
+
+def _parse_files(files: Iterable[Path]) -> tuple[list[Entry], dict[str, str]]:
+    entries: list[Entry] = []
+    slots: dict[str, str] = {}
+    valid = set(CATEGORIES) | set(INTERNAL_CATEGORIES)
+    for path in files:
+        for number, line in _iter_lexicon_lines(path):
+            where = f"{path}:{number}"
+            if line.startswith("@"):
+                m = _SLOT_LINE.match(line)
+                if not m:
+                    raise LexiconError(f"{where}: bad slot definition {line!r} "
+                                       "(expected '@name = alternatives')")
+                name, body = m.group(1), m.group(2).strip()
+                slots[name] = f"{slots[name]} | {body}" if name in slots else body
+                continue
+            category, sep, rest = line.partition("|")
+            if not sep:
+                raise LexiconError(f"{where}: expected 'category | phrase', got {line!r}")
+            category = category.strip()
+            flag = "strong"
+            m = _FLAG_FIELD.search(rest)
+            if m:
+                flag = m.group(1)
+                rest = rest[: m.start()]
+            phrase = rest.strip()
+            if category not in valid:
+                raise LexiconError(f"{where}: unknown category {category!r} "
+                                   f"(expected one of {', '.join(sorted(valid))})")
+            if not phrase:
+                raise LexiconError(f"{where}: empty phrase")
+            entries.append(Entry(category, phrase, flag, where))
+    return entries, slots
+
+
+def _alternation_regex(literals: Iterable[str]) -> str:
+    """A regex matching any of ``literals``, as a character trie (fast in ``re``)."""
+    trie: dict = {}
+    for lit in set(literals):
+        node = trie
+        for ch in lit:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        ends = "" in node
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        # longest match first: an end here is only taken when no branch continues
+        return f"(?:{body})?" if ends else body
+
+    return emit(trie)
+
+
+def _top_level_alternatives(entry: Entry) -> list[str]:
+    """Split ``a | b c | (d | e)`` into ``a``, ``b c``, ``(d | e)``: each alternative is
+    compiled on its own, with its own anchors, so fewer regexes run per message."""
+    parts: list[str] = []
+    depth = 0
+    current: list[str] = []
+    for ch in entry.phrase:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        if ch == "|" and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current).strip())
+    if depth != 0 or any(not p for p in parts):
+        return [entry.phrase]  # let the parser report the error with its message
+    return parts
+
+
+def load_lexicons(extra_dir: str | os.PathLike[str] | None = None) -> Lexicon:
+    """Read, validate and compile the package lexicons plus ``extra_dir/*.txt``.
+
+    Raises :class:`LexiconError` naming the file and line of the first bad entry.
+    """
+    entries, slots = _parse_files(_lexicon_files(extra_dir))
+    lex = Lexicon(entries=tuple(entries), slots=slots)
+    for e, phrase in [(entry, alt) for entry in entries
+                      for alt in _top_level_alternatives(entry)]:
+        regex, anchors, second = _compile_phrase(phrase, slots, e.source)
+        head = regex.startswith(_HEAD)
+        if head:
+            regex = regex[len(_HEAD):]
+        try:
+            pattern = re.compile(regex)
+        except re.error as exc:  # pragma: no cover - the syntax escapes everything
+            raise LexiconError(f"{e.source}: invalid phrase {e.phrase!r}: {exc}") from exc
+        if pattern.fullmatch("") is not None:
+            raise LexiconError(f"{e.source}: phrase {e.phrase!r} matches empty text")
+        index = len(lex.crisis)
+        lex.crisis.append((pattern, e.category, e.flag, head))
+        lex.second.append(frozenset(lit for _, lit in second) if second else None)
+        lex.origins.append(f"{e.source}: {phrase}")
+        if anchors is None:
+            lex.always.append(index)
+            continue
+        for kind, lit in anchors:
+            table = {"w": lex.word_index, "s": lex.stem_index, "e": lex.emoji_index}[kind]
+            table.setdefault(lit, []).append(index)
+            if kind != "e" and len(lit) >= 4:
+                lex.inner_index.setdefault(lit, []).append(index)
+    if lex.stem_index:
+        lex.stem_re = re.compile(r"\b(?:" + _alternation_regex(lex.stem_index) + ")")
+        lex.stem_lengths = tuple(sorted({len(x) for x in lex.stem_index}))
+    if lex.emoji_index:
+        lex.emoji_re = re.compile("[" + "".join(re.escape(x) for x in lex.emoji_index) + "]")
+    if lex.inner_index:
+        lex.inner_re = re.compile(_alternation_regex(lex.inner_index))
+    return lex
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_lexicon(extra_dir: str | None) -> Lexicon:
+    return load_lexicons(extra_dir)
+
+
+def _current_lexicon() -> Lexicon:
+    return _cached_lexicon(os.environ.get(ENV_LEXICON_DIR) or None)
