@@ -98,7 +98,8 @@ def redrive(redis_client: Any, instance_dir: str, ids: set[str] | None = None) -
     moved = 0
     try:
         script = redis_client.register_script(_REDRIVE)
-        for raw in redis_client.lrange(spool.DEAD_KEY, 0, -1):
+        # Newest first, each to the head: the oldest ends up first in line.
+        for raw in reversed(redis_client.lrange(spool.DEAD_KEY, 0, -1)):
             key = spool.entry_id(raw)
             if ids is None or key in ids:
                 moved += int(script(keys=[spool.DEAD_KEY, spool.REDIS_KEY,
