@@ -238,9 +238,15 @@ def live_server(app):
         server.server_close()
 
 
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")
 def test_a_survivor_texts_from_the_browser_and_sees_the_reply(app, svc, live_server):
-    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        # In CI the browser test runs or fails; only a developer's machine may skip it.
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(
+            "needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+    from playwright import sync_api
+
+    # A wait limit, not a timing assertion: a busy 2-core machine can take seconds.
+    sync_api.expect.set_options(timeout=30_000)
     add_volunteer(svc, "Alex (demo)", ALEX)
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
