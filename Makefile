@@ -3,15 +3,24 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean requirements
 
-$(BIN)/flask: requirements.txt
+# requirements.txt (what the line runs on) and requirements-dev.txt (test tools) are
+# generated from the short lists in requirements.in and requirements-dev.in.
+$(BIN)/flask: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt
 	touch $(BIN)/flask
 
-install: $(BIN)/flask  ## a virtual environment with requirements.txt
+install: $(BIN)/flask  ## a virtual environment with requirements.txt (+ test tools)
+
+requirements:  ## regenerate the pinned files from requirements*.in (needs the index)
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file requirements.txt requirements.in
+	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file requirements-dev.txt requirements-dev.in
 
 run: install  ## the whole line on its embedded default, simulator at /simulator
 	$(BIN)/flask --app wsgi dev
