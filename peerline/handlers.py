@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("peerline.outbox", "peerline.pairing", "peerline.purge", "peerline.voice.calls")
+MODULES = ("peerline.outbox", "peerline.pairing", "peerline.purge", "peerline.remote_delete",
+           "peerline.voice.calls")
 
 
 def register_all() -> None:

@@ -3,8 +3,13 @@
 The spool is a Redis list (shared by every web process; drained by the sweeper) and,
 when Redis is down too, an append-only file in the instance folder (drained by the web
 process that wrote it, on its next request once the database answers). Entries are the
-signed form parameters exactly as Twilio sent them; replaying is idempotent because
-intake dedupes on ``MessageSid``.
+signed form parameters exactly as Twilio sent them, sealed with the line's vault (a
+Redis dump or the file shows no number and no word), with the time they arrived;
+replaying is idempotent because intake dedupes on ``MessageSid``.
+
+Entries live at most ``PEERLINE_SPOOL_TTL_S`` (never longer than the retention period):
+older ones are dropped unreplayed, and the Redis list itself expires that long after its
+last write. A text spooled before its sender's quick exit is replayed without its words.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 import logging
 import os
 import threading
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,11 +50,73 @@ def spool_path(instance_dir: str) -> str:
     return os.path.join(instance_dir, "spool-sms.jsonl")
 
 
-def keep(form: dict[str, str], redis_client: Any, instance_dir: str) -> str:
-    """Store an inbound text's parameters somewhere durable; returns where."""
-    entry = json.dumps({k: form.get(k, "") for k in FIELDS})
+#: The field of a replayed entry that carries when the text first arrived.
+SPOOLED_AT = "SpooledAt"
+
+
+def ttl_s(line: Line) -> int:
+    """How long a spooled text is kept: ``PEERLINE_SPOOL_TTL_S``, at most the retention."""
+    retention = int(line.setting("PEERLINE_RETENTION_DAYS")) * 86400
+    return max(60, min(int(line.setting("PEERLINE_SPOOL_TTL_S")), retention))
+
+
+def encode(form: dict[str, str], line: Line) -> str:
+    """One spool entry: the text's parameters sealed, and the time it arrived."""
+    params = json.dumps({k: form.get(k, "") for k in FIELDS})
+    return json.dumps({"v": 2, "at": line.now().isoformat(),
+                       "sealed": line.vault.encrypt(params)})
+
+
+def decode(raw: str | bytes, line: Line) -> dict[str, str] | None:
+    """The parameters of an entry (with ``SpooledAt``), or None when it has expired.
+
+    An entry written before entries were sealed (plain parameters) is read as it is.
+    """
+    data = json.loads(raw)
+    if not isinstance(data, dict) or data.get("v") != 2:
+        return data if isinstance(data, dict) else None
+    arrived = datetime.fromisoformat(data["at"])
+    if line.now() - arrived > timedelta(seconds=ttl_s(line)):
+        return None
+    params = json.loads(line.vault.decrypt(data["sealed"]))
+    params[SPOOLED_AT] = data["at"]
+    return params
+
+
+def spooled_at(entry: dict[str, str]) -> datetime | None:
+    """When a decoded entry first reached the line (None for an old plain entry)."""
+    value = entry.get(SPOOLED_AT)
+    return datetime.fromisoformat(value) if value else None
+
+
+def expire_redis(redis_client: Any, line: Line, limit: int = 500) -> int:
+    """Drop expired entries from the head of the Redis spool; returns how many.
+
+    Works while the database is down (nothing is replayed). ``LREM`` removes an entry
+    only if it is still there, so it never races a drainer that claimed it.
+    """
+    dropped = 0
+    for raw in redis_client.lrange(REDIS_KEY, 0, limit - 1):
+        try:
+            fresh = decode(raw, line) is not None
+        except ValueError:
+            fresh = True  # not ours to judge: the drain deals with bad entries
+        if fresh:
+            break
+        dropped += int(redis_client.lrem(REDIS_KEY, 1, raw))
+    if dropped:
+        log.warning("dropped %s spooled texts older than the spool's time-to-live", dropped)
+    return dropped
+
+
+def keep(form: dict[str, str], redis_client: Any, instance_dir: str, line: Line) -> str:
+    """Store an inbound text's parameters (sealed) somewhere durable; returns where."""
+    entry = encode(form, line)
     try:
-        redis_client.rpush(REDIS_KEY, entry)
+        pipe = redis_client.pipeline()
+        pipe.rpush(REDIS_KEY, entry)
+        pipe.expire(REDIS_KEY, ttl_s(line))
+        pipe.execute()
         return "redis"
     except Exception:  # noqa: BLE001 - Redis down too: the local file keeps it
         os.makedirs(instance_dir, exist_ok=True)
@@ -67,7 +135,8 @@ def replay_one(sessions: sessionmaker[Session], line: Line, entry: dict[str, str
                 session, line, sid=entry.get("MessageSid", ""), from_raw=entry.get("From", ""),
                 to_raw=entry.get("To", ""), body=entry.get("Body", ""),
                 num_media=int(entry.get("NumMedia") or 0) if str(
-                    entry.get("NumMedia") or "0").isdigit() else 0)
+                    entry.get("NumMedia") or "0").isdigit() else 0,
+                spooled_at=spooled_at(entry))
             if not reply.duplicate and reply.texts:
                 sender = normalise(entry["From"])
                 to = normalise(entry["To"])
@@ -85,7 +154,9 @@ def drain_redis(sessions: sessionmaker[Session], line: Line, redis_client: Any,
         raw = redis_client.lindex(REDIS_KEY, 0)
         if raw is None:
             break
-        replay_one(sessions, line, json.loads(raw))
+        entry = decode(raw, line)
+        if entry is not None:  # an expired entry is dropped unreplayed
+            replay_one(sessions, line, entry)
         redis_client.lpop(REDIS_KEY)  # only after it is stored: a crash replays, dedupe
         done += 1
     return done
@@ -98,9 +169,10 @@ def drain_file(sessions: sessionmaker[Session], line: Line, instance_dir: str) -
         if not os.path.exists(path) or os.path.getsize(path) == 0:
             return 0
         with open(path, encoding="utf-8") as handle:
-            entries = [json.loads(row) for row in handle if row.strip()]
+            entries = [decode(row, line) for row in handle if row.strip()]
         for entry in entries:
-            replay_one(sessions, line, entry)
+            if entry is not None:  # an expired entry is dropped unreplayed
+                replay_one(sessions, line, entry)
         os.truncate(path, 0)
     return len(entries)
 

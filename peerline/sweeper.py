@@ -26,8 +26,13 @@ def sweep(services: Services) -> dict[str, int]:
     """One pass: timers, re-enqueue stale due tasks, replay spooled texts. Returns counts."""
     register_all()
     line = services.line
+    try:  # spooled texts past their time-to-live go, even while the database is down
+        expired = spool.expire_redis(services.redis(), line)
+    except RedisError:
+        expired = 0
     with services.sessions.begin() as session:
         counts = tick(session, line)
+    counts["spool_expired"] = expired
     with services.sessions() as session:
         now = line.now()
         lost = [(task.id, task.not_before) for task in tasks.stale(session, now)]
