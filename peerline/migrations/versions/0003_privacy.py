@@ -73,6 +73,10 @@ def _has_words() -> bool:
 
 
 def upgrade() -> None:
+    # Words already stored are sealed below: know the keys before changing anything.
+    vault = None
+    if not context.is_offline_mode() and _has_words():
+        vault = _vault(required=True)
     with op.batch_alter_table('escalations', schema=None) as batch_op:
         batch_op.alter_column('matched', existing_type=sa.String(length=200),
                               type_=sa.Text(), existing_nullable=True)
@@ -101,9 +105,8 @@ def upgrade() -> None:
                               ['survivor_id', 'status', 'next_try_at'], unique=False)
 
     # Data: seal every word already stored (a value that is already a token is kept).
-    if context.is_offline_mode() or not _has_words():
+    if vault is None:
         return
-    vault = _vault(required=True)
 
     def seal(value: str) -> str:
         try:
