@@ -307,7 +307,8 @@ class FakeTwilio:
             self._hold(self.hang_s)
             return self._error(503, 20503, "Service Unavailable")
         with self._lock:
-            message = Sent(sid=f"SM{next(self._sids):032x}", to=to, from_=from_, body=body,
+            # "SMa…": never equal to a test's own (decimal) inbound sid.
+            message = Sent(sid=f"SMa{next(self._sids):031x}", to=to, from_=from_, body=body,
                            status_callback=form.get("StatusCallback"), created=time.time(),
                            fault=fault if fault and fault.startswith("accept") else None)
             self.messages.append(message)

@@ -121,6 +121,9 @@ def spool_a_text(settings: dict, clock, story: Story, on_sid=None) -> None:  # n
     with down.app_context():
         send(Phones(down, down.test_client()), story, SURV, SPOOLED, on_sid=on_sid)
     down.extensions["peerline"].engine.dispose()
+    from peerline import spool
+
+    spool._pending.clear()  # as if another web process had spooled it
 
 
 def whole_story(phones: Phones, svc, settings, clock, inbox: Inbox,  # noqa: ANN001
