@@ -26,10 +26,12 @@ SURVIVOR_REPLY = "locked in the bathroom, he is asleep"
 VOICEMAIL = "please call me back, the garage door code changed"
 SPOOLED = "the phone battery is dying, orchard street shelter"
 PENDING = "text me when you wake up, sunflower"
+PENDING_RELAY = "i will text from my sisters phone, bluebird"
 OTHER_FIRST = "my landlord keeps threatening me"
 OTHER_PEER = "that sounds frightening, tell me about the lease"
-SURVIVOR_FRAGMENTS = ("stepfather", "car keys", "kill myself", "somewhere safe", "bathroom",
-                      "garage door", "orchard street", "sunflower")
+SURVIVOR_FRAGMENTS = ("stepfather", "car keys", "kill myself", "do this anymore",
+                      "somewhere safe", "bathroom", "garage door", "orchard street",
+                      "sunflower", "bluebird")
 OTHER_FRAGMENTS = ("landlord", "the lease")
 PEOPLE = (SURV, SURV2, ALEX, ONCALL)
 REC_SID = "RE" + "7" * 32
@@ -44,6 +46,7 @@ class Story:
     inbound: dict[str, list[str]] = field(default_factory=dict)  # phone -> MessageSids
     line_for: dict[str, str] = field(default_factory=dict)  # survivor -> ALEX's line number
     call_id: int = 0
+    spooled_sid: str = ""
 
 
 Inbox = Callable[[str], list[tuple[str, str]]]
@@ -120,6 +123,7 @@ def spool_a_text(settings: dict, clock, story: Story, on_sid=None) -> None:  # n
     down = create_app({**settings, "DATABASE_URL": DEAD_DB}, clock=clock)
     with down.app_context():
         send(Phones(down, down.test_client()), story, SURV, SPOOLED, on_sid=on_sid)
+    story.spooled_sid = story.inbound[SURV][-1]
     down.extensions["peerline"].engine.dispose()
     from peerline import spool
 

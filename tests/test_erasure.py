@@ -18,6 +18,7 @@ from .helpers import new_sid
 from .privacy_story import (
     OTHER_FRAGMENTS,
     PENDING,
+    PENDING_RELAY,
     REC_SID,
     SPOOLED,
     SURVIVOR_FRAGMENTS,
@@ -72,11 +73,12 @@ def test_quick_exit_erases_every_conversation_both_ways_and_at_twilio(
     fake.add_recording(REC_SID)
     fake.add_transcription(TR_SID)
     story = whole_story(phones, svc, settings, clock, inbox_of(fake), on_sid=fake.add_inbound)
-    # A peer's text still waiting to go when the survivor leaves: it must never go.
+    # Texts still waiting to go when the survivor leaves (both ways): they never go.
     send(phones, story, ALEX, PENDING, to=story.line_for[SURV], on_sid=fake.add_inbound)
+    send(phones, story, SURV, PENDING_RELAY, on_sid=fake.add_inbound)
     assert svc.redis().llen(spool.REDIS_KEY) == 1  # the spooled text waits
     before = readable(svc)
-    assert all(f in before for f in ("stepfather", "kill myself", "garage door", "sunflower"))
+    assert all(f in before for f in SURVIVOR_FRAGMENTS if f != "orchard street")
     with svc.sessions() as session:
         survivor_id = session.scalar(select(Survivor.id).where(
             Survivor.phone_hash == svc.line.vault.hash(SURV)))
@@ -103,7 +105,8 @@ def test_quick_exit_erases_every_conversation_both_ways_and_at_twilio(
     for fragment in OTHER_FRAGMENTS:  # another survivor's words stay
         assert fragment in after, fragment
     assert svc.redis().llen(spool.REDIS_KEY) == 0
-    assert PENDING not in fake.bodies(SURV)  # the waiting relay never went
+    assert PENDING not in fake.bodies(SURV)  # the waiting relays never went
+    assert PENDING_RELAY not in fake.bodies(ALEX)
     assert SPOOLED not in fake.bodies(ALEX)
 
     with svc.sessions() as session:
@@ -127,14 +130,14 @@ def test_quick_exit_erases_every_conversation_both_ways_and_at_twilio(
             OutboundMessage.status == "erased")).all()
         assert pending and all(m.sid is None for m in pending)
         spooled = session.scalars(select(Message).where(Message.kind == "erased")).one()
-        assert spooled.body is None and spooled.sid == story.inbound[SURV][-1]
+        assert spooled.body is None and spooled.sid == story.spooled_sid
         statuses = set(session.scalars(select(RemoteDeletion.status)))
     assert statuses == {"deleted"}
 
     # Twilio was asked to delete every message both ways, the recording, the transcript.
     deleted = set(fake.deleted("message"))
     assert message_sids <= deleted
-    assert story.inbound[SURV][-1] in deleted and erase_sid in deleted  # spooled, #ERASE
+    assert story.spooled_sid in deleted and erase_sid in deleted
     assert not other_sids & deleted
     assert fake.deleted("recording") == [REC_SID]
     assert fake.deleted("transcription") == [TR_SID]
@@ -193,9 +196,9 @@ def test_a_text_spooled_before_the_quick_exit_is_replayed_without_its_words(
     phones.work()
     with svc.sessions() as session:
         replayed = session.scalars(select(Message).where(
-            Message.sid == story.inbound[SURV][0])).one()
+            Message.sid == story.spooled_sid)).one()
         assert replayed.body is None and replayed.kind == "erased"
-    assert story.inbound[SURV][0] in fake.deleted("message")
+    assert story.spooled_sid in fake.deleted("message")
     # A text after the quick exit is the survivor's own again (stored, nothing sent).
     send(phones, story, SURV, "START", on_sid=fake.add_inbound)
     send(phones, story, SURV, "new words later", on_sid=fake.add_inbound)
