@@ -96,8 +96,9 @@ def erase_survivor(session: Session, line: Line, survivor_id: int) -> Erasure:
         .values(matched=None))
     result.voicemails = _rows(session, update(Voicemail).where(voicemails).values(
         transcript=None, recording_url=None))
-    session.execute(update(Voicemail).where(voicemails, Voicemail.status == "new")
-                    .values(status="erased"))  # nobody calls back a phone that quick-exited
+    # Nobody calls back a phone that quick-exited (a callback being set up stops too).
+    session.execute(update(Voicemail).where(voicemails, Voicemail.status.in_(("new", "calling")))
+                    .values(status="erased"))
 
     survivor.erased_at = line.now()
     conversations.survivor_opted_out(session, line, survivor, reason="erased")

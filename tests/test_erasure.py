@@ -204,3 +204,41 @@ def test_a_text_spooled_before_the_quick_exit_is_replayed_without_its_words(
     send(phones, story, SURV, "new words later", on_sid=fake.add_inbound)
     with svc.sessions() as session:
         assert "new words later" in session.scalars(select(Message.body)).all()
+
+
+def test_a_text_in_flight_at_the_quick_exit_is_deleted_at_twilio_once_sent(
+        phones, svc, clock, fake):
+    import threading
+
+    from peerline import tasks
+    from peerline.models import Task
+
+    add_volunteer(svc, "Alex", ALEX)
+    story = Story()
+    send(phones, story, ALEX, "ON", on_sid=fake.add_inbound)
+    send(phones, story, SURV, "hello", on_sid=fake.add_inbound)
+    phones.work()
+    number = fake.delivered(ALEX)[-1].from_
+    send(phones, story, ALEX, "YES", to=number, on_sid=fake.add_inbound)
+    phones.work()
+    send(phones, story, SURV, "meet me by the willow tree", on_sid=fake.add_inbound)
+    with svc.sessions() as session:
+        relay = session.scalars(select(OutboundMessage).where(
+            OutboundMessage.kind == "relay").order_by(OutboundMessage.id.desc())).first()
+        assert "willow" in relay.body
+        task_id = session.scalar(select(Task.id).where(Task.kind == "send",
+                                                       Task.ref_id == relay.id))
+    fake.configure(slow_s=1.0)  # Twilio holds its answer: the send is in flight
+    worker = threading.Thread(target=tasks.run, args=(svc.sessions, svc.line, task_id))
+    worker.start()
+    while not fake.in_flight and worker.is_alive():
+        threading.Event().wait(0.01)
+    send(phones, story, SURV, "#ERASE", on_sid=fake.add_inbound)
+    worker.join()
+    fake.configure(slow_s=0.0)
+    phones.work()
+    [sent] = [m for m in fake.delivered(ALEX) if "willow" in m.body]  # it did go
+    with svc.sessions() as session:
+        row = session.get(OutboundMessage, relay.id)
+        assert (row.status, row.sid, row.body) == ("sent", sent.sid, None)
+    assert sent.sid in fake.deleted("message")  # and Twilio's copy went after it
