@@ -24,6 +24,7 @@ db_cli = AppGroup("db", help="Create or migrate the database schema.")
 roster_cli = AppGroup("roster", help="The volunteer roster.")
 voice_cli = AppGroup("voice", help="The voice line: voicemails and callbacks.")
 escalations_cli = AppGroup("escalations", help="The crisis escalation log.")
+privacy_cli = AppGroup("privacy", help="Quick exits: what Twilio was asked to delete.")
 
 DEMO_VOLUNTEERS = (("Alex (demo)", "+15550100001", "en,es"), ("Sam (demo)", "+15550100002", "en"))
 
@@ -149,9 +150,29 @@ def escalations_ack(escalation_id: int, by: str) -> None:
     click.echo(f"escalation #{escalation_id} acknowledged")
 
 
+@privacy_cli.command("deletions")
+@click.option("--all", "show_all", is_flag=True, help="Also those already deleted.")
+def privacy_deletions(show_all: bool) -> None:
+    """Records at Twilio a quick exit asked to delete: failed and pending ones (sids only)."""
+    from sqlalchemy import select
+
+    from .models_privacy import RemoteDeletion
+
+    with _services().sessions() as session:
+        query = select(RemoteDeletion).order_by(RemoteDeletion.id.desc()).limit(500)
+        if not show_all:
+            query = query.where(RemoteDeletion.status.in_(("failed", "pending")))
+        rows = session.scalars(query).all()
+        if not rows:
+            click.echo("nothing waiting or failed")
+        for r in rows:
+            click.echo(f"#{r.id}\t{r.kind}\t{r.sid}\t{r.status}\ttries {r.attempts}\t"
+                       f"survivor #{r.survivor_id}\t{r.last_error or ''}")
+
+
 @click.command("rotate-keys")
 def rotate_keys_command() -> None:
-    """Re-encrypt stored phone numbers with the first key of PEERLINE_ENCRYPTION_KEYS."""
+    """Re-encrypt stored numbers and sealed words with the first PEERLINE_ENCRYPTION_KEYS key."""
     from .keys import rotate_all
 
     svc = _services()
@@ -282,6 +303,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(roster_cli)
     app.cli.add_command(voice_cli)
     app.cli.add_command(escalations_cli)
+    app.cli.add_command(privacy_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(sweeper_command)
     app.cli.add_command(dev_command)

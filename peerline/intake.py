@@ -70,7 +70,8 @@ def receive_sms(session: Session, line: Line, *, sid: str, from_raw: str, to_raw
     body = body.replace("\x00", "")
     volunteer = find_volunteer(session, line, sender)
     if volunteer is not None:
-        return _from_volunteer(session, line, volunteer, sid, line_number, body, num_media)
+        return _from_volunteer(session, line, volunteer, sid, line_number, body, num_media,
+                               spooled_at)
     if oncall.is_oncall(line, sender):
         return _from_oncall(session, line, sender, sid, line_number, body, num_media)
     return _from_survivor(session, line, sender, sid, line_number, body, num_media,
@@ -228,12 +229,31 @@ def _conversation_on_line(session: Session, volunteer: Volunteer,
         Conversation.volunteer_line == line_number).limit(1))
 
 
+def _erased_since(session: Session, volunteer: Volunteer, line_number: str,
+                  spooled_at: datetime | None) -> int | None:
+    """The conversation a spooled peer's text was for, if its survivor erased it since."""
+    if spooled_at is None:
+        return None
+    return session.scalar(select(Conversation.id).where(
+        Conversation.volunteer_id == volunteer.id, Conversation.volunteer_line == line_number,
+        Conversation.closed_reason == "erased", Conversation.closed_at >= spooled_at)
+        .order_by(Conversation.id.desc()).limit(1))
+
+
 def _from_volunteer(session: Session, line: Line, volunteer: Volunteer, sid: str,
-                    line_number: str, body: str, num_media: int) -> Reply:
+                    line_number: str, body: str, num_media: int,
+                    spooled_at: datetime | None = None) -> Reply:
     word = command_word(body)
     conversation = _conversation_on_line(session, volunteer, line_number)
     store = {"sid": sid, "sender": "volunteer", "sender_hash": volunteer.phone_hash,
              "line_number": line_number, "body": body, "num_media": num_media}
+    erased = None if conversation else _erased_since(session, volunteer, line_number,
+                                                      spooled_at)
+    if erased is not None:
+        # Spooled during an outage for a survivor who has quick-exited since: erased too.
+        _store(session, line, kind="erased", conversation_id=erased, **{**store, "body": None})
+        remote_delete.forget(session, line, "message", sid)
+        return Reply()
     if word in OPT_OUT:
         _store(session, line, kind="optout", conversation_id=None, **store)
         roster.go_off_shift(session, line, volunteer, force=True)

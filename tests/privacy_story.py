@@ -118,12 +118,13 @@ def other_survivor(phones: Phones, story: Story, inbox: Inbox, on_sid=None) -> N
     assert OTHER_PEER in [b for _, b in inbox(SURV2)]
 
 
-def spool_a_text(settings: dict, clock, story: Story, on_sid=None) -> None:  # noqa: ANN001
+def spool_a_text(settings: dict, clock, story: Story, on_sid=None,  # noqa: ANN001
+                 sender: str = SURV, body: str = SPOOLED, to: str | None = None) -> None:
     """SURV texts while the database is down: the text waits in the Redis spool."""
     down = create_app({**settings, "DATABASE_URL": DEAD_DB}, clock=clock)
     with down.app_context():
-        send(Phones(down, down.test_client()), story, SURV, SPOOLED, on_sid=on_sid)
-    story.spooled_sid = story.inbound[SURV][-1]
+        send(Phones(down, down.test_client()), story, sender, body, to=to, on_sid=on_sid)
+    story.spooled_sid = story.inbound[sender][-1]
     down.extensions["peerline"].engine.dispose()
     from peerline import spool
 

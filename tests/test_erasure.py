@@ -185,20 +185,33 @@ def test_twilio_still_delivering_is_retried_later_then_recorded_as_failed(
     assert failed and all(r.attempts == 7 and "20009" in r.last_error for r in failed)
     lines = [r.getMessage() for r in caplog.records if "remote_delete_failed" in r.getMessage()]
     assert len(lines) == len(failed) and all("20009" in line for line in lines)
+    listed = phones.app.test_cli_runner().invoke(args=["privacy", "deletions"]).output
+    assert all(r.sid in listed for r in failed) and "still being delivered" in listed
 
 
 def test_a_text_spooled_before_the_quick_exit_is_replayed_without_its_words(
         phones, svc, settings, clock, fake):
+    add_volunteer(svc, "Alex", ALEX)
     story = Story()
-    spool_a_text(settings, clock, story, on_sid=fake.add_inbound)
+    send(phones, story, ALEX, "ON", on_sid=fake.add_inbound)
+    send(phones, story, SURV, "hello", on_sid=fake.add_inbound)
+    phones.work()
+    number = fake.delivered(ALEX)[-1].from_
+    send(phones, story, ALEX, "YES", to=number, on_sid=fake.add_inbound)
+    phones.work()
+    spool_a_text(settings, clock, story, on_sid=fake.add_inbound)  # the survivor's
+    spool_a_text(settings, clock, story, on_sid=fake.add_inbound, sender=ALEX,
+                 body="i am still here, tell me about the orchard", to=number)  # the peer's
     clock.advance(5)
     send(phones, story, SURV, "#ERASE", on_sid=fake.add_inbound)  # drains after erasing
     phones.work()
+    spooled = [story.inbound[SURV][-2], story.inbound[ALEX][-1]]
     with svc.sessions() as session:
-        replayed = session.scalars(select(Message).where(
-            Message.sid == story.spooled_sid)).one()
-        assert replayed.body is None and replayed.kind == "erased"
-    assert story.spooled_sid in fake.deleted("message")
+        replayed = session.scalars(select(Message).where(Message.sid.in_(spooled))).all()
+        assert len(replayed) == 2
+        assert all(m.body is None and m.kind == "erased" for m in replayed)
+    assert set(spooled) <= set(fake.deleted("message"))
+    assert not [b for b in fake.bodies(ALEX) if "orchard" in b]
     # A text after the quick exit is the survivor's own again (stored, nothing sent).
     send(phones, story, SURV, "START", on_sid=fake.add_inbound)
     send(phones, story, SURV, "new words later", on_sid=fake.add_inbound)
