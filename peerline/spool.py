@@ -67,6 +67,11 @@ def encode(form: dict[str, str], line: Line) -> str:
                        "sealed": line.vault.encrypt(params)})
 
 
+def _expired(data: dict[str, Any], line: Line) -> bool:
+    arrived = datetime.fromisoformat(data["at"])
+    return line.now() - arrived > timedelta(seconds=ttl_s(line))
+
+
 def decode(raw: str | bytes, line: Line) -> dict[str, str] | None:
     """The parameters of an entry (with ``SpooledAt``), or None when it has expired.
 
@@ -75,8 +80,7 @@ def decode(raw: str | bytes, line: Line) -> dict[str, str] | None:
     data = json.loads(raw)
     if not isinstance(data, dict) or data.get("v") != 2:
         return data if isinstance(data, dict) else None
-    arrived = datetime.fromisoformat(data["at"])
-    if line.now() - arrived > timedelta(seconds=ttl_s(line)):
+    if _expired(data, line):
         return None
     params = json.loads(line.vault.decrypt(data["sealed"]))
     params[SPOOLED_AT] = data["at"]
@@ -89,21 +93,29 @@ def spooled_at(entry: dict[str, str]) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def expire_redis(redis_client: Any, line: Line, limit: int = 500) -> int:
+def expire_redis(redis_client: Any, line: Line, batch: int = 50) -> int:
     """Drop expired entries from the head of the Redis spool; returns how many.
 
-    Works while the database is down (nothing is replayed). ``LREM`` removes an entry
-    only if it is still there, so it never races a drainer that claimed it.
+    Works while the database is down (nothing is replayed, nothing is decrypted).
+    ``LREM`` removes an entry only if it is still there, so it never races a drainer.
     """
     dropped = 0
-    for raw in redis_client.lrange(REDIS_KEY, 0, limit - 1):
-        try:
-            fresh = decode(raw, line) is not None
-        except ValueError:
-            fresh = True  # not ours to judge: the drain deals with bad entries
-        if fresh:
+    while True:
+        head = redis_client.lrange(REDIS_KEY, 0, batch - 1)
+        stale = []
+        for raw in head:
+            try:
+                data = json.loads(raw)
+                old = isinstance(data, dict) and data.get("v") == 2 and _expired(data, line)
+            except (ValueError, KeyError, TypeError):
+                old = False  # not ours to judge: the drain deals with bad entries
+            if not old:
+                break
+            stale.append(raw)
+        for raw in stale:
+            dropped += int(redis_client.lrem(REDIS_KEY, 1, raw))
+        if len(stale) < batch:
             break
-        dropped += int(redis_client.lrem(REDIS_KEY, 1, raw))
     if dropped:
         log.warning("dropped %s spooled texts older than the spool's time-to-live", dropped)
     return dropped
