@@ -38,7 +38,7 @@ from .privacy_story import (
 from .test_text_line import ALEX, SURV
 
 #: The line's own texts: every outbound body is sealed, so these are unreadable too.
-TEMPLATES = ("CRISIS ALERT", "Reply YES", "trained peer", "988")
+TEMPLATES = ("CRISIS ALERT", "Reply YES", "trained peer", "Crisis Lifeline")
 
 
 def assert_unreadable(blob: str, extra: tuple[str, ...] = ()) -> None:
