@@ -25,6 +25,7 @@ roster_cli = AppGroup("roster", help="The volunteer roster.")
 voice_cli = AppGroup("voice", help="The voice line: voicemails and callbacks.")
 escalations_cli = AppGroup("escalations", help="The crisis escalation log.")
 spool_cli = AppGroup("spool", help="Texts spooled while the database was down; dead letters.")
+privacy_cli = AppGroup("privacy", help="Quick exits: what Twilio was asked to delete.")
 
 DEMO_VOLUNTEERS = (("Alex (demo)", "+15550100001", "en,es"), ("Sam (demo)", "+15550100002", "en"))
 #: The demo volunteers' voice PIN (``make run`` only, local gateway).
@@ -204,7 +205,7 @@ def spool_list() -> None:
                    f"being replayed, {counts.redis_dead} dead letters")
     click.echo(f"file on this host: {counts.file_waiting} waiting, {counts.file_dead} "
                "dead letters")
-    for letter in spool_admin.dead_letters(svc.redis(), where):
+    for letter in spool_admin.dead_letters(svc.redis(), where, svc.line):
         click.echo(f"{letter.id}\t{letter.where}\t{letter.message_sid}\t{letter.why}")
 
 
@@ -220,15 +221,33 @@ def spool_retry(ids: tuple[str, ...], everything: bool) -> None:
     svc = _services()
     moved = spool_admin.redrive(svc.redis(), svc.config["INSTANCE_DIR"],
                                 None if everything else set(ids))
-    before = len(spool_admin.dead_letters(svc.redis(), svc.config["INSTANCE_DIR"]))
+    before = len(spool_admin.dead_letters(svc.redis(), svc.config["INSTANCE_DIR"], svc.line))
     stored = spool.drain(svc)
-    after = len(spool_admin.dead_letters(svc.redis(), svc.config["INSTANCE_DIR"]))
+    after = len(spool_admin.dead_letters(svc.redis(), svc.config["INSTANCE_DIR"], svc.line))
     click.echo(f"re-driven {moved}; replayed {stored}; parked again {after - before}")
+@privacy_cli.command("deletions")
+@click.option("--all", "show_all", is_flag=True, help="Also those already deleted.")
+def privacy_deletions(show_all: bool) -> None:
+    """Records at Twilio a quick exit asked to delete: failed and pending ones (sids only)."""
+    from sqlalchemy import select
+
+    from .models_privacy import RemoteDeletion
+
+    with _services().sessions() as session:
+        query = select(RemoteDeletion).order_by(RemoteDeletion.id.desc()).limit(500)
+        if not show_all:
+            query = query.where(RemoteDeletion.status.in_(("failed", "pending")))
+        rows = session.scalars(query).all()
+        if not rows:
+            click.echo("nothing waiting or failed")
+        for r in rows:
+            click.echo(f"#{r.id}\t{r.kind}\t{r.sid}\t{r.status}\ttries {r.attempts}\t"
+                       f"survivor #{r.survivor_id}\t{r.last_error or ''}")
 
 
 @click.command("rotate-keys")
 def rotate_keys_command() -> None:
-    """Re-encrypt stored phone numbers with the first key of PEERLINE_ENCRYPTION_KEYS."""
+    """Re-encrypt stored numbers and sealed words with the first PEERLINE_ENCRYPTION_KEYS key."""
     from .keys import rotate_all
 
     svc = _services()
@@ -406,6 +425,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(voice_cli)
     app.cli.add_command(escalations_cli)
     app.cli.add_command(spool_cli)
+    app.cli.add_command(privacy_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(sweeper_command)
     app.cli.add_command(dev_command)

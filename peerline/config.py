@@ -69,6 +69,7 @@ _SETTINGS: dict[str, tuple[Any, type]] = {
     "PEERLINE_HEARTBEAT_S": (2.0, float),
     "PEERLINE_WORKER_DEAD_S": (10.0, float),
     "PEERLINE_RETENTION_DAYS": (30, int),
+    "PEERLINE_SPOOL_TTL_S": (3 * 86400, int),
     "PEERLINE_VOICE_MAX_WAIT_S": (180, int),
     "PEERLINE_RATE_LIMIT_PER_MIN": (30, int),
     "PEERLINE_QUICK_EXIT_WORD": ("#ERASE", str),

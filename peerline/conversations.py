@@ -128,14 +128,16 @@ def end(session: Session, line: Line, conversation: Conversation, by: str) -> No
                              conversation_id=conversation.id)
 
 
-def survivor_opted_out(session: Session, line: Line, survivor: Survivor) -> None:
-    """STOP: nothing more is sent; the open conversation closes and a peer is told."""
+def survivor_opted_out(session: Session, line: Line, survivor: Survivor,
+                       reason: str = "opted_out") -> None:
+    """STOP (or a quick exit, ``reason='erased'``): nothing more is sent; the open
+    conversation closes and a peer is told."""
     survivor.opted_out, survivor.opted_out_at = True, line.now()
     conversation = open_conversation(session, survivor.id)
     if conversation is None:
         return
     volunteer = conversation.volunteer
-    if _close(session, line, conversation, "opted_out") and volunteer is not None \
+    if _close(session, line, conversation, reason) and volunteer is not None \
             and conversation.volunteer_line:
         outbox.text_volunteer(session, line, volunteer, conversation.volunteer_line,
                               VOLUNTEER_TEXTS["survivor_left"].format(cid=conversation.id),

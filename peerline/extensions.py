@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from . import embedded_redis
 from .heartbeat import DeathWatch
 from .line import Line, utcnow
+from .sealed import bind_vault
 from .telephony.local_gateway import LocalGateway
 from .telephony.twilio_gateway import TwilioGateway
 from .vault import PhoneVault
@@ -102,6 +103,7 @@ class Services:
         self._redis: Redis | None = None
         vault = PhoneVault.from_settings(config["SECRET_KEY"], config["PEERLINE_ENCRYPTION_KEYS"],
                                          config["PEERLINE_HASH_KEY"])
+        bind_vault(self.engine, vault)  # sealed columns (words) use the same keys
         clock = clock or utcnow
         if config["PEERLINE_GATEWAY"] == "twilio":
             gateway: Any = TwilioGateway(config["TWILIO_ACCOUNT_SID"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 MODULES = ("peerline.outbox", "peerline.pairing", "peerline.purge", "peerline.oncall",
-           "peerline.voice.calls")
+           "peerline.remote_delete", "peerline.voice.calls")
 
 
 def register_all() -> None:

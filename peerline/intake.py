@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import conversations, escalation, oncall, pairing, purge, roster
+from . import conversations, erasure, escalation, oncall, pairing, remote_delete, roster
 from .copy import VOLUNTEER_TEXTS, say
 from .line import Line
 from .models import Conversation, Message, Survivor, Volunteer
@@ -41,6 +41,7 @@ class Reply:
     texts: list[str] = field(default_factory=list)
     duplicate: bool = False
     crisis: bool = False  # the reply carries hotline information: always send it
+    erased: bool = False  # a quick exit: spooled copies should be replayed (erased) now
 
 
 def command_word(body: str) -> str:
@@ -49,8 +50,11 @@ def command_word(body: str) -> str:
 
 
 def receive_sms(session: Session, line: Line, *, sid: str, from_raw: str, to_raw: str,
-                body: str, num_media: int = 0) -> Reply:
-    """Handle one inbound text; the caller commits."""
+                body: str, num_media: int = 0, spooled_at: datetime | None = None) -> Reply:
+    """Handle one inbound text; the caller commits.
+
+    ``spooled_at``: when a text replayed from the outage spool first reached the line.
+    """
     if not sid or len(sid) > 64:
         raise BadInput("MessageSid is missing or malformed")
     try:
@@ -66,10 +70,12 @@ def receive_sms(session: Session, line: Line, *, sid: str, from_raw: str, to_raw
     body = body.replace("\x00", "")
     volunteer = find_volunteer(session, line, sender)
     if volunteer is not None:
-        return _from_volunteer(session, line, volunteer, sid, line_number, body, num_media)
+        return _from_volunteer(session, line, volunteer, sid, line_number, body, num_media,
+                               spooled_at)
     if oncall.is_oncall(line, sender):
         return _from_oncall(session, line, sender, sid, line_number, body, num_media)
-    return _from_survivor(session, line, sender, sid, line_number, body, num_media)
+    return _from_survivor(session, line, sender, sid, line_number, body, num_media,
+                          spooled_at)
 
 
 def _from_oncall(session: Session, line: Line, sender: str, sid: str, line_number: str,
@@ -85,7 +91,7 @@ def _from_oncall(session: Session, line: Line, sender: str, sid: str, line_numbe
 
 
 def _store(session: Session, line: Line, *, sid: str, sender: str, sender_hash: str,
-           line_number: str, body: str, num_media: int, kind: str,
+           line_number: str, body: str | None, num_media: int, kind: str,
            conversation_id: int | None) -> Message:
     message = Message(sid=sid, sender=sender, sender_hash=sender_hash, line_number=line_number,
                       body=body, num_media=num_media, kind=kind,
@@ -110,13 +116,19 @@ def _previous_text(session: Session, line: Line, conversation: Conversation | No
 
 
 def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_number: str,
-                   body: str, num_media: int) -> Reply:
+                   body: str, num_media: int, spooled_at: datetime | None = None) -> Reply:
     word = command_word(body)
     lang_guess = escalation.guess_language(body) if body.strip() else "en"
     survivor = get_or_create_survivor(session, line, sender, lang_guess)
-    conversation = conversations.open_conversation(session, survivor.id)
     store = {"sid": sid, "sender": "survivor", "sender_hash": survivor.phone_hash,
              "line_number": line_number, "body": body, "num_media": num_media}
+    if erasure.arrived_before_erasure(survivor, spooled_at):
+        # Spooled during an outage, replayed after the quick exit: erased too.
+        _store(session, line, kind="erased", conversation_id=None,
+               **{**store, "body": None})
+        remote_delete.forget(session, line, "message", sid, survivor.id)
+        return Reply()
+    conversation = conversations.open_conversation(session, survivor.id)
 
     if word in OPT_OUT:
         _store(session, line, kind="optout",
@@ -131,9 +143,8 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
     if exit_word and word == exit_word:
         _store(session, line, kind="optout",
                conversation_id=conversation.id if conversation else None, **store)
-        conversations.survivor_opted_out(session, line, survivor)
-        purge.erase_survivor(session, line, survivor)
-        return Reply()  # nothing is sent: a phone in the wrong hands shows no reply
+        erasure.erase_survivor(session, line, survivor.id)
+        return Reply(erased=True)  # nothing is sent: a phone in the wrong hands shows no reply
     if survivor.opted_out:
         _store(session, line, kind="text", conversation_id=None, **store)
         return Reply()  # opted out: nothing is sent until START
@@ -220,12 +231,31 @@ def _conversation_on_line(session: Session, volunteer: Volunteer,
         Conversation.volunteer_line == line_number).limit(1))
 
 
+def _erased_since(session: Session, volunteer: Volunteer, line_number: str,
+                  spooled_at: datetime | None) -> int | None:
+    """The conversation a spooled peer's text was for, if its survivor erased it since."""
+    if spooled_at is None:
+        return None
+    return session.scalar(select(Conversation.id).where(
+        Conversation.volunteer_id == volunteer.id, Conversation.volunteer_line == line_number,
+        Conversation.closed_reason == "erased", Conversation.closed_at >= spooled_at)
+        .order_by(Conversation.id.desc()).limit(1))
+
+
 def _from_volunteer(session: Session, line: Line, volunteer: Volunteer, sid: str,
-                    line_number: str, body: str, num_media: int) -> Reply:
+                    line_number: str, body: str, num_media: int,
+                    spooled_at: datetime | None = None) -> Reply:
     word = command_word(body)
     conversation = _conversation_on_line(session, volunteer, line_number)
     store = {"sid": sid, "sender": "volunteer", "sender_hash": volunteer.phone_hash,
              "line_number": line_number, "body": body, "num_media": num_media}
+    erased = None if conversation else _erased_since(session, volunteer, line_number,
+                                                      spooled_at)
+    if erased is not None:
+        # Spooled during an outage for a survivor who has quick-exited since: erased too.
+        _store(session, line, kind="erased", conversation_id=erased, **{**store, "body": None})
+        remote_delete.forget(session, line, "message", sid)
+        return Reply()
     if word in OPT_OUT:
         _store(session, line, kind="optout", conversation_id=None, **store)
         roster.go_off_shift(session, line, volunteer, force=True)

@@ -1,36 +1,49 @@
-"""Key rotation: re-encrypt every stored phone number under the newest key."""
+"""Key rotation: re-encrypt every stored number and every sealed word under the newest key."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Integer, Text, column, select, table
 from sqlalchemy.orm import Session
 
-from .models import LocalMessage, OutboundMessage, Survivor, Volunteer
+from .models import Base, LocalMessage, OutboundMessage, Survivor, Volunteer
 from .models_voice import Call
+from .sealed import sealed_columns
 from .vault import PhoneVault
 
 ENCRYPTED = ((Volunteer, "phone_enc"), (Survivor, "phone_enc"),
              (OutboundMessage, "to_enc"), (LocalMessage, "to_enc"), (Call, "from_enc"))
 
 
-def rotate_all(session: Session, vault: PhoneVault, batch: int = 500) -> int:
-    """Re-encrypt every encrypted column with the vault's first key; returns rows changed.
+def _encrypted_columns() -> list[tuple[str, str]]:
+    """(table, column) of every column holding a token: numbers, then sealed words."""
+    numbers = [(model.__tablename__, name) for model, name in ENCRYPTED]
+    words = [(name, col.name) for name, col in sealed_columns(Base.metadata)]
+    return numbers + words
 
-    Hashes do not change (the hash key is separate), so lookups keep working throughout.
+
+def rotate_all(session: Session, vault: PhoneVault, batch: int = 500) -> int:
+    """Re-encrypt every encrypted column with the vault's first key; returns values changed.
+
+    Works on the stored tokens themselves (no decrypt-and-compare through the ORM), so
+    every value is rewritten. Hashes do not change (the hash key is separate), so
+    lookups keep working throughout.
     """
     changed = 0
-    for model, column in ENCRYPTED:
+    for table_name, column_name in _encrypted_columns():
+        raw: Any = table(table_name, column("id", Integer), column(column_name, Text))
+        value = raw.c[column_name]
         last_id = 0
         while True:
-            rows = session.scalars(select(model).where(model.id > last_id)
-                                   .order_by(model.id).limit(batch)).all()
+            rows = session.execute(select(raw.c.id, value).where(raw.c.id > last_id)
+                                   .order_by(raw.c.id).limit(batch)).all()
             if not rows:
                 break
-            for row in rows:
-                token = getattr(row, column)
+            for row_id, token in rows:
                 if token:
-                    setattr(row, column, vault.rotate(token))
+                    session.execute(raw.update().where(raw.c.id == row_id)
+                                    .values({column_name: vault.rotate(token)}))
                     changed += 1
-            last_id = rows[-1].id
-            session.flush()
+            last_id = rows[-1][0]
     return changed

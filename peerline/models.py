@@ -17,6 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from .sealed import SealedText
+
 #: The statuses of a conversation that is still open (waiting or live), as SQL.
 OPEN_WHERE = "status IN ('waiting', 'active')"
 
@@ -71,6 +73,7 @@ class Survivor(Base):
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     opted_out_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_hotline_at: Mapped[datetime | None] = mapped_column(DateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime)  # last quick exit
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
@@ -121,7 +124,8 @@ class Message(Base):
     """A text that arrived at the line (from a survivor or a volunteer).
 
     ``sid`` is Twilio's ``MessageSid``: unique, so a redelivered webhook stores nothing.
-    ``body`` is purged after the retention period; the row stays.
+    ``body`` is sealed (encrypted at rest) and purged after the retention period or by a
+    quick exit; the row stays.
     """
 
     __tablename__ = "messages"
@@ -134,7 +138,7 @@ class Message(Base):
     sender: Mapped[str] = mapped_column(String(12))  # survivor | volunteer
     sender_hash: Mapped[str] = mapped_column(String(64), index=True)
     line_number: Mapped[str] = mapped_column(String(20))
-    body: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(SealedText)
     num_media: Mapped[int] = mapped_column(Integer, default=0)
     kind: Mapped[str] = mapped_column(String(16), default="text")  # text | command | optout
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
@@ -159,7 +163,7 @@ class OutboundMessage(Base):
     to_enc: Mapped[str] = mapped_column(Text)
     to_hash: Mapped[str] = mapped_column(String(64))
     from_number: Mapped[str] = mapped_column(String(20))
-    body: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(SealedText)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     error_code: Mapped[int | None] = mapped_column(Integer)
@@ -246,7 +250,7 @@ class Escalation(Base):
     )
     source: Mapped[str] = mapped_column(String(16))  # detector | volunteer | voice
     category: Mapped[str | None] = mapped_column(String(32))
-    matched: Mapped[str | None] = mapped_column(String(200))
+    matched: Mapped[str | None] = mapped_column(SealedText)  # the words, up to 200
     alerted: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     acknowledged_by: Mapped[str | None] = mapped_column(String(120))
@@ -299,10 +303,11 @@ class LocalMessage(Base):
     to_enc: Mapped[str] = mapped_column(Text)
     to_hash: Mapped[str] = mapped_column(String(64), index=True)
     from_number: Mapped[str] = mapped_column(String(20))
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(SealedText)
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 # Tables of later capabilities live in their own modules; import them so that
 # ``Base.metadata`` (and Alembic) sees every table.
+from . import models_privacy as _models_privacy  # noqa: E402,F401
 from . import models_voice as _models_voice  # noqa: E402,F401

@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Te
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .models import Base, Conversation, Volunteer
+from .sealed import SealedText
 
 #: A ring that won its call, as SQL.
 ACCEPTED_WHERE = "status = 'accepted'"
@@ -94,7 +95,8 @@ class Voicemail(Base):
     """A message left after the longest wait; also the callback task it becomes.
 
     ``status``: new (waiting for a callback) → calling (a peer is calling back) → done;
-    ``no_callback`` for withheld numbers. The survivor's number stays on the call row.
+    ``no_callback`` for withheld numbers; ``erased`` after the caller's quick exit. The
+    survivor's number stays on the call row; the recording URL and transcript are sealed.
     """
 
     __tablename__ = "voicemails"
@@ -103,9 +105,10 @@ class Voicemail(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), unique=True)
     recording_sid: Mapped[str | None] = mapped_column(String(64))
-    recording_url: Mapped[str | None] = mapped_column(Text)
+    recording_url: Mapped[str | None] = mapped_column(SealedText)
     duration_s: Mapped[int | None] = mapped_column(Integer)
-    transcript: Mapped[str | None] = mapped_column(Text)
+    transcript: Mapped[str | None] = mapped_column(SealedText)
+    transcription_sid: Mapped[str | None] = mapped_column(String(64))
     transcript_status: Mapped[str | None] = mapped_column(String(16))
     crisis_category: Mapped[str | None] = mapped_column(String(32))
     priority: Mapped[int] = mapped_column(Integer, default=0)

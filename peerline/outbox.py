@@ -10,7 +10,7 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import gateway_hold, tasks
+from . import gateway_hold, remote_delete, tasks
 from .line import Line
 from .models import DeliveryReport, OutboundMessage, Survivor, Task, Volunteer
 from .people import is_opted_out
@@ -21,7 +21,10 @@ log = logging.getLogger(__name__)
 #: How far each delivery status is along; a report never moves a message backwards.
 STATUS_RANK = {"queued": 0, "accepted": 1, "scheduled": 1, "sending": 2, "sent": 3,
                "delivered": 5, "read": 6, "undelivered": 4, "failed": 4, "canceled": 4}
-FINAL = {"sent", "delivered", "read", "failed", "undelivered", "cancelled", "canceled"}
+#: A text a quick exit stopped before it was sent (its words are gone).
+ERASED = "erased"
+FINAL = {"sent", "delivered", "read", "failed", "undelivered", "cancelled", "canceled",
+         ERASED}
 #: Hooks run (in the delivery transaction) when a text fails for good, by kind.
 ON_FAILED: dict[str, object] = {}
 
@@ -136,18 +139,16 @@ def _send_one(sessions: sessionmaker[Session], line: Line, message_id: int,
             raise tasks.Retry(1.0, "claimed elsewhere")
         to = line.vault.decrypt(message.to_enc)
         from_number, body, created = message.from_number, message.body or "", message.created_at
-        tries_before = message.attempts
-        # Identical texts to this person already sent (their sids are not this row's).
-        taken = set(session.scalars(select(OutboundMessage.sid).where(
-            OutboundMessage.to_hash == message.to_hash,
-            OutboundMessage.from_number == from_number, OutboundMessage.body == body,
-            OutboundMessage.sid.is_not(None), OutboundMessage.id != message.id)))
+        tries_before, to_hash = message.attempts, message.to_hash
+    taken: set[str] | None = None
     sid: str | None = None
     started = time.monotonic()
     for attempt in range(1, INLINE_TRIES + 1):
         try:
             if check_first:
                 # An earlier try may have reached Twilio unheard: never send twice.
+                if taken is None:
+                    taken = _taken(sessions, message_id, to_hash, from_number, body)
                 sid = already_sent(line.gateway, to, from_number, body,
                                    created - timedelta(seconds=5), taken)
             if sid is None:
@@ -188,6 +189,8 @@ def _send_one(sessions: sessionmaker[Session], line: Line, message_id: int,
                 message = session.get(OutboundMessage, message_id)
                 assert message is not None
                 message.locked_until = None
+                if message.status == ERASED:
+                    return None  # a quick exit came meanwhile: never send it
                 message.status = "queued"
                 message.error_code = exc.code
                 if not check_first:
@@ -197,9 +200,12 @@ def _send_one(sessions: sessionmaker[Session], line: Line, message_id: int,
     with sessions.begin() as session:
         message = session.get(OutboundMessage, message_id)
         assert message is not None
+        erased = message.status == ERASED
         message.sid, message.status, message.sent_at = sid, "sent", line.now()
         message.locked_until = None
         gateway_hold.lift(session, line)
+        if erased:  # a quick exit came while it was in flight: delete it at Twilio too
+            remote_delete.forget(session, line, "message", sid)
         report = _report_for(session, line, sid)
         if report.status != "sent":
             _apply_status(session, line, message, report.status, report.error_code)
@@ -231,6 +237,23 @@ def release(session: Session, owners: set[str], now: datetime) -> list[tuple[int
         session.execute(update(Task).where(Task.id.in_(due)).values(
             not_before=now, locked_until=None, locked_by=None))
     return [(tid, now) for tid in due]
+#: How many of a person's latest texts from one line number a resend check compares.
+TAKEN_LOOKBACK = 200
+
+
+def _taken(sessions: sessionmaker[Session], message_id: int, to_hash: str,
+           from_number: str, body: str) -> set[str]:
+    """Sids of identical texts to this person already recorded on other rows.
+
+    Bodies are sealed (encrypted differently each time), so they are compared once read;
+    the lookback matches how far back the provider's message list is searched.
+    """
+    with sessions() as session:
+        rows = session.execute(select(OutboundMessage.sid, OutboundMessage.body).where(
+            OutboundMessage.to_hash == to_hash, OutboundMessage.from_number == from_number,
+            OutboundMessage.sid.is_not(None), OutboundMessage.id != message_id)
+            .order_by(OutboundMessage.id.desc()).limit(TAKEN_LOOKBACK)).all()
+    return {sid for sid, text in rows if text == body}
 
 
 def _report_for(session: Session, line: Line, sid: str) -> DeliveryReport:

@@ -1,16 +1,16 @@
-"""Retention and erasure: message bodies are kept only so long, or erased on request."""
+"""Retention: message bodies are kept only so long (a quick exit is :mod:`peerline.erasure`)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import tasks
 from .line import Line
-from .models import Escalation, LocalMessage, Message, OutboundMessage, Survivor
-from .models_voice import Call, Voicemail
+from .models import Escalation, LocalMessage, Message, OutboundMessage
+from .models_voice import Voicemail
 
 PURGE_EVERY_S = 3600
 
@@ -50,22 +50,3 @@ def purge_task(sessions: sessionmaker[Session], line: Line, _ref: int | None) ->
     with sessions.begin() as session:
         purge_expired(session, line)
 
-
-def erase_survivor(session: Session, line: Line, survivor: Survivor) -> None:
-    """Quick exit: erase every word to and from this survivor now, and send nothing more."""
-    session.execute(update(Message).where(Message.sender_hash == survivor.phone_hash)
-                    .values(body=None))
-    session.execute(update(OutboundMessage).where(
-        OutboundMessage.to_hash == survivor.phone_hash,
-        OutboundMessage.status.in_(("queued", "sending"))).values(status="cancelled"))
-    session.execute(update(OutboundMessage).where(
-        OutboundMessage.to_hash == survivor.phone_hash).values(body=None))
-    session.execute(update(LocalMessage).where(LocalMessage.to_hash == survivor.phone_hash)
-                    .values(body=""))
-    calls = select(Call.id).where(Call.from_hash == survivor.phone_hash)
-    session.execute(update(Voicemail).where(Voicemail.call_id.in_(calls))
-                    .values(transcript=None, recording_url=None))
-    conversation_ids = select(Message.conversation_id).where(
-        Message.sender_hash == survivor.phone_hash)
-    session.execute(update(Escalation).where(Escalation.conversation_id.in_(conversation_ids))
-                    .values(matched=None))

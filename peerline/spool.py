@@ -4,7 +4,13 @@ The spool is a Redis list (shared by every web process; drained by the sweeper) 
 when Redis is down too, an append-only file in the instance folder (drained by the web
 process that wrote it, on its next request once the database answers, and by a worker's
 sweeper on the same host). Entries are the signed form parameters exactly as Twilio sent
-them; replaying is idempotent because intake dedupes on ``MessageSid``.
+them, sealed with the line's vault (a Redis dump or the file shows no number and no
+word), with the time they arrived; replaying is idempotent because intake dedupes on
+``MessageSid``.
+
+Entries live at most ``PEERLINE_SPOOL_TTL_S`` (never longer than the retention period):
+older ones are dropped unreplayed, and the Redis list itself expires that long after its
+last write. A text spooled before its sender's quick exit is replayed without its words.
 
 Draining is safe with any number of drainers, in any number of processes:
 
@@ -38,6 +44,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from redis.exceptions import LockError, RedisError
@@ -92,23 +99,92 @@ def dead_path(instance_dir: str) -> str:
     return os.path.join(instance_dir, "spool-sms-dead.jsonl")
 
 
-def keep(form: dict[str, str], redis_client: Any, instance_dir: str) -> str:
-    """Store an inbound text's parameters somewhere durable; returns where."""
-    entry = json.dumps({k: form.get(k, "") for k in FIELDS})
+#: The field of a replayed entry that carries when the text first arrived.
+SPOOLED_AT = "SpooledAt"
+
+
+def ttl_s(line: Line) -> int:
+    """How long a spooled text is kept: ``PEERLINE_SPOOL_TTL_S``, at most the retention."""
+    retention = int(line.setting("PEERLINE_RETENTION_DAYS")) * 86400
+    return max(60, min(int(line.setting("PEERLINE_SPOOL_TTL_S")), retention))
+
+
+def encode(form: dict[str, str], line: Line) -> str:
+    """One spool entry: the text's parameters sealed, and the time it arrived."""
+    params = json.dumps({k: form.get(k, "") for k in FIELDS})
+    return json.dumps({"v": 2, "at": line.now().isoformat(),
+                       "sealed": line.vault.encrypt(params)})
+
+
+def _expired(data: dict[str, Any], line: Line) -> bool:
+    arrived = datetime.fromisoformat(data["at"])
+    return line.now() - arrived > timedelta(seconds=ttl_s(line))
+
+
+def decode(raw: str | bytes, line: Line) -> dict[str, str] | None:
+    """The parameters of an entry (with ``SpooledAt``), or None when it has expired;
+    raises ``ValueError`` on a damaged entry.
+
+    An entry written before entries were sealed (plain parameters) is read as it is.
+    """
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError("a spooled entry is not a set of parameters")
+    if data.get("v") != 2:
+        return data
+    if _expired(data, line):
+        return None
+    params = json.loads(line.vault.decrypt(data["sealed"]))
+    params[SPOOLED_AT] = data["at"]
+    return params
+
+
+def spooled_at(entry: dict[str, str]) -> datetime | None:
+    """When a decoded entry first reached the line (None for an old plain entry)."""
+    value = entry.get(SPOOLED_AT)
+    return datetime.fromisoformat(value) if value else None
+
+
+def expire_redis(redis_client: Any, line: Line, batch: int = 50) -> int:
+    """Drop expired entries from the head of the Redis spool; returns how many.
+
+    Works while the database is down (nothing is replayed, nothing is decrypted).
+    ``LREM`` removes an entry only if it is still there, so it never races a drainer.
+    """
+    dropped = 0
+    while True:
+        head = redis_client.lrange(REDIS_KEY, 0, batch - 1)
+        stale = []
+        for raw in head:
+            try:
+                data = json.loads(raw)
+                old = isinstance(data, dict) and data.get("v") == 2 and _expired(data, line)
+            except (ValueError, KeyError, TypeError):
+                old = False  # not ours to judge: the drain deals with bad entries
+            if not old:
+                break
+            stale.append(raw)
+        for raw in stale:
+            dropped += int(redis_client.lrem(REDIS_KEY, 1, raw))
+        if len(stale) < batch:
+            break
+    if dropped:
+        log.warning("dropped %s spooled texts older than the spool's time-to-live", dropped)
+    return dropped
+
+
+def keep(form: dict[str, str], redis_client: Any, instance_dir: str, line: Line) -> str:
+    """Store an inbound text's parameters (sealed) somewhere durable; returns where."""
+    entry = encode(form, line)
     try:
-        redis_client.rpush(REDIS_KEY, entry)
+        pipe = redis_client.pipeline()
+        pipe.rpush(REDIS_KEY, entry)
+        pipe.expire(REDIS_KEY, ttl_s(line))
+        pipe.execute()
         return "redis"
     except Exception:  # noqa: BLE001 - Redis down too: the local file keeps it
         _append_lines(instance_dir, spool_path(instance_dir), [entry])
         return "file"
-
-
-def decode(raw: bytes | str) -> dict[str, str]:
-    """A spooled entry's form parameters (raises ``ValueError`` on a damaged entry)."""
-    entry = json.loads(raw)
-    if not isinstance(entry, dict):
-        raise ValueError("a spooled entry is not a set of parameters")
-    return entry
 
 
 def entry_id(raw: bytes | str) -> str:
@@ -133,7 +209,8 @@ def replay_one(sessions: sessionmaker[Session], line: Line, entry: dict[str, str
                 reply = intake.receive_sms(
                     session, line, sid=entry.get("MessageSid", ""),
                     from_raw=entry.get("From", ""), to_raw=entry.get("To", ""),
-                    body=entry.get("Body", ""), num_media=num_media or 0)
+                    body=entry.get("Body", ""), num_media=num_media or 0,
+                    spooled_at=spooled_at(entry))
                 if not reply.duplicate and reply.texts:
                     sender = normalise(entry["From"])
                     to = normalise(entry["To"])
@@ -163,7 +240,9 @@ def _try_replay(sessions: sessionmaker[Session], line: Line, raw: bytes | str) -
     """Replay one raw entry: None when it is stored (now or before), else why it is bad
     data (an exception's type name: no numbers, no words). Raises on an outage."""
     try:
-        replay_one(sessions, line, decode(raw))
+        entry = decode(raw, line)
+        if entry is not None:  # an expired entry is dropped unreplayed
+            replay_one(sessions, line, entry)
     except Exception as exc:  # noqa: BLE001 - sorted into outage / bad data
         if is_outage(exc):
             raise

@@ -15,6 +15,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from . import spool
+from .line import Line
 
 # Puts a dead letter back at the head of the spool (only if it is still parked).
 _REDRIVE = """
@@ -46,9 +47,9 @@ class SpoolCounts:
     file_dead: int
 
 
-def _sid(raw: bytes | str) -> str:
+def _sid(raw: bytes | str, line: Line) -> str:
     try:
-        sid = str(spool.decode(raw).get("MessageSid", ""))
+        sid = str((spool.decode(raw, line) or {}).get("MessageSid", ""))
     except Exception:  # noqa: BLE001 - a damaged entry is exactly what gets parked
         return "(unreadable)"
     return sid if sid.startswith(("SM", "MM")) and sid.isalnum() else "(malformed)"
@@ -76,7 +77,7 @@ def counts(redis_client: Any, instance_dir: str) -> SpoolCounts:
         return SpoolCounts(None, None, None, file_waiting, file_dead)
 
 
-def dead_letters(redis_client: Any, instance_dir: str) -> list[DeadLetter]:
+def dead_letters(redis_client: Any, instance_dir: str, line: Line) -> list[DeadLetter]:
     """Every parked entry, oldest first (Redis first; skipped if Redis is unreachable)."""
     found: list[DeadLetter] = []
     try:
@@ -84,11 +85,11 @@ def dead_letters(redis_client: Any, instance_dir: str) -> list[DeadLetter]:
                redis_client.hgetall(spool.DEAD_WHY_KEY).items()}
         for raw in redis_client.lrange(spool.DEAD_KEY, 0, -1):
             key = spool.entry_id(raw)
-            found.append(DeadLetter(key, "redis", _sid(raw), why.get(key, "")))
+            found.append(DeadLetter(key, "redis", _sid(raw, line), why.get(key, "")))
     except RedisError:
         pass
     for raw in _file_rows(spool.dead_path(instance_dir)):
-        found.append(DeadLetter(spool.entry_id(raw), "file", _sid(raw), ""))
+        found.append(DeadLetter(spool.entry_id(raw), "file", _sid(raw, line), ""))
     return found
 
 

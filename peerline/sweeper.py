@@ -27,10 +27,15 @@ def sweep(services: Services) -> dict[str, int]:
     """One pass: timers, re-enqueue stale due tasks, replay spooled texts. Returns counts."""
     register_all()
     line = services.line
+    try:  # spooled texts past their time-to-live go, even while the database is down
+        expired = spool.expire_redis(services.redis(), line)
+    except RedisError:
+        expired = 0
     with services.sessions.begin() as session:
         counts = tick(session, line)
     now = line.now()
     freed = _release_dead_workers(services, now)
+    counts["spool_expired"] = expired
     with services.sessions() as session:
         lost = [(task.id, task.not_before) for task in tasks.stale(session, now)]
     lost += [item for item in freed if item[0] not in {tid for tid, _ in lost}]

@@ -1,4 +1,8 @@
-"""Phone numbers at rest: encrypted (Fernet, rotatable) and found by a keyed hash."""
+"""Secrets at rest: phone numbers and words, encrypted (Fernet, rotatable).
+
+Numbers are also found by a keyed hash; words (message bodies, transcripts…) are
+stored through :class:`peerline.sealed.SealedText`, which uses the same vault.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ def _derive(secret: str, purpose: bytes) -> bytes:
 
 
 class PhoneVault:
-    """Encrypts, decrypts and hashes phone numbers.
+    """Encrypts, decrypts and hashes phone numbers; encrypts words with the same keys.
 
     ``encryption_keys``: Fernet keys, newest first; all of them decrypt, the first
     encrypts (rotation: put the new key first, run ``flask rotate-keys``, drop the old).
@@ -40,11 +44,11 @@ class PhoneVault:
         return cls(key_list, hkey)
 
     def encrypt(self, number: str) -> str:
-        """Ciphertext of an E.164 number."""
+        """Ciphertext of an E.164 number (or of any text)."""
         return self._fernet.encrypt(number.encode()).decode()
 
     def decrypt(self, token: str) -> str:
-        """The E.164 number inside ``token``."""
+        """The E.164 number (or text) inside ``token``."""
         return self._fernet.decrypt(token.encode()).decode()
 
     def rotate(self, token: str) -> str:

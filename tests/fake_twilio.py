@@ -7,7 +7,13 @@ It serves what :class:`peerline.telephony.twilio_gateway.TwilioGateway` calls:
 - ``GET  /2010-04-01/Accounts/<sid>/Messages.json`` with ``To``/``From``/``DateSent>``
   filters, newest first, paged the way Twilio pages (``PageSize``, ``Page``,
   ``next_page_uri``);
-- ``POST …/Calls.json`` and ``POST …/Calls/<sid>.json``.
+- ``POST …/Calls.json`` and ``POST …/Calls/<sid>.json``;
+- ``DELETE …/Messages/<sid>.json`` (204; 404 for an unknown or deleted sid; 409 with
+  error 20009 while the message is still being delivered, i.e. before ``sent_after_s``),
+  ``DELETE …/Recordings/<sid>.json`` and ``DELETE …/Transcriptions/<sid>.json`` (204, or
+  404 unless the test created them with ``add_recording`` / ``add_transcription``).
+  Every DELETE is noted in ``deletions`` as (kind, sid, HTTP status); deleted messages
+  leave the message list (``delivered`` still counts them: it is the acceptance log).
 
 Requests must carry HTTP basic auth (account sid : auth token). Faults are chosen from a
 seeded random stream, so a run is repeatable:
@@ -80,6 +86,8 @@ class Sent:
     status_callback: str | None
     created: float
     fault: str | None = None  # the fault that hid this acceptance from the client
+    inbound: bool = False  # a text a phone sent to the line (``add_inbound``)
+    deleted: bool = False
 
 
 @dataclass
@@ -101,6 +109,9 @@ class FakeTwilio:
     def __post_init__(self) -> None:
         self.messages: list[Sent] = []
         self.calls: list[dict[str, str]] = []
+        self.recordings: set[str] = set()
+        self.transcriptions: set[str] = set()
+        self.deletions: list[tuple[str, str, int]] = []  # (kind, sid, HTTP status)
         self.requests: list[tuple[str, str, str]] = []  # (method, kind, outcome)
         self.in_flight: dict[int, Sent | None] = {}  # client port -> message being sent
         self._rng = random.Random(self.seed)
@@ -152,6 +163,29 @@ class FakeTwilio:
     def bodies(self, to: str) -> list[str]:
         """Bodies accepted for ``to``, in order."""
         return [m.body for m in self.delivered(to)]
+
+    def add_inbound(self, sid: str, from_: str, to: str, body: str) -> None:
+        """Know a text a phone sent to the line (Twilio keeps those too)."""
+        with self._lock:
+            self.messages.append(Sent(sid=sid, to=to, from_=from_, body=body,
+                                      status_callback=None, created=time.time(),
+                                      inbound=True))
+
+    def add_recording(self, sid: str) -> None:
+        """Know a call recording (a voicemail)."""
+        with self._lock:
+            self.recordings.add(sid)
+
+    def add_transcription(self, sid: str) -> None:
+        """Know a recording's transcription."""
+        with self._lock:
+            self.transcriptions.add(sid)
+
+    def deleted(self, kind: str | None = None) -> list[str]:
+        """Sids that were deleted (204), in order."""
+        with self._lock:
+            return [sid for k, sid, status in self.deletions
+                    if status == 204 and (kind is None or k == kind)]
 
     def faults_seen(self) -> dict[str, int]:
         """How many times each outcome was served."""
@@ -215,6 +249,10 @@ class FakeTwilio:
         if resource.startswith("Calls/") and resource.endswith(".json") and \
                 request.method == "POST":
             return self._update_call(request, resource[len("Calls/"):-len(".json")])
+        if request.method == "DELETE" and resource.endswith(".json"):
+            collection, _, sid = resource[:-len(".json")].partition("/")
+            if collection in ("Messages", "Recordings", "Transcriptions") and sid:
+                return self._delete(collection, sid)
         return self._error(404, 20404, "The requested resource was not found")
 
     def _pick_fault(self) -> str | None:
@@ -270,7 +308,8 @@ class FakeTwilio:
             self._hold(self.hang_s)
             return self._error(503, 20503, "Service Unavailable")
         with self._lock:
-            message = Sent(sid=f"SM{next(self._sids):032x}", to=to, from_=from_, body=body,
+            # "SMa…": never equal to a test's own (decimal) inbound sid.
+            message = Sent(sid=f"SMa{next(self._sids):031x}", to=to, from_=from_, body=body,
                            status_callback=form.get("StatusCallback"), created=time.time(),
                            fault=fault if fault and fault.startswith("accept") else None)
             self.messages.append(message)
@@ -318,7 +357,8 @@ class FakeTwilio:
                 return self._error(503, 20503, "Service Unavailable")
         self._record("GET", "list", "200")
         with self._lock:
-            found = [self._resource(m) for m in reversed(self.messages)]
+            found = [self._resource(m) for m in reversed(self.messages)
+                     if not m.deleted and not m.inbound]
         if args.get("To"):
             found = [m for m in found if m["to"] == args["To"]]
         if args.get("From"):
@@ -345,6 +385,31 @@ class FakeTwilio:
             "next_page_uri": (uri(page + 1) + f"&PageToken=PA{page + 1}") if more else None,
         }
         return Response(json.dumps(payload), status=200, content_type="application/json")
+
+    def _delete(self, collection: str, sid: str) -> Response:
+        kind = {"Messages": "message", "Recordings": "recording",
+                "Transcriptions": "transcription"}[collection]
+        with self._lock:
+            if kind == "message":
+                found = next((m for m in self.messages if m.sid == sid and not m.deleted),
+                             None)
+                if found is not None and not found.inbound and \
+                        time.time() - found.created < self.sent_after_s:
+                    self.deletions.append((kind, sid, 409))
+                    return self._error(409, 20009, "Cannot delete this resource before it "
+                                                   "is complete")
+                if found is not None:
+                    found.deleted = True
+            else:
+                store = self.recordings if kind == "recording" else self.transcriptions
+                found = sid if sid in store else None
+                store.discard(sid)
+            status = 204 if found is not None else 404
+            self.deletions.append((kind, sid, status))
+        self._record("DELETE", kind, str(status))
+        if status == 404:
+            return self._error(404, 20404, "The requested resource was not found")
+        return Response("", status=204)
 
     # --- calls --------------------------------------------------------------------------
 

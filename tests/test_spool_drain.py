@@ -3,6 +3,7 @@ bad data is parked in the dead letters instead of jamming the drain; an outage i
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -86,7 +87,7 @@ def test_four_drainers_store_999_once_and_park_the_poisoned_one(
     poison = 417
     for i in range(1000):
         extra = {"NumMedia": POISON_MEDIA} if i == poison else {}
-        assert spool.keep(form(i, **extra), redis, svc.config["INSTANCE_DIR"]) == "redis"
+        assert spool.keep(form(i, **extra), redis, svc.config["INSTANCE_DIR"], svc.line) == "redis"
     apps = drainer_apps(settings, clock, 4)
     kwargs = {} if exclusive else {"exclusive": False}
 
@@ -108,7 +109,7 @@ def test_four_drainers_store_999_once_and_park_the_poisoned_one(
     assert len(sids) == 999
     assert set(sids) == {form(i)["MessageSid"] for i in range(1000) if i != poison}
     [parked] = redis.lrange(spool.DEAD_KEY, 0, -1)
-    assert spool.decode(parked)["MessageSid"] == form(poison)["MessageSid"]
+    assert spool.decode(parked, svc.line)["MessageSid"] == form(poison)["MessageSid"]
     assert redis.llen(spool.REDIS_KEY) == 0
     assert not redis.keys(spool.CLAIMED_PREFIX + "*")
     assert not redis.smembers(spool.DRAINERS_KEY)
@@ -117,7 +118,7 @@ def test_four_drainers_store_999_once_and_park_the_poisoned_one(
 def test_four_drainers_replay_one_survivors_texts_in_arrival_order(svc, settings, clock):
     redis = svc.redis()
     for i in range(60):
-        spool.keep(form(i, From=survivor(0)), redis, svc.config["INSTANCE_DIR"])
+        spool.keep(form(i, From=survivor(0)), redis, svc.config["INSTANCE_DIR"], svc.line)
     apps = drainer_apps(settings, clock, 4)
 
     def drainer(app):
@@ -141,7 +142,7 @@ def test_four_drainers_replay_one_survivors_texts_in_arrival_order(svc, settings
 def test_an_outage_is_not_bad_data_the_entry_waits_first_in_line(svc, settings, clock):
     redis = svc.redis()
     for i in range(3):
-        spool.keep(form(i), redis, svc.config["INSTANCE_DIR"])
+        spool.keep(form(i), redis, svc.config["INSTANCE_DIR"], svc.line)
     before = redis.lrange(spool.REDIS_KEY, 0, -1)
     down = create_app({**settings, "DATABASE_URL": DEAD_DB}, clock=clock)
     downs = down.extensions["peerline"]
@@ -156,9 +157,9 @@ def test_an_outage_is_not_bad_data_the_entry_waits_first_in_line(svc, settings, 
 def test_bad_input_is_parked_not_dropped_and_draining_goes_on(svc, caplog):
     redis = svc.redis()
     where = svc.config["INSTANCE_DIR"]
-    spool.keep(form(1, From="not a phone"), redis, where)
+    spool.keep(form(1, From="not a phone"), redis, where, svc.line)
     redis.rpush(spool.REDIS_KEY, b"\x00not an entry")
-    spool.keep(form(2), redis, where)
+    spool.keep(form(2), redis, where, svc.line)
     caplog.set_level("WARNING", logger="peerline.spool")
     assert spool.drain_redis(svc.sessions, svc.line, redis) == 1
     assert stored_sids(svc) == [form(2)["MessageSid"]]
@@ -172,9 +173,9 @@ def test_bad_input_is_parked_not_dropped_and_draining_goes_on(svc, caplog):
 def test_a_drainer_killed_mid_replay_leaves_its_entry_to_be_reclaimed(svc):
     redis = svc.redis()
     for i in range(3):
-        spool.keep(form(i), redis, svc.config["INSTANCE_DIR"])
+        spool.keep(form(i), redis, svc.config["INSTANCE_DIR"], svc.line)
     held = spool.claim_redis(redis, "killed-drainer")  # claimed, then the process died
-    assert spool.decode(held)["MessageSid"] == form(0)["MessageSid"]
+    assert spool.decode(held, svc.line)["MessageSid"] == form(0)["MessageSid"]
     # While its lease holds nobody else takes it (it may still be replaying).
     assert spool.drain_redis(svc.sessions, svc.line, redis) == 2
     assert form(0)["MessageSid"] not in stored_sids(svc)
@@ -187,7 +188,7 @@ def test_a_drainer_killed_mid_replay_leaves_its_entry_to_be_reclaimed(svc):
 def test_operator_lists_and_re_drives_dead_letters(app, svc):
     redis = svc.redis()
     where = svc.config["INSTANCE_DIR"]
-    spool.keep(form(7), redis, where)
+    spool.keep(form(7), redis, where, svc.line)
     # As if an older release had failed on it: parked, and fixed since.
     raw = spool.claim_redis(redis, "old-release")
     assert spool.park_redis(redis, "old-release", raw, "KeyError", svc.line.now().isoformat())
@@ -209,14 +210,16 @@ def test_operator_lists_and_re_drives_dead_letters(app, svc):
 # --- the file spool (Redis down too) -----------------------------------------------------
 
 WRITER = f"""
-import sys
+import json, sys
 from redis import Redis
-from peerline import spool
+from peerline import create_app, spool
 where, first, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+line = create_app(json.loads(sys.argv[4])).extensions["peerline"].line  # the same keys
 dead = Redis.from_url("{DEAD_REDIS}", socket_connect_timeout=0.2)
 for i in range(first, first + count):
     spool.keep({{"MessageSid": f"SM{{i:032d}}", "From": f"+155501{{i % 50:05d}}",
-                "To": "{LINE}", "Body": f"spooled text {{i}}", "NumMedia": "0"}}, dead, where)
+                "To": "{LINE}", "Body": f"spooled text {{i}}", "NumMedia": "0"}}, dead, where,
+               line)
 """
 
 HOLDER = """
@@ -241,9 +244,10 @@ def test_file_spool_drainers_in_several_processes_lose_nothing_and_park_bad_line
     dead_redis = dead.extensions["peerline"].redis()
     for i in range(100):
         extra = {"NumMedia": POISON_MEDIA} if i == 50 else {}
-        assert spool.keep(form(i, **extra), dead_redis, file_dir) == "file"
+        assert spool.keep(form(i, **extra), dead_redis, file_dir, svc.line) == "file"
     # Another process keeps spooling while four drainers work.
-    writer = _python(WRITER, file_dir, 100, 200)
+    writer = _python(WRITER, file_dir, 100, 200,
+                     json.dumps({k: v for k, v in settings.items() if k != "TESTING"}))
     apps = drainer_apps(settings, clock, 4)
 
     def drainer(app):
@@ -270,7 +274,7 @@ def test_file_spool_drainers_in_several_processes_lose_nothing_and_park_bad_line
     assert set(sids) == {form(i)["MessageSid"] for i in range(300) if i != 50}
     with open(spool.dead_path(file_dir), encoding="utf-8") as handle:
         [parked] = handle.read().splitlines()
-    assert spool.decode(parked)["MessageSid"] == form(50)["MessageSid"]
+    assert spool.decode(parked, svc.line)["MessageSid"] == form(50)["MessageSid"]
     assert not spool.claimed_files(file_dir)
 
 
@@ -278,12 +282,12 @@ def test_a_file_drainer_killed_mid_replay_is_taken_over(svc, settings, clock, fi
     dead = create_app({**settings, "REDIS_URL": DEAD_REDIS}, clock=clock)
     dead_redis = dead.extensions["peerline"].redis()
     for i in range(3):
-        spool.keep(form(i), dead_redis, file_dir)
+        spool.keep(form(i), dead_redis, file_dir, svc.line)
     holder = _python(HOLDER, file_dir)  # claims the file and "replays" it for a while
     try:
         claimed = holder.stdout.readline().strip()
         assert claimed in spool.claimed_files(file_dir)
-        spool.keep(form(3), dead_redis, file_dir)  # arrives meanwhile: a fresh file
+        spool.keep(form(3), dead_redis, file_dir, svc.line)  # arrives meanwhile: a fresh file
         assert spool.drain_file(svc.sessions, svc.line, file_dir) == 1
         assert os.path.exists(claimed)  # a live drainer's file is left to it
     finally:
@@ -298,7 +302,7 @@ def test_a_file_drainer_killed_mid_replay_is_taken_over(svc, settings, clock, fi
 
 def test_a_file_spool_left_before_a_restart_is_replayed(svc, settings, clock, file_dir):
     dead = create_app({**settings, "REDIS_URL": DEAD_REDIS}, clock=clock)
-    spool.keep(form(1), dead.extensions["peerline"].redis(), file_dir)
+    spool.keep(form(1), dead.extensions["peerline"].redis(), file_dir, svc.line)
     dead.extensions["peerline"].engine.dispose()
     spool._pending.clear()  # the process that spooled it is gone
     from peerline.sweeper import sweep

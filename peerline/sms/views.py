@@ -40,6 +40,8 @@ def inbound() -> Response | tuple[str, int]:
         log.error("database unavailable for an inbound text (%s); spooling it",
                   type(exc).__name__)
         return _spooled()
+    if reply.erased:
+        spool.drain(svc)  # copies spooled before the quick exit are replayed, erased
     if reply.duplicate or (throttled and not reply.crisis):
         return messages([])  # a flood is stored and relayed, but not answered each time
     return messages(reply.texts)
@@ -77,7 +79,7 @@ def _spooled() -> Response | tuple[str, int]:
     svc = services()
     form = request.form
     try:
-        spool.keep(form.to_dict(), svc.redis(), svc.config["INSTANCE_DIR"])
+        spool.keep(form.to_dict(), svc.redis(), svc.config["INSTANCE_DIR"], svc.line)
     except OSError:
         log.error("could not spool an inbound text")
         return "Service unavailable, please retry", 503

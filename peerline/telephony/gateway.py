@@ -58,6 +58,22 @@ class Gateway(Protocol):
         """Redirect a live call to new TwiML, or end it (``status='completed'``)."""
         ...
 
+    def delete_message(self, sid: str) -> None:
+        """Delete a message record (and its body) at the provider.
+
+        Raise :class:`GatewayError`: status 404 when there is no such record, code
+        20009 while the message is still being delivered.
+        """
+        ...
+
+    def delete_recording(self, sid: str) -> None:
+        """Delete a call recording at the provider (404 when there is none)."""
+        ...
+
+    def delete_transcription(self, sid: str) -> None:
+        """Delete a recording's transcription at the provider (404 when there is none)."""
+        ...
+
 
 def already_sent(gateway: Gateway, to: str, from_: str, body: str, since: datetime,
                  taken: Collection[str]) -> str | None:

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..models import LocalMessage
@@ -37,12 +37,14 @@ class LocalGateway:
     def find_sent_all(self, to: str, from_: str, body: str, since: datetime) -> list[str]:
         """Sids of every identical recorded text since ``since``, newest first."""
         with self._sessions() as session:
-            return list(session.scalars(
-                select(LocalMessage.sid).where(
+            rows = session.execute(
+                select(LocalMessage.sid, LocalMessage.body).where(
                     LocalMessage.to_hash == self._vault.hash(to),
-                    LocalMessage.from_number == from_, LocalMessage.body == body,
+                    LocalMessage.from_number == from_,
                     LocalMessage.created_at >= since, LocalMessage.kind == "sms")
-                .order_by(LocalMessage.id.desc())))
+                .order_by(LocalMessage.id.desc())).all()
+        # Bodies are sealed (encrypted differently each time): compared once read.
+        return [sid for sid, text in rows if text == body]
 
     def find_sent(self, to: str, from_: str, body: str, since: datetime) -> str | None:
         """The sid of the oldest identical recorded text since ``since``."""
@@ -53,6 +55,18 @@ class LocalGateway:
                     timeout: int = 30) -> str:
         """Record a call as placed (the simulator can answer it)."""
         return self._record("call", "CA", to, from_, url)
+
+    def delete_message(self, sid: str) -> None:
+        """Delete the record of a text (inbound texts were never recorded: nothing to do)."""
+        with self._sessions.begin() as session:
+            session.execute(delete(LocalMessage).where(LocalMessage.sid == sid,
+                                                       LocalMessage.kind == "sms"))
+
+    def delete_recording(self, sid: str) -> None:
+        """Recordings live at the simulator's caller, not here: nothing to delete."""
+
+    def delete_transcription(self, sid: str) -> None:
+        """Transcriptions are not kept by the local gateway: nothing to delete."""
 
     def update_call(self, sid: str, *, url: str | None = None, twiml: str | None = None,
                     status: str | None = None) -> None:

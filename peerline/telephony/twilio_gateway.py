@@ -150,3 +150,15 @@ class TwilioGateway:
         if status:
             kwargs["status"] = status
         self._call(self.client.calls(sid).update, **kwargs)
+
+    def delete_message(self, sid: str) -> None:
+        """Delete a message record and its body (Twilio refuses while delivering: 20009)."""
+        self._call(self.client.messages(sid).delete)
+
+    def delete_recording(self, sid: str) -> None:
+        """Delete a call recording."""
+        self._call(self.client.recordings(sid).delete)
+
+    def delete_transcription(self, sid: str) -> None:
+        """Delete a recording's transcription (it holds the transcript's words)."""
+        self._call(self.client.transcriptions(sid).delete)

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from .. import conversations, escalation, outbox, pairing, roster, tasks
+from .. import conversations, escalation, outbox, pairing, remote_delete, roster, tasks
 from ..line import Line
 from ..models import Conversation, Survivor, Volunteer
 from ..models_voice import Call, Ring, Voicemail
@@ -408,7 +408,9 @@ def recorded(session: Session, line: Line, *, call_id: int, sid: str, recording_
     got = bool(recording_url) and (duration is None or duration > 0)
     if got:
         voicemail = session.scalar(select(Voicemail).where(Voicemail.call_id == call.id))
-        if voicemail is None:
+        if voicemail is not None and voicemail.status == "erased":
+            remote_delete.forget(session, line, "recording", recording_sid)
+        elif voicemail is None:
             voicemail = _new_voicemail(session, line, call)
             voicemail.recording_sid = recording_sid or None
             voicemail.recording_url, voicemail.duration_s = recording_url, duration
@@ -449,12 +451,19 @@ def announce_voicemail(session: Session, line: Line, voicemail: Voicemail) -> No
 
 
 def transcription(session: Session, line: Line, *, call_id: int, sid: str, text: str,
-                  status: str) -> None:
-    """The voicemail's transcript: kept, and scanned for crisis (hotline texted back)."""
+                  status: str, transcription_sid: str = "") -> None:
+    """The voicemail's transcript: kept, and scanned for crisis (hotline texted back).
+
+    After the caller's quick exit it is not kept, and Twilio's copy is deleted.
+    """
     call = get_call(session, call_id, sid)
     voicemail = session.scalar(select(Voicemail).where(Voicemail.call_id == call.id))
+    if voicemail is not None and voicemail.status == "erased":
+        remote_delete.forget(session, line, "transcription", transcription_sid)
+        return
     if voicemail is None:
         voicemail = _new_voicemail(session, line, call)
+    voicemail.transcription_sid = transcription_sid[:64] or voicemail.transcription_sid
     voicemail.transcript = text[:5000] or None
     voicemail.transcript_status = status[:16] or None
     if not text.strip():

@@ -227,5 +227,7 @@ def transcription() -> Response | tuple[str, int]:
         return f"Bad request: {exc}", 400
     text = _form("TranscriptionText", 5000)
     state = _form("TranscriptionStatus", 16)
+    transcription_sid = _form("TranscriptionSid", 64)
     return _signal(lambda s, line: calls.transcription(
-        s, line, call_id=call_id, sid=sid, text=text, status=state))
+        s, line, call_id=call_id, sid=sid, text=text, status=state,
+        transcription_sid=transcription_sid))
