@@ -19,7 +19,7 @@ from .test_voice import Survivor as Caller
 DEAD_DB = "postgresql+psycopg://postgres@127.0.0.1:1/test?connect_timeout=1"
 
 #: Words each step says, and a fragment of each that must never be readable at rest.
-FIRST = "hi, my stepfather took my car keys again"
+FIRST = "hi, my stepfather keeps texting me about the holidays"
 CRISIS = "i cant do this anymore, i want to kill myself tonight"
 PEER_REPLY = "I hear you. Are you somewhere safe right now?"
 SURVIVOR_REPLY = "locked in the bathroom, he is asleep"
@@ -29,7 +29,7 @@ PENDING = "text me when you wake up, sunflower"
 PENDING_RELAY = "i will text from my sisters phone, bluebird"
 OTHER_FIRST = "my landlord keeps threatening me"
 OTHER_PEER = "that sounds frightening, tell me about the lease"
-SURVIVOR_FRAGMENTS = ("stepfather", "car keys", "kill myself", "do this anymore",
+SURVIVOR_FRAGMENTS = ("stepfather", "the holidays", "kill myself", "do this anymore",
                       "somewhere safe", "bathroom", "garage door", "orchard street",
                       "sunflower", "bluebird")
 OTHER_FRAGMENTS = ("landlord", "the lease")
