@@ -15,17 +15,19 @@ from peerline.crisis.evaluate import read_rows, run, score
 from peerline.models import Escalation
 
 ROOT = Path(__file__).resolve().parent.parent
-BLIND = ROOT / "data" / "crisis" / "blind" / "2026-12-04-a.csv"
-RECORDED = BLIND.with_suffix(".figures.json")
+BLIND_DIR = ROOT / "data" / "crisis" / "blind"
+#: The blind sets the suite guards (set B is kept unscored for the next figure).
+GUARDED = ("2026-12-04-a", "2026-12-04-c")
 #: A plan with no crisis word in it: the lexicon is silent, the classifier is not.
 INDIRECT = "i already wrote letters for my kids and put them in my drawer"
 
 
-def test_the_blind_set_holds_its_recorded_figures() -> None:
+@pytest.mark.parametrize("name", GUARDED)
+def test_the_blind_sets_hold_their_recorded_figures(name: str) -> None:
     """Recall may not drop more than 0.02, nor false alarms rise more than 0.02, on any
-    slice of the committed blind set (written by someone who never saw the rules)."""
-    recorded = json.loads(RECORDED.read_text(encoding="utf-8"))
-    table = score(run(read_rows(BLIND)))
+    slice of a committed blind set (written by someone who never saw the rules)."""
+    recorded = json.loads((BLIND_DIR / f"{name}.figures.json").read_text(encoding="utf-8"))
+    table = score(run(read_rows(BLIND_DIR / f"{name}.csv")))
     assert set(recorded) <= set(table)
     for key, figures in recorded.items():
         now = table[key]
@@ -35,8 +37,9 @@ def test_the_blind_set_holds_its_recorded_figures() -> None:
         assert now.fpr <= figures["fpr"] + 0.02, (key, now.fpr, figures)
 
 
-def test_the_blind_set_is_the_size_the_readme_says() -> None:
-    rows = read_rows(BLIND)
+@pytest.mark.parametrize("name", (*GUARDED, "2026-12-04-b"))
+def test_the_blind_sets_are_the_size_the_readme_says(name: str) -> None:
+    rows = read_rows(BLIND_DIR / f"{name}.csv")
     assert len(rows) == 880
     assert {r[3] for r in rows} == {"direct_en", "direct_es", "indirect_en", "indirect_es"}
 

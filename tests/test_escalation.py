@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from peerline.models import Conversation, Escalation, Offer
 
@@ -101,9 +101,15 @@ def test_abuse_in_progress_gets_the_domestic_violence_line(phones, svc):
 
 
 def test_phrase_split_across_two_texts(phones, svc):
-    phones.text(SURV, "honestly i just want to")
+    def escalations() -> int:
+        with svc.sessions() as session:
+            return session.scalar(select(func.count()).select_from(Escalation))
+
+    phones.text(SURV, "some days i want to")
+    assert escalations() == 0  # nothing yet: the thought is unfinished
     replies = phones.replies(phones.text(SURV, "die"))
     assert any("988" in r for r in replies)
+    assert escalations() == 1
 
 
 def test_volunteer_flags_crisis_by_hand(phones, svc):

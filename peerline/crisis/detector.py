@@ -127,7 +127,9 @@ def detect(text: str, lang_hint: str | None = None, previous: str | None = None,
         return Detection(bool(matches), category, lang, matches)
     verdict = clf.predict(lexicon_pass.words, lexicon_pass.features)
     if matches:
-        if verdict.probability < clf.overrule:
+        # A phrase split over two texts is the lexicon's call: the classifier reads only
+        # the new text ("die"), so it must not overrule what the two say together.
+        if verdict.probability < clf.overrule and not previous:
             return Detection(False, None, lang, (), watch=True, score=verdict.probability,
                              source="overruled")
         return Detection(True, category, lang, matches, score=verdict.probability)

@@ -108,14 +108,16 @@ def run(rows: list[tuple[str, str, str, str]], model: str | None = None) -> list
     return out
 
 
-def trade_off(results: list[Row], grid: list[float] | None = None
+def trade_off(results: list[Row], grid: list[float] | None = None, overrule: float = 0.0
               ) -> list[tuple[float, float, float]]:
-    """(t, recall, FPR) of "the lexicon matched, or P(crisis) ≥ t" over ``grid``."""
+    """(t, recall, FPR) of the line's decision over ``grid``: a lexicon match unless
+    P(crisis) < ``overrule``, else P(crisis) ≥ t."""
     points = []
     for t in grid or [i / 20 for i in range(1, 20)] + [0.97, 0.99]:
         s = Scores()
         for r in results:
-            flagged = r.lexicon_hit or (r.score is not None and r.score >= t)
+            score = r.score if r.score is not None else 0.0
+            flagged = score >= overrule if r.lexicon_hit else score >= t
             _count(s, Row(r.text, r.lang, r.label, flagged, r.label, r.lang))
         points.append((t, s.recall or 0.0, s.fpr or 0.0))
     return sorted(points)
@@ -138,9 +140,10 @@ def curve_report(results: list[Row]) -> str:
     chosen = model.threshold if model is not None else None
     grid = sorted({*(i / 20 for i in range(1, 20)), 0.97, 0.99,
                    *([round(chosen, 2)] if chosen is not None else [])})
-    lines = ["trade-off: flagged = lexicon matched or P(crisis) >= t",
-             f"{'t':>5} {'recall':>7} {'FPR':>7}"]
-    for t, recall, fpr in trade_off(results, grid):
+    overrule = model.overrule if model is not None else 0.0
+    lines = [f"trade-off: flagged = lexicon matched (unless P(crisis) < {overrule:.2f}), "
+             "else P(crisis) >= t", f"{'t':>5} {'recall':>7} {'FPR':>7}"]
+    for t, recall, fpr in trade_off(results, grid, overrule):
         mark = "  <- shipped operating point" if chosen is not None and abs(
             t - round(chosen, 2)) < 1e-9 else ""
         lines.append(f"{t:5.2f} {recall:7.3f} {fpr:7.3f}{mark}")

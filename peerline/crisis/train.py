@@ -37,7 +37,7 @@ TRAIN_DIR = ROOT / "data" / "crisis" / "train"
 DEV_CSV = ROOT / "tests" / "data" / "crisis_dev.csv"
 SEED = 20261204
 FOLDS = 5
-C = 8.0
+C = 32.0
 MAX_FPR = 0.08
 WATCH_FPR = 0.15
 
