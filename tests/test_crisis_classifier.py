@@ -98,3 +98,13 @@ def test_the_line_takes_the_setting_from_its_config(settings, clock) -> None:  #
                 escalated = session.scalar(select(func.count()).select_from(Escalation))
             assert escalated == (1 if crisis else 0), value
         app.extensions["peerline"].engine.dispose()
+
+
+def test_danger_the_lexicon_cannot_see_gets_the_domestic_violence_line_too(phones) -> None:
+    """The classifier names the category, so danger in progress caught by it alone gets
+    the DV hotline as well as 988, in the very reply."""
+    text = "the guy from tonight wont leave my apartment and i locked myself in my room"
+    assert not detect(text, model="0").crisis
+    assert detect(text).category == "imminent_danger"
+    replies = " ".join(phones.replies(phones.text("+15550107778", text)))
+    assert "1-800-799-7233" in replies and "988" in replies
