@@ -18,6 +18,7 @@ from . import pins, schema
 from . import roster as roster_domain
 from .extensions import QUEUE_NAME, Services
 from .phones import InvalidNumber, masked
+from .staffing.cli import reports_cli
 
 log = logging.getLogger(__name__)
 db_cli = AppGroup("db", help="Create or migrate the database schema.")
@@ -426,6 +427,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(escalations_cli)
     app.cli.add_command(spool_cli)
     app.cli.add_command(privacy_cli)
+    app.cli.add_command(reports_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(sweeper_command)
     app.cli.add_command(dev_command)

@@ -1,0 +1,1 @@
+"""Staffing: how many volunteers each hour needs (Erlang C)."""
