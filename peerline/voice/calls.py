@@ -22,15 +22,16 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from .. import conversations, escalation, outbox, pairing, remote_delete, roster, tasks
-from ..line import Line
-from ..models import Conversation, Survivor, Volunteer
-from ..models_voice import Call, Ring, Voicemail
-from ..people import find_volunteer, get_or_create_survivor
-from ..phones import InvalidNumber, is_withheld, normalise
-from ..telephony.gateway import GatewayError
-from . import scripts
-from .prompts import LANG_NAMES, ONCALL_VOICEMAIL, TEXT_BACK, VOICEMAIL_TEXT
+from peerline.delivery import outbox, remote_delete, tasks
+from peerline.line import Line
+from peerline.models import Call, Conversation, Ring, Survivor, Voicemail, Volunteer
+from peerline.people import roster
+from peerline.people.lookup import find_volunteer, get_or_create_survivor
+from peerline.people.phones import InvalidNumber, is_withheld, normalise
+from peerline.telephony.gateway import GatewayError
+from peerline.text import conversations, escalation, pairing
+from peerline.voice import scripts
+from peerline.voice.prompts import LANG_NAMES, ONCALL_VOICEMAIL, TEXT_BACK, VOICEMAIL_TEXT
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ def inbound(session: Session, line: Line, *, sid: str, from_raw: str, to_raw: st
     if number is not None:
         volunteer = find_volunteer(session, line, number)
         if volunteer is not None:
-            from . import ivr
+            from peerline.voice import ivr
 
             return ivr.start(session, line, sid=sid, volunteer=volunteer, number=number,
                              line_number=line_number)
@@ -169,7 +170,7 @@ def _anonymous_survivor(session: Session, line: Line, sid: str) -> Survivor:
 def resume(session: Session, line: Line, call: Call) -> str:
     """The TwiML for wherever a call is now (a repeated or out-of-order webhook)."""
     if call.role == "volunteer":
-        from . import ivr
+        from peerline.voice import ivr
 
         return ivr.menu(session, line, call)
     stage = call.stage
@@ -746,7 +747,7 @@ def record_status(session: Session, line: Line, *, sid: str, status: str,
     """``/voice/status``: answered, abandoned (with wait), rings' no-answer/busy, legs."""
     status = status.lower()
     if voicemail_id is not None:
-        from . import ivr
+        from peerline.voice import ivr
 
         ivr.callback_status(session, line, voicemail_id=voicemail_id, sid=sid, status=status)
         return
@@ -778,7 +779,7 @@ def call_over(session: Session, line: Line, call: Call, status: str,
     call.stage = "ended"
     if call.role == "volunteer":
         call.outcome = "ivr"
-        from . import ivr
+        from peerline.voice import ivr
 
         ivr.ivr_call_over(session, line, call)
         return
@@ -1016,7 +1017,7 @@ def tell_peer_task(sessions: sessionmaker[Session], line: Line, ring_id: int | N
 @tasks.handler("voice_callback")
 def callback_task(sessions: sessionmaker[Session], line: Line, voicemail_id: int | None) -> None:
     """Ring the peer who will return a voicemail (they then dial the caller, masked)."""
-    from . import ivr
+    from peerline.voice import ivr
 
     ivr.place_callback(sessions, line, voicemail_id)
 

@@ -25,13 +25,13 @@ from collections.abc import Sequence
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from .. import conversations, pairing, pins, roster
-from ..line import Line
-from ..models import Conversation, Volunteer
-from ..models_voice import Call, Voicemail
-from ..telephony.gateway import GatewayError
-from . import calls, scripts
-from .prompts import LANG_NAMES, to_volunteer
+from peerline.line import Line
+from peerline.models import Call, Conversation, Voicemail, Volunteer
+from peerline.people import pins, roster
+from peerline.telephony.gateway import GatewayError
+from peerline.text import conversations, pairing
+from peerline.voice import calls, scripts
+from peerline.voice.prompts import LANG_NAMES, to_volunteer
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +267,7 @@ def start_callback(session: Session, line: Line, voicemail_id: int, volunteer_id
         return False
     if not _claim(session, voicemail_id, volunteer_id):
         return False
-    from .. import tasks
+    from peerline.delivery import tasks
 
     tasks.add(session, "voice_callback", voicemail_id, line.now(),
               dedupe_key=f"voice_callback:{voicemail_id}")

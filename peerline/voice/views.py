@@ -14,12 +14,12 @@ from flask import Blueprint, Response, request
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from .. import services
-from ..line import Line
-from ..telephony.params import BadNumber, db_int, db_int_or_none
-from ..telephony.signature import twilio_signed
-from ..telephony.twiml import xml
-from . import calls, ivr, scripts
+from peerline.extensions import services
+from peerline.line import Line
+from peerline.telephony.params import BadNumber, db_int, db_int_or_none
+from peerline.telephony.signature import twilio_signed
+from peerline.telephony.twiml import xml
+from peerline.voice import calls, ivr, scripts
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/voice")
