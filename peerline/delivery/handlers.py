@@ -6,7 +6,7 @@ import importlib
 
 MODULES = ("peerline.delivery.outbox", "peerline.text.pairing", "peerline.privacy.purge",
            "peerline.people.oncall",
-           "peerline.delivery.remote_delete", "peerline.voice.calls")
+           "peerline.delivery.remote_delete", "peerline.voice.handlers")
 
 
 def register_all() -> None:

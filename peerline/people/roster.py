@@ -11,6 +11,7 @@ from peerline.people import pins
 from peerline.people.phones import normalise
 from peerline.text import conversations, pairing
 from peerline.text.texts import VOLUNTEER_TEXTS
+from peerline.voice.rings import request_rings
 
 SUPPORTED_LANGUAGES = ("en", "es")
 
@@ -91,8 +92,6 @@ def go_on_shift(session: Session, line: Line, volunteer: Volunteer) -> str:
     volunteer.shift_started_at = line.now()
     volunteer.missed_offers = 0
     pairing.request_pairing(session, line)
-    from peerline.voice.calls import request_rings  # here: the voice line builds on the roster
-
     request_rings(session, line)  # a caller on hold is rung at once
     return VOLUNTEER_TEXTS["on"]
 
