@@ -2,7 +2,7 @@
 
 import sys
 
-from peerline import create_app
+from peerline.app import create_app
 from peerline.config import ConfigError
 from peerline.crisis import detect
 

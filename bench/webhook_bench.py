@@ -19,7 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from flask import Flask  # noqa: E402
 
-from peerline import create_app, schema  # noqa: E402
+from peerline import schema
+from peerline.app import create_app  # noqa: E402
 from peerline.models import Base  # noqa: E402
 from peerline.telephony.signature import sign  # noqa: E402
 

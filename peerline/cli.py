@@ -14,11 +14,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import pins, schema
-from . import roster as roster_domain
-from .extensions import QUEUE_NAME, Services
-from .phones import InvalidNumber, masked
-from .staffing.cli import reports_cli
+from peerline import schema
+from peerline.extensions import QUEUE_NAME, Services
+from peerline.people import pins
+from peerline.people import roster as roster_domain
+from peerline.people.phones import InvalidNumber, masked
+from peerline.staffing.cli import reports_cli
 
 log = logging.getLogger(__name__)
 db_cli = AppGroup("db", help="Create or migrate the database schema.")
@@ -122,7 +123,7 @@ def voice_voicemails() -> None:
     """List voicemails waiting for a callback (no numbers, no words)."""
     from sqlalchemy import select
 
-    from .models_voice import Voicemail
+    from peerline.models import Voicemail
 
     with _services().sessions() as session:
         rows = session.scalars(select(Voicemail).where(Voicemail.status == "new")
@@ -142,7 +143,7 @@ def voice_callback(voicemail_id: int, volunteer_id: int) -> None:
 
     The volunteer keys their PIN on that call before the voicemail plays.
     """
-    from .voice.ivr import callback_refusal, start_callback
+    from peerline.voice.ivr import callback_refusal, start_callback
 
     svc = _services()
     with svc.sessions.begin() as session:
@@ -161,7 +162,7 @@ def escalations_list(only_open: bool) -> None:
     """Show escalations, newest first (category and source; never a number)."""
     from sqlalchemy import select
 
-    from .models import Escalation
+    from peerline.models import Escalation
 
     with _services().sessions() as session:
         query = select(Escalation).order_by(Escalation.id.desc()).limit(200)
@@ -181,7 +182,7 @@ def escalations_list(only_open: bool) -> None:
 @click.option("--by", "by", required=True, help="Who acknowledges it.")
 def escalations_ack(escalation_id: int, by: str) -> None:
     """Acknowledge an escalation."""
-    from .escalation import acknowledge
+    from peerline.text.escalation import acknowledge
 
     svc = _services()
     with svc.sessions.begin() as session:
@@ -194,7 +195,7 @@ def escalations_ack(escalation_id: int, by: str) -> None:
 @spool_cli.command("list")
 def spool_list() -> None:
     """Show what the spool holds and every dead letter (no numbers, no words)."""
-    from . import spool_admin
+    from peerline.delivery import spool_admin
 
     svc = _services()
     where = svc.config["INSTANCE_DIR"]
@@ -215,7 +216,7 @@ def spool_list() -> None:
 @click.option("--all", "everything", is_flag=True, help="Every dead letter.")
 def spool_retry(ids: tuple[str, ...], everything: bool) -> None:
     """Put dead letters (by id, from `spool list`) back in the spool and replay it."""
-    from . import spool, spool_admin
+    from peerline.delivery import spool, spool_admin
 
     if not ids and not everything:
         raise click.UsageError("name dead letters by id (see `spool list`), or --all")
@@ -232,7 +233,7 @@ def privacy_deletions(show_all: bool) -> None:
     """Records at Twilio a quick exit asked to delete: failed and pending ones (sids only)."""
     from sqlalchemy import select
 
-    from .models_privacy import RemoteDeletion
+    from peerline.models import RemoteDeletion
 
     with _services().sessions() as session:
         query = select(RemoteDeletion).order_by(RemoteDeletion.id.desc()).limit(500)
@@ -249,7 +250,7 @@ def privacy_deletions(show_all: bool) -> None:
 @click.command("rotate-keys")
 def rotate_keys_command() -> None:
     """Re-encrypt stored numbers and sealed words with the first PEERLINE_ENCRYPTION_KEYS key."""
-    from .keys import rotate_all
+    from peerline.privacy.keys import rotate_all
 
     svc = _services()
     with svc.sessions.begin() as session:
@@ -312,10 +313,9 @@ def run_worker(app: Flask, burst: bool = False) -> None:
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
+    from peerline.delivery import heartbeat
+    from peerline.delivery.sweeper import run_forever
     from workers.context import set_app
-
-    from . import heartbeat
-    from .sweeper import run_forever
 
     set_app(app)
     svc: Services = app.extensions["peerline"]
@@ -363,7 +363,7 @@ def _probe_held_texts(svc: Services) -> None:
     fixed); a database still down is the sweeper's business, not a reason not to start."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from .gateway_hold import probe_now
+    from peerline.delivery.gateway_hold import probe_now
 
     try:
         with svc.sessions.begin() as session:
@@ -384,7 +384,7 @@ def worker_command(burst: bool) -> None:
 @with_appcontext
 def sweeper_command() -> None:
     """Run only the sweeper loop (timers, lost-job recovery)."""
-    from .sweeper import run_forever
+    from peerline.delivery.sweeper import run_forever
 
     run_forever(_services(), threading.Event())
 

@@ -6,7 +6,7 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
-from .phones import InvalidNumber, normalise
+from peerline.people.phones import InvalidNumber, normalise
 
 #: Used only when nothing else is configured; a warning is logged in that case.
 DEV_SECRET_KEY = "peerline-dev-secret-not-for-production"

@@ -8,19 +8,20 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import current_app
 from redis import Redis
 from rq import Queue
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import embedded_redis
-from .heartbeat import DeathWatch
-from .line import Line, utcnow
-from .sealed import bind_vault
-from .telephony.local_gateway import LocalGateway
-from .telephony.twilio_gateway import TwilioGateway
-from .vault import PhoneVault
+from peerline import embedded_redis
+from peerline.delivery.heartbeat import DeathWatch
+from peerline.line import Line, utcnow
+from peerline.privacy.sealed import bind_vault
+from peerline.privacy.vault import PhoneVault
+from peerline.telephony.local_gateway import LocalGateway
+from peerline.telephony.twilio_gateway import TwilioGateway
 
 log = logging.getLogger(__name__)
 
@@ -148,3 +149,8 @@ class Services:
 def default_instance_dir() -> str:
     """Where the embedded defaults keep their files (``./instance``)."""
     return os.path.abspath(os.environ.get("PEERLINE_INSTANCE_DIR") or "instance")
+
+
+def services() -> Services:
+    """The current app's :class:`Services` (inside an app context)."""
+    return current_app.extensions["peerline"]

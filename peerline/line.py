@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .telephony.gateway import Gateway
-from .vault import PhoneVault
+from peerline.privacy.vault import PhoneVault
+from peerline.telephony.gateway import Gateway
 
 
 def utcnow() -> datetime:

@@ -13,7 +13,8 @@ import pytest
 from redis import Redis
 from sqlalchemy import create_engine, text
 
-from peerline import create_app, schema
+from peerline import schema
+from peerline.app import create_app
 from peerline.models import Base
 
 from .helpers import BASE_URL, LINE, LINE2, LINE3, Clock, Phones

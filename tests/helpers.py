@@ -11,10 +11,10 @@ from flask.testing import FlaskClient
 from rq import SimpleWorker
 from sqlalchemy import select
 
+from peerline.delivery.sweeper import sweep
 from peerline.extensions import RUN_TASK, Services
 from peerline.line import utcnow
 from peerline.models import LocalMessage, Task
-from peerline.sweeper import sweep
 from peerline.telephony.signature import sign
 
 LINE = "+15550000001"

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from redis import Redis
 from sqlalchemy import Engine, inspect, text
 
-from peerline import create_app
-from peerline.vault import PhoneVault
+from peerline.app import create_app
+from peerline.privacy.vault import PhoneVault
 
 from .helpers import Phones, new_sid
 from .test_text_line import ALEX, ONCALL, SURV, SURV2, add_volunteer
@@ -126,7 +126,7 @@ def spool_a_text(settings: dict, clock, story: Story, on_sid=None,  # noqa: ANN0
         send(Phones(down, down.test_client()), story, sender, body, to=to, on_sid=on_sid)
     story.spooled_sid = story.inbound[sender][-1]
     down.extensions["peerline"].engine.dispose()
-    from peerline import spool
+    from peerline.delivery import spool
 
     spool._pending.clear()  # as if another web process had spooled it
 

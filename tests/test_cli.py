@@ -45,8 +45,8 @@ def test_roster_list_empty(app):
 
 
 def test_voice_callback_commands(app, svc, clock):
-    from peerline import roster
-    from peerline.models_voice import Call, Voicemail
+    from peerline.models import Call, Voicemail
+    from peerline.people import roster
 
     with svc.sessions.begin() as session:
         volunteer = roster.add_volunteer(session, svc.line, "Ana", "+15550100042")

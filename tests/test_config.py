@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from peerline import create_app
+from peerline.app import create_app
 from peerline.config import DEV_AUTH_TOKEN, DEV_SECRET_KEY, ConfigError, finalise, from_environment
 from peerline.telephony.signature import sign
 

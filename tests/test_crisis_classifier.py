@@ -82,7 +82,7 @@ def test_the_model_files_load_without_pickle_and_once() -> None:
 def test_the_line_takes_the_setting_from_its_config(settings, clock) -> None:  # noqa: ANN001
     """``create_app({"PEERLINE_CRISIS_MODEL": "0"})`` leaves the classifier out of the
     webhook's scan; the default keeps it in."""
-    from peerline import create_app
+    from peerline.app import create_app
 
     from .helpers import Phones
 

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import func, select
 
-from peerline import MAX_BODY_BYTES
+from peerline.app import MAX_BODY_BYTES
 from peerline.models import DeliveryReport, Escalation, Message
 from peerline.telephony.params import DB_INT_MAX, BadNumber, db_int
 

@@ -8,11 +8,17 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from peerline import spool
 from peerline.crisis import CATEGORIES
-from peerline.models import Conversation, Escalation, Message, OutboundMessage, Survivor
-from peerline.models_privacy import RemoteDeletion
-from peerline.models_voice import Voicemail
+from peerline.delivery import spool
+from peerline.models import (
+    Conversation,
+    Escalation,
+    Message,
+    OutboundMessage,
+    RemoteDeletion,
+    Survivor,
+    Voicemail,
+)
 
 from .fake_twilio import FakeTwilio
 from .helpers import new_sid
@@ -177,7 +183,7 @@ def test_twilio_still_delivering_is_retried_later_then_recorded_as_failed(
          on_sid=fake.add_inbound)
     phones.work()
     send(phones, story, SURV2, "#ERASE", on_sid=fake.add_inbound)
-    caplog.set_level(logging.INFO, logger="peerline.remote_delete")
+    caplog.set_level(logging.INFO, logger="peerline.delivery.remote_delete")
     for _ in range(12):
         phones.work()
         clock.advance(13 * 3600)
@@ -225,7 +231,7 @@ def test_a_text_in_flight_at_the_quick_exit_is_deleted_at_twilio_once_sent(
         phones, svc, clock, fake):
     import threading
 
-    from peerline import tasks
+    from peerline.delivery import tasks
     from peerline.models import Task
 
     add_volunteer(svc, "Alex", ALEX)

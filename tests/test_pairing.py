@@ -6,8 +6,9 @@ import threading
 
 from sqlalchemy import func, select
 
-from peerline import pairing, roster
 from peerline.models import Conversation, Offer, Volunteer
+from peerline.people import roster
+from peerline.text import pairing
 
 from .helpers import LINE, LINE2, LINE3
 from .races import needs_postgres
@@ -45,7 +46,7 @@ def test_parallel_conversations_use_different_line_numbers(phones, svc):
 
 
 def test_one_line_number_means_one_text_conversation_at_a_time(settings, clock):
-    from peerline import create_app
+    from peerline.app import create_app
 
     from .helpers import Phones
 
@@ -124,8 +125,8 @@ def test_racing_accepts_never_double_assign_or_overfill(svc, clock):
         for v in volunteers:
             v.on_shift = True
         ids = [v.id for v in volunteers]
-        from peerline import conversations
-        from peerline.people import get_or_create_survivor
+        from peerline.people.lookup import get_or_create_survivor
+        from peerline.text import conversations
 
         for number in SURVIVORS[:12]:
             survivor = get_or_create_survivor(session, svc.line, number, "en")

@@ -7,9 +7,9 @@ from datetime import timedelta
 from cryptography.fernet import Fernet
 from sqlalchemy import select, text
 
-from peerline import create_app
+from peerline.app import create_app
 from peerline.models import Escalation, Message, OutboundMessage, Survivor, Volunteer
-from peerline.purge import purge_expired
+from peerline.privacy.purge import purge_expired
 
 from .test_text_line import ALEX, SURV, add_volunteer
 
@@ -83,7 +83,7 @@ def test_bodies_are_purged_after_retention(phones, svc, clock):
 
 
 def test_voicemails_are_purged_after_retention(svc, clock):
-    from peerline.models_voice import Call, Voicemail
+    from peerline.models import Call, Voicemail
 
     with svc.sessions.begin() as session:
         call = Call(sid="CA" + "1" * 32, role="survivor", stage="done", line_number="+1555",
@@ -137,7 +137,7 @@ def test_key_rotation(settings, clock, svc, phones):
         volunteer = session.scalars(select(Volunteer)).one()
         assert new_svc.line.vault.decrypt(volunteer.phone_enc) == ALEX
     # Lookups by hash keep working: the volunteer is still recognised.
-    from peerline.people import find_volunteer
+    from peerline.people.lookup import find_volunteer
 
     with new_svc.sessions() as session:
         assert find_volunteer(session, new_svc.line, ALEX) is not None

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from peerline import conversations, intake
 from peerline.models import Conversation, Message, Survivor
-from peerline.people import get_or_create_survivor
+from peerline.people.lookup import get_or_create_survivor
+from peerline.text import conversations, intake
 
 from .helpers import LINE, Phones, new_sid
 from .races import needs_postgres
@@ -124,8 +124,8 @@ def test_the_database_refuses_a_second_open_conversation(svc):
 
 def test_the_database_refuses_a_second_bridge_for_a_call(svc, clock):
     """At most one accepted ring per call, whatever the code does (both databases)."""
-    from peerline.models_voice import Call, Ring
-    from peerline.roster import add_volunteer
+    from peerline.models import Call, Ring
+    from peerline.people.roster import add_volunteer
 
     with svc.sessions.begin() as session:
         volunteers = [add_volunteer(session, svc.line, f"V{i}", f"+1555010800{i}", "en", 1)

@@ -16,12 +16,12 @@ from rq import SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 from sqlalchemy import func, select
 
-from peerline import heartbeat, outbox, tasks
+from peerline.delivery import heartbeat, outbox, tasks
+from peerline.delivery.handlers import register_all
+from peerline.delivery.sweeper import sweep
 from peerline.extensions import QUEUE_NAME, RUN_TASK
-from peerline.handlers import register_all
 from peerline.line import Line
 from peerline.models import Conversation, Message, OutboundMessage, Survivor, Task
-from peerline.sweeper import sweep
 from peerline.telephony.twilio_gateway import TwilioGateway
 
 from .fake_twilio import FakeTwilio
@@ -63,7 +63,7 @@ def twilio_settings(settings, fake):
 
 
 def add_volunteer(svc, name, phone, capacity=None):
-    from peerline import roster
+    from peerline.people import roster
 
     with svc.sessions.begin() as session:
         return roster.add_volunteer(session, svc.line, name, phone, "en", capacity).id

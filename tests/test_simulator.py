@@ -9,8 +9,9 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from peerline import create_app, roster
+from peerline.app import create_app
 from peerline.models import Message
+from peerline.people import roster
 from peerline.simulator import webhook
 from peerline.telephony.signature import sign
 

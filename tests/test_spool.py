@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from peerline import create_app, spool
+from peerline.app import create_app
+from peerline.delivery import spool
 from peerline.models import Message
 
 from .helpers import Phones
@@ -45,7 +46,7 @@ def test_database_down_texts_are_spooled_in_redis_and_replayed(phones, svc, down
 
 
 def test_the_sweeper_replays_what_any_web_process_spooled(phones, svc, down_app):
-    from peerline.sweeper import sweep
+    from peerline.delivery.sweeper import sweep
 
     down = down_app()
     with down.app.app_context():

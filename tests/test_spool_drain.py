@@ -14,7 +14,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from peerline import create_app, spool
+from peerline.app import create_app
+from peerline.delivery import spool
 from peerline.models import Message
 
 from .helpers import LINE
@@ -160,7 +161,7 @@ def test_bad_input_is_parked_not_dropped_and_draining_goes_on(svc, caplog):
     spool.keep(form(1, From="not a phone"), redis, where, svc.line)
     redis.rpush(spool.REDIS_KEY, b"\x00not an entry")
     spool.keep(form(2), redis, where, svc.line)
-    caplog.set_level("WARNING", logger="peerline.spool")
+    caplog.set_level("WARNING", logger="peerline.delivery.spool")
     assert spool.drain_redis(svc.sessions, svc.line, redis) == 1
     assert stored_sids(svc) == [form(2)["MessageSid"]]
     assert redis.llen(spool.DEAD_KEY) == 2
@@ -212,7 +213,8 @@ def test_operator_lists_and_re_drives_dead_letters(app, svc):
 WRITER = f"""
 import json, sys
 from redis import Redis
-from peerline import create_app, spool
+from peerline.app import create_app
+from peerline.delivery import spool
 where, first, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 line = create_app(json.loads(sys.argv[4])).extensions["peerline"].line  # the same keys
 dead = Redis.from_url("{DEAD_REDIS}", socket_connect_timeout=0.2)
@@ -224,7 +226,7 @@ for i in range(first, first + count):
 
 HOLDER = """
 import fcntl, sys, time
-from peerline import spool
+from peerline.delivery import spool
 path = spool.claim_file(sys.argv[1])
 handle = open(path)
 fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
@@ -305,7 +307,7 @@ def test_a_file_spool_left_before_a_restart_is_replayed(svc, settings, clock, fi
     spool.keep(form(1), dead.extensions["peerline"].redis(), file_dir, svc.line)
     dead.extensions["peerline"].engine.dispose()
     spool._pending.clear()  # the process that spooled it is gone
-    from peerline.sweeper import sweep
+    from peerline.delivery.sweeper import sweep
 
     assert sweep(svc)["unspooled"] == 1
     with svc.sessions() as session:

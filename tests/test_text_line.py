@@ -16,7 +16,7 @@ ONCALL = "+15550109999"
 
 
 def add_volunteer(svc, name, phone, lang="en", capacity=None):
-    from peerline import roster
+    from peerline.people import roster
 
     with svc.sessions.begin() as session:
         return roster.add_volunteer(session, svc.line, name, phone, lang, capacity).id

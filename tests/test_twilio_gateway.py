@@ -157,7 +157,7 @@ def settings(settings, fake):
 
 
 def add_volunteer(svc, name, phone):
-    from peerline import roster
+    from peerline.people import roster
 
     with svc.sessions.begin() as session:
         return roster.add_volunteer(session, svc.line, name, phone, "en", None).id

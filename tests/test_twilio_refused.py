@@ -7,7 +7,7 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from peerline import gateway_hold
+from peerline.delivery import gateway_hold
 from peerline.models import GatewayHold, OutboundMessage, Task
 from peerline.telephony.gateway import GatewayError
 

@@ -9,8 +9,16 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from peerline.models import Conversation, Escalation, LocalMessage, OutboundMessage, Volunteer
-from peerline.models_voice import Call, Ring, Voicemail
+from peerline.models import (
+    Call,
+    Conversation,
+    Escalation,
+    LocalMessage,
+    OutboundMessage,
+    Ring,
+    Voicemail,
+    Volunteer,
+)
 
 from .helpers import BASE_URL, LINE, LINE2, Phones, new_sid
 from .races import needs_postgres
@@ -151,8 +159,8 @@ def answer_ring(phones: Phones, volunteer: str, placed: LocalMessage) -> tuple[L
 
 
 def volunteers_on(svc, *numbers_langs: tuple[str, str]) -> None:
-    from peerline import roster
-    from peerline.people import find_volunteer
+    from peerline.people import roster
+    from peerline.people.lookup import find_volunteer
 
     for number, lang in numbers_langs:
         add_volunteer(svc, f"V{number[-2:]}", number, lang)
@@ -723,7 +731,7 @@ def test_no_phone_number_in_logs_or_job_arguments(phones, svc, caplog, clock):
 def test_redis_down_while_a_caller_waits_never_means_silence(phones, svc, settings, clock):
     """No worker can ring anyone: the caller still hears the hold loop, then voicemail;
     once Redis is back the text-back goes out."""
-    from peerline import create_app
+    from peerline.app import create_app
 
     volunteers_on(svc, (ALEX, "en"))
     down = create_app({**settings, "REDIS_URL": "redis://127.0.0.1:1/0"}, clock=clock)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from peerline import pins
-from peerline.models import Volunteer
-from peerline.models_voice import Call, Voicemail
+from peerline.models import Call, Voicemail, Volunteer
+from peerline.people import pins
 from peerline.voice import ivr
 
 from .helpers import BASE_URL, LINE2

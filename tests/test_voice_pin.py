@@ -14,9 +14,8 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
-from peerline import pins
-from peerline.models import Alert, Task, Volunteer
-from peerline.models_voice import Call, Voicemail
+from peerline.models import Alert, Call, Task, Voicemail, Volunteer
+from peerline.people import pins
 from peerline.voice import ivr
 
 from .helpers import LINE2

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peerline import create_app
+from peerline.app import create_app
 
 from .conftest import _wipe
 from .helpers import LINE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from peerline import create_app
+from peerline.app import create_app
 from peerline.models import Message
 from peerline.telephony.signature import sign
 

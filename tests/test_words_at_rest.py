@@ -11,11 +11,12 @@ import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import create_engine, select, text
 
-from peerline import create_app, schema, spool
-from peerline.models import Escalation, LocalMessage, Message, OutboundMessage
-from peerline.models_voice import Voicemail
-from peerline.sealed import NoVault, bind_vault
-from peerline.vault import PhoneVault
+from peerline import schema
+from peerline.app import create_app
+from peerline.delivery import spool
+from peerline.models import Escalation, LocalMessage, Message, OutboundMessage, Voicemail
+from peerline.privacy.sealed import NoVault, bind_vault
+from peerline.privacy.vault import PhoneVault
 
 from .helpers import Phones
 from .privacy_story import (
@@ -84,7 +85,7 @@ def test_the_spool_file_is_sealed_too(phones, svc, settings, clock):
 
 
 def test_spooled_texts_expire(phones, svc, settings, clock):
-    from peerline.sweeper import sweep
+    from peerline.delivery.sweeper import sweep
 
     spool_a_text(settings, clock, _story())
     ttl = svc.redis().ttl(spool.REDIS_KEY)
@@ -172,7 +173,7 @@ def test_key_rotation_re_encrypts_words_too(app, settings, clock):
 
 def _sealed_values(engine) -> dict[str, list[str]]:
     from peerline.models import Base
-    from peerline.sealed import sealed_columns
+    from peerline.privacy.sealed import sealed_columns
 
     found: dict[str, list[str]] = {}
     with engine.connect() as conn:

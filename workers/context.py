@@ -21,7 +21,7 @@ def current_services() -> Services:
     if has_app_context():
         return current_app.extensions["peerline"]
     if _app is None:
-        from peerline import create_app
+        from peerline.app import create_app
 
         _app = create_app()
     return _app.extensions["peerline"]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from peerline import tasks
-from peerline.handlers import register_all
-
-from .context import current_services
+from peerline.delivery import tasks
+from peerline.delivery.handlers import register_all
+from workers.context import current_services
 
 
 def run_task(task_id: int) -> str:

@@ -15,9 +15,10 @@ from typing import Any
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
+from peerline.people.phones import masked
+
 from ..extensions import Services
 from ..models import Conversation, LocalMessage, Message, Volunteer
-from ..phones import masked
 from .webhook import load_replies
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,9 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
-from .. import services
-from ..phones import InvalidNumber, normalise
+from peerline.extensions import services
+from peerline.people.phones import InvalidNumber, normalise
+
 from . import timeline, webhook
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator",

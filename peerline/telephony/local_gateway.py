@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..models import LocalMessage
-from ..vault import PhoneVault
+from peerline.models import LocalMessage
+from peerline.privacy.vault import PhoneVault
 
 
 class LocalGateway:

@@ -13,7 +13,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from .gateway import PERMANENT_ERRORS, GatewayError
+from peerline.telephony.gateway import PERMANENT_ERRORS, GatewayError
 
 # The twilio client logs query parameters (numbers) at INFO: keep it quiet.
 _quiet = logging.getLogger("peerline.twilio_http")

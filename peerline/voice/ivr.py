@@ -25,13 +25,14 @@ from collections.abc import Sequence
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from .. import conversations, pairing, pins, roster
-from ..line import Line
-from ..models import Conversation, Volunteer
-from ..models_voice import Call, Voicemail
-from ..telephony.gateway import GatewayError
-from . import calls, scripts
-from .prompts import LANG_NAMES, to_volunteer
+from peerline.delivery import tasks
+from peerline.line import Line
+from peerline.models import Call, Conversation, Voicemail, Volunteer
+from peerline.people import pins, roster
+from peerline.telephony.gateway import GatewayError
+from peerline.text import conversations, pairing
+from peerline.voice import bridge, common, rings, scripts
+from peerline.voice.prompts import LANG_NAMES, to_volunteer
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ def menu(session: Session, line: Line, call: Call, intro: Sequence[str] = (),
 
 def check_pin(session: Session, line: Line, *, call_id: int, sid: str, digits: str) -> str:
     """The PIN keyed on a volunteer's call: the menu, another try, or goodbye."""
-    call = calls.get_call(session, call_id, sid, role="volunteer")
+    call = common.get_call(session, call_id, sid, role="volunteer")
     if call.stage != "pin":
         return menu(session, line, call)
     refused = _key_pin(session, line, call, digits, _ivr_pin_action(call.id), "pin")
@@ -152,7 +153,7 @@ def check_pin(session: Session, line: Line, *, call_id: int, sid: str, digits: s
 
 def choice(session: Session, line: Line, *, call_id: int, sid: str, digits: str) -> str:
     """1 on shift, 2 off shift, 3 hours and status; 4 return a voicemail (PIN keyed)."""
-    call = calls.get_call(session, call_id, sid, role="volunteer")
+    call = common.get_call(session, call_id, sid, role="volunteer")
     if call.stage != "ivr" or call.volunteer_id is None:
         return menu(session, line, call)
     volunteer = _lock_volunteer(session, call.volunteer_id)
@@ -163,7 +164,7 @@ def choice(session: Session, line: Line, *, call_id: int, sid: str, digits: str)
     if key == "1":
         said = to_volunteer("on_again" if volunteer.on_shift else "on")
         roster.go_on_shift(session, line, volunteer)
-        calls.request_rings(session, line)
+        rings.request_rings(session, line)
     elif key == "2":
         said = _off_shift(session, line, volunteer)
     elif key == "3":
@@ -194,7 +195,7 @@ def ivr_call_over(session: Session, line: Line, call: Call) -> None:
             Voicemail.status == "calling", Voicemail.volunteer_id == call.volunteer_id,
             Voicemail.callback_sid == call.sid)):
         _put_back(voicemail)
-    calls.release(session, line, call.volunteer_id)
+    bridge.release(session, line, call.volunteer_id)
 
 
 # --- callbacks -------------------------------------------------------------------------
@@ -267,8 +268,6 @@ def start_callback(session: Session, line: Line, voicemail_id: int, volunteer_id
         return False
     if not _claim(session, voicemail_id, volunteer_id):
         return False
-    from .. import tasks
-
     tasks.add(session, "voice_callback", voicemail_id, line.now(),
               dedupe_key=f"voice_callback:{voicemail_id}")
     return True
@@ -285,12 +284,12 @@ def place_callback(sessions: sessionmaker[Session], line: Line, voicemail_id: in
             _put_back(voicemail)
             return
         to = line.vault.decrypt(volunteer.phone_enc)
-        from_number = calls.caller_id(line, voicemail.call)
+        from_number = common.caller_id(line, voicemail.call)
         voicemail.callback_sid = "pending"  # at most one call to the peer per claim
     try:
         sid = line.gateway.create_call(
-            to, from_number, calls.url(line, f"/voice/callback?vm={voicemail_id}"),
-            status_callback=calls.url(line, f"/voice/status?vm={voicemail_id}"), timeout=30)
+            to, from_number, common.url(line, f"/voice/callback?vm={voicemail_id}"),
+            status_callback=common.url(line, f"/voice/status?vm={voicemail_id}"), timeout=30)
     except GatewayError as exc:
         log.warning("callback %s could not be placed (%s)", voicemail_id, exc)
         with sessions.begin() as session:
@@ -308,7 +307,7 @@ def _voicemail_for(session: Session, voicemail_id: int) -> Voicemail:
     voicemail = session.scalar(select(Voicemail).where(Voicemail.id == voicemail_id)
                                .with_for_update())
     if voicemail is None:
-        raise calls.UnknownCall(f"voicemail {voicemail_id}")
+        raise common.UnknownCall(f"voicemail {voicemail_id}")
     return voicemail
 
 
@@ -327,7 +326,7 @@ def callback_answered(session: Session, line: Line, *, voicemail_id: int, sid: s
     leg = _leg(session, sid)
     if leg is None:
         leg = Call(sid=sid, role="volunteer", stage="cb_pin", withheld=False,
-                   line_number=calls.caller_id(line, voicemail.call), lang="en", priority=0,
+                   line_number=common.caller_id(line, voicemail.call), lang="en", priority=0,
                    tries=0, volunteer_id=voicemail.volunteer_id, created_at=line.now())
         session.add(leg)
         session.flush()
@@ -391,7 +390,7 @@ def callback_pressed(session: Session, line: Line, *, voicemail_id: int, sid: st
         return scripts.volunteer_told("callback_later")
     volunteer.on_call = True
     return scripts.callback_dial(voicemail.id, line.vault.decrypt(call.from_enc),
-                                 calls.caller_id(line, call))
+                                 common.caller_id(line, call))
 
 
 def callback_done(session: Session, line: Line, *, voicemail_id: int, sid: str,
@@ -401,7 +400,7 @@ def callback_done(session: Session, line: Line, *, voicemail_id: int, sid: str,
     volunteer_id = voicemail.volunteer_id
     if voicemail.status != "calling" or voicemail.callback_sid != sid:
         return scripts.volunteer_told("goodbye")
-    calls.release(session, line, volunteer_id)
+    bridge.release(session, line, volunteer_id)
     if dial_status.lower() == "completed":
         voicemail.status, voicemail.done_at = "done", line.now()
         return scripts.volunteer_told("callback_done")
@@ -414,7 +413,7 @@ def callback_status(session: Session, line: Line, *, voicemail_id: int, sid: str
     """Status of the ring to the peer: if it ended before a callback, it goes back."""
     voicemail = session.scalar(select(Voicemail).where(Voicemail.id == voicemail_id)
                                .with_for_update())
-    if voicemail is None or status not in calls.FINAL:
+    if voicemail is None or status not in common.FINAL:
         return
     leg = _leg(session, sid)
     if leg is not None and leg.ended_at is None:
@@ -423,5 +422,5 @@ def callback_status(session: Session, line: Line, *, voicemail_id: int, sid: str
     if voicemail.callback_sid not in (None, "pending", sid):
         return
     if voicemail.status == "calling":
-        calls.release(session, line, voicemail.volunteer_id)
+        bridge.release(session, line, voicemail.volunteer_id)
         _put_back(voicemail)

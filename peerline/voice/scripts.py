@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from .prompts import LANG_NAMES, SPEECH_LANG, spoken, to_volunteer
+from peerline.voice.prompts import LANG_NAMES, SPEECH_LANG, spoken, to_volunteer
 
 POST = "POST"
 VOLUNTEER_LANG = "en-US"

@@ -15,9 +15,10 @@ from typing import Any
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from sqlalchemy import select
 
-from .. import services
+from peerline.extensions import services
+from peerline.people.phones import InvalidNumber, normalise
+
 from ..models import LocalMessage, Volunteer
-from ..phones import InvalidNumber, normalise
 from ..telephony.params import db_int_or_none
 from ..telephony.signature import sign
 

@@ -14,12 +14,23 @@ from flask import Blueprint, Response, request
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from .. import services
-from ..line import Line
-from ..telephony.params import BadNumber, db_int, db_int_or_none
-from ..telephony.signature import twilio_signed
-from ..telephony.twiml import xml
-from . import calls, ivr, scripts
+from peerline.extensions import services
+from peerline.line import Line
+from peerline.telephony.params import BadNumber, db_int, db_int_or_none
+from peerline.telephony.signature import twilio_signed
+from peerline.telephony.twiml import xml
+from peerline.voice import (
+    bridge,
+    common,
+    hotline,
+    ivr,
+    menu,
+    queue,
+    rings,
+    scripts,
+    status_callbacks,
+    voicemail,
+)
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/voice")
@@ -32,16 +43,16 @@ def _arg_id(name: str) -> int:
     try:
         value = db_int(request.args.get(name, ""), f"the {name} parameter")
     except BadNumber as exc:
-        raise calls.BadInput(str(exc)) from None
+        raise common.BadInput(str(exc)) from None
     if value is None:
-        raise calls.BadInput(f"the {name} parameter is missing")
+        raise common.BadInput(f"the {name} parameter is missing")
     return value
 
 
 def _sid() -> str:
     sid = request.form.get("CallSid", "")
     if not sid or len(sid) > 64:
-        raise calls.BadInput("CallSid is missing or malformed")
+        raise common.BadInput("CallSid is missing or malformed")
     return sid
 
 
@@ -61,9 +72,9 @@ def _answer(step: Callable[[Session, Line], str]) -> Response | tuple[str, int]:
         try:
             with svc.sessions.begin() as session:
                 return xml(step(session, svc.line))
-        except calls.BadInput as exc:
+        except common.BadInput as exc:
             return f"Bad request: {exc}", 400
-        except calls.UnknownCall:
+        except common.UnknownCall:
             return xml(scripts.trouble())
         except IntegrityError:
             if attempt == 2:  # the same CallSid committed twice at once
@@ -81,9 +92,9 @@ def _signal(step: Callable[[Session, Line], None]) -> Response | tuple[str, int]
     try:
         with svc.sessions.begin() as session:
             step(session, svc.line)
-    except calls.BadInput as exc:
+    except common.BadInput as exc:
         return f"Bad request: {exc}", 400
-    except calls.UnknownCall:
+    except common.UnknownCall:
         return "Unknown call", 404
     return Response("", status=204)
 
@@ -94,7 +105,7 @@ def _signal(step: Callable[[Session, Line], None]) -> Response | tuple[str, int]
 @twilio_signed
 def inbound() -> Response | tuple[str, int]:
     """A call to the line: the survivor menu, or a volunteer's IVR."""
-    return _answer(lambda s, line: calls.inbound(
+    return _answer(lambda s, line: menu.inbound(
         s, line, sid=_form("CallSid", 100), from_raw=_form("From", 64),
         to_raw=_form("To", 64)))
 
@@ -106,7 +117,7 @@ def _call_route(fn: Callable[..., str], **fields: Callable[[], object]) -> Calla
         try:
             call_id, sid = _arg_id("call"), _sid()
             values = {name: get() for name, get in fields.items()}
-        except calls.BadInput as exc:
+        except common.BadInput as exc:
             return f"Bad request: {exc}", 400
         return _answer(lambda s, line: fn(s, line, call_id=call_id, sid=sid, **values))
 
@@ -125,31 +136,31 @@ def _speech() -> str:
     return _form("SpeechResult", MAX_SPEECH)
 
 
-_route("/menu", "menu", _call_route(calls.menu_choice, digits=_digits, speech=_speech))
-_route("/crisis", "crisis", _call_route(calls.crisis_choice, digits=_digits))
-_route("/wait", "wait", _call_route(calls.wait))
-_route("/hold", "hold", _call_route(calls.hold,
+_route("/menu", "menu", _call_route(menu.menu_choice, digits=_digits, speech=_speech))
+_route("/crisis", "crisis", _call_route(menu.crisis_choice, digits=_digits))
+_route("/wait", "wait", _call_route(queue.wait))
+_route("/hold", "hold", _call_route(queue.hold,
                                     queue_time=lambda: _int_form("QueueTime") or 0))
-_route("/hold/input", "hold_input", _call_route(calls.hold_input, digits=_digits,
+_route("/hold/input", "hold_input", _call_route(queue.hold_input, digits=_digits,
                                                 speech=_speech))
-_route("/queued", "queued", _call_route(calls.left_queue,
+_route("/queued", "queued", _call_route(queue.left_queue,
                                         result=lambda: _form("QueueResult", 32)))
 _route("/hotline/done", "hotline_done", _call_route(
-    calls.hotline_done, dial_status=lambda: _form("DialCallStatus", 32)))
-_route("/voicemail", "voicemail", _call_route(calls.voicemail_prompt))
+    menu.hotline_done, dial_status=lambda: _form("DialCallStatus", 32)))
+_route("/voicemail", "voicemail", _call_route(voicemail.voicemail_prompt))
 _route("/recorded", "recorded", _call_route(
-    calls.recorded, recording_sid=lambda: _form("RecordingSid", 64),
+    voicemail.recorded, recording_sid=lambda: _form("RecordingSid", 64),
     recording_url=lambda: _form("RecordingUrl", 500),
     duration=lambda: _int_form("RecordingDuration")))
-_route("/join", "join", _call_route(calls.caller_join))
-_route("/bridge/end", "bridge_end", _call_route(calls.caller_conference_over))
-_route("/after", "after", _call_route(calls.after))
-_route("/after/choice", "after_choice", _call_route(calls.after_choice, digits=_digits))
+_route("/join", "join", _call_route(bridge.caller_join))
+_route("/bridge/end", "bridge_end", _call_route(bridge.caller_conference_over))
+_route("/after", "after", _call_route(bridge.after))
+_route("/after/choice", "after_choice", _call_route(bridge.after_choice, digits=_digits))
 
 # --- peers in a call -------------------------------------------------------------------
-_route("/bridge/star", "bridge_star", _call_route(calls.peer_star))
-_route("/bridge/option", "bridge_option", _call_route(calls.peer_option, digits=_digits))
-_route("/hotline/leg", "hotline_leg", _call_route(calls.hotline_leg))
+_route("/bridge/star", "bridge_star", _call_route(bridge.peer_star))
+_route("/bridge/option", "bridge_option", _call_route(bridge.peer_option, digits=_digits))
+_route("/hotline/leg", "hotline_leg", _call_route(hotline.hotline_leg))
 
 # --- volunteer IVR ---------------------------------------------------------------------
 _route("/volunteer/pin", "volunteer_pin", _call_route(ivr.check_pin, digits=_digits))
@@ -161,7 +172,7 @@ def _ring_route(fn: Callable[..., str], **fields: Callable[[], object]) -> Calla
         try:
             ring_id, sid = _arg_id("ring"), _sid()
             values = {name: get() for name, get in fields.items()}
-        except calls.BadInput as exc:
+        except common.BadInput as exc:
             return f"Bad request: {exc}", 400
         return _answer(lambda s, line: fn(s, line, ring_id=ring_id, sid=sid, **values))
 
@@ -174,7 +185,7 @@ def _voicemail_route(fn: Callable[..., str], **fields: Callable[[], object]
         try:
             voicemail_id, sid = _arg_id("vm"), _sid()
             values = {name: get() for name, get in fields.items()}
-        except calls.BadInput as exc:
+        except common.BadInput as exc:
             return f"Bad request: {exc}", 400
         return _answer(lambda s, line: fn(s, line, voicemail_id=voicemail_id, sid=sid,
                                           **values))
@@ -182,8 +193,8 @@ def _voicemail_route(fn: Callable[..., str], **fields: Callable[[], object]
     return view
 
 
-_route("/ring", "ring", _ring_route(calls.ring_answered))
-_route("/ring/press", "ring_press", _ring_route(calls.ring_pressed, digits=_digits))
+_route("/ring", "ring", _ring_route(rings.ring_answered))
+_route("/ring/press", "ring_press", _ring_route(rings.ring_pressed, digits=_digits))
 _route("/callback", "callback", _voicemail_route(ivr.callback_answered))
 _route("/callback/pin", "callback_pin", _voicemail_route(ivr.callback_pin, digits=_digits))
 _route("/callback/press", "callback_press", _voicemail_route(ivr.callback_pressed,
@@ -206,13 +217,13 @@ def status() -> Response | tuple[str, int]:
         sid = _sid()
         state = _form("CallStatus", 32)
         if not state:
-            raise calls.BadInput("CallStatus is required")
+            raise common.BadInput("CallStatus is required")
         ring_id, hotline_for, voicemail_id = (_optional_id("ring"), _optional_id("hotline"),
                                               _optional_id("vm"))
-    except calls.BadInput as exc:
+    except common.BadInput as exc:
         return f"Bad request: {exc}", 400
     duration = _int_form("CallDuration")
-    return _signal(lambda s, line: calls.record_status(
+    return _signal(lambda s, line: status_callbacks.record_status(
         s, line, sid=sid, status=state, duration=duration, ring_id=ring_id,
         hotline_for=hotline_for, voicemail_id=voicemail_id))
 
@@ -223,11 +234,11 @@ def transcription() -> Response | tuple[str, int]:
     """A voicemail's transcript (scanned for crisis)."""
     try:
         call_id, sid = _arg_id("call"), _sid()
-    except calls.BadInput as exc:
+    except common.BadInput as exc:
         return f"Bad request: {exc}", 400
     text = _form("TranscriptionText", 5000)
     state = _form("TranscriptionStatus", 16)
     transcription_sid = _form("TranscriptionSid", 64)
-    return _signal(lambda s, line: calls.transcription(
+    return _signal(lambda s, line: voicemail.transcription(
         s, line, call_id=call_id, sid=sid, text=text, status=state,
         transcription_sid=transcription_sid))

@@ -31,7 +31,7 @@ BATCH = 500
 
 
 def _vault(required: bool):
-    from peerline.sealed import find_vault
+    from peerline.privacy.sealed import find_vault
 
     if context.is_offline_mode():
         raise RuntimeError("0003_privacy encrypts stored words: run it online "

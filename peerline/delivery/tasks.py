@@ -1,0 +1,162 @@
+"""The outbox: follow-up work stored with the change that caused it, run by workers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from peerline.line import Line
+from peerline.models import Task
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 25
+
+
+@dataclass
+class Retry(Exception):
+    """Raised (or returned) by a handler: run the task again after ``delay`` seconds."""
+
+    delay: float
+    reason: str = "retry"
+
+
+Handler = Callable[[sessionmaker[Session], Line, int | None], "Retry | None"]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register the function that runs tasks of ``kind``."""
+
+    def register(fn: Handler) -> Handler:
+        HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def add(session: Session, kind: str, ref_id: int | None, now: datetime, *,
+        delay_s: float = 0.0, dedupe_key: str | None = None) -> Task | None:
+    """Store a task in the caller's transaction; it is enqueued after commit.
+
+    With ``dedupe_key``, a second pending task with the same key is not added.
+    """
+    at = now + timedelta(seconds=delay_s)
+    if dedupe_key is not None:
+        existing = session.scalar(select(Task).where(Task.dedupe_key == dedupe_key))
+        if existing is not None:
+            if existing.status == "pending":
+                return None
+            existing.dedupe_key = None  # a finished task frees its key
+            session.flush()
+    task = Task(kind=kind, ref_id=ref_id, dedupe_key=dedupe_key, status="pending",
+                not_before=at, enqueued_at=at, attempts=0, created_at=now)
+    if dedupe_key is None:
+        session.add(task)  # flushed with the rest of the caller's transaction
+    else:
+        try:  # a concurrent twin may win the unique key: then this one is not needed
+            with session.begin_nested():
+                session.add(task)
+        except IntegrityError:
+            return None
+    session.info.setdefault("new_tasks", []).append(task)
+    return task
+
+
+def claim(sessions: sessionmaker[Session], task_id: int, now: datetime,
+          lease_s: int, owner: str | None = None) -> Task | None:
+    """Lease a due, pending task (compare-and-set); None if another worker has it.
+
+    ``owner`` (the worker's heartbeat name) is recorded, so that the sweeper can end the
+    lease early when that worker stops beating.
+    """
+    with sessions.begin() as session:
+        result = session.execute(
+            update(Task)
+            .where(Task.id == task_id, Task.status == "pending", Task.not_before <= now,
+                   or_(Task.locked_until.is_(None), Task.locked_until < now))
+            .values(locked_until=now + timedelta(seconds=lease_s), locked_by=owner,
+                    attempts=Task.attempts + 1, dedupe_key=None)
+        )
+        if result.rowcount != 1:
+            return None
+        return session.get(Task, task_id)
+
+
+def _backoff(attempts: int) -> float:
+    return float(min(2 ** attempts, 300))
+
+
+def run(sessions: sessionmaker[Session], line: Line, task_id: int) -> str:
+    """Run one task if it is due and free; return what happened (for logs and tests)."""
+    task = claim(sessions, task_id, line.now(), line.setting("PEERLINE_LEASE_S"), line.owner)
+    if task is None:
+        return "skipped"
+    fn = HANDLERS.get(task.kind)
+    outcome: Retry | None
+    error: str | None = None
+    try:
+        if fn is None:
+            raise LookupError(f"no handler for task kind {task.kind!r}")
+        outcome = fn(sessions, line, task.ref_id)
+    except Retry as retry:
+        outcome = retry
+    except Exception as exc:  # noqa: BLE001 - recorded and retried with backoff
+        log.exception("task %s (%s) failed", task.id, task.kind)
+        error = f"{type(exc).__name__}: {exc}"[:300]
+        outcome = Retry(_backoff(task.attempts), error)
+    with sessions.begin() as session:
+        row = session.get(Task, task_id)
+        if row is None:
+            return "gone"
+        row.locked_until = row.locked_by = None
+        if outcome is None:
+            row.status, row.done_at = "done", line.now()
+            return "done"
+        row.last_error = error or outcome.reason[:300]
+        # Only unexpected errors give up: a handler's own Retry (a busy recipient, a
+        # Twilio 429/5xx) is transient by definition and the work stays in the outbox.
+        if error is not None and row.attempts >= MAX_ATTEMPTS:
+            row.status = "failed"
+            log.error("task %s (%s) gave up after %s attempts", row.id, row.kind, row.attempts)
+            return "failed"
+        row.not_before = row.enqueued_at = line.now() + timedelta(seconds=outcome.delay)
+        session.info.setdefault("new_tasks", []).append(row)
+        return "retry"
+
+
+def lease_owners(session: Session, now: datetime) -> list[str]:
+    """Workers (heartbeat names) holding a live lease on a pending task."""
+    return list(session.scalars(select(Task.locked_by).distinct().where(
+        Task.locked_by.is_not(None), Task.status == "pending", Task.locked_until >= now)))
+
+
+def release(session: Session, owners: set[str], now: datetime) -> list[tuple[int, datetime]]:
+    """End the leases of dead workers now; returns (task id, not_before) to enqueue."""
+    if not owners:
+        return []
+    rows = [(tid, at) for tid, at in session.execute(select(Task.id, Task.not_before).where(
+        Task.locked_by.in_(owners), Task.status == "pending", Task.locked_until >= now))]
+    if rows:
+        session.execute(update(Task).where(Task.id.in_([tid for tid, _ in rows]),
+                                           Task.locked_by.in_(owners))
+                        .values(locked_until=None, locked_by=None))
+    return rows
+
+
+def stale(session: Session, now: datetime, limit: int = 500) -> list[Task]:
+    """Pending tasks that are due, not leased, and not enqueued lately (Redis lost them)."""
+    return list(session.scalars(
+        select(Task).where(
+            Task.status == "pending",
+            Task.not_before <= now - timedelta(seconds=2),
+            or_(Task.locked_until.is_(None), Task.locked_until < now),
+            or_(Task.enqueued_at.is_(None), Task.enqueued_at < now - timedelta(seconds=10)),
+        ).order_by(Task.id).limit(limit)
+    ))

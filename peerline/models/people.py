@@ -1,0 +1,60 @@
+"""People the line knows by their (encrypted) phone: volunteers and survivors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from peerline.models.base import Base
+
+
+class Volunteer(Base):
+    """A trained peer on the roster, known by their (encrypted) phone."""
+
+    __tablename__ = "volunteers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    phone_enc: Mapped[str] = mapped_column(Text)
+    phone_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    languages: Mapped[str] = mapped_column(String(40), default="en")
+    capacity: Mapped[int] = mapped_column(Integer, default=2)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    on_shift: Mapped[bool] = mapped_column(Boolean, default=False)
+    on_call: Mapped[bool] = mapped_column(Boolean, default=False)  # in a voice call now
+    shift_started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_freed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    missed_offers: Mapped[int] = mapped_column(Integer, default=0)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    pin_hash: Mapped[str | None] = mapped_column(String(200))  # werkzeug scrypt hash
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pin_failed_at: Mapped[datetime | None] = mapped_column(DateTime)  # the last wrong PIN
+    pin_locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    def speaks(self, lang: str) -> bool:
+        """True when ``lang`` is among this volunteer's languages."""
+        return lang in self.language_list
+
+    @property
+    def language_list(self) -> list[str]:
+        """Languages as a list of codes."""
+        return [code.strip() for code in self.languages.split(",") if code.strip()]
+
+
+class Survivor(Base):
+    """Anyone who reaches the line and is not on the roster."""
+
+    __tablename__ = "survivors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_enc: Mapped[str] = mapped_column(Text)
+    phone_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    lang: Mapped[str] = mapped_column(String(8), default="en")
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    opted_out_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_hotline_at: Mapped[datetime | None] = mapped_column(DateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime)  # last quick exit
+    created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -1,0 +1,126 @@
+"""Voice-line tables: calls, the rings that offer them to volunteers, voicemails."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from peerline.models.base import Base
+from peerline.models.people import Volunteer
+from peerline.models.text import Conversation
+from peerline.privacy.sealed import SealedText
+
+#: A ring that won its call, as SQL.
+ACCEPTED_WHERE = "status = 'accepted'"
+
+
+class Call(Base):
+    """One inbound call to the line, known by Twilio's ``CallSid``.
+
+    ``role``: ``survivor`` (the menu → queue → peer flow) or ``volunteer`` (the IVR).
+    ``stage`` of a survivor's call: ``menu`` → ``queued`` → ``bridging`` (a peer pressed
+    1) → ``bridged`` (both in the conference) → ``after``; or ``crisis`` (hotline offered),
+    ``hotline``, ``voicemail``; ``ended`` once Twilio reports the call over. A volunteer's:
+    ``pin`` → ``ivr`` → ``ended`` (or ``locked`` / ``pin_failed``); ``pin_verified_at`` is
+    set once the right PIN was keyed on this very call. The leg the line places to a peer
+    to return a voicemail (``start_callback``) is kept as a ``volunteer`` call too, for its
+    PIN: ``cb_pin`` → ``callback``. ``outcome`` is set when it ends: answered, abandoned,
+    voicemail, hotline, menu, crisis, ivr, callback.
+    """
+
+    __tablename__ = "calls"
+    __table_args__ = (Index("ix_calls_queue", "stage", "priority", "queued_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(12), default="survivor")
+    stage: Mapped[str] = mapped_column(String(12), default="menu")
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    twilio_status: Mapped[str | None] = mapped_column(String(16))
+    from_enc: Mapped[str | None] = mapped_column(Text)  # None when withheld
+    from_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    withheld: Mapped[bool] = mapped_column(Boolean, default=False)
+    line_number: Mapped[str] = mapped_column(String(20))
+    lang: Mapped[str] = mapped_column(String(8), default="en")
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # 1 = crisis heard
+    tries: Mapped[int] = mapped_column(Integer, default=0)  # menu no-inputs / PIN misses
+    leave_reason: Mapped[str | None] = mapped_column(String(16))
+    transfer_status: Mapped[str | None] = mapped_column(String(12))  # warm transfer
+    hotline_sid: Mapped[str | None] = mapped_column(String(64))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    queued_at: Mapped[datetime | None] = mapped_column(DateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    wait_s: Mapped[int | None] = mapped_column(Integer)
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    pin_verified_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    conversation: Mapped[Conversation | None] = relationship()
+    volunteer: Mapped[Volunteer | None] = relationship()
+
+
+class Ring(Base):
+    """One volunteer's phone rung for one waiting call (a round rings all at once).
+
+    ``status``: new → dialing → ringing → whisper (answered, hearing "press 1") →
+    accepted; or taken (another peer won), canceled (the caller left), declined
+    (answered, never pressed 1), no-answer, busy, failed.
+    """
+
+    __tablename__ = "call_rings"
+    __table_args__ = (
+        Index("ix_call_rings_volunteer", "volunteer_id", "status"),
+        # One bridge per call: at most one accepted ring, held by the database itself.
+        Index("uq_call_rings_accepted_per_call", "call_id", unique=True,
+              postgresql_where=text(ACCEPTED_WHERE), sqlite_where=text(ACCEPTED_WHERE)),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"))
+    sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    line_number: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12), default="new")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    call: Mapped[Call] = relationship()
+    volunteer: Mapped[Volunteer] = relationship()
+
+
+class Voicemail(Base):
+    """A message left after the longest wait; also the callback task it becomes.
+
+    ``status``: new (waiting for a callback) → calling (a peer is calling back) → done;
+    ``no_callback`` for withheld numbers; ``erased`` after the caller's quick exit. The
+    survivor's number stays on the call row; the recording URL and transcript are sealed.
+    """
+
+    __tablename__ = "voicemails"
+    __table_args__ = (Index("ix_voicemails_open", "status", "priority", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), unique=True)
+    recording_sid: Mapped[str | None] = mapped_column(String(64))
+    recording_url: Mapped[str | None] = mapped_column(SealedText)
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    transcript: Mapped[str | None] = mapped_column(SealedText)
+    transcription_sid: Mapped[str | None] = mapped_column(String(64))
+    transcript_status: Mapped[str | None] = mapped_column(String(16))
+    crisis_category: Mapped[str | None] = mapped_column(String(32))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    lang: Mapped[str] = mapped_column(String(8), default="en")
+    status: Mapped[str] = mapped_column(String(12), default="new")
+    volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id"))
+    callback_sid: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    call: Mapped[Call] = relationship()
+    volunteer: Mapped[Volunteer | None] = relationship()

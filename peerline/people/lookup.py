@@ -1,0 +1,56 @@
+"""Finding who is texting: a rostered volunteer, or a survivor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from peerline.line import Line
+from peerline.models import Survivor, Volunteer
+
+
+def find_volunteer(session: Session, line: Line, number: str) -> Volunteer | None:
+    """The active volunteer whose phone is ``number`` (E.164), if any."""
+    return session.scalar(select(Volunteer).where(
+        Volunteer.phone_hash == line.vault.hash(number), Volunteer.active.is_(True)))
+
+
+def find_survivor(session: Session, line: Line, number: str) -> Survivor | None:
+    """The survivor record for ``number`` (E.164), if any."""
+    return session.scalar(select(Survivor).where(Survivor.phone_hash == line.vault.hash(number)))
+
+
+def get_or_create_survivor(session: Session, line: Line, number: str, lang: str) -> Survivor:
+    """The survivor record for ``number``, created on first contact, and row-locked.
+
+    The lock (``FOR UPDATE``) lasts until the caller's transaction ends, so one
+    survivor's texts and calls are handled one at a time even when they arrive at once:
+    the second sees the conversation the first opened. Creation is an
+    ``INSERT ... ON CONFLICT DO NOTHING``, so two first texts at once make one row.
+    """
+    phone_hash = line.vault.hash(number)
+    stmt = select(Survivor).where(Survivor.phone_hash == phone_hash).with_for_update()
+    survivor = session.scalar(stmt)
+    if survivor is None:
+        insert = _insert_for(session)(Survivor).values(
+            phone_enc=line.vault.encrypt(number), phone_hash=phone_hash, lang=lang,
+            opted_out=False, created_at=line.now())
+        session.execute(insert.on_conflict_do_nothing(index_elements=["phone_hash"]))
+        survivor = session.scalars(stmt.execution_options(populate_existing=True)).one()
+    return survivor
+
+
+def _insert_for(session: Session) -> Any:
+    """The dialect's ``insert`` construct that knows ``ON CONFLICT``."""
+    name = session.get_bind().dialect.name
+    return postgresql.insert if name == "postgresql" else sqlite.insert
+
+
+def is_opted_out(session: Session, to_hash: str) -> bool:
+    """True when the person with this phone hash has opted out of texts."""
+    survivor = session.scalar(select(Survivor.opted_out).where(Survivor.phone_hash == to_hash))
+    volunteer = session.scalar(select(Volunteer.opted_out).where(Volunteer.phone_hash == to_hash))
+    return bool(survivor) or bool(volunteer)

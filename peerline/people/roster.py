@@ -1,0 +1,135 @@
+"""Volunteers: the roster, and going on and off shift."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from peerline.line import Line
+from peerline.models import Conversation, Volunteer
+from peerline.people import pins
+from peerline.people.phones import normalise
+from peerline.text import conversations, pairing
+from peerline.text.texts import VOLUNTEER_TEXTS
+from peerline.voice.rings import request_rings
+
+SUPPORTED_LANGUAGES = ("en", "es")
+
+
+class RosterError(ValueError):
+    """A roster change that cannot be made (bad number, duplicate, bad language)."""
+
+
+def parse_languages(raw: str) -> str:
+    """Validate a comma-separated language list (``en,es``)."""
+    codes = [c.strip().lower() for c in raw.split(",") if c.strip()]
+    if not codes or any(c not in SUPPORTED_LANGUAGES for c in codes):
+        raise RosterError(f"languages must be among {', '.join(SUPPORTED_LANGUAGES)}")
+    return ",".join(dict.fromkeys(codes))
+
+
+def add_volunteer(session: Session, line: Line, name: str, phone: str, languages: str = "en",
+                  capacity: int | None = None, pin: str | None = None) -> Volunteer:
+    """Put a volunteer on the roster (off shift), with a voice PIN when one is given."""
+    number = normalise(phone)
+    if not name.strip():
+        raise RosterError("a name is needed")
+    if pin is not None:
+        try:
+            pins.check_format(pin)
+        except pins.PinError as exc:
+            raise RosterError(str(exc)) from None
+    if capacity is not None and not 1 <= capacity <= 10:
+        raise RosterError("capacity must be between 1 and 10")
+    if number in line.numbers:
+        raise RosterError("that is one of the line's own numbers")
+    phone_hash = line.vault.hash(number)
+    if session.scalar(select(Volunteer).where(Volunteer.phone_hash == phone_hash)):
+        raise RosterError("a volunteer with that phone is already on the roster")
+    volunteer = Volunteer(name=name.strip(), phone_enc=line.vault.encrypt(number),
+                          phone_hash=phone_hash, languages=parse_languages(languages),
+                          capacity=capacity or line.setting("PEERLINE_DEFAULT_CAPACITY"),
+                          active=True, on_shift=False, on_call=False, missed_offers=0,
+                          opted_out=False, pin_failures=0,
+                          created_at=line.now())
+    if pin is not None:
+        pins.set_pin(line, volunteer, pin)
+    session.add(volunteer)
+    session.flush()
+    return volunteer
+
+
+def find_by_phone(session: Session, line: Line, phone: str) -> Volunteer:
+    """The volunteer (active or not) with this phone, locked; :class:`RosterError` if none."""
+    number = normalise(phone)
+    volunteer = session.scalar(select(Volunteer).where(
+        Volunteer.phone_hash == line.vault.hash(number)).with_for_update())
+    if volunteer is None:
+        raise RosterError("no volunteer with that phone is on the roster")
+    return volunteer
+
+
+def set_pin(session: Session, line: Line, phone: str, pin: str) -> Volunteer:
+    """Give the volunteer with this phone a new voice PIN (stored hashed; lifts a lock)."""
+    volunteer = find_by_phone(session, line, phone)
+    try:
+        pins.set_pin(line, volunteer, pin)
+    except pins.PinError as exc:
+        raise RosterError(str(exc)) from None
+    return volunteer
+
+
+def list_volunteers(session: Session) -> list[Volunteer]:
+    """The whole roster, by name."""
+    return list(session.scalars(select(Volunteer).order_by(Volunteer.name, Volunteer.id)))
+
+
+def go_on_shift(session: Session, line: Line, volunteer: Volunteer) -> str:
+    """ON: start a shift and pull the head of the queue; returns the reply."""
+    if volunteer.on_shift:
+        return VOLUNTEER_TEXTS["on_again"]
+    volunteer.on_shift = True
+    volunteer.shift_started_at = line.now()
+    volunteer.missed_offers = 0
+    pairing.request_pairing(session, line)
+    request_rings(session, line)  # a caller on hold is rung at once
+    return VOLUNTEER_TEXTS["on"]
+
+
+def go_off_shift(session: Session, line: Line, volunteer: Volunteer, force: bool = False) -> str:
+    """OFF: end a shift. Holding conversations, the first OFF asks; a second hands over."""
+    if not volunteer.on_shift and not force:
+        return VOLUNTEER_TEXTS["off_already"]
+    live = list(session.scalars(select(Conversation).where(
+        Conversation.volunteer_id == volunteer.id, Conversation.status == "active")
+        .order_by(Conversation.id)))
+    pending_handover = any(c.handover_requested_at for c in live)
+    if live and not force and not pending_handover:
+        for conversation in live:
+            conversation.handover_requested_at = line.now()
+        return VOLUNTEER_TEXTS["off_holding"].format(n=len(live))
+    for offer in pairing.open_offers_for(session, volunteer.id):
+        pairing.decline(session, line, offer, status="withdrawn")
+    for conversation in live:
+        conversations.requeue(session, line, conversation, reason="handover")
+    volunteer.on_shift = False
+    volunteer.shift_started_at = None
+    if live:
+        return VOLUNTEER_TEXTS["off_handed_over"].format(n=len(live))
+    return VOLUNTEER_TEXTS["off"]
+
+
+def status_text(session: Session, line: Line, volunteer: Volunteer) -> str:
+    """STATUS: shift, live conversations, offers, and the waiting line."""
+    active, offers = pairing.load(session, volunteer.id)
+    waiting = session.scalar(select(func.count()).where(Conversation.status == "waiting")) or 0
+    return VOLUNTEER_TEXTS["status"].format(
+        shift="on shift" if volunteer.on_shift else "off shift", active=active,
+        offers=offers, waiting=waiting)
+
+
+def on_shift_count(session: Session, lang: str | None = None) -> int:
+    """How many volunteers are on shift (speaking ``lang`` when given)."""
+    people = session.scalars(select(Volunteer).where(
+        Volunteer.on_shift.is_(True), Volunteer.active.is_(True))).all()
+    return sum(1 for v in people if lang is None or v.speaks(lang))

@@ -1,0 +1,125 @@
+"""Quick exit (``#ERASE``): erase every word of every conversation a survivor ever had.
+
+Picked by conversation, not by phone number, so both directions go: the survivor's
+texts, what was relayed to their peers, the peers' own texts to them, offer previews,
+alerts about them (to a peer or the on-call coordinator), escalation spans, voicemail
+recordings and transcripts, and texts still waiting to be sent (they never go). Rows
+stay for reports (counts, times, categories, statuses); only the words go. Twilio's
+copies (messages, recordings, transcriptions) are deleted by worker tasks
+(:mod:`peerline.remote_delete`). Spooled copies of texts that arrived before the erasure
+are erased when the spool is replayed (:func:`arrived_before_erasure`).
+
+What no one here can erase: the carrier's records, the survivor's and the volunteers'
+own phones (their message history, notifications, screenshots), and anything Twilio
+keeps after a deletion (its call logs with numbers and times; billing records).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from peerline.delivery import remote_delete
+from peerline.delivery.outbox import ERASED
+from peerline.line import Line
+from peerline.models import (
+    Call,
+    Conversation,
+    Escalation,
+    Message,
+    OutboundMessage,
+    Survivor,
+    Voicemail,
+)
+from peerline.text import conversations
+
+log = logging.getLogger(__name__)
+
+#: Texts not yet handed to the gateway: cancelled by an erasure.
+PENDING = ("queued", "sending")
+
+
+@dataclass
+class Erasure:
+    """What one quick exit erased (counts only)."""
+
+    conversations: int = 0
+    messages: int = 0
+    outbound: int = 0
+    cancelled: int = 0
+    escalations: int = 0
+    voicemails: int = 0
+    remote: int = 0  # provider records asked to be deleted
+
+
+def _rows(session: Session, statement: Any) -> int:
+    return int(session.execute(statement).rowcount or 0)
+
+
+def erase_survivor(session: Session, line: Line, survivor_id: int) -> Erasure:
+    """Quick exit: erase the survivor's words everywhere, opt them out, tell their peer.
+
+    Runs in the caller's transaction (the webhook's). Nothing more is sent to the
+    survivor until ``START``; a paired peer is told the person has left.
+    """
+    survivor = session.get(Survivor, survivor_id)
+    if survivor is None:
+        raise LookupError(f"survivor {survivor_id}")
+    result = Erasure()
+    conversation_ids = select(Conversation.id).where(Conversation.survivor_id == survivor.id)
+    result.conversations = len(session.scalars(conversation_ids).all())
+    calls = select(Call.id).where(or_(Call.from_hash == survivor.phone_hash,
+                                      Call.conversation_id.in_(conversation_ids)))
+    inbound = or_(Message.conversation_id.in_(conversation_ids),
+                  Message.sender_hash == survivor.phone_hash)
+    outbound = or_(OutboundMessage.conversation_id.in_(conversation_ids),
+                   OutboundMessage.to_hash == survivor.phone_hash)
+    voicemails = Voicemail.call_id.in_(calls)
+
+    # The provider's copies: every message both ways, recordings, transcriptions.
+    sids = [("message", sid) for sid in session.scalars(select(Message.sid).where(inbound))]
+    sids += [("message", sid) for sid in session.scalars(
+        select(OutboundMessage.sid).where(outbound, OutboundMessage.sid.is_not(None)))]
+    for recording, transcription in session.execute(select(
+            Voicemail.recording_sid, Voicemail.transcription_sid).where(voicemails)):
+        sids += [("recording", recording), ("transcription", transcription)]
+    for kind, sid in sids:
+        if remote_delete.forget(session, line, kind, sid, survivor.id) is not None:
+            result.remote += 1
+
+    # Texts not sent yet never go; a send already in flight is deleted at Twilio after.
+    result.cancelled = _rows(session, update(OutboundMessage).where(
+        outbound, OutboundMessage.status.in_(PENDING)).values(status=ERASED))
+    result.outbound = _rows(session, update(OutboundMessage).where(
+        outbound, OutboundMessage.body.is_not(None)).values(body=None))
+    result.messages = _rows(session, update(Message).where(
+        inbound, Message.body.is_not(None)).values(body=None))
+    result.escalations = _rows(session, update(Escalation).where(
+        Escalation.conversation_id.in_(conversation_ids), Escalation.matched.is_not(None))
+        .values(matched=None))
+    result.voicemails = _rows(session, update(Voicemail).where(voicemails).values(
+        transcript=None, recording_url=None))
+    # Nobody calls back a phone that quick-exited (a callback being set up stops too).
+    session.execute(update(Voicemail).where(voicemails, Voicemail.status.in_(("new", "calling")))
+                    .values(status="erased"))
+
+    survivor.erased_at = line.now()
+    conversations.survivor_opted_out(session, line, survivor, reason="erased")
+    session.flush()
+    log.info("event=survivor_erased survivor=%s conversations=%s messages=%s outbound=%s "
+             "cancelled=%s escalations=%s voicemails=%s remote=%s", survivor.id,
+             result.conversations, result.messages, result.outbound, result.cancelled,
+             result.escalations, result.voicemails, result.remote)
+    return result
+
+
+def arrived_before_erasure(survivor: Survivor, arrived_at: datetime | None) -> bool:
+    """True for a text that reached the line (and was spooled) before the survivor's
+    last quick exit: replayed now, it is stored without its words and deleted at Twilio."""
+    return (arrived_at is not None and survivor.erased_at is not None
+            and arrived_at <= survivor.erased_at)

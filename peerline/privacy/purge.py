@@ -1,0 +1,51 @@
+"""Retention: message bodies are kept only so long (a quick exit is :mod:`peerline.erasure`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from peerline.delivery import tasks
+from peerline.line import Line
+from peerline.models import Escalation, LocalMessage, Message, OutboundMessage, Voicemail
+
+PURGE_EVERY_S = 3600
+
+
+def purge_expired(session: Session, line: Line) -> int:
+    """Blank message bodies, voicemails and escalation spans past the retention period.
+
+    Rows stay (counts, times, statuses for reports); only the words go. Texts still
+    waiting to be sent are never blanked.
+    """
+    cutoff = line.now() - timedelta(days=line.setting("PEERLINE_RETENTION_DAYS"))
+    purged = session.execute(update(Message).where(
+        Message.created_at < cutoff, Message.body.is_not(None)).values(body=None)).rowcount
+    purged += session.execute(update(OutboundMessage).where(
+        OutboundMessage.created_at < cutoff, OutboundMessage.body.is_not(None),
+        OutboundMessage.status.not_in(("queued", "sending"))).values(body=None)).rowcount
+    session.execute(update(Escalation).where(
+        Escalation.created_at < cutoff, Escalation.matched.is_not(None)).values(matched=None))
+    session.execute(update(LocalMessage).where(
+        LocalMessage.created_at < cutoff, LocalMessage.kind == "sms").values(body=""))
+    purged += session.execute(update(Voicemail).where(
+        Voicemail.created_at < cutoff,
+        (Voicemail.transcript.is_not(None)) | (Voicemail.recording_url.is_not(None)))
+        .values(transcript=None, recording_url=None)).rowcount
+    return purged
+
+
+def schedule(session: Session, line: Line) -> bool:
+    """Keep one purge task scheduled (the sweeper calls this every pass)."""
+    return tasks.add(session, "purge", None, line.now(), delay_s=PURGE_EVERY_S,
+                     dedupe_key="purge") is not None
+
+
+@tasks.handler("purge")
+def purge_task(sessions: sessionmaker[Session], line: Line, _ref: int | None) -> None:
+    """Worker entry: one retention pass."""
+    with sessions.begin() as session:
+        purge_expired(session, line)
+

@@ -1,0 +1,167 @@
+"""Conversations: starting, relaying, ending, re-queueing, and the alerts around them."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from peerline.delivery import outbox
+from peerline.line import Line
+from peerline.models import Alert, Conversation, Survivor
+from peerline.text import pairing
+from peerline.text.texts import ONCALL_TEXTS, VOLUNTEER_TEXTS, say
+
+log = logging.getLogger(__name__)
+
+OPEN = ("waiting", "active")
+
+
+def open_conversation(session: Session, survivor_id: int) -> Conversation | None:
+    """The survivor's waiting or live conversation, if any."""
+    return session.scalar(select(Conversation).where(
+        Conversation.survivor_id == survivor_id, Conversation.status.in_(OPEN))
+        .order_by(Conversation.id.desc()).limit(1))
+
+
+def start(session: Session, line: Line, survivor: Survivor, line_number: str,
+          channel: str = "sms") -> Conversation:
+    """Queue a new conversation for a survivor and ask for pairing."""
+    now = line.now()
+    conversation = Conversation(survivor_id=survivor.id, channel=channel, status="waiting",
+                                priority=0, front=False, lang=survivor.lang,
+                                survivor_line=line_number, created_at=now, queued_at=now,
+                                last_survivor_at=now)
+    session.add(conversation)
+    session.flush()
+    log.info("event=conversation_started conversation=%s channel=%s lang=%s",
+             conversation.id, channel, conversation.lang)
+    pairing.request_pairing(session, line)
+    return conversation
+
+
+def hotline_text(line: Line, lang: str, abuse: bool = False) -> str:
+    """The configured hotline message in ``lang`` (domestic-violence one for abuse)."""
+    suffix = "ES" if lang == "es" else "EN"
+    key = f"PEERLINE_DV_TEXT_{suffix}" if abuse else f"PEERLINE_HOTLINE_TEXT_{suffix}"
+    return line.setting(key)
+
+
+def hours_text(line: Line, lang: str) -> str:
+    """When the line is usually staffed."""
+    return line.setting("PEERLINE_HOURS_ES" if lang == "es" else "PEERLINE_HOURS")
+
+
+def alert_oncall(session: Session, line: Line, kind: str, conversation_id: int | None,
+                 text: str, paced: bool = True) -> bool:
+    """Text the on-call coordinator (if configured); paced alerts repeat at most so often."""
+    number = line.setting("PEERLINE_ONCALL_NUMBER")
+    now = line.now()
+    if paced:
+        gap = timedelta(seconds=line.setting("PEERLINE_ONCALL_ALERT_GAP_S"))
+        recent = session.scalar(select(Alert.id).where(
+            Alert.kind == kind, Alert.created_at > now - gap).limit(1))
+        if recent is not None:
+            return False
+    session.add(Alert(kind=kind, conversation_id=conversation_id, created_at=now))
+    if number:
+        outbox.queue_text(session, line, number, line.numbers[0], text, kind="alert",
+                          conversation_id=conversation_id)
+    return True
+
+
+def alert_nobody_on_shift(session: Session, line: Line, conversation: Conversation) -> None:
+    """Tell the on-call coordinator someone waits with nobody on shift."""
+    alert_oncall(session, line, "nobody_on_shift", conversation.id,
+                 ONCALL_TEXTS["nobody_on_shift"].format(cid=conversation.id))
+
+
+def relay_to_volunteer(session: Session, line: Line, conversation: Conversation,
+                       body: str) -> None:
+    """Pass a survivor's words to their peer, from the conversation's line number."""
+    volunteer = conversation.volunteer
+    if volunteer is None or conversation.volunteer_line is None:
+        return
+    outbox.text_volunteer(session, line, volunteer, conversation.volunteer_line, body,
+                          kind="relay", conversation_id=conversation.id)
+
+
+def relay_to_survivor(session: Session, line: Line, conversation: Conversation,
+                      body: str) -> None:
+    """Pass a peer's words to the survivor, from the number the survivor texted."""
+    outbox.text_survivor(session, line, conversation.survivor, conversation.survivor_line,
+                         body, kind="relay", conversation_id=conversation.id)
+
+
+def _close(session: Session, line: Line, conversation: Conversation, reason: str) -> bool:
+    if conversation.status == "closed":
+        return False
+    volunteer = conversation.volunteer
+    conversation.status, conversation.closed_at = "closed", line.now()
+    conversation.closed_reason = reason
+    log.info("event=conversation_closed conversation=%s reason=%s", conversation.id, reason)
+    pairing.withdraw_offers(session, line, conversation.id)
+    if volunteer is not None:
+        volunteer.last_freed_at = line.now()
+        pairing.request_pairing(session, line)
+    return True
+
+
+def end(session: Session, line: Line, conversation: Conversation, by: str) -> None:
+    """``#END`` from either side (or a close nobody typed): both sides are told."""
+    if not _close(session, line, conversation, f"ended_by_{by}"):
+        return
+    volunteer = conversation.volunteer
+    if by == "survivor" or by == "idle":
+        key = "ended_survivor" if by == "survivor" else "idle_survivor"
+        outbox.text_survivor(session, line, conversation.survivor, conversation.survivor_line,
+                             say(key, conversation.lang), conversation_id=conversation.id)
+    if volunteer is not None and conversation.volunteer_line:
+        key = {"survivor": "ended_by_survivor", "idle": "idle_closed"}.get(by, "ended")
+        outbox.text_volunteer(session, line, volunteer, conversation.volunteer_line,
+                              VOLUNTEER_TEXTS[key].format(cid=conversation.id),
+                              conversation_id=conversation.id)
+    if by == "volunteer":
+        outbox.text_survivor(session, line, conversation.survivor, conversation.survivor_line,
+                             say("ended_survivor", conversation.lang),
+                             conversation_id=conversation.id)
+
+
+def survivor_opted_out(session: Session, line: Line, survivor: Survivor,
+                       reason: str = "opted_out") -> None:
+    """STOP (or a quick exit, ``reason='erased'``): nothing more is sent; the open
+    conversation closes and a peer is told."""
+    survivor.opted_out, survivor.opted_out_at = True, line.now()
+    conversation = open_conversation(session, survivor.id)
+    if conversation is None:
+        return
+    volunteer = conversation.volunteer
+    if _close(session, line, conversation, reason) and volunteer is not None \
+            and conversation.volunteer_line:
+        outbox.text_volunteer(session, line, volunteer, conversation.volunteer_line,
+                              VOLUNTEER_TEXTS["survivor_left"].format(cid=conversation.id),
+                              conversation_id=conversation.id)
+
+
+def requeue(session: Session, line: Line, conversation: Conversation, reason: str) -> None:
+    """Put a live conversation back at the front of the line (its history goes along)."""
+    volunteer = conversation.volunteer
+    log.info("event=conversation_requeued conversation=%s reason=%s", conversation.id, reason)
+    conversation.status, conversation.front = "waiting", True
+    conversation.volunteer_id = None
+    conversation.volunteer_line = None
+    conversation.handover_requested_at = None
+    conversation.nudged_at = None
+    conversation.queued_at = line.now()
+    if volunteer is not None:
+        volunteer.last_freed_at = line.now()
+    outbox.text_survivor(session, line, conversation.survivor, conversation.survivor_line,
+                         say("volunteer_left_survivor", conversation.lang),
+                         conversation_id=conversation.id)
+    pairing.request_pairing(session, line)
+    if reason == "silent" and volunteer is not None:
+        number = pairing.free_line(line, set()) or line.numbers[0]
+        outbox.text_volunteer(session, line, volunteer, number,
+                              VOLUNTEER_TEXTS["requeued"].format(cid=conversation.id))

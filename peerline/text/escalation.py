@@ -1,0 +1,148 @@
+"""Crisis escalation: hotline in the reply, queue jump, alerts, and the Escalation record."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from peerline.delivery.outbox import text_volunteer
+from peerline.line import Line
+from peerline.models import Conversation, Escalation, Survivor
+from peerline.text import pairing
+from peerline.text.conversations import alert_oncall, hotline_text
+from peerline.text.texts import ONCALL_TEXTS, VOLUNTEER_TEXTS
+
+log = logging.getLogger(__name__)
+
+CATEGORY_NAMES = {"suicidal_intent": "suicidal intent", "self_harm": "self-harm",
+                  "means": "means/method", "imminent_danger": "imminent danger",
+                  "harm_to_others": "harm to others", "manual": "flagged by peer"}
+
+
+def scan(text: str, lang: str, previous: str | None = None, *, model: str = "1") -> Any:
+    """Run the crisis detector (pure, no I/O) on a survivor's words; ``model`` is the
+    ``PEERLINE_CRISIS_MODEL`` setting (``0`` leaves the classifier out)."""
+    from peerline.crisis import detect
+
+    return detect(text, lang_hint=lang, previous=previous, model=model)
+
+
+def guess_language(text: str) -> str:
+    """The language of a first message ("en" or "es")."""
+    from peerline.crisis import guess_language as guess
+
+    return guess(text)
+
+
+def hotline_reply(session: Session, line: Line, survivor: Survivor, category: str | None,
+                  force: bool = False) -> list[str]:
+    """Hotline texts for a survivor in crisis, unless they had them very recently."""
+    now = line.now()
+    window = timedelta(seconds=line.setting("PEERLINE_HOTLINE_REPEAT_S"))
+    if not force and survivor.last_hotline_at and now - survivor.last_hotline_at < window:
+        return []
+    survivor.last_hotline_at = now
+    texts = [hotline_text(line, survivor.lang)]
+    if category == "imminent_danger":
+        texts.append(hotline_text(line, survivor.lang, abuse=True))
+    return texts
+
+
+def _more_severe(first: str | None, second: str | None) -> str | None:
+    """The more severe of two categories (the detector's order; others rank last)."""
+    from peerline.crisis import SEVERITY
+
+    order = {name: rank for rank, name in enumerate(SEVERITY)}
+    if first is None:
+        return second
+    if second is None:
+        return first
+    return second if order.get(second, len(order)) < order.get(first, len(order)) else first
+
+
+def _open_record(session: Session, conversation: Conversation) -> Escalation | None:
+    """The conversation's unacknowledged escalation, if any (the conversation is locked
+    first, so two crisis texts at once cannot both start one)."""
+    session.execute(select(Conversation.id).where(Conversation.id == conversation.id)
+                    .with_for_update())
+    return session.scalar(select(Escalation).where(
+        Escalation.conversation_id == conversation.id, Escalation.acknowledged_at.is_(None))
+        .order_by(Escalation.id.desc()).limit(1))
+
+
+def escalate(session: Session, line: Line, conversation: Conversation, *, source: str,
+             category: str | None, matched: str | None) -> Escalation:
+    """Make the conversation crisis priority, alert who must know, keep a record.
+
+    While the conversation has an open (unacknowledged) escalation, a new crisis updates
+    it (count, last seen, categories) rather than adding another; alerts are paced
+    (``PEERLINE_VOLUNTEER_ALERT_GAP_S`` for the paired peer, ``PEERLINE_ONCALL_ALERT_GAP_S``
+    for the on-call coordinator), except that a category not seen before alerts at once.
+    The survivor's words are relayed as always: only the alerts are paced.
+    """
+    now = line.now()
+    record = _open_record(session, conversation)
+    fresh = record is None
+    if record is None:
+        record = Escalation(conversation_id=conversation.id, source=source,
+                            category=category, matched=(matched or "")[:200] or None,
+                            alerted="", created_at=now, seen_count=1, last_seen_at=now,
+                            categories=category or None)
+        session.add(record)
+        session.flush()
+        news = True
+    else:
+        record.seen_count += 1
+        record.last_seen_at = now
+        seen = [c for c in (record.categories or "").split(",") if c]
+        news = bool(category) and category not in seen
+        if news:
+            record.categories = ",".join([*seen, category or ""])[:200]
+            record.category = _more_severe(record.category, category)
+    label = CATEGORY_NAMES.get(category or "", category)
+    alerted: list[str] = [a for a in record.alerted.split(", ") if a]
+    conversation.priority = 1
+    if conversation.status == "waiting":
+        pairing.request_pairing(session, line)
+        alerted.append("on-shift volunteers (broadcast offer)")
+    elif conversation.status == "active" and conversation.volunteer is not None \
+            and source != "volunteer" and conversation.volunteer_line:
+        gap = timedelta(seconds=line.setting("PEERLINE_VOLUNTEER_ALERT_GAP_S"))
+        last = record.volunteer_alerted_at
+        if news or record.alerted_volunteer_id != conversation.volunteer_id \
+                or last is None or now - last >= gap:
+            text_volunteer(session, line, conversation.volunteer, conversation.volunteer_line,
+                           VOLUNTEER_TEXTS["crisis_alert"].format(cid=conversation.id,
+                                                                  category=label),
+                           kind="alert", conversation_id=conversation.id)
+            record.volunteer_alerted_at = now
+            record.alerted_volunteer_id = conversation.volunteer_id
+            alerted.append("paired volunteer")
+    if alert_oncall(session, line, f"crisis-{conversation.id}", conversation.id,
+                    ONCALL_TEXTS["crisis"].format(cid=conversation.id, source=source,
+                                                  eid=record.id, category=label),
+                    paced=not news):
+        if line.setting("PEERLINE_ONCALL_NUMBER"):
+            alerted.append("on-call coordinator")
+    record.alerted = ", ".join(dict.fromkeys(alerted))[:200]
+    if fresh:
+        log.warning("event=crisis_escalated conversation=%s escalation=%s source=%s "
+                    "category=%s", conversation.id, record.id, source, category)
+    else:
+        log.info("event=crisis_repeated conversation=%s escalation=%s source=%s category=%s "
+                 "seen=%s", conversation.id, record.id, source, category, record.seen_count)
+    return record
+
+
+def acknowledge(session: Session, line: Line, escalation_id: int, by: str) -> bool:
+    """Record who acknowledged an escalation (once); False if unknown or already done."""
+    record = session.get(Escalation, escalation_id)
+    if record is None or record.acknowledged_at is not None or not by.strip():
+        return False
+    record.acknowledged_by, record.acknowledged_at = by.strip()[:120], line.now()
+    log.info("event=escalation_acknowledged escalation=%s", record.id)
+    return True

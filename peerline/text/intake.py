@@ -1,0 +1,333 @@
+"""What happens when a text arrives: store it once, decide the reply, queue the rest.
+
+:func:`receive_sms` is what ``POST /sms/inbound`` calls; it runs inside the webhook's
+single transaction, so the message, every state change and every follow-up task are
+committed together (or not at all).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from peerline.delivery import remote_delete
+from peerline.line import Line
+from peerline.models import Conversation, Message, Survivor, Volunteer
+from peerline.people import oncall, roster
+from peerline.people.lookup import find_volunteer, get_or_create_survivor
+from peerline.people.phones import InvalidNumber, normalise
+from peerline.privacy import erasure
+from peerline.text import conversations, escalation, pairing
+from peerline.text.texts import VOLUNTEER_TEXTS, say
+
+#: Carrier opt-out words (as the whole message), and opt-in words.
+OPT_OUT = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"}
+OPT_IN = {"START", "UNSTOP"}
+HELP = {"HELP", "INFO", "AYUDA"}
+MAX_BODY = 1600
+#: How recent a previous text must be to join it with the next for crisis scanning.
+JOIN_WINDOW = timedelta(minutes=10)
+
+
+class BadInput(ValueError):
+    """A signed request the line cannot use; answered with a 4xx and this reason."""
+
+
+@dataclass
+class Reply:
+    """The immediate TwiML reply: texts sent back from the number that was texted."""
+
+    texts: list[str] = field(default_factory=list)
+    duplicate: bool = False
+    crisis: bool = False  # the reply carries hotline information: always send it
+    erased: bool = False  # a quick exit: spooled copies should be replayed (erased) now
+
+
+def command_word(body: str) -> str:
+    """The message as a command: trimmed, upper-case, trailing punctuation dropped."""
+    return re.sub(r"[\s.!?,;:]+$", "", body.strip()).upper()
+
+
+def receive_sms(session: Session, line: Line, *, sid: str, from_raw: str, to_raw: str,
+                body: str, num_media: int = 0, spooled_at: datetime | None = None) -> Reply:
+    """Handle one inbound text; the caller commits.
+
+    ``spooled_at``: when a text replayed from the outage spool first reached the line.
+    """
+    if not sid or len(sid) > 64:
+        raise BadInput("MessageSid is missing or malformed")
+    try:
+        sender = normalise(from_raw)
+    except InvalidNumber:
+        raise BadInput("From is not a phone number") from None
+    try:
+        line_number = normalise(to_raw)
+    except InvalidNumber:
+        raise BadInput("To is not a phone number") from None
+    if session.scalar(select(Message.id).where(Message.sid == sid)) is not None:
+        return Reply(duplicate=True)
+    body = body.replace("\x00", "")
+    volunteer = find_volunteer(session, line, sender)
+    if volunteer is not None:
+        return _from_volunteer(session, line, volunteer, sid, line_number, body, num_media,
+                               spooled_at)
+    if oncall.is_oncall(line, sender):
+        return _from_oncall(session, line, sender, sid, line_number, body, num_media)
+    return _from_survivor(session, line, sender, sid, line_number, body, num_media,
+                          spooled_at)
+
+
+def _from_oncall(session: Session, line: Line, sender: str, sid: str, line_number: str,
+                 body: str, num_media: int) -> Reply:
+    """The on-call coordinator answering an alert: never a survivor conversation."""
+    _store(session, line, sid=sid, sender="coordinator", sender_hash=line.vault.hash(sender),
+           line_number=line_number, body=body, num_media=num_media, kind="command",
+           conversation_id=None)
+    word = command_word(body)
+    if word in OPT_OUT:
+        return Reply()
+    return Reply([oncall.command(session, line, word)])
+
+
+def _store(session: Session, line: Line, *, sid: str, sender: str, sender_hash: str,
+           line_number: str, body: str | None, num_media: int, kind: str,
+           conversation_id: int | None) -> Message:
+    message = Message(sid=sid, sender=sender, sender_hash=sender_hash, line_number=line_number,
+                      body=body, num_media=num_media, kind=kind,
+                      conversation_id=conversation_id, created_at=line.now())
+    session.add(message)
+    session.flush()
+    return message
+
+
+# --- survivors -------------------------------------------------------------------------
+
+def _previous_text(session: Session, line: Line, conversation: Conversation | None,
+                   sender_hash: str) -> str | None:
+    if conversation is None:
+        return None
+    row = session.execute(select(Message.body, Message.created_at).where(
+        Message.conversation_id == conversation.id, Message.sender_hash == sender_hash,
+        Message.body.is_not(None)).order_by(Message.id.desc()).limit(1)).first()
+    if row is None or line.now() - row.created_at > JOIN_WINDOW:
+        return None
+    return row.body
+
+
+def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_number: str,
+                   body: str, num_media: int, spooled_at: datetime | None = None) -> Reply:
+    word = command_word(body)
+    lang_guess = escalation.guess_language(body) if body.strip() else "en"
+    survivor = get_or_create_survivor(session, line, sender, lang_guess)
+    store = {"sid": sid, "sender": "survivor", "sender_hash": survivor.phone_hash,
+             "line_number": line_number, "body": body, "num_media": num_media}
+    if erasure.arrived_before_erasure(survivor, spooled_at):
+        # Spooled during an outage, replayed after the quick exit: erased too.
+        _store(session, line, kind="erased", conversation_id=None,
+               **{**store, "body": None})
+        remote_delete.forget(session, line, "message", sid, survivor.id)
+        return Reply()
+    conversation = conversations.open_conversation(session, survivor.id)
+
+    if word in OPT_OUT:
+        _store(session, line, kind="optout",
+               conversation_id=conversation.id if conversation else None, **store)
+        conversations.survivor_opted_out(session, line, survivor)
+        return Reply()  # the carrier confirms; the line sends nothing more
+    if word in OPT_IN:
+        _store(session, line, kind="command", conversation_id=None, **store)
+        survivor.opted_out = False
+        return Reply([say("start_survivor", survivor.lang)])
+    exit_word = command_word(line.setting("PEERLINE_QUICK_EXIT_WORD") or "")
+    if exit_word and word == exit_word:
+        _store(session, line, kind="optout",
+               conversation_id=conversation.id if conversation else None, **store)
+        erasure.erase_survivor(session, line, survivor.id)
+        return Reply(erased=True)  # nothing is sent: a phone in the wrong hands shows no reply
+    if survivor.opted_out:
+        _store(session, line, kind="text", conversation_id=None, **store)
+        return Reply()  # opted out: nothing is sent until START
+
+    reply = Reply()
+    previous = _previous_text(session, line, conversation, survivor.phone_hash)
+    detection = (escalation.scan(body, survivor.lang, previous,
+                                 model=line.setting("PEERLINE_CRISIS_MODEL"))
+                 if body.strip() else None)
+
+    if word in HELP:
+        _store(session, line, kind="command",
+               conversation_id=conversation.id if conversation else None, **store)
+        reply.texts.append(say("help_survivor", survivor.lang,
+                               hotline=conversations.hotline_text(line, survivor.lang)))
+        if conversation is not None and conversation.status == "active":
+            conversations.relay_to_volunteer(session, line, conversation, body)
+        return reply
+    if word == "#END":
+        _store(session, line, kind="command",
+               conversation_id=conversation.id if conversation else None, **store)
+        if conversation is not None:
+            conversations.end(session, line, conversation, by="survivor")
+        else:
+            reply.texts.append(say("ended_survivor", survivor.lang))
+        return reply
+    if word == "#HELP":
+        _store(session, line, kind="command",
+               conversation_id=conversation.id if conversation else None, **store)
+        reply.texts.append(say("help_survivor", survivor.lang,
+                               hotline=conversations.hotline_text(line, survivor.lang)))
+        return reply
+
+    new = conversation is None
+    if new:
+        survivor.lang = lang_guess
+        conversation = conversations.start(session, line, survivor, line_number)
+    assert conversation is not None
+    conversation.last_survivor_at = line.now()
+    relay_body = body
+    if len(body) > MAX_BODY:
+        relay_body = body[:MAX_BODY]
+        reply.texts.append(say("too_long", survivor.lang))
+    _store(session, line, kind="text", conversation_id=conversation.id,
+           **{**store, "body": relay_body})
+
+    hotline_first: list[str] = []
+    if detection is not None and detection.crisis:
+        reply.crisis = True
+        hotline_first = escalation.hotline_reply(session, line, survivor, detection.category)
+        first = detection.matches[0] if detection.matches else None
+        escalation.escalate(session, line, conversation, source="detector",
+                            category=detection.category, matched=first.text if first else None)
+    if num_media:
+        reply.texts.append(say("media_not_relayed", survivor.lang))
+    if not body.strip() and not num_media:
+        reply.texts.append(say("empty", survivor.lang))
+    if new:
+        reply.texts.insert(0, say("welcome", survivor.lang))
+        if roster.on_shift_count(session, conversation.lang) == 0:
+            hotline = "" if hotline_first else conversations.hotline_text(line, survivor.lang)
+            reply.texts.append(say(
+                "nobody_on_shift", survivor.lang, hotline=hotline,
+                hours=conversations.hours_text(line, survivor.lang)))
+            conversation.wait_notice_at = line.now()
+            conversations.alert_nobody_on_shift(session, line, conversation)
+    elif conversation.status == "active" and relay_body.strip():
+        conversations.relay_to_volunteer(session, line, conversation, relay_body)
+    reply.texts[:0] = hotline_first  # someone in danger reads the hotline first
+    return reply
+
+
+# --- volunteers ------------------------------------------------------------------------
+
+def _conversation_on_line(session: Session, volunteer: Volunteer,
+                          line_number: str) -> Conversation | None:
+    """The volunteer's live conversation threaded on ``line_number`` (one at most).
+
+    Texts on a number with no live conversation are commands, never relayed: a YES to an
+    offer on a second line number must not reach the first survivor.
+    """
+    return session.scalar(select(Conversation).where(
+        Conversation.volunteer_id == volunteer.id, Conversation.status == "active",
+        Conversation.volunteer_line == line_number).limit(1))
+
+
+def _erased_since(session: Session, volunteer: Volunteer, line_number: str,
+                  spooled_at: datetime | None) -> int | None:
+    """The conversation a spooled peer's text was for, if its survivor erased it since."""
+    if spooled_at is None:
+        return None
+    return session.scalar(select(Conversation.id).where(
+        Conversation.volunteer_id == volunteer.id, Conversation.volunteer_line == line_number,
+        Conversation.closed_reason == "erased", Conversation.closed_at >= spooled_at)
+        .order_by(Conversation.id.desc()).limit(1))
+
+
+def _from_volunteer(session: Session, line: Line, volunteer: Volunteer, sid: str,
+                    line_number: str, body: str, num_media: int,
+                    spooled_at: datetime | None = None) -> Reply:
+    word = command_word(body)
+    conversation = _conversation_on_line(session, volunteer, line_number)
+    store = {"sid": sid, "sender": "volunteer", "sender_hash": volunteer.phone_hash,
+             "line_number": line_number, "body": body, "num_media": num_media}
+    erased = None if conversation else _erased_since(session, volunteer, line_number,
+                                                      spooled_at)
+    if erased is not None:
+        # Spooled during an outage for a survivor who has quick-exited since: erased too.
+        _store(session, line, kind="erased", conversation_id=erased, **{**store, "body": None})
+        remote_delete.forget(session, line, "message", sid)
+        return Reply()
+    if word in OPT_OUT:
+        _store(session, line, kind="optout", conversation_id=None, **store)
+        roster.go_off_shift(session, line, volunteer, force=True)
+        volunteer.opted_out = True
+        return Reply()
+    if word in OPT_IN:
+        _store(session, line, kind="command", conversation_id=None, **store)
+        volunteer.opted_out = False
+        return Reply([VOLUNTEER_TEXTS["help"]])
+
+    if conversation is not None:
+        if word.startswith("#"):
+            _store(session, line, kind="command", conversation_id=conversation.id, **store)
+            return Reply([_conversation_command(session, line, volunteer, conversation, word)])
+        conversation.last_volunteer_at = line.now()
+        conversation.nudged_at = None
+        conversation.handover_requested_at = None
+        _store(session, line, kind="text", conversation_id=conversation.id,
+               **{**store, "body": body[:MAX_BODY]})
+        texts = []
+        if num_media:
+            texts.append(VOLUNTEER_TEXTS["media"])
+        if body.strip():
+            conversations.relay_to_survivor(session, line, conversation, body[:MAX_BODY])
+        return Reply(texts)
+
+    _store(session, line, kind="command", conversation_id=None, **store)
+    if num_media and not body.strip():
+        return Reply([VOLUNTEER_TEXTS["media"]])
+    return Reply([_volunteer_command(session, line, volunteer, line_number, word)])
+
+
+def _volunteer_command(session: Session, line: Line, volunteer: Volunteer,
+                       line_number: str, word: str) -> str:
+    if word == "ON":
+        return roster.go_on_shift(session, line, volunteer)
+    if word == "OFF":
+        return roster.go_off_shift(session, line, volunteer)
+    if word == "STATUS":
+        return roster.status_text(session, line, volunteer)
+    if word in ("YES", "Y", "SI", "SÍ", "ACCEPT"):
+        offer = pairing.pick_offer(session, volunteer.id, line_number)
+        if offer is None:
+            if pairing.recently_taken(session, line, volunteer.id):
+                return VOLUNTEER_TEXTS["offer_gone"]
+            return VOLUNTEER_TEXTS["no_offer"]
+        return pairing.accept(session, line, volunteer, offer)
+    if word in ("PASS", "NO", "N"):
+        offer = pairing.pick_offer(session, volunteer.id, line_number)
+        if offer is None or not pairing.decline(session, line, offer):
+            return VOLUNTEER_TEXTS["no_offer"]
+        return VOLUNTEER_TEXTS["passed"]
+    if word in HELP or word == "#HELP":
+        return VOLUNTEER_TEXTS["help"]
+    if word in ("#END", "#CRISIS"):
+        return VOLUNTEER_TEXTS["not_in_conversation"]
+    return VOLUNTEER_TEXTS["unknown"]
+
+
+def _conversation_command(session: Session, line: Line, volunteer: Volunteer,
+                          conversation: Conversation, word: str) -> str:
+    if word == "#END":
+        conversations.end(session, line, conversation, by="volunteer")
+        return ""
+    if word == "#CRISIS":
+        survivor: Survivor = conversation.survivor
+        escalation.escalate(session, line, conversation, source="volunteer",
+                            category="manual", matched=None)
+        for text in escalation.hotline_reply(session, line, survivor, None):
+            conversations.relay_to_survivor(session, line, conversation, text)
+        return VOLUNTEER_TEXTS["crisis_flagged"].format(cid=conversation.id)
+    return VOLUNTEER_TEXTS["help"]

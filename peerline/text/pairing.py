@@ -1,0 +1,338 @@
+"""Pairing: queue order, offers, accept / pass / expire, capacity. Every step is atomic.
+
+Atomicity: a conversation is taken with a compare-and-set (``status='waiting' AND
+volunteer_id IS NULL``) and rows are locked conversation first, volunteer second
+(``FOR UPDATE``; SQLite serialises writers with ``BEGIN IMMEDIATE``), so two volunteers
+never hold one conversation and no volunteer goes over capacity, with any number of
+workers.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from peerline.delivery import outbox, tasks
+from peerline.line import Line
+from peerline.models import Conversation, Message, Offer, OutboundMessage, Volunteer
+from peerline.text.texts import VOLUNTEER_TEXTS, say
+
+log = logging.getLogger(__name__)
+
+LANG_NAMES = {"en": "English", "es": "Spanish"}
+OPEN_OFFER = "pending"
+SPENT = ("passed", "expired", "failed")
+
+
+def queue_order() -> tuple:
+    """ORDER BY for the waiting line: crisis first, re-queued next, then arrival."""
+    return (Conversation.priority.desc(), Conversation.front.desc(),
+            Conversation.queued_at.asc(), Conversation.id.asc())
+
+
+def request_pairing(session: Session, line: Line) -> None:
+    """Ask a worker to pair the head of the queue (once, however often it is asked)."""
+    tasks.add(session, "pair", None, line.now(), dedupe_key="pair")
+
+
+def effective_capacity(line: Line, volunteer: Volunteer) -> int:
+    """Parallel text conversations: capacity, and one per line number in the pool."""
+    return max(0, min(volunteer.capacity, len(line.numbers)))
+
+
+def lines_in_use(session: Session, volunteer_id: int) -> set[str]:
+    """Line numbers a volunteer is using for live conversations and open offers."""
+    active = session.scalars(select(Conversation.volunteer_line).where(
+        Conversation.volunteer_id == volunteer_id, Conversation.status == "active"))
+    offered = session.scalars(select(Offer.line_number).where(
+        Offer.volunteer_id == volunteer_id, Offer.status == OPEN_OFFER))
+    return {n for n in active if n} | set(offered)
+
+
+def load(session: Session, volunteer_id: int) -> tuple[int, int]:
+    """(live conversations, open offers) for a volunteer."""
+    active = session.scalar(select(func.count()).where(
+        Conversation.volunteer_id == volunteer_id, Conversation.status == "active")) or 0
+    offers = session.scalar(select(func.count()).where(
+        Offer.volunteer_id == volunteer_id, Offer.status == OPEN_OFFER)) or 0
+    return active, offers
+
+
+def free_line(line: Line, used: set[str]) -> str | None:
+    """The first line number not in ``used``."""
+    return next((n for n in line.numbers if n not in used), None)
+
+
+def _lock(session: Session, model: type, ident: int, skip_locked: bool = False):  # noqa: ANN202
+    stmt = select(model).where(model.id == ident).with_for_update(skip_locked=skip_locked)
+    return session.scalar(stmt.execution_options(populate_existing=True))
+
+
+def candidates(session: Session, line: Line, conversation: Conversation) -> list[Volunteer]:
+    """Volunteers who may be offered ``conversation``, best first.
+
+    On shift, speaks the language, has free capacity and a free line number, has not
+    passed, let expire or already held this conversation; fewest live conversations first, then the
+    longest idle.
+    """
+    spent = set(session.scalars(select(Offer.volunteer_id).where(
+        Offer.conversation_id == conversation.id,
+        Offer.status.in_(SPENT + (OPEN_OFFER, "accepted")))))
+    ranked = []
+    for volunteer in session.scalars(select(Volunteer).where(
+            Volunteer.on_shift.is_(True), Volunteer.active.is_(True),
+            Volunteer.on_call.is_(False), Volunteer.opted_out.is_(False))):
+        if volunteer.id in spent or not volunteer.speaks(conversation.lang):
+            continue
+        active, offers = load(session, volunteer.id)
+        if active + offers >= effective_capacity(line, volunteer):
+            continue
+        if free_line(line, lines_in_use(session, volunteer.id)) is None:
+            continue
+        idle_since = volunteer.last_freed_at or volunteer.shift_started_at or line.now()
+        ranked.append((active, idle_since, volunteer.id, volunteer))
+    ranked.sort(key=lambda r: (r[0], r[1], r[2]))
+    return [r[3] for r in ranked]
+
+
+def _preview(session: Session, conversation: Conversation) -> str:
+    body = session.scalar(select(Message.body).where(
+        Message.conversation_id == conversation.id, Message.sender == "survivor",
+        Message.body.is_not(None)).order_by(Message.id.desc()).limit(1)) or ""
+    body = " ".join(body.split())
+    return body if len(body) <= 80 else body[:77] + "..."
+
+
+def _make_offer(session: Session, line: Line, conversation: Conversation,
+                volunteer: Volunteer, broadcast: bool) -> Offer | None:
+    locked = _lock(session, Volunteer, volunteer.id)
+    active, offers = load(session, volunteer.id)
+    if locked is None or not locked.on_shift or active + offers >= effective_capacity(
+            line, locked):
+        return None
+    number = free_line(line, lines_in_use(session, volunteer.id))
+    if number is None:
+        return None
+    now = line.now()
+    timeout = line.setting("PEERLINE_OFFER_TIMEOUT_S")
+    offer = Offer(conversation_id=conversation.id, volunteer_id=volunteer.id,
+                  line_number=number, status=OPEN_OFFER, broadcast=broadcast,
+                  created_at=now, expires_at=now + timedelta(seconds=timeout))
+    session.add(offer)
+    session.flush()
+    log.info("event=offer_made conversation=%s offer=%s volunteer=%s broadcast=%s",
+             conversation.id, offer.id, volunteer.id, broadcast)
+    minutes = max(0, int((now - conversation.queued_at).total_seconds() // 60))
+    values = {"lang": LANG_NAMES.get(conversation.lang, conversation.lang), "minutes": minutes,
+              "preview": _preview(session, conversation), "crisis": ""}
+    key = "offer_crisis" if broadcast else "offer"
+    outbox.text_volunteer(session, line, locked, number, VOLUNTEER_TEXTS[key].format(**values),
+                          kind="offer", conversation_id=conversation.id, offer_id=offer.id)
+    tasks.add(session, "offer_expire", offer.id, now, delay_s=timeout)
+    return offer
+
+
+def pair(session: Session, line: Line) -> int:
+    """Offer waiting conversations to free volunteers, head of the queue first.
+
+    Returns how many offers were made. Normal conversations get one offer at a time;
+    crisis conversations go to every eligible volunteer at once.
+    """
+    made = 0
+    waiting = session.scalars(select(Conversation.id).where(
+        Conversation.status == "waiting", Conversation.channel == "sms")
+        .order_by(*queue_order()).limit(200)).all()
+    for conversation_id in waiting:
+        conversation = _lock(session, Conversation, conversation_id, skip_locked=True)
+        if conversation is None or conversation.status != "waiting":
+            continue
+        open_offers = session.scalar(select(func.count()).where(
+            Offer.conversation_id == conversation.id, Offer.status == OPEN_OFFER)) or 0
+        crisis = conversation.priority > 0
+        if open_offers and not crisis:
+            continue
+        people = candidates(session, line, conversation)
+        for volunteer in people if crisis else people[:1]:
+            if _make_offer(session, line, conversation, volunteer, broadcast=crisis):
+                made += 1
+                if not crisis:
+                    break
+    return made
+
+
+@tasks.handler("pair")
+def pair_task(sessions: sessionmaker[Session], line: Line, _ref: int | None) -> None:
+    """Worker entry: one pairing pass."""
+    with sessions.begin() as session:
+        pair(session, line)
+
+
+def open_offers_for(session: Session, volunteer_id: int) -> list[Offer]:
+    """A volunteer's open offers, crisis first, then oldest."""
+    return list(session.scalars(
+        select(Offer).join(Conversation, Conversation.id == Offer.conversation_id)
+        .where(Offer.volunteer_id == volunteer_id, Offer.status == OPEN_OFFER)
+        .order_by(Conversation.priority.desc(), Offer.id.asc())))
+
+
+def pick_offer(session: Session, volunteer_id: int, texted_line: str) -> Offer | None:
+    """The offer a volunteer's YES/PASS is about: the one on the number texted, else the first."""
+    offers = open_offers_for(session, volunteer_id)
+    for offer in offers:
+        if offer.line_number == texted_line:
+            return offer
+    return offers[0] if offers else None
+
+
+def recently_taken(session: Session, line: Line, volunteer_id: int) -> bool:
+    """True when one of the volunteer's offers went to another peer in the last minutes."""
+    since = line.now() - timedelta(minutes=10)
+    return session.scalar(select(func.count()).where(
+        Offer.volunteer_id == volunteer_id, Offer.status == "withdrawn",
+        Offer.resolved_at >= since)) > 0
+
+
+def _history(session: Session, conversation: Conversation, limit: int = 6) -> list[Message]:
+    rows = session.scalars(select(Message).where(
+        Message.conversation_id == conversation.id, Message.body.is_not(None),
+        Message.kind == "text").order_by(Message.id.desc()).limit(limit)).all()
+    return list(reversed(rows))
+
+
+def accept(session: Session, line: Line, volunteer: Volunteer, offer: Offer) -> str:
+    """A volunteer's YES; returns the reply to text them. Atomic (see module doc)."""
+    conversation = _lock(session, Conversation, offer.conversation_id)
+    offer = _lock(session, Offer, offer.id)
+    if conversation is None or offer is None or offer.status != OPEN_OFFER:
+        return VOLUNTEER_TEXTS["no_offer"]
+    locked = _lock(session, Volunteer, volunteer.id)
+    active, _ = load(session, volunteer.id)
+    if locked is None or active >= effective_capacity(line, locked):
+        offer.status, offer.resolved_at = "withdrawn", line.now()
+        request_pairing(session, line)
+        return VOLUNTEER_TEXTS["taken"]
+    used = {n for n in session.scalars(select(Conversation.volunteer_line).where(
+        Conversation.volunteer_id == volunteer.id, Conversation.status == "active")) if n}
+    number = offer.line_number if offer.line_number not in used else free_line(line, used)
+    taken = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation.id, Conversation.status == "waiting",
+               Conversation.volunteer_id.is_(None))
+        .values(status="active", volunteer_id=volunteer.id, volunteer_line=number,
+                assigned_at=line.now(), nudged_at=None, front=False))
+    now = line.now()
+    if taken.rowcount != 1 or number is None:
+        offer.status, offer.resolved_at = "withdrawn", now
+        return VOLUNTEER_TEXTS["taken"]
+    session.refresh(conversation)
+    offer.status, offer.resolved_at = "accepted", now
+    log.info("event=offer_accepted conversation=%s offer=%s volunteer=%s",
+             conversation.id, offer.id, volunteer.id)
+    locked.missed_offers = 0
+    _withdraw_others(session, line, conversation.id, except_offer=offer.id)
+    outbox.text_survivor(session, line, conversation.survivor,
+                         conversation.survivor_line,
+                         say("connected_survivor", conversation.lang),
+                         kind="system", conversation_id=conversation.id)
+    history = _history(session, conversation)
+    lang = LANG_NAMES.get(conversation.lang, conversation.lang)
+    handed_over = session.scalar(select(func.count()).where(
+        Offer.conversation_id == conversation.id, Offer.status == "accepted",
+        Offer.id != offer.id)) > 0
+    if handed_over:
+        lines = "\n".join(("them: " if m.sender == "survivor" else "peer: ") + (m.body or "")
+                          for m in history)
+        greeting = VOLUNTEER_TEXTS["accepted_history"].format(cid=conversation.id, lang=lang,
+                                                              history=lines)
+    else:
+        greeting = VOLUNTEER_TEXTS["accepted"].format(cid=conversation.id, lang=lang)
+    outbox.text_volunteer(session, line, locked, number, greeting, kind="system",
+                          conversation_id=conversation.id)
+    if not handed_over:
+        for message in history:
+            outbox.text_volunteer(session, line, locked, number, message.body or "",
+                                  kind="relay", conversation_id=conversation.id)
+    return ""
+
+
+def _withdraw_others(session: Session, line: Line, conversation_id: int,
+                     except_offer: int | None, text_key: str = "taken") -> None:
+    """Withdraw open offers of a conversation; each volunteer offered it is told."""
+    others = session.scalars(select(Offer).where(
+        Offer.conversation_id == conversation_id, Offer.status == OPEN_OFFER,
+        Offer.id != (except_offer or -1))).all()
+    for other in others:
+        other.status, other.resolved_at = "withdrawn", line.now()
+        outbox.text_volunteer(session, line, other.volunteer, other.line_number,
+                              VOLUNTEER_TEXTS[text_key], kind="system")
+    if others:
+        request_pairing(session, line)
+
+
+def withdraw_offers(session: Session, line: Line, conversation_id: int) -> None:
+    """Withdraw every open offer of a conversation that closed (left, ended, opted out)."""
+    _withdraw_others(session, line, conversation_id, except_offer=None,
+                     text_key="offer_closed")
+
+
+def decline(session: Session, line: Line, offer: Offer, status: str = "passed") -> bool:
+    """PASS, time-out or failed delivery: close the offer and offer the next candidate."""
+    result = session.execute(update(Offer).where(Offer.id == offer.id,
+                                                 Offer.status == OPEN_OFFER)
+                             .values(status=status, resolved_at=line.now()))
+    if result.rowcount != 1:
+        return False
+    request_pairing(session, line)
+    return True
+
+
+@tasks.handler("offer_expire")
+def expire_task(sessions: sessionmaker[Session], line: Line, offer_id: int | None) -> None:
+    """Worker entry: the offer's time-out came; expire it if still open."""
+    with sessions.begin() as session:
+        offer = session.get(Offer, offer_id)
+        if offer is None or offer.status != OPEN_OFFER:
+            return None
+        if offer.expires_at > line.now():
+            raise tasks.Retry((offer.expires_at - line.now()).total_seconds(), "not yet")
+        expire(session, line, offer)
+    return None
+
+
+#: Offers in a row a volunteer may let expire before no more are sent to them.
+MISSED_OFFERS_LIMIT = 3
+
+
+def expire(session: Session, line: Line, offer: Offer) -> None:
+    """Expire an open offer; after repeated misses no more offers go to that volunteer.
+
+    Their live conversations go on untouched (they may simply be busy in them); only new
+    offers stop, until they text ``ON`` again.
+    """
+    if not decline(session, line, offer, status="expired"):
+        return
+    volunteer = offer.volunteer
+    volunteer.missed_offers = (volunteer.missed_offers or 0) + 1
+    if volunteer.missed_offers >= MISSED_OFFERS_LIMIT and volunteer.on_shift:
+        volunteer.on_shift, volunteer.shift_started_at = False, None
+        for other in open_offers_for(session, volunteer.id):
+            decline(session, line, other, status="withdrawn")
+        outbox.text_volunteer(session, line, volunteer, offer.line_number,
+                              VOLUNTEER_TEXTS["auto_off"].format(n=volunteer.missed_offers))
+    elif not offer.broadcast:
+        outbox.text_volunteer(session, line, volunteer, offer.line_number,
+                              VOLUNTEER_TEXTS["expired"])
+
+
+def _offer_text_failed(session: Session, line: Line, message: OutboundMessage) -> None:
+    """A text carrying an offer could not be delivered: move to the next volunteer."""
+    if message.offer_id is not None:
+        offer = session.get(Offer, message.offer_id)
+        if offer is not None:
+            decline(session, line, offer, status="failed")
+
+
+outbox.ON_FAILED["offer"] = _offer_text_failed

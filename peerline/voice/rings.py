@@ -1,0 +1,166 @@
+"""Ringing on-shift volunteers for waiting callers: ring rounds, and a peer answering or
+pressing 1.
+
+A peer takes a call with a compare-and-set on ``stage='queued' AND volunteer_id IS
+NULL``, so two peers pressing 1 at once make one bridge; the other is told and hung up,
+never sent into a ``<Dial>``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.orm import Session
+
+from peerline.delivery import tasks
+from peerline.line import Line
+from peerline.models import Call, Ring, Volunteer
+from peerline.voice import scripts
+from peerline.voice.common import (
+    LIVE_RINGS,
+    RING_RETRY_S,
+    RING_TIMEOUT_S,
+    UnknownCall,
+    caller_id,
+    elapsed,
+    lock,
+)
+
+
+def request_rings(session: Session, line: Line, delay_s: float = 0.0) -> None:
+    """Ask a worker for a ring round (once, however often it is asked)."""
+    key = "voice_ring" if not delay_s else "voice_ring_later"
+    tasks.add(session, "voice_ring", None, line.now(), delay_s=delay_s, dedupe_key=key)
+
+
+def _live(line: Line) -> Any:
+    cutoff = line.now() - timedelta(seconds=RING_TIMEOUT_S + 60)
+    return and_(Ring.status.in_(LIVE_RINGS), Ring.created_at > cutoff)
+
+
+def has_live_rings(session: Session, line: Line, call_id: int) -> bool:
+    """True while some volunteer's phone is ringing for this call."""
+    return session.scalar(select(Ring.id).where(Ring.call_id == call_id, _live(line))
+                          .limit(1)) is not None
+
+
+def eligible(session: Session, lang: str) -> list[Volunteer]:
+    """Volunteers a call may ring: on shift, active, not opted out, not on a call, speaks."""
+    people = session.scalars(select(Volunteer).where(
+        Volunteer.on_shift.is_(True), Volunteer.active.is_(True),
+        Volunteer.on_call.is_(False), Volunteer.opted_out.is_(False)).order_by(Volunteer.id))
+    return [v for v in people if v.speaks(lang)]
+
+
+def ring_round(session: Session, line: Line) -> list[int]:
+    """Ring every free eligible volunteer at once for each waiting caller, crisis first.
+
+    A caller whose phones are already ringing is skipped; a volunteer rings for one
+    caller at a time. Callers left without a ring are tried again shortly.
+    """
+    now = line.now()
+    live = session.execute(select(Ring.call_id, Ring.volunteer_id).where(_live(line))).all()
+    busy = {volunteer_id for _, volunteer_id in live}
+    ringing_for = {call_id for call_id, _ in live}
+    waiting = session.scalars(select(Call).where(Call.role == "survivor",
+                                                 Call.stage == "queued")
+                              .order_by(Call.priority.desc(), Call.queued_at, Call.id)).all()
+    made: list[int] = []
+    unserved = False
+    for call in waiting:
+        if call.id in ringing_for:
+            continue
+        rung = 0
+        for candidate in eligible(session, call.lang):
+            if candidate.id in busy:
+                continue
+            volunteer = lock(session, Volunteer, candidate.id)
+            if volunteer is None or volunteer.on_call or not volunteer.on_shift:
+                continue
+            if session.scalar(select(Ring.id).where(Ring.volunteer_id == volunteer.id,
+                                                    _live(line)).limit(1)) is not None:
+                continue  # another worker rang them a moment ago
+            ring = Ring(call_id=call.id, volunteer_id=volunteer.id,
+                        line_number=caller_id(line, call), status="new", created_at=now)
+            session.add(ring)
+            session.flush()
+            tasks.add(session, "voice_dial", ring.id, now)
+            busy.add(volunteer.id)
+            made.append(ring.id)
+            rung += 1
+        unserved = unserved or rung == 0
+    if unserved:
+        request_rings(session, line, delay_s=RING_RETRY_S)
+    return made
+
+
+def cancel_rings(session: Session, line: Line, call: Call, status: str = "canceled") -> None:
+    """Stop every ring still going for a call; the volunteers are told and hung up."""
+    for ring in session.scalars(select(Ring).where(Ring.call_id == call.id,
+                                                   Ring.status.in_(LIVE_RINGS))):
+        ring.status, ring.ended_at = status, line.now()
+        tasks.add(session, "voice_hangup", ring.id, line.now(),
+                  dedupe_key=f"voice_hangup:{ring.id}")
+
+
+def _ring_and_call(session: Session, ring_id: int, sid: str) -> tuple[Ring, Call]:
+    ring = session.get(Ring, ring_id)
+    if ring is None:
+        raise UnknownCall(f"ring {ring_id}")
+    call = lock(session, Call, ring.call_id)
+    ring = lock(session, Ring, ring_id)
+    if ring.sid is None and sid and session.scalar(
+            select(Ring.id).where(Ring.sid == sid)) is None:
+        ring.sid = sid  # the answer can come before the dialling worker stored the sid
+    if ring.sid != sid:
+        raise UnknownCall(f"ring {ring_id}")
+    return ring, call
+
+
+def _ring_lost(line: Line, ring: Ring, call: Call) -> str:
+    if ring.status in LIVE_RINGS:
+        taken = call.stage in ("bridging", "bridged", "after")
+        ring.status, ring.ended_at = ("taken" if taken else "canceled"), line.now()
+    return scripts.volunteer_told("taken" if ring.status == "taken" else "gone")
+
+
+def ring_answered(session: Session, line: Line, *, ring_id: int, sid: str) -> str:
+    """A rung volunteer picked up: the whisper (press 1), unless the call is gone."""
+    ring, call = _ring_and_call(session, ring_id, sid)
+    if ring.status == "accepted":
+        return scripts.volunteer_conference(call.id)
+    if ring.status in LIVE_RINGS and call.stage == "queued":
+        ring.status, ring.answered_at = "whisper", line.now()
+        return scripts.whisper(ring.id, call.lang, call.priority > 0)
+    return _ring_lost(line, ring, call)
+
+
+def ring_pressed(session: Session, line: Line, *, ring_id: int, sid: str, digits: str) -> str:
+    """A key at the whisper: 1 takes the call (compare-and-set); the first 1 wins."""
+    ring, call = _ring_and_call(session, ring_id, sid)
+    if ring.status == "accepted":
+        return scripts.volunteer_conference(call.id, intro=None)
+    if ring.status not in LIVE_RINGS or call.stage != "queued":
+        return _ring_lost(line, ring, call)
+    if digits.strip()[:1] != "1":
+        return scripts.whisper(ring.id, call.lang, call.priority > 0, again=True)
+    now = line.now()
+    taken = session.execute(
+        update(Call).where(Call.id == call.id, Call.stage == "queued",
+                           Call.volunteer_id.is_(None))
+        .values(stage="bridging", volunteer_id=ring.volunteer_id, answered_at=now,
+                wait_s=elapsed(line, call.queued_at)))
+    if taken.rowcount != 1:
+        ring.status, ring.ended_at = "taken", now
+        return scripts.volunteer_told("taken")
+    session.refresh(call)
+    ring.status, ring.answered_at = "accepted", ring.answered_at or now
+    volunteer = lock(session, Volunteer, ring.volunteer_id)
+    volunteer.on_call = True
+    if call.conversation is not None:
+        call.conversation.volunteer_id, call.conversation.assigned_at = volunteer.id, now
+    cancel_rings(session, line, call, status="taken")
+    tasks.add(session, "voice_bridge", call.id, now, dedupe_key=f"voice_bridge:{call.id}")
+    return scripts.volunteer_conference(call.id)

@@ -1,0 +1,44 @@
+"""Where a call is now: the TwiML for its stage (a repeated or out-of-order webhook), and
+the caller's way into the peer's conference.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from peerline.line import Line
+from peerline.models import Call
+from peerline.voice import scripts
+from peerline.voice.common import caller_id
+
+
+def resume(session: Session, line: Line, call: Call) -> str:
+    """The TwiML for wherever a survivor's call is now (a repeated or out-of-order webhook)."""
+    stage = call.stage
+    if stage == "menu":
+        return scripts.menu(call.id)
+    if stage == "crisis":
+        return scripts.crisis_offer(call.id, call.lang)
+    if stage == "queued":
+        return scripts.enqueue(call.id, call.lang, intro=False)
+    if stage in ("bridging", "bridged"):
+        return join(session, line, call)
+    if stage == "hotline":
+        return scripts.hotline(call.id, call.lang, line.setting("PEERLINE_HOTLINE_VOICE"),
+                               caller_id(line, call))
+    if stage == "voicemail":
+        return scripts.voicemail(call.id, call.lang, call.withheld, None)
+    if stage == "after":
+        return scripts.after_call(call.id, call.lang)
+    return scripts.goodbye(call.lang)
+
+
+def join(session: Session, line: Line, call: Call) -> str:
+    """The caller's way into the peer's conference, by the call's stage."""
+    if call.stage == "bridging":
+        call.stage = "bridged"
+    if call.stage == "bridged":
+        return scripts.caller_conference(call.id, call.lang)
+    if call.stage == "queued":  # the peer dropped before the caller got there
+        return scripts.enqueue(call.id, call.lang, intro=False)
+    return resume(session, line, call)

@@ -1,0 +1,1 @@
+"""The web app's own pieces that belong to no line: health check and the body-size limit."""
