@@ -69,11 +69,11 @@ def _register_blueprints(app: Flask) -> None:
     if app.config["PEERLINE_GATEWAY"] == "local":
         # The simulators show numbers and sign webhooks: they exist only on the local
         # gateway. With Twilio their routes are never registered (every URL is a 404).
+        from .simulator.calls import bp as call_simulator_bp
         from .simulator.views import bp as simulator_bp
-        from .voice.simulator import bp as voice_simulator_bp
 
         app.register_blueprint(simulator_bp)
-        app.register_blueprint(voice_simulator_bp)
+        app.register_blueprint(call_simulator_bp)
 
 
 def services() -> Services:

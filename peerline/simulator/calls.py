@@ -21,7 +21,7 @@ from ..phones import InvalidNumber, normalise
 from ..telephony.params import db_int_or_none
 from ..telephony.signature import sign
 
-bp = Blueprint("voice_simulator", __name__, url_prefix="/simulator/call",
+bp = Blueprint("call_simulator", __name__, url_prefix="/simulator/call",
                template_folder="templates")
 
 
@@ -72,7 +72,7 @@ def post_webhook(path: str, params: dict[str, str]) -> tuple[int, str]:
 @bp.get("")
 def page() -> str:
     """The simulator page."""
-    return render_template("voice/simulator.html", lines=services().line.numbers)
+    return render_template("simulator/call.html", lines=services().line.numbers)
 
 
 @bp.post("/api/webhook")
