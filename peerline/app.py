@@ -16,9 +16,9 @@ from peerline.cli import register_cli
 from peerline.delivery import spool
 from peerline.extensions import Services, default_instance_dir
 from peerline.logs import install_redaction
+from peerline.simulator.calls import bp as call_simulator_bp
 from peerline.simulator.views import bp as simulator_bp
 from peerline.text.views import bp as sms_bp
-from peerline.voice.simulator import bp as voice_simulator_bp
 from peerline.voice.views import bp as voice_bp
 from peerline.web.bodylimit import BodyLimit
 from peerline.web.health import bp as health_bp
@@ -68,5 +68,5 @@ def _register_blueprints(app: Flask) -> None:
         # The simulators show numbers and sign webhooks: they exist only on the local
         # gateway. With Twilio their routes are never registered (every URL is a 404).
         app.register_blueprint(simulator_bp)
-        app.register_blueprint(voice_simulator_bp)
+        app.register_blueprint(call_simulator_bp)
 

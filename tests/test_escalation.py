@@ -166,3 +166,16 @@ def test_a_first_text_in_crisis_gets_the_hotline_first_and_once(phones):
     replies = phones.replies(phones.text(SURV, "i have the pills and i want to die tonight"))
     assert "988" in replies[0]
     assert sum("988" in r for r in replies) == 1
+
+
+def test_without_an_oncall_coordinator_no_text_promises_one(phones, svc):
+    svc.config["PEERLINE_ONCALL_NUMBER"] = ""  # the line's settings: nobody on call
+    add_volunteer(svc, "Alex", ALEX)
+    line = phones.pair(ALEX, SURV)
+    phones.text(SURV, "i took a bottle of pills")
+    phones.work()
+    alert = next(b for b in phones.bodies(ALEX) if b.startswith("CRISIS ALERT"))
+    flagged = phones.replies(phones.text(ALEX, "#CRISIS", to=line))
+    for text in (alert, *flagged):
+        assert "coordinator is alerted" not in text and "has been alerted" not in text
+        assert "no on-call coordinator" in text.lower()

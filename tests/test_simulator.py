@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 
 import pytest
 from sqlalchemy import select
 
 from peerline.app import create_app
-from peerline.models import Message
+from peerline.models import Call, Message
 from peerline.people import roster
 from peerline.simulator import webhook
 from peerline.telephony.signature import sign
@@ -18,6 +19,7 @@ from peerline.telephony.signature import sign
 from .helpers import LINE, LINE2, LINE3
 
 ALEX = "+15550100001"
+SAM = "+15550100002"
 SURV = "+15550199001"
 CHROMIUM = "/usr/bin/chromium"
 
@@ -239,7 +241,8 @@ def live_server(app):
         server.server_close()
 
 
-def test_a_survivor_texts_from_the_browser_and_sees_the_reply(app, svc, live_server):
+def _playwright():  # noqa: ANN202
+    """Playwright's sync API, once Chromium is known to be there."""
     if not os.path.exists(CHROMIUM):
         # In CI the browser test runs or fails; only a developer's machine may skip it.
         (pytest.fail if os.environ.get("CI") else pytest.skip)(
@@ -248,13 +251,29 @@ def test_a_survivor_texts_from_the_browser_and_sees_the_reply(app, svc, live_ser
 
     # A wait limit, not a timing assertion: a busy 2-core machine can take seconds.
     sync_api.expect.set_options(timeout=30_000)
+    return sync_api
+
+
+def _launch(pw):  # noqa: ANN001, ANN202
+    return pw.chromium.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"])
+
+
+def _inside(page, locator, width: int) -> None:  # noqa: ANN001
+    """Every element of ``locator`` lies within the page's width (none off-screen)."""
+    for box in (locator.nth(i).bounding_box() for i in range(locator.count())):
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, box
+
+
+def test_a_survivor_texts_from_the_browser_and_sees_the_reply(app, svc, live_server):
+    sync_api = _playwright()
     add_volunteer(svc, "Alex (demo)", ALEX)
+    add_volunteer(svc, "Sam (demo)", SAM)
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = _launch(pw)
         try:
-            page = browser.new_page()
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(live_server + "/simulator")
@@ -277,6 +296,76 @@ def test_a_survivor_texts_from_the_browser_and_sees_the_reply(app, svc, live_ser
             alex.get_by_role("button", name="ON", exact=True).click()
             sync_api.expect(alex.locator(".msg.src-reply")).to_contain_text(["on shift"])
             sync_api.expect(page.locator("#volunteer-list .shift.on")).to_have_count(1)
+
+            # Four phones (survivor, two volunteers, the coordinator with its commands):
+            # none lands off-screen, wide or narrow; they wrap, and the page scrolls.
+            coordinator = page.locator("section.phone.oncall")
+            sync_api.expect(coordinator.get_by_role("button", name="STATUS")).to_be_visible()
+            phones = page.locator("section.phone")
+            sync_api.expect(phones).to_have_count(4)
+            for width in (1280, 600):
+                page.set_viewport_size({"width": width, "height": 800})
+                _inside(page, phones, width)
             assert errors == []
         finally:
             browser.close()
+
+
+def test_a_call_from_the_browser_rings_stops_ringing_and_never_leaves_a_ghost(
+        app, svc, phones, live_server):
+    sync_api = _playwright()
+    add_volunteer(svc, "Alex (demo)", ALEX)
+    assert "on shift" in phones.replies(phones.text(ALEX, "ON"))[0]
+
+    def calls_in_queue() -> int:
+        with svc.sessions() as session:
+            return len(session.scalars(select(Call).where(Call.ended_at.is_(None))).all())
+
+    with sync_api.sync_playwright() as pw:
+        browser = _launch(pw)
+        try:
+            page = browser.new_page(viewport={"width": 600, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(live_server + "/simulator/call")
+            survivor, volunteer = page.locator(".phone").nth(0), page.locator(".phone").nth(1)
+            sync_api.expect(volunteer.locator(".pick button").first).to_contain_text("on shift")
+            survivor.get_by_role("button", name="Call the line").click()
+            survivor.locator(".keys").get_by_role("button", name="1", exact=True).click()
+            sync_api.expect(survivor.locator(".log")).to_contain_text("waiting in queue")
+            phones.work()  # the line rings Alex: the banner shows on the volunteer's phone
+            banner = volunteer.locator(".incoming")
+            sync_api.expect(banner).to_contain_text("Incoming call from")
+            survivor.get_by_role("button", name="Hang up").click()
+            sync_api.expect(survivor.locator(".log")).to_contain_text("You hung up")
+            phones.work()  # the line stops the ring: the banner goes
+            sync_api.expect(banner).to_be_hidden()
+
+            # A tab closed mid-call hangs up (pagehide beacon): no ghost caller waits.
+            survivor.get_by_role("button", name="Call the line").click()
+            survivor.locator(".keys").get_by_role("button", name="1", exact=True).click()
+            sync_api.expect(survivor.locator(".log")).to_contain_text("waiting in queue")
+            assert calls_in_queue() == 1
+            assert errors == []
+            page.close(run_before_unload=True)
+            deadline = time.monotonic() + 30  # a wait limit, not a timing assertion
+            while calls_in_queue() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert calls_in_queue() == 0
+        finally:
+            browser.close()
+
+
+def test_crisis_alerts_are_marked_for_the_peer_and_the_coordinator_phone(app, svc, phones):
+    add_volunteer(svc, "Alex", ALEX)
+    line = phones.pair(ALEX, SURV)
+    phones.text(SURV, "i want to kms")
+    phones.work()
+    oncall = svc.config["PEERLINE_ONCALL_NUMBER"]
+    seen = inbox(app.test_client(), ALEX, oncall)
+    assert seen[oncall]["role"] == "oncall"
+    [alert] = [i for t in seen[oncall]["threads"] for i in t["items"]]
+    assert alert["kind"] == "crisis" and "ACK 1" in alert["body"]
+    kinds = {i["body"].split(" ")[0]: i["kind"] for i in thread(seen[ALEX], line)
+             if i["direction"] == "in"}
+    assert kinds["CRISIS"] == "crisis" and kinds["i"] == "text"  # the words themselves: plain

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
+from sqlalchemy import select
+
 from peerline.app import create_app
+from peerline.models import Call
+from peerline.simulator import live_calls
 
 from .conftest import _wipe
 from .helpers import LINE
@@ -67,3 +73,37 @@ def test_the_simulator_does_not_exist_on_a_real_deployment(settings, clock):
         assert client.get("/simulator/call").status_code == 404
         assert client.post("/simulator/call/api/webhook", json={}).status_code == 404
     app.extensions["peerline"].engine.dispose()
+
+
+def test_a_page_that_goes_away_leaves_no_ghost_call_in_the_queue(phones, svc, app, clock):
+    volunteers_on(svc, (ALEX, "en"))
+    client = app.test_client()
+
+    def queue_call(sid):
+        menu = hook(client, "/voice/inbound", CallSid=sid, CallStatus="ringing")
+        queued = hook(client, menu["steps"][0]["attrs"]["action"], CallSid=sid, Digits="1")
+        assert queued["steps"][1]["verb"] == "Enqueue"
+        return queued["steps"][1]["attrs"]["action"]
+
+    def ended(sid):
+        with svc.sessions() as session:
+            call = session.scalars(select(Call).where(Call.sid == sid)).one()
+            return call.ended_at is not None and call.outcome == "abandoned"
+
+    # The tab's pagehide beacon (text/plain is fine): the queue's hang-up, then the status.
+    action = queue_call("CAsim0001")
+    beacon = client.post("/simulator/call/api/hangup", content_type="text/plain",
+                         data=json.dumps({"sid": "CAsim0001", "direction": "inbound",
+                                          "queue_action": action, "queue_time": "4"}))
+    assert beacon.status_code == 200 and beacon.get_json()["status"] == 204
+    assert ended("CAsim0001")
+    # No beacon at all: once idle past the limit, the next simulator request hangs it up.
+    queue_call("CAsim0002")
+    clock.advance(live_calls.IDLE_HANGUP_S - 5)
+    client.get("/simulator/call/api/updates?sid=CAsim0002")  # the page still watches it
+    clock.advance(live_calls.IDLE_HANGUP_S - 5)
+    client.get("/simulator/call/api/volunteers")
+    assert not ended("CAsim0002")
+    clock.advance(10)
+    client.get("/simulator/call/api/volunteers")
+    assert ended("CAsim0002")

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
 from peerline.people.phones import masked
+from peerline.text.texts import ONCALL_TEXTS, VOLUNTEER_TEXTS
 
 from ..extensions import Services
 from ..models import Conversation, LocalMessage, Message, Volunteer
@@ -25,6 +26,11 @@ log = logging.getLogger(__name__)
 
 #: Most recent texts read per phone and source.
 HISTORY_LIMIT = 300
+#: How crisis alerts begin (to the paired peer, to the on-call coordinator): the page
+#: marks those bubbles so they stand apart from every other text.
+CRISIS_ALERT_OPENINGS = tuple(template.split("{", 1)[0] for template in (
+    VOLUNTEER_TEXTS["crisis_alert"], VOLUNTEER_TEXTS["crisis_alert_no_oncall"],
+    ONCALL_TEXTS["crisis"]))
 
 
 @dataclass
@@ -36,7 +42,7 @@ class Item:
     at: str
     source: str  # sent | reply | delivered | call
     media: int = 0
-    kind: str = "text"
+    kind: str = "text"  # text | command | optout (sent); text | crisis | call (received)
 
 
 @dataclass
@@ -82,7 +88,8 @@ def _delivered_item(row: LocalMessage) -> Item:
     if row.kind == "call":
         return Item("in", "Incoming call from the line (answer it in the call simulator)",
                     _iso(row.created_at), "call", kind="call")
-    return Item("in", row.body, _iso(row.created_at), "delivered")
+    kind = "crisis" if (row.body or "").startswith(CRISIS_ALERT_OPENINGS) else "text"
+    return Item("in", row.body, _iso(row.created_at), "delivered", kind=kind)
 
 
 def phone_threads(svc: Services, number: str) -> list[Thread]:

@@ -21,8 +21,6 @@ bp = Blueprint("simulator", __name__, url_prefix="/simulator",
 
 #: Survivor phones listed on the page (fake +1 555 numbers); any other can be typed in.
 SURVIVOR_PHONES = ("+15550199001", "+15550199002", "+15550199003")
-#: Where the voice engineer's call simulator lives (linked from the header).
-CALL_SIMULATOR_URL = "/simulator/call"
 MAX_BODY = 1600
 MAX_PHONES = 12
 
@@ -82,8 +80,7 @@ def page() -> str:
     """The simulator page: phones on the left, their messages apps side by side."""
     state = _state()
     state["survivors"] = list(SURVIVOR_PHONES)
-    return render_template("simulator/index.html", state=state,
-                           call_url=CALL_SIMULATOR_URL)
+    return render_template("simulator/index.html", state=state)
 
 
 @bp.get("/api/phones")

@@ -115,9 +115,10 @@ def escalate(session: Session, line: Line, conversation: Conversation, *, source
         last = record.volunteer_alerted_at
         if news or record.alerted_volunteer_id != conversation.volunteer_id \
                 or last is None or now - last >= gap:
+            alert = "crisis_alert" if line.setting("PEERLINE_ONCALL_NUMBER") else \
+                "crisis_alert_no_oncall"  # never promise a coordinator who isn't there
             text_volunteer(session, line, conversation.volunteer, conversation.volunteer_line,
-                           VOLUNTEER_TEXTS["crisis_alert"].format(cid=conversation.id,
-                                                                  category=label),
+                           VOLUNTEER_TEXTS[alert].format(cid=conversation.id, category=label),
                            kind="alert", conversation_id=conversation.id)
             record.volunteer_alerted_at = now
             record.alerted_volunteer_id = conversation.volunteer_id

@@ -329,5 +329,7 @@ def _conversation_command(session: Session, line: Line, volunteer: Volunteer,
                             category="manual", matched=None)
         for text in escalation.hotline_reply(session, line, survivor, None):
             conversations.relay_to_survivor(session, line, conversation, text)
-        return VOLUNTEER_TEXTS["crisis_flagged"].format(cid=conversation.id)
+        key = "crisis_flagged" if line.setting("PEERLINE_ONCALL_NUMBER") else \
+            "crisis_flagged_no_oncall"
+        return VOLUNTEER_TEXTS[key].format(cid=conversation.id)
     return VOLUNTEER_TEXTS["help"]

@@ -127,6 +127,13 @@ VOLUNTEER_TEXTS: dict[str, str] = {
                       "on-call coordinator has been alerted.",
     "crisis_alert": "CRISIS ALERT in your conversation #{cid} ({category}). Hotline info was "
                     "sent to them. Stay with them; the coordinator is alerted.",
+    # The same two without an on-call coordinator (PEERLINE_ONCALL_NUMBER unset): no
+    # promise that someone else knows; the escalation log still keeps it.
+    "crisis_flagged_no_oncall": "Thank you. Crisis escalation recorded for conversation "
+                                "#{cid}. No on-call coordinator is set up for this line.",
+    "crisis_alert_no_oncall": "CRISIS ALERT in your conversation #{cid} ({category}). "
+                              "Hotline info was sent to them. Stay with them; no on-call "
+                              "coordinator is set up for this line.",
     "not_in_conversation": "You're not in a conversation on this number. Text STATUS.",
 }
 

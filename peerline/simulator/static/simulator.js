@@ -10,6 +10,9 @@
   var API = window.location.pathname.replace(/\/+$/, "") + "/api";
   var SURVIVOR_COMMANDS = ["HELP", "#END", "STOP", "START"];
   var VOLUNTEER_COMMANDS = ["ON", "OFF", "STATUS", "YES", "PASS", "#END", "#CRISIS", "HELP"];
+  var ONCALL_COMMANDS = ["STATUS", "HELP"];
+  var ACK_SHOWN = 3;  // the coordinator's newest escalations offered as "ACK n" buttons
+  var SVG_NS = "http://www.w3.org/2000/svg";
   var SURVIVOR_SAMPLES = ["Hi, is anyone there?", "I had a really rough night"];
   var STORE_OPEN = "peerline.simulator.open";
   var STORE_CUSTOM = "peerline.simulator.custom";
@@ -34,7 +37,8 @@
 
   var custom = load(STORE_CUSTOM, []);
   var defaultOpen = [state.survivors[0]].concat(
-    state.volunteers.slice(0, 2).map(function (v) { return v.number; }));
+    state.volunteers.slice(0, 2).map(function (v) { return v.number; }),
+    state.oncall ? [state.oncall] : []);
   var openPhones = load(STORE_OPEN, defaultOpen);
 
   function lineLabel(number) {
@@ -205,14 +209,9 @@
 
     var quick = node.querySelector(".quick");
     var words = role === "volunteer" ? VOLUNTEER_COMMANDS : role === "survivor"
-      ? SURVIVOR_SAMPLES.concat(SURVIVOR_COMMANDS) : [];
-    words.forEach(function (word) {
-      var b = el("button", "chip" + (word.charAt(0) === "#" || /^[A-Z]+$/.test(word) ? " cmd" : " sample"), word);
-      b.type = "button";
-      b.title = "Send \u201c" + word + "\u201d";
-      b.addEventListener("click", function () { send(card, word); });
-      quick.appendChild(b);
-    });
+      ? SURVIVOR_SAMPLES.concat(SURVIVOR_COMMANDS) : ONCALL_COMMANDS;
+    words.forEach(function (word) { quick.appendChild(chip(card, word)); });
+    if (role === "oncall") { quick.appendChild(el("span", "acks")); }
 
     var form = node.querySelector(".compose");
     var textarea = node.querySelector(".body");
@@ -235,6 +234,31 @@
     cards[number] = card;
     renderCard(card);
     return card;
+  }
+
+  function chip(card, word) {
+    var b = el("button", "chip" + (/^[#A-Z]/.test(word) && word === word.toUpperCase()
+      ? " cmd" : " sample"), word);
+    b.type = "button";
+    b.title = "Send \u201c" + word + "\u201d";
+    b.addEventListener("click", function () { send(card, word); });
+    return b;
+  }
+
+  /* The coordinator's "ACK n" buttons: the newest escalations its alerts named. */
+  function renderAcks(card) {
+    var box = card.el.querySelector(".acks");
+    if (!box) { return; }
+    var seen = [];
+    threadsOf(card).forEach(function (t) {
+      t.items.forEach(function (item) {
+        var m = item.direction === "in" && /\bACK (\d+)\b/.exec(item.body);
+        if (m && seen.indexOf(m[1]) < 0) { seen.push(m[1]); }
+      });
+    });
+    seen.sort(function (a, b) { return Number(b) - Number(a); });
+    box.textContent = "";
+    seen.slice(0, ACK_SHOWN).forEach(function (n) { box.appendChild(chip(card, "ACK " + n)); });
   }
 
   function selectThread(card, line) {
@@ -298,11 +322,33 @@
       current.items.forEach(function (item) { box.appendChild(bubble(item)); });
     }
     if (atBottom || forceBottom) { box.scrollTop = box.scrollHeight; }
+    renderAcks(card);
+  }
+
+  /* A warning sign drawn inline (no emoji font needed). */
+  function warningIcon() {
+    var svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 16 16");
+    svg.setAttribute("class", "icon");
+    svg.setAttribute("aria-hidden", "true");
+    var path = document.createElementNS(SVG_NS, "path");
+    path.setAttribute("d", "M8 1.5 15.2 14H.8L8 1.5Zm-.9 4.5v4.2h1.8V6H7.1Zm0 5.3v1.8h1.8v-1.8H7.1Z");
+    path.setAttribute("fill", "currentColor");
+    path.setAttribute("fill-rule", "evenodd");
+    svg.appendChild(path);
+    return svg;
   }
 
   function bubble(item) {
-    var wrap = el("div", "msg " + item.direction + " src-" + item.source);
+    var crisis = item.kind === "crisis";
+    var wrap = el("div", "msg " + item.direction + " src-" + item.source + (crisis ? " crisis" : ""));
     var b = el("div", "bubble");
+    if (crisis) {  // a marker in words and shape, not colour alone
+      var flag = el("div", "crisis-flag");
+      flag.appendChild(warningIcon());
+      flag.appendChild(el("span", "", "Crisis alert"));
+      b.appendChild(flag);
+    }
     if (item.media) { b.appendChild(el("div", "media", "Photo (MMS)")); }
     if (item.body) { b.appendChild(el("div", "text", item.body)); }
     if (item.source === "call") {
@@ -313,7 +359,8 @@
     }
     wrap.appendChild(b);
     var how = {sent: item.kind === "optout" ? "sent · opt-out" : "sent",
-               reply: "instant reply", delivered: "delivered", call: "call"}[item.source] || "";
+               reply: "instant reply", delivered: crisis ? "delivered · crisis alert" : "delivered",
+               call: "call"}[item.source] || "";
     wrap.appendChild(el("div", "meta", timeOf(item.at) + (how ? " · " + how : "")));
     return wrap;
   }
