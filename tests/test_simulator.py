@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from peerline.app import create_app
-from peerline.models import Call, Message
+from peerline.models import Call, Escalation, Message
 from peerline.people import roster
 from peerline.simulator import webhook
 from peerline.telephony.signature import sign
@@ -365,7 +365,9 @@ def test_crisis_alerts_are_marked_for_the_peer_and_the_coordinator_phone(app, sv
     seen = inbox(app.test_client(), ALEX, oncall)
     assert seen[oncall]["role"] == "oncall"
     [alert] = [i for t in seen[oncall]["threads"] for i in t["items"]]
-    assert alert["kind"] == "crisis" and "ACK 1" in alert["body"]
+    with svc.sessions() as session:  # ids are not reset between tests on PostgreSQL
+        escalation_id = session.scalar(select(Escalation.id))
+    assert alert["kind"] == "crisis" and f"ACK {escalation_id}" in alert["body"]
     kinds = {i["body"].split(" ")[0]: i["kind"] for i in thread(seen[ALEX], line)
              if i["direction"] == "in"}
     assert kinds["CRISIS"] == "crisis" and kinds["i"] == "text"  # the words themselves: plain
