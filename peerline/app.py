@@ -12,6 +12,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from peerline import config as settings
+from peerline import handlers
 from peerline.cli import register_cli
 from peerline.delivery import spool
 from peerline.extensions import Services, default_instance_dir
@@ -52,7 +53,9 @@ def create_app(config: dict[str, Any] | None = None,
     # (the middleware, for every route); werkzeug's own limit stays as a second guard.
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     install_redaction()
-    app.extensions["peerline"] = Services(app.config, clock=clock)
+    handlers.check()  # every task kind has its handler, or the line does not start
+    app.extensions["peerline"] = Services(app.config, clock=clock,
+                                          text_failed=handlers.TEXT_FAILED)
     if spool.has_leftovers(values["INSTANCE_DIR"]):
         spool.mark_pending()  # texts spooled to a file before a restart: replay them
     _register_blueprints(app)

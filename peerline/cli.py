@@ -13,13 +13,29 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq import SimpleWorker
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.serving import run_simple
 
 from peerline import embedded_redis, schema
+from peerline.delivery import heartbeat, spool, spool_admin
+from peerline.delivery.gateway_hold import probe_now
+from peerline.delivery.sweeper import run_forever
 from peerline.extensions import QUEUE_NAME, Services
+from peerline.models import Escalation, RemoteDeletion, Voicemail
 from peerline.people import pins
 from peerline.people import roster as roster_domain
 from peerline.people.phones import InvalidNumber, masked
+from peerline.privacy.keys import rotate_all
 from peerline.staffing.cli import reports_cli
+from peerline.text.escalation import acknowledge
+from peerline.voice.ivr import callback_refusal, start_callback
+from workers.context import set_app
+from workers.scheduler import ThreadScheduler
 
 log = logging.getLogger(__name__)
 db_cli = AppGroup("db", help="Create or migrate the database schema.")
@@ -124,10 +140,6 @@ def roster_list() -> None:
 @voice_cli.command("voicemails")
 def voice_voicemails() -> None:
     """List voicemails waiting for a callback (no numbers, no words)."""
-    from sqlalchemy import select
-
-    from peerline.models import Voicemail
-
     with _services().sessions() as session:
         rows = session.scalars(select(Voicemail).where(Voicemail.status == "new")
                                .order_by(Voicemail.priority.desc(), Voicemail.id)).all()
@@ -146,8 +158,6 @@ def voice_callback(voicemail_id: int, volunteer_id: int) -> None:
 
     The volunteer keys their PIN on that call before the voicemail plays.
     """
-    from peerline.voice.ivr import callback_refusal, start_callback
-
     svc = _services()
     with svc.sessions.begin() as session:
         reason = callback_refusal(session, svc.line, voicemail_id, volunteer_id)
@@ -163,10 +173,6 @@ def voice_callback(voicemail_id: int, volunteer_id: int) -> None:
 @click.option("--open", "only_open", is_flag=True, help="Only those not acknowledged.")
 def escalations_list(only_open: bool) -> None:
     """Show escalations, newest first (category and source; never a number)."""
-    from sqlalchemy import select
-
-    from peerline.models import Escalation
-
     with _services().sessions() as session:
         query = select(Escalation).order_by(Escalation.id.desc()).limit(200)
         if only_open:
@@ -185,8 +191,6 @@ def escalations_list(only_open: bool) -> None:
 @click.option("--by", "by", required=True, help="Who acknowledges it.")
 def escalations_ack(escalation_id: int, by: str) -> None:
     """Acknowledge an escalation."""
-    from peerline.text.escalation import acknowledge
-
     svc = _services()
     with svc.sessions.begin() as session:
         done = acknowledge(session, svc.line, escalation_id, by)
@@ -198,8 +202,6 @@ def escalations_ack(escalation_id: int, by: str) -> None:
 @spool_cli.command("list")
 def spool_list() -> None:
     """Show what the spool holds and every dead letter (no numbers, no words)."""
-    from peerline.delivery import spool_admin
-
     svc = _services()
     where = svc.config["INSTANCE_DIR"]
     counts = spool_admin.counts(svc.redis(), where)
@@ -219,8 +221,6 @@ def spool_list() -> None:
 @click.option("--all", "everything", is_flag=True, help="Every dead letter.")
 def spool_retry(ids: tuple[str, ...], everything: bool) -> None:
     """Put dead letters (by id, from `spool list`) back in the spool and replay it."""
-    from peerline.delivery import spool, spool_admin
-
     if not ids and not everything:
         raise click.UsageError("name dead letters by id (see `spool list`), or --all")
     svc = _services()
@@ -234,10 +234,6 @@ def spool_retry(ids: tuple[str, ...], everything: bool) -> None:
 @click.option("--all", "show_all", is_flag=True, help="Also those already deleted.")
 def privacy_deletions(show_all: bool) -> None:
     """Records at Twilio a quick exit asked to delete: failed and pending ones (sids only)."""
-    from sqlalchemy import select
-
-    from peerline.models import RemoteDeletion
-
     with _services().sessions() as session:
         query = select(RemoteDeletion).order_by(RemoteDeletion.id.desc()).limit(500)
         if not show_all:
@@ -253,8 +249,6 @@ def privacy_deletions(show_all: bool) -> None:
 @click.command("rotate-keys")
 def rotate_keys_command() -> None:
     """Re-encrypt stored numbers and sealed words with the first PEERLINE_ENCRYPTION_KEYS key."""
-    from peerline.privacy.keys import rotate_all
-
     svc = _services()
     with svc.sessions.begin() as session:
         count = rotate_all(session, svc.line.vault)
@@ -270,10 +264,6 @@ WORKER_TTL_S = 30
 def _worker_class() -> type:
     """SimpleWorker that reconnects quickly, tells us when a stop was asked for, and runs
     RQ's scheduler as a thread (a forked scheduler outlives a SIGKILLed worker)."""
-    from rq import SimpleWorker
-
-    from workers.scheduler import ThreadScheduler
-
     class LineWorker(SimpleWorker):
         # RQ backs off up to 60 s between reconnects; once Redis is back, come back fast.
         max_connection_wait_time = 2.0
@@ -312,14 +302,6 @@ def run_worker(app: Flask, burst: bool = False) -> None:
     blinked, so the loop is restarted until a stop is asked for; the sweeper thread,
     which reads the database, keeps re-enqueueing whatever a Redis restart wiped.
     """
-    from redis import Redis
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
-
-    from peerline.delivery import heartbeat
-    from peerline.delivery.sweeper import run_forever
-    from workers.context import set_app
-
     set_app(app)
     svc: Services = app.extensions["peerline"]
     _probe_held_texts(svc)
@@ -364,10 +346,6 @@ def run_worker(app: Flask, burst: bool = False) -> None:
 def _probe_held_texts(svc: Services) -> None:
     """Texts held because Twilio refused the credentials: try again now (settings may be
     fixed); a database still down is the sweeper's business, not a reason not to start."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from peerline.delivery.gateway_hold import probe_now
-
     try:
         with svc.sessions.begin() as session:
             probe_now(session, svc.line)
@@ -387,8 +365,6 @@ def worker_command(burst: bool) -> None:
 @with_appcontext
 def sweeper_command() -> None:
     """Run only the sweeper loop (timers, lost-job recovery)."""
-    from peerline.delivery.sweeper import run_forever
-
     run_forever(_services(), threading.Event())
 
 
@@ -425,7 +401,6 @@ def dev_command(port: int, host: str) -> None:
         worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
                                   env=env)
         click.echo(f"peerline is running: http://{host}:{port}/simulator  (Ctrl-C stops it)")
-        from werkzeug.serving import run_simple
 
         run_simple(host, port, current_app._get_current_object(),  # type: ignore[attr-defined]
                    threaded=True, use_reloader=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from peerline import embedded_redis
 from peerline.delivery.heartbeat import DeathWatch
-from peerline.line import Line, utcnow
+from peerline.line import Line, TextFailed, utcnow
 from peerline.privacy.sealed import bind_vault
 from peerline.privacy.vault import PhoneVault
 from peerline.telephony.local_gateway import LocalGateway
@@ -97,7 +98,8 @@ class Kicker:
 class Services:
     """Database sessions, Redis, the queue and the :class:`Line` for one app."""
 
-    def __init__(self, config: dict[str, Any], clock: Any = None) -> None:
+    def __init__(self, config: dict[str, Any], clock: Any = None,
+                 text_failed: Mapping[str, TextFailed] | None = None) -> None:
         self.config = config
         self.engine = make_engine(config["DATABASE_URL"])
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
@@ -113,7 +115,8 @@ class Services:
                                          config["TWILIO_TIMEOUT_S"])
         else:
             gateway = LocalGateway(self.sessions, vault, clock)
-        self.line = Line(settings=config, vault=vault, gateway=gateway, clock=clock)
+        self.line = Line(settings=config, vault=vault, gateway=gateway, clock=clock,
+                         text_failed=dict(text_failed or {}))
         self.kicker = Kicker(self)
         self.death_watch = DeathWatch()
         event.listen(self.sessions, "after_commit", self._after_commit)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from peerline.privacy.vault import PhoneVault
 from peerline.telephony.gateway import Gateway
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from peerline.models import OutboundMessage
+
+#: What happens when a text fails for good (see ``peerline.handlers.TEXT_FAILED``).
+TextFailed = Callable[["Session", "Line", "OutboundMessage"], None]
 
 
 def utcnow() -> datetime:
@@ -27,6 +35,9 @@ class Line:
     #: The worker process's heartbeat name, recorded on the leases it takes (None when
     #: nothing beats for this process: its leases then simply run out).
     owner: str | None = None
+    #: By ``OutboundMessage.kind``: run when such a text fails for good (the app passes
+    #: ``peerline.handlers.TEXT_FAILED``).
+    text_failed: Mapping[str, TextFailed] = field(default_factory=dict)
 
     def now(self) -> datetime:
         """The current time (naive UTC); tests move the clock."""

@@ -96,4 +96,3 @@ def test_a_stored_message_survives_a_bad_redelivery(phones, svc):
     assert phones.text("garbage", "first", sid=sid).status_code == 400
     with svc.sessions() as session:
         assert session.scalar(select(Message.body).where(Message.sid == sid)) == "first"
-    assert LINE

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from peerline.crisis import CATEGORIES
 from peerline.delivery import spool
+from peerline.handlers import HANDLERS
 from peerline.models import (
     Conversation,
     Escalation,
@@ -250,7 +251,8 @@ def test_a_text_in_flight_at_the_quick_exit_is_deleted_at_twilio_once_sent(
         task_id = session.scalar(select(Task.id).where(Task.kind == "send",
                                                        Task.ref_id == relay.id))
     fake.configure(slow_s=1.0)  # Twilio holds its answer: the send is in flight
-    worker = threading.Thread(target=tasks.run, args=(svc.sessions, svc.line, task_id))
+    worker = threading.Thread(target=tasks.run,
+                              args=(svc.sessions, svc.line, task_id, HANDLERS))
     worker.start()
     while not fake.in_flight and worker.is_alive():
         threading.Event().wait(0.01)

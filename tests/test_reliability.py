@@ -17,9 +17,9 @@ from rq.timeouts import TimerDeathPenalty
 from sqlalchemy import func, select
 
 from peerline.delivery import heartbeat, outbox, tasks
-from peerline.delivery.handlers import register_all
 from peerline.delivery.sweeper import sweep
 from peerline.extensions import QUEUE_NAME, RUN_TASK
+from peerline.handlers import HANDLERS
 from peerline.line import Line
 from peerline.models import Conversation, Message, OutboundMessage, Survivor, Task
 from peerline.telephony.twilio_gateway import TwilioGateway
@@ -296,7 +296,6 @@ class DiesBeforeSending(TwilioGateway):
 @pytest.mark.parametrize("death", [DiesAfterTwilioAccepts, DiesBeforeSending])
 def test_a_worker_killed_mid_send_is_finished_elsewhere_without_a_duplicate(
         twilio_settings, svc, fake, clock, death):
-    register_all()
     with svc.sessions.begin() as session:
         message = outbox.queue_text(session, svc.line, SURV, LINE, "you are not alone")
         message_id = message.id
@@ -308,7 +307,7 @@ def test_a_worker_killed_mid_send_is_finished_elsewhere_without_a_duplicate(
                            gateway=death(fake.account_sid, fake.auth_token, fake.url, 0.3),
                            clock=clock)
     with pytest.raises(WorkerKilled):
-        tasks.run(svc.sessions, dying, task_id)
+        tasks.run(svc.sessions, dying, task_id, HANDLERS)
     accepted = len(fake.delivered(SURV))
     assert accepted == (1 if death is DiesAfterTwilioAccepts else 0)
     with svc.sessions() as session:
@@ -317,7 +316,7 @@ def test_a_worker_killed_mid_send_is_finished_elsewhere_without_a_duplicate(
     # While the lease holds, nobody else touches it.
     clock.advance(10)
     assert sweep(svc)["re_enqueued"] == 0
-    assert tasks.run(svc.sessions, svc.line, task_id) == "skipped"
+    assert tasks.run(svc.sessions, svc.line, task_id, HANDLERS) == "skipped"
     # Past the lease the sweeper hands it to another (real) worker.
     clock.advance(svc.line.setting("PEERLINE_LEASE_S"))
     assert sweep(svc)["re_enqueued"] == 1
@@ -332,7 +331,6 @@ def test_a_worker_killed_mid_send_is_finished_elsewhere_without_a_duplicate(
 
 def test_find_sent_tells_identical_texts_apart(twilio_settings, svc, fake, clock):
     """Two real "ok"s to one person: the second is not mistaken for the first."""
-    register_all()
     with svc.sessions.begin() as session:
         outbox.queue_text(session, svc.line, SURV, LINE, "ok")
     work(svc)
@@ -344,7 +342,7 @@ def test_find_sent_tells_identical_texts_apart(twilio_settings, svc, fake, clock
                            gateway=DiesBeforeSending(fake.account_sid, fake.auth_token,
                                                      fake.url, 0.3), clock=clock)
     with pytest.raises(WorkerKilled):
-        tasks.run(svc.sessions, dying, task_id)
+        tasks.run(svc.sessions, dying, task_id, HANDLERS)
     clock.advance(svc.line.setting("PEERLINE_LEASE_S") + 11)
     work(svc)
     assert fake.bodies(SURV) == ["ok", "ok"]
@@ -360,7 +358,6 @@ OWNER = "worker-a"
 def kill_mid_send(svc, fake, clock):
     """Queue a text; a worker named OWNER takes its task, Twilio accepts, the worker dies
     before it hears back. Returns (message id, task id)."""
-    register_all()
     with svc.sessions.begin() as session:
         message_id = outbox.queue_text(session, svc.line, SURV, LINE, "you are not alone").id
     with svc.sessions() as session:
@@ -371,7 +368,7 @@ def kill_mid_send(svc, fake, clock):
                                                 0.3))
     heartbeat.beat(svc.redis(), OWNER, clock.now)
     with pytest.raises(WorkerKilled):
-        tasks.run(svc.sessions, dying, task_id)
+        tasks.run(svc.sessions, dying, task_id, HANDLERS)
     assert len(fake.delivered(SURV)) == 1  # accepted by Twilio; the worker never heard
     with svc.sessions() as session:
         assert session.get(OutboundMessage, message_id).locked_by == OWNER
@@ -415,7 +412,7 @@ def test_a_worker_that_keeps_beating_keeps_its_lease(twilio_settings, svc, fake,
         clock.advance(svc.line.setting("PEERLINE_WORKER_DEAD_S") / 2)
         heartbeat.beat(svc.redis(), OWNER, clock.now)
         assert sweep(svc)["released"] == 0
-    assert tasks.run(svc.sessions, svc.line, task_id) == "skipped"
+    assert tasks.run(svc.sessions, svc.line, task_id, HANDLERS) == "skipped"
 
 
 def test_redis_restarted_empty_forgets_every_beat_and_nothing_is_sent_twice(
@@ -496,14 +493,13 @@ def test_duplicate_webhooks_at_once_store_one_and_relay_one(phones, svc, app):
 
 def test_a_status_callback_before_the_send_returns_is_kept(
         twilio_settings, settings, phones, svc, fake):
-    register_all()
     svc.line.gateway = TwilioGateway(fake.account_sid, fake.auth_token, fake.url, 10.0)
     fake.configure(slow_s=0.5)
     with svc.sessions.begin() as session:
         message_id = outbox.queue_text(session, svc.line, SURV, LINE, "early report").id
     with svc.sessions() as session:
         task_id = session.scalar(select(Task.id).where(Task.ref_id == message_id))
-    sender = threading.Thread(target=tasks.run, args=(svc.sessions, svc.line, task_id))
+    sender = threading.Thread(target=tasks.run, args=(svc.sessions, svc.line, task_id, HANDLERS))
     sender.start()
     while not fake.in_flight and sender.is_alive():
         threading.Event().wait(0.01)
@@ -518,7 +514,6 @@ def test_a_status_callback_before_the_send_returns_is_kept(
 
 
 def test_status_never_goes_backwards(twilio_settings, phones, svc, fake):
-    register_all()
     with svc.sessions.begin() as session:
         message_id = outbox.queue_text(session, svc.line, SURV, LINE, "in order?").id
     work(svc)

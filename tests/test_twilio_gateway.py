@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from peerline.line import utcnow
 from peerline.models import OutboundMessage
-from peerline.telephony.gateway import GatewayError
+from peerline.telephony.gateway import GatewayError, already_sent
 from peerline.telephony.twilio_gateway import TwilioGateway
 
 from .fake_twilio import FakeTwilio
@@ -88,7 +88,7 @@ def test_permanent_errors_are_permanent(fake, code):
 
 
 @pytest.mark.parametrize("fault", ["accept_500", "accept_drop", "accept_hang"])
-def test_accepted_but_unheard_is_found_by_find_sent(fake, fault):
+def test_accepted_but_unheard_is_found_by_already_sent(fake, fault):
     since = utcnow()
     fake.configure(fault_rate=1.0, faults=(fault,), hang_s=1.5)
     gw = gateway_for(fake, timeout=0.5)
@@ -97,9 +97,9 @@ def test_accepted_but_unheard_is_found_by_find_sent(fake, fault):
     assert not caught.value.permanent
     fake.configure(fault_rate=0.0)
     [accepted] = fake.delivered(TO)
-    assert gw.find_sent(TO, LINE, "did you get this?", since) == accepted.sid
-    assert gw.find_sent(TO, LINE, "something else", since) is None
-    assert gw.find_sent(TO2, LINE, "did you get this?", since) is None
+    assert already_sent(gw, TO, LINE, "did you get this?", since, ()) == accepted.sid
+    assert already_sent(gw, TO, LINE, "something else", since, ()) is None
+    assert already_sent(gw, TO2, LINE, "did you get this?", since, ()) is None
 
 
 def test_find_sent_sees_messages_twilio_has_not_sent_yet(fake):
@@ -107,7 +107,8 @@ def test_find_sent_sees_messages_twilio_has_not_sent_yet(fake):
     fake.configure(sent_after_s=3600)
     gw = gateway_for(fake)
     sid = gw.send_sms(TO, LINE, "queued at twilio")
-    assert gw.find_sent(TO, LINE, "queued at twilio", utcnow() - timedelta(seconds=5)) == sid
+    since = utcnow() - timedelta(seconds=5)
+    assert already_sent(gw, TO, LINE, "queued at twilio", since, ()) == sid
 
 
 def test_find_sent_pages_and_skips_copies_other_rows_own(fake):
@@ -118,17 +119,17 @@ def test_find_sent_pages_and_skips_copies_other_rows_own(fake):
         gw.send_sms(TO, LINE, f"filler {i}")
     second = gw.send_sms(TO, LINE, "ok")
     assert gw.find_sent_all(TO, LINE, "ok", since) == [second, first]
-    assert gw.find_sent(TO, LINE, "ok", since) == first
-    assert gw.find_sent(TO, LINE, "ok", since, exclude={first}) == second
-    assert gw.find_sent(TO, LINE, "ok", since, exclude={first, second}) is None
-    assert gw.find_sent(TO, LINE, "filler 3", since) is not None  # on the third page
+    assert already_sent(gw, TO, LINE, "ok", since, ()) == first
+    assert already_sent(gw, TO, LINE, "ok", since, {first}) == second
+    assert already_sent(gw, TO, LINE, "ok", since, {first, second}) is None
+    assert already_sent(gw, TO, LINE, "filler 3", since, ()) is not None  # on the third page
 
 
-def test_find_sent_errors_are_gateway_errors(fake):
+def test_already_sent_errors_are_gateway_errors(fake):
     gw = gateway_for(fake)
     fake.configure(fault_rate=1.0, faults=("429",), fault_lists=True)
     with pytest.raises(GatewayError) as caught:
-        gw.find_sent(TO, LINE, "x", utcnow())
+        already_sent(gw, TO, LINE, "x", utcnow(), ())
     assert caught.value.status == 429 and caught.value.retry_after == 1.0
     assert not caught.value.permanent
 
@@ -193,8 +194,6 @@ def test_the_line_runs_on_the_twilio_gateway_through_faults(phones, svc, fake):
 def test_a_gateway_without_a_message_list_still_sends():
     """An API without the message list (404) must not leave a text unsent forever."""
     from datetime import datetime
-
-    from peerline.telephony.gateway import GatewayError, already_sent
 
     class NoList:
         def __init__(self, status):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Flask, current_app, has_app_context
 
 from peerline.extensions import Services
@@ -15,13 +17,11 @@ def set_app(app: Flask) -> None:
     _app = app
 
 
-def current_services() -> Services:
-    """Services of the current app context, the worker's app, or a new default app."""
+def current_services(make_app: Callable[[], Flask]) -> Services:
+    """Services of the current app context, the worker's app, or ``make_app()``'s."""
     global _app
     if has_app_context():
         return current_app.extensions["peerline"]
     if _app is None:
-        from peerline.app import create_app
-
-        _app = create_app()
+        _app = make_app()
     return _app.extensions["peerline"]

@@ -317,7 +317,7 @@ def scenario_kill(line: Line, rounds: int) -> dict:
     if "killed_pid" not in result:
         raise RuntimeError("no send was caught in flight")
     # The in-flight text: accepted by Twilio, unheard by the dead worker. When does the
-    # database learn it was sent (picked up elsewhere, found by find_sent)?
+    # database learn it was sent (picked up elsewhere, found by already_sent)?
     pickup = None
     deadline = result["killed_at"] + 90
     while time.monotonic() < deadline:

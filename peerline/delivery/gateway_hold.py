@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from peerline.delivery import tasks
+from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
 from peerline.models import GatewayHold, Task
 
@@ -27,8 +28,6 @@ log = logging.getLogger(__name__)
 
 #: The retry reason of a held send (kept in ``tasks.last_error``, so held ones are found).
 HELD = "held: Twilio refused the line's credentials"
-#: The task that alerts the on-call coordinator when a spell starts.
-ALERT_TASK = "alert_gateway_refused"
 _ROW = 1
 
 
@@ -61,7 +60,8 @@ def refused(session: Session, line: Line, http_status: int | None,
                       "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN; texts are held, not lost, "
                       "and Twilio is tried again every %d s", http_status, error_code,
                       int(hold_s))
-            tasks.add(session, ALERT_TASK, None, now, dedupe_key=ALERT_TASK)
+            tasks.add(session, TaskKind.ALERT_GATEWAY_REFUSED, None, now,
+                      dedupe_key=TaskKind.ALERT_GATEWAY_REFUSED)
             return hold_s
     assert hold is not None
     hold.http_status, hold.error_code = http_status or 0, error_code

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline.delivery import gateway_hold, remote_delete, tasks
+from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
 from peerline.models import DeliveryReport, OutboundMessage, Survivor, Task, Volunteer
 from peerline.people.lookup import is_opted_out
@@ -25,8 +26,6 @@ STATUS_RANK = {"queued": 0, "accepted": 1, "scheduled": 1, "sending": 2, "sent":
 ERASED = "erased"
 FINAL = {"sent", "delivered", "read", "failed", "undelivered", "cancelled", "canceled",
          ERASED}
-#: Hooks run (in the delivery transaction) when a text fails for good, by kind.
-ON_FAILED: dict[str, object] = {}
 
 
 def queue_text(session: Session, line: Line, to_number: str, from_number: str, body: str, *,
@@ -42,7 +41,7 @@ def queue_text(session: Session, line: Line, to_number: str, from_number: str, b
                               status="queued", attempts=0, created_at=line.now())
     session.add(message)
     session.flush()
-    tasks.add(session, "send", message.id, line.now())
+    tasks.add(session, TaskKind.SEND, message.id, line.now())
     return message
 
 
@@ -78,7 +77,6 @@ def _send_backoff(attempts: int, retry_after: float | None) -> float:
 MAX_DRAIN = 50
 
 
-@tasks.handler("send")
 def deliver(sessions: sessionmaker[Session], line: Line, message_id: int | None) -> None:
     """Send one queued text, after every earlier text to the same person; never twice.
 
@@ -299,9 +297,9 @@ def _fail(session: Session, line: Line, message: OutboundMessage, code: int | No
         for model in (Survivor, Volunteer):
             session.execute(update(model).where(model.phone_hash == message.to_hash)
                             .values(opted_out=True))
-    hook = ON_FAILED.get(message.kind)
-    if hook is not None:
-        hook(session, line, message)  # type: ignore[operator]
+    hook = line.text_failed.get(message.kind)
+    if hook is not None:  # e.g. an undeliverable offer moves on (see peerline.handlers)
+        hook(session, line, message)
 
 
 def _apply_status(session: Session, line: Line, message: OutboundMessage, status: str,

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline.delivery import tasks
+from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
 from peerline.models import RemoteDeletion
 from peerline.telephony.gateway import GatewayError
@@ -55,7 +56,7 @@ def forget(session: Session, line: Line, kind: str, sid: str | None,
             session.add(row)
     except IntegrityError:
         return None
-    tasks.add(session, "remote_delete", row.id, now)
+    tasks.add(session, TaskKind.REMOTE_DELETE, row.id, now)
     return row
 
 
@@ -115,7 +116,6 @@ def record_outcome(row: RemoteDeletion, error: GatewayError | None, line: Line) 
     return delay
 
 
-@tasks.handler("remote_delete")
 def remote_delete_task(sessions: sessionmaker[Session], line: Line,
                        deletion_id: int | None) -> None:
     """Worker entry: delete one record at the provider (ids and sids only).

@@ -15,7 +15,6 @@ from redis.exceptions import RedisError
 from sqlalchemy import update
 
 from peerline.delivery import heartbeat, outbox, spool, tasks
-from peerline.delivery.handlers import register_all
 from peerline.extensions import Services
 from peerline.models import Task
 from peerline.text.endings import tick
@@ -25,7 +24,6 @@ log = logging.getLogger(__name__)
 
 def sweep(services: Services) -> dict[str, int]:
     """One pass: timers, re-enqueue stale due tasks, replay spooled texts. Returns counts."""
-    register_all()
     line = services.line
     try:  # spooled texts past their time-to-live go, even while the database is down
         expired = spool.expire_redis(services.redis(), line)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -27,18 +28,40 @@ class Retry(Exception):
     reason: str = "retry"
 
 
+class TaskKind(StrEnum):
+    """Every kind of task the line stores (``Task.kind``, the same strings as ever).
+
+    :mod:`peerline.handlers` maps each one to the function that runs it; the app refuses
+    to start when one is missing.
+    """
+
+    SEND = "send"
+    PAIR = "pair"
+    OFFER_EXPIRE = "offer_expire"
+    PURGE = "purge"
+    REMOTE_DELETE = "remote_delete"
+    ALERT_GATEWAY_REFUSED = "alert_gateway_refused"
+    VOICE_RING = "voice_ring"
+    VOICE_DIAL = "voice_dial"
+    VOICE_HANGUP = "voice_hangup"
+    VOICE_BRIDGE = "voice_bridge"
+    VOICE_PEER_LEFT = "voice_peer_left"
+    VOICE_DEADLINE = "voice_deadline"
+    VOICE_HOTLINE = "voice_hotline"
+    VOICE_TELL_PEER = "voice_tell_peer"
+    VOICE_CALLBACK = "voice_callback"
+
+
+class TaskStatus(StrEnum):
+    """Where a task is: waiting to run (or running under a lease), done, or given up."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+#: A task handler: runs one task of its kind from the task's ``ref_id``.
 Handler = Callable[[sessionmaker[Session], Line, int | None], "Retry | None"]
-HANDLERS: dict[str, Handler] = {}
-
-
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    """Register the function that runs tasks of ``kind``."""
-
-    def register(fn: Handler) -> Handler:
-        HANDLERS[kind] = fn
-        return fn
-
-    return register
 
 
 def add(session: Session, kind: str, ref_id: int | None, now: datetime, *,
@@ -51,11 +74,11 @@ def add(session: Session, kind: str, ref_id: int | None, now: datetime, *,
     if dedupe_key is not None:
         existing = session.scalar(select(Task).where(Task.dedupe_key == dedupe_key))
         if existing is not None:
-            if existing.status == "pending":
+            if existing.status == TaskStatus.PENDING:
                 return None
             existing.dedupe_key = None  # a finished task frees its key
             session.flush()
-    task = Task(kind=kind, ref_id=ref_id, dedupe_key=dedupe_key, status="pending",
+    task = Task(kind=kind, ref_id=ref_id, dedupe_key=dedupe_key, status=TaskStatus.PENDING,
                 not_before=at, enqueued_at=at, attempts=0, created_at=now)
     if dedupe_key is None:
         session.add(task)  # flushed with the rest of the caller's transaction
@@ -79,7 +102,7 @@ def claim(sessions: sessionmaker[Session], task_id: int, now: datetime,
     with sessions.begin() as session:
         result = session.execute(
             update(Task)
-            .where(Task.id == task_id, Task.status == "pending", Task.not_before <= now,
+            .where(Task.id == task_id, Task.status == TaskStatus.PENDING, Task.not_before <= now,
                    or_(Task.locked_until.is_(None), Task.locked_until < now))
             .values(locked_until=now + timedelta(seconds=lease_s), locked_by=owner,
                     attempts=Task.attempts + 1, dedupe_key=None)
@@ -93,12 +116,14 @@ def _backoff(attempts: int) -> float:
     return float(min(2 ** attempts, 300))
 
 
-def run(sessions: sessionmaker[Session], line: Line, task_id: int) -> str:
-    """Run one task if it is due and free; return what happened (for logs and tests)."""
+def run(sessions: sessionmaker[Session], line: Line, task_id: int,
+        handlers: Mapping[str, Handler]) -> str:
+    """Run one task if it is due and free with its handler from ``handlers`` (see
+    :mod:`peerline.handlers`); return what happened (for logs and tests)."""
     task = claim(sessions, task_id, line.now(), line.setting("PEERLINE_LEASE_S"), line.owner)
     if task is None:
         return "skipped"
-    fn = HANDLERS.get(task.kind)
+    fn = handlers.get(task.kind)
     outcome: Retry | None
     error: str | None = None
     try:
@@ -117,13 +142,13 @@ def run(sessions: sessionmaker[Session], line: Line, task_id: int) -> str:
             return "gone"
         row.locked_until = row.locked_by = None
         if outcome is None:
-            row.status, row.done_at = "done", line.now()
+            row.status, row.done_at = TaskStatus.DONE, line.now()
             return "done"
         row.last_error = error or outcome.reason[:300]
         # Only unexpected errors give up: a handler's own Retry (a busy recipient, a
         # Twilio 429/5xx) is transient by definition and the work stays in the outbox.
         if error is not None and row.attempts >= MAX_ATTEMPTS:
-            row.status = "failed"
+            row.status = TaskStatus.FAILED
             log.error("task %s (%s) gave up after %s attempts", row.id, row.kind, row.attempts)
             return "failed"
         row.not_before = row.enqueued_at = line.now() + timedelta(seconds=outcome.delay)
@@ -134,7 +159,7 @@ def run(sessions: sessionmaker[Session], line: Line, task_id: int) -> str:
 def lease_owners(session: Session, now: datetime) -> list[str]:
     """Workers (heartbeat names) holding a live lease on a pending task."""
     return list(session.scalars(select(Task.locked_by).distinct().where(
-        Task.locked_by.is_not(None), Task.status == "pending", Task.locked_until >= now)))
+        Task.locked_by.is_not(None), Task.status == TaskStatus.PENDING, Task.locked_until >= now)))
 
 
 def release(session: Session, owners: set[str], now: datetime) -> list[tuple[int, datetime]]:
@@ -142,7 +167,7 @@ def release(session: Session, owners: set[str], now: datetime) -> list[tuple[int
     if not owners:
         return []
     rows = [(tid, at) for tid, at in session.execute(select(Task.id, Task.not_before).where(
-        Task.locked_by.in_(owners), Task.status == "pending", Task.locked_until >= now))]
+        Task.locked_by.in_(owners), Task.status == TaskStatus.PENDING, Task.locked_until >= now))]
     if rows:
         session.execute(update(Task).where(Task.id.in_([tid for tid, _ in rows]),
                                            Task.locked_by.in_(owners))
@@ -154,7 +179,7 @@ def stale(session: Session, now: datetime, limit: int = 500) -> list[Task]:
     """Pending tasks that are due, not leased, and not enqueued lately (Redis lost them)."""
     return list(session.scalars(
         select(Task).where(
-            Task.status == "pending",
+            Task.status == TaskStatus.PENDING,
             Task.not_before <= now - timedelta(seconds=2),
             or_(Task.locked_until.is_(None), Task.locked_until < now),
             or_(Task.enqueued_at.is_(None), Task.enqueued_at < now - timedelta(seconds=10)),

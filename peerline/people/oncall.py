@@ -7,7 +7,7 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from peerline.delivery import gateway_hold, tasks
+from peerline.delivery import gateway_hold
 from peerline.line import Line
 from peerline.models import Conversation, Escalation, GatewayHold
 from peerline.people import roster
@@ -51,7 +51,6 @@ def command(session: Session, line: Line, word: str) -> str:
     return ONCALL_TEXTS["help"]
 
 
-@tasks.handler(gateway_hold.ALERT_TASK)
 def alert_gateway_refused(sessions: sessionmaker[Session], line: Line,
                           _ref: int | None) -> None:
     """Tell the on-call coordinator Twilio refused the line's credentials.

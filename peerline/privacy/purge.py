@@ -8,6 +8,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline.delivery import tasks
+from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
 from peerline.models import Escalation, LocalMessage, Message, OutboundMessage, Voicemail
 
@@ -39,11 +40,10 @@ def purge_expired(session: Session, line: Line) -> int:
 
 def schedule(session: Session, line: Line) -> bool:
     """Keep one purge task scheduled (the sweeper calls this every pass)."""
-    return tasks.add(session, "purge", None, line.now(), delay_s=PURGE_EVERY_S,
+    return tasks.add(session, TaskKind.PURGE, None, line.now(), delay_s=PURGE_EVERY_S,
                      dedupe_key="purge") is not None
 
 
-@tasks.handler("purge")
 def purge_task(sessions: sessionmaker[Session], line: Line, _ref: int | None) -> None:
     """Worker entry: one retention pass."""
     with sessions.begin() as session:

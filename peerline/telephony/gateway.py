@@ -40,10 +40,6 @@ class Gateway(Protocol):
         """Send one text; return its MessageSid. Raise :class:`GatewayError` on failure."""
         ...
 
-    def find_sent(self, to: str, from_: str, body: str, since: datetime) -> str | None:
-        """The sid of an identical text already accepted since ``since``, if any."""
-        ...
-
     def find_sent_all(self, to: str, from_: str, body: str, since: datetime) -> list[str]:
         """Sids of every identical text accepted since ``since``, newest first."""
         ...

@@ -46,11 +46,6 @@ class LocalGateway:
         # Bodies are sealed (encrypted differently each time): compared once read.
         return [sid for sid, text in rows if text == body]
 
-    def find_sent(self, to: str, from_: str, body: str, since: datetime) -> str | None:
-        """The sid of the oldest identical recorded text since ``since``."""
-        found = self.find_sent_all(to, from_, body, since)
-        return found[-1] if found else None
-
     def create_call(self, to: str, from_: str, url: str, status_callback: str | None = None,
                     timeout: int = 30) -> str:
         """Record a call as placed (the simulator can answer it)."""

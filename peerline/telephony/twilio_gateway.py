@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,9 +19,9 @@ from peerline.telephony.gateway import PERMANENT_ERRORS, GatewayError
 _quiet = logging.getLogger("peerline.twilio_http")
 _quiet.setLevel(logging.WARNING)
 
-#: How far back (before the text was queued) ``find_sent`` looks, for clock skew.
+#: How far back (before the text was queued) ``find_sent_all`` looks, for clock skew.
 FIND_SKEW = timedelta(minutes=2)
-#: At most this many of a recipient's recent messages are read by ``find_sent``.
+#: At most this many of a recipient's recent messages are read by ``find_sent_all``.
 FIND_LIMIT = 200
 
 
@@ -121,14 +121,6 @@ class TwilioGateway:
         found = self._call(lambda: list(self._recent(to, from_, since)))
         return [m.sid for m in found
                 if (m.body or "") == body and m.status not in ("failed", "canceled")]
-
-    def find_sent(self, to: str, from_: str, body: str, since: datetime,
-                  exclude: Collection[str] = ()) -> str | None:
-        """The oldest identical text accepted since ``since`` whose sid is not excluded."""
-        for sid in reversed(self.find_sent_all(to, from_, body, since)):
-            if sid not in exclude:
-                return sid
-        return None
 
     def create_call(self, to: str, from_: str, url: str, status_callback: str | None = None,
                     timeout: int = 30) -> str:

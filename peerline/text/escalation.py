@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from peerline.crisis import SEVERITY, detect
+from peerline.crisis import guess_language as crisis_language
 from peerline.delivery.outbox import text_volunteer
 from peerline.line import Line
 from peerline.models import Conversation, Escalation, Survivor
@@ -26,16 +28,12 @@ CATEGORY_NAMES = {"suicidal_intent": "suicidal intent", "self_harm": "self-harm"
 def scan(text: str, lang: str, previous: str | None = None, *, model: str = "1") -> Any:
     """Run the crisis detector (pure, no I/O) on a survivor's words; ``model`` is the
     ``PEERLINE_CRISIS_MODEL`` setting (``0`` leaves the classifier out)."""
-    from peerline.crisis import detect
-
     return detect(text, lang_hint=lang, previous=previous, model=model)
 
 
 def guess_language(text: str) -> str:
     """The language of a first message ("en" or "es")."""
-    from peerline.crisis import guess_language as guess
-
-    return guess(text)
+    return crisis_language(text)
 
 
 def hotline_reply(session: Session, line: Line, survivor: Survivor, category: str | None,
@@ -54,8 +52,6 @@ def hotline_reply(session: Session, line: Line, survivor: Survivor, category: st
 
 def _more_severe(first: str | None, second: str | None) -> str | None:
     """The more severe of two categories (the detector's order; others rank last)."""
-    from peerline.crisis import SEVERITY
-
     order = {name: rank for rank, name in enumerate(SEVERITY)}
     if first is None:
         return second

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline.delivery import outbox, tasks
+from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
 from peerline.models import Conversation, Message, Offer, OutboundMessage, Volunteer
 from peerline.text.texts import VOLUNTEER_TEXTS, say
@@ -35,7 +36,7 @@ def queue_order() -> tuple:
 
 def request_pairing(session: Session, line: Line) -> None:
     """Ask a worker to pair the head of the queue (once, however often it is asked)."""
-    tasks.add(session, "pair", None, line.now(), dedupe_key="pair")
+    tasks.add(session, TaskKind.PAIR, None, line.now(), dedupe_key="pair")
 
 
 def effective_capacity(line: Line, volunteer: Volunteer) -> int:
@@ -131,7 +132,7 @@ def _make_offer(session: Session, line: Line, conversation: Conversation,
     key = "offer_crisis" if broadcast else "offer"
     outbox.text_volunteer(session, line, locked, number, VOLUNTEER_TEXTS[key].format(**values),
                           kind="offer", conversation_id=conversation.id, offer_id=offer.id)
-    tasks.add(session, "offer_expire", offer.id, now, delay_s=timeout)
+    tasks.add(session, TaskKind.OFFER_EXPIRE, offer.id, now, delay_s=timeout)
     return offer
 
 
@@ -163,7 +164,6 @@ def pair(session: Session, line: Line) -> int:
     return made
 
 
-@tasks.handler("pair")
 def pair_task(sessions: sessionmaker[Session], line: Line, _ref: int | None) -> None:
     """Worker entry: one pairing pass."""
     with sessions.begin() as session:
@@ -289,7 +289,6 @@ def decline(session: Session, line: Line, offer: Offer, status: str = "passed") 
     return True
 
 
-@tasks.handler("offer_expire")
 def expire_task(sessions: sessionmaker[Session], line: Line, offer_id: int | None) -> None:
     """Worker entry: the offer's time-out came; expire it if still open."""
     with sessions.begin() as session:
@@ -327,12 +326,10 @@ def expire(session: Session, line: Line, offer: Offer) -> None:
                               VOLUNTEER_TEXTS["expired"])
 
 
-def _offer_text_failed(session: Session, line: Line, message: OutboundMessage) -> None:
+def offer_text_failed(session: Session, line: Line, message: OutboundMessage) -> None:
     """A text carrying an offer could not be delivered: move to the next volunteer."""
     if message.offer_id is not None:
         offer = session.get(Offer, message.offer_id)
         if offer is not None:
             decline(session, line, offer, status="failed")
 
-
-outbox.ON_FAILED["offer"] = _offer_text_failed

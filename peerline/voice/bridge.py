@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from peerline.delivery import tasks
+from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
 from peerline.models import Call, Ring, Volunteer
 from peerline.text import pairing
@@ -82,7 +83,7 @@ def peer_option(session: Session, line: Line, *, call_id: int, sid: str, digits:
         return scripts.volunteer_conference(call.id, intro="transfer")
     if key == "8":
         call.stage = "after"
-        tasks.add(session, "voice_peer_left", call.id, line.now(),
+        tasks.add(session, TaskKind.VOICE_PEER_LEFT, call.id, line.now(),
                   dedupe_key=f"voice_peer_left:{call.id}")
         release(session, line, ring.volunteer_id)
         return scripts.volunteer_told("ended")

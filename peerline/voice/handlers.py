@@ -10,6 +10,7 @@ import logging
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline.delivery import tasks
+from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
 from peerline.models import Call, Ring
 from peerline.telephony.gateway import GatewayError
@@ -30,7 +31,6 @@ from peerline.voice.voicemail import to_voicemail
 log = logging.getLogger(__name__)
 
 
-@tasks.handler("voice_ring")
 
 
 def ring_task(sessions: sessionmaker[Session], line: Line, _ref: int | None) -> None:
@@ -39,7 +39,6 @@ def ring_task(sessions: sessionmaker[Session], line: Line, _ref: int | None) -> 
         ring_round(session, line)
 
 
-@tasks.handler("voice_dial")
 
 
 def dial_task(sessions: sessionmaker[Session], line: Line, ring_id: int | None) -> None:
@@ -73,11 +72,10 @@ def dial_task(sessions: sessionmaker[Session], line: Line, ring_id: int | None) 
         if ring.status == "dialing":
             ring.status = "ringing"
         elif ring.status in ("taken", "canceled"):  # decided while we dialled: hang up
-            tasks.add(session, "voice_hangup", ring.id, line.now(),
+            tasks.add(session, TaskKind.VOICE_HANGUP, ring.id, line.now(),
                       dedupe_key=f"voice_hangup:{ring.id}")
 
 
-@tasks.handler("voice_hangup")
 
 
 def hangup_task(sessions: sessionmaker[Session], line: Line, ring_id: int | None) -> None:
@@ -110,7 +108,6 @@ def _redirect_at_stage(sessions: sessionmaker[Session], line: Line, call_id: int
     _redirect(line, sid, f"{path}?call={call_id}")
 
 
-@tasks.handler("voice_bridge")
 
 
 def bridge_task(sessions: sessionmaker[Session], line: Line, call_id: int | None) -> None:
@@ -118,7 +115,6 @@ def bridge_task(sessions: sessionmaker[Session], line: Line, call_id: int | None
     _redirect_at_stage(sessions, line, call_id, "bridging", "/voice/join")
 
 
-@tasks.handler("voice_peer_left")
 
 
 def peer_left_task(sessions: sessionmaker[Session], line: Line, call_id: int | None) -> None:
@@ -126,7 +122,6 @@ def peer_left_task(sessions: sessionmaker[Session], line: Line, call_id: int | N
     _redirect_at_stage(sessions, line, call_id, "after", "/voice/after")
 
 
-@tasks.handler("voice_deadline")
 
 
 def deadline_task(sessions: sessionmaker[Session], line: Line, call_id: int | None) -> None:
@@ -151,7 +146,6 @@ def deadline_task(sessions: sessionmaker[Session], line: Line, call_id: int | No
         call.leave_reason = None
 
 
-@tasks.handler("voice_hotline")
 
 
 def hotline_task(sessions: sessionmaker[Session], line: Line, call_id: int | None) -> None:
@@ -178,7 +172,6 @@ def hotline_task(sessions: sessionmaker[Session], line: Line, call_id: int | Non
         call.hotline_sid = call.hotline_sid or sid
 
 
-@tasks.handler("voice_tell_peer")
 
 
 def tell_peer_task(sessions: sessionmaker[Session], line: Line, ring_id: int | None) -> None:
@@ -202,7 +195,6 @@ def tell_peer_task(sessions: sessionmaker[Session], line: Line, ring_id: int | N
             raise tasks.Retry(2.0, str(exc)) from None
 
 
-@tasks.handler("voice_callback")
 
 
 def callback_task(sessions: sessionmaker[Session], line: Line, voicemail_id: int | None) -> None:

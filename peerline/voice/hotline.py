@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from peerline.delivery import tasks
+from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
 from peerline.models import Call
 from peerline.text import escalation
@@ -58,7 +59,7 @@ def warm_transfer(session: Session, line: Line, call: Call) -> bool:
     if call.transfer_status in ("requested", "dialing", "joined"):
         return False
     call.transfer_status = "requested"
-    tasks.add(session, "voice_hotline", call.id, line.now(),
+    tasks.add(session, TaskKind.VOICE_HOTLINE, call.id, line.now(),
               dedupe_key=f"voice_hotline:{call.id}")
     return True
 

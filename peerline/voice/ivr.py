@@ -26,6 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline.delivery import tasks
+from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
 from peerline.models import Call, Conversation, Voicemail, Volunteer
 from peerline.people import pins, roster
@@ -268,7 +269,7 @@ def start_callback(session: Session, line: Line, voicemail_id: int, volunteer_id
         return False
     if not _claim(session, voicemail_id, volunteer_id):
         return False
-    tasks.add(session, "voice_callback", voicemail_id, line.now(),
+    tasks.add(session, TaskKind.VOICE_CALLBACK, voicemail_id, line.now(),
               dedupe_key=f"voice_callback:{voicemail_id}")
     return True
 

@@ -7,6 +7,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from peerline.delivery import tasks
+from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
 from peerline.models import Call
 from peerline.people import roster
@@ -45,7 +46,7 @@ def enqueue(session: Session, line: Line, call: Call, intro: bool = True) -> str
     if waited >= max_wait:
         return to_voicemail(session, line, call)
     request_rings(session, line)
-    tasks.add(session, "voice_deadline", call.id, now,
+    tasks.add(session, TaskKind.VOICE_DEADLINE, call.id, now,
               delay_s=max_wait - waited + DEADLINE_GRACE_S, dedupe_key=f"voice_deadline:{call.id}")
     return scripts.enqueue(call.id, call.lang, intro=intro)
 

@@ -15,6 +15,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from peerline.delivery import tasks
+from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
 from peerline.models import Call, Ring, Volunteer
 from peerline.voice import scripts
@@ -32,7 +33,7 @@ from peerline.voice.common import (
 def request_rings(session: Session, line: Line, delay_s: float = 0.0) -> None:
     """Ask a worker for a ring round (once, however often it is asked)."""
     key = "voice_ring" if not delay_s else "voice_ring_later"
-    tasks.add(session, "voice_ring", None, line.now(), delay_s=delay_s, dedupe_key=key)
+    tasks.add(session, TaskKind.VOICE_RING, None, line.now(), delay_s=delay_s, dedupe_key=key)
 
 
 def _live(line: Line) -> Any:
@@ -86,7 +87,7 @@ def ring_round(session: Session, line: Line) -> list[int]:
                         line_number=caller_id(line, call), status="new", created_at=now)
             session.add(ring)
             session.flush()
-            tasks.add(session, "voice_dial", ring.id, now)
+            tasks.add(session, TaskKind.VOICE_DIAL, ring.id, now)
             busy.add(volunteer.id)
             made.append(ring.id)
             rung += 1
@@ -101,7 +102,7 @@ def cancel_rings(session: Session, line: Line, call: Call, status: str = "cancel
     for ring in session.scalars(select(Ring).where(Ring.call_id == call.id,
                                                    Ring.status.in_(LIVE_RINGS))):
         ring.status, ring.ended_at = status, line.now()
-        tasks.add(session, "voice_hangup", ring.id, line.now(),
+        tasks.add(session, TaskKind.VOICE_HANGUP, ring.id, line.now(),
                   dedupe_key=f"voice_hangup:{ring.id}")
 
 
@@ -162,5 +163,5 @@ def ring_pressed(session: Session, line: Line, *, ring_id: int, sid: str, digits
     if call.conversation is not None:
         call.conversation.volunteer_id, call.conversation.assigned_at = volunteer.id, now
     cancel_rings(session, line, call, status="taken")
-    tasks.add(session, "voice_bridge", call.id, now, dedupe_key=f"voice_bridge:{call.id}")
+    tasks.add(session, TaskKind.VOICE_BRIDGE, call.id, now, dedupe_key=f"voice_bridge:{call.id}")
     return scripts.volunteer_conference(call.id)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from peerline.delivery import tasks
+from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
 from peerline.models import Call, Ring
 from peerline.voice import ivr
@@ -63,7 +64,7 @@ def call_over(session: Session, line: Line, call: Call, status: str,
     if stage == "bridging":  # the peer is alone in the conference: tell them
         for ring in session.scalars(select(Ring).where(Ring.call_id == call.id,
                                                        Ring.status == "accepted")):
-            tasks.add(session, "voice_tell_peer", ring.id, now,
+            tasks.add(session, TaskKind.VOICE_TELL_PEER, ring.id, now,
                       dedupe_key=f"voice_tell_peer:{ring.id}")
     release(session, line, call.volunteer_id)
     conversation = call.conversation
@@ -110,7 +111,7 @@ def _peer_leg_over(session: Session, line: Line, call: Call, ring: Ring) -> None
         request_rings(session, line)
     elif call.stage == "bridged" and call.transfer_status != "joined":
         call.stage = "after"
-        tasks.add(session, "voice_peer_left", call.id, line.now(),
+        tasks.add(session, TaskKind.VOICE_PEER_LEFT, call.id, line.now(),
                   dedupe_key=f"voice_peer_left:{call.id}")
 
 
@@ -123,5 +124,5 @@ def hotline_status(session: Session, line: Line, call_id: int, sid: str, status:
         call.transfer_status = "failed"
         for ring in session.scalars(select(Ring).where(Ring.call_id == call.id,
                                                        Ring.status == "accepted")):
-            tasks.add(session, "voice_tell_peer", ring.id, line.now(),
+            tasks.add(session, TaskKind.VOICE_TELL_PEER, ring.id, line.now(),
                       dedupe_key=f"voice_tell_peer:{ring.id}")
