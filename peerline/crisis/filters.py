@@ -146,7 +146,8 @@ def _find(lex: Lexicon, norm: str, text: str, col: str, tokens: list[str]
     """Crisis candidates in ``norm`` after the benign / past / weak filters.
 
     The flag says whether any crisis phrase matched before the filters: then the
-    lexicon has made its call (``model.second_opinion`` is only asked otherwise).
+    lexicon has made its call (the classifier may overrule it only at its ``overrule``
+    level; see ``detector.detect``).
     """
     cands: list[_Cand] = []
     filters: list[int] = []

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .phrases import _FLAG_FIELD, _HEAD, _SLOT_LINE, _compile_phrase
+from .phrases import _FLAG_FIELD, _HEAD, _SLOT_LINE, compile_phrase
 from .verdict import CATEGORIES, INTERNAL_CATEGORIES, LexiconError
 
 _PACKAGE_LEXICON_DIR = Path(__file__).with_name("lexicons")
@@ -163,7 +163,7 @@ def load_lexicons(extra_dir: str | os.PathLike[str] | None = None) -> Lexicon:
     lex = Lexicon(entries=tuple(entries), slots=slots)
     for e, phrase in [(entry, alt) for entry in entries
                       for alt in _top_level_alternatives(entry)]:
-        regex, anchors, second = _compile_phrase(phrase, slots, e.source)
+        regex, anchors, second = compile_phrase(phrase, slots, e.source)
         head = regex.startswith(_HEAD)
         if head:
             regex = regex[len(_HEAD):]

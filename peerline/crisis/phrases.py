@@ -247,15 +247,11 @@ class _PhraseParser:
         self.pos += 1
 
 
-def compile_phrase(phrase: str, slots: dict[str, str], where: str = "<phrase>"
-                   ) -> tuple[str, frozenset | None]:
-    """Regex source for one lexicon phrase (with word boundaries where they apply) and
-    its anchors (see :class:`_PhraseParser`)."""
-    return _compile_phrase(phrase, slots, where)[:2]
-
-
-def _compile_phrase(phrase: str, slots: dict[str, str], where: str
-                    ) -> tuple[str, frozenset | None, frozenset | None]:
+def compile_phrase(phrase: str, slots: dict[str, str], where: str
+                   ) -> tuple[str, frozenset | None, frozenset | None]:
+    """Regex source for one lexicon phrase (with word boundaries where they apply), its
+    anchor words and the words of which one must also be present (see
+    :class:`_PhraseParser`)."""
     folded = _fold_pattern_text(phrase)
     parser = _PhraseParser(folded, slots, where)
     body, anchors = parser.parse()
