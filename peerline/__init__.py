@@ -66,6 +66,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(sms_bp)
     app.register_blueprint(voice_bp)
+    from .dashboard import init_app as init_dashboard
+
+    init_dashboard(app)
     if app.config["PEERLINE_GATEWAY"] == "local":
         # The simulators show numbers and sign webhooks: they exist only on the local
         # gateway. With Twilio their routes are never registered (every URL is a 404).

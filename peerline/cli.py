@@ -430,3 +430,6 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(sweeper_command)
     app.cli.add_command(dev_command)
     app.cli.add_command(rotate_keys_command)
+    from .cli_users import users_cli
+
+    app.cli.add_command(users_cli)

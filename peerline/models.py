@@ -309,5 +309,6 @@ class LocalMessage(Base):
 
 # Tables of later capabilities live in their own modules; import them so that
 # ``Base.metadata`` (and Alembic) sees every table.
+from . import models_dashboard as _models_dashboard  # noqa: E402,F401
 from . import models_privacy as _models_privacy  # noqa: E402,F401
 from . import models_voice as _models_voice  # noqa: E402,F401
