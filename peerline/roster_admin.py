@@ -78,6 +78,15 @@ def deactivate(session: Session, line: Line, actor: str, volunteer_id: int) -> V
     return volunteer
 
 
+def reveal_phone(session: Session, line: Line, actor: str, volunteer_id: int) -> str:
+    """A volunteer's full number, for a deliberate request; the request is audited."""
+    volunteer = session.get(Volunteer, volunteer_id)
+    if volunteer is None or not volunteer.active:
+        raise RosterError("no such active volunteer")
+    audit.record(session, line, actor, "volunteer.reveal_phone", f"volunteer #{volunteer.id}")
+    return line.vault.decrypt(volunteer.phone_enc)
+
+
 def export_csv(session: Session, line: Line) -> str:
     """The active roster as CSV (name, masked phone, languages, capacity, on shift)."""
     out = io.StringIO()

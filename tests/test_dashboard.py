@@ -295,6 +295,9 @@ def test_escalations_filter_and_acknowledge_with_a_note(app, svc, phones):
         as_text=True)
     acked = coord.get("/dashboard/escalations?status=acknowledged").get_data(as_text=True)
     assert f'data-escalation="{eid}"' in acked and "coord@example.org" in acked
+    for category, shown in (("suicidal_intent", True), ("self_harm", False)):
+        page = coord.get(f"/dashboard/escalations?status=all&category={category}")
+        assert (f'data-escalation="{eid}"' in page.get_data(as_text=True)) is shown
     with svc.sessions() as session:
         record = session.get(Escalation, eid)
     assert record.acknowledged_by == "coord@example.org"
@@ -336,3 +339,32 @@ def test_an_admin_adds_a_user_on_the_dashboard(app, svc):
     coord = signed_in(app, svc, "coordinator")
     assert post(coord, "/dashboard/users", {"email": "x@example.org", "password": PASSWORD,
                                             "role": "admin"}).status_code == 403
+
+
+def test_the_full_number_only_on_a_deliberate_audited_click(app, svc):
+    vid = add_volunteer(svc, "Alex")
+    client = signed_in(app, svc, "coordinator", "coord@example.org")
+    page = client.get(f"/dashboard/roster/{vid}").get_data(as_text=True)
+    assert ALEX not in page and "•••• 0001" in page and "Show full number" in page
+    assert client.post(f"/dashboard/roster/{vid}/reveal").status_code == 400  # no token
+    response = post(client, f"/dashboard/roster/{vid}/reveal", page=f"/dashboard/roster/{vid}")
+    assert response.status_code == 200 and ALEX in response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "no-store"
+    assert ("coord@example.org", "volunteer.reveal_phone", f"volunteer #{vid}", "") \
+        in audit_rows(svc)
+    viewer = signed_in(app, svc, "viewer")
+    assert post(viewer, f"/dashboard/roster/{vid}/reveal").status_code == 403
+
+
+def test_cookie_flags_follow_the_public_url(settings, clock):
+    from peerline import create_app
+
+    for base, override, secure in (("http://127.0.0.1:5000", "", False),
+                                   ("https://line.example.org", "", True),
+                                   ("https://line.example.org", "0", False)):
+        app = create_app({**settings, "PUBLIC_BASE_URL": base,
+                          "PEERLINE_COOKIE_SECURE": override}, clock=clock)
+        assert app.config["SESSION_COOKIE_SECURE"] is secure
+        assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+        assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+        app.extensions["peerline"].engine.dispose()

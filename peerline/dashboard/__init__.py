@@ -20,8 +20,10 @@ def init_app(app: Flask) -> None:
     from . import auth, views
 
     secure = app.config.get("PEERLINE_COOKIE_SECURE")
-    if secure is None:
+    if secure in (None, ""):
         secure = str(app.config.get("PUBLIC_BASE_URL") or "").startswith("https://")
+    elif isinstance(secure, str):
+        secure = secure.strip().lower() not in ("0", "false", "no", "off")
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=bool(secure), REMEMBER_COOKIE_HTTPONLY=True,

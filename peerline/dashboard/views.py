@@ -120,6 +120,22 @@ def volunteer_edit(volunteer_id: int) -> Any:
                            phone=phone), status
 
 
+@bp.route("/dashboard/roster/<int:volunteer_id>/reveal", methods=["POST"])
+@roles(*EDITORS)
+def volunteer_reveal(volunteer_id: int) -> Any:
+    """The full number, shown once on a deliberate click (a POST), and audited."""
+    svc = _svc()
+    try:
+        with svc.sessions.begin() as db:
+            phone = roster_admin.reveal_phone(db, svc.line, _actor(), volunteer_id)
+    except RosterError:
+        abort(404)
+    with svc.sessions() as db:
+        volunteer = db.get(Volunteer, volunteer_id)
+    return render_template("dashboard/volunteer.html", form=EditVolunteerForm(obj=volunteer),
+                           volunteer=volunteer, phone=phone, revealed=True)
+
+
 @bp.route("/dashboard/roster/<int:volunteer_id>/deactivate", methods=["POST"])
 @roles(*EDITORS)
 def volunteer_deactivate(volunteer_id: int) -> Any:
@@ -150,7 +166,8 @@ def roster_csv() -> Any:
 @bp.route("/dashboard/escalations")
 @login_required
 def escalations_page() -> Any:
-    """Escalations, newest first; ``?status=open|acknowledged`` filters."""
+    """Escalations, newest first; ``?status=open|acknowledged|all`` and ``?category=``
+    filter."""
     status = request.args.get("status", "open")
     stmt = select(Escalation).order_by(Escalation.id.desc()).limit(200)
     if status == "open":
@@ -159,12 +176,17 @@ def escalations_page() -> Any:
         stmt = stmt.where(Escalation.acknowledged_at.is_not(None))
     else:
         status = "all"
+    category = request.args.get("category", "")
+    if category in escalation.CATEGORY_NAMES:
+        stmt = stmt.where(Escalation.category == category)
+    else:
+        category = ""
     show_words = current_user.role in {r.value for r in EDITORS}
     with _svc().sessions() as db:
         rows = list(db.scalars(stmt))
     return render_template("dashboard/escalations.html", rows=rows, status=status,
-                           show_words=show_words, names=escalation.CATEGORY_NAMES,
-                           form=AckForm())
+                           category=category, show_words=show_words,
+                           names=escalation.CATEGORY_NAMES, form=AckForm())
 
 
 @bp.route("/dashboard/escalations/<int:escalation_id>/ack", methods=["POST"])
