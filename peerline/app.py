@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from peerline import config as settings
 from peerline import handlers
 from peerline.cli import register_cli
+from peerline.dashboard import init_app as init_dashboard
 from peerline.delivery import spool
 from peerline.extensions import Services, default_instance_dir
 from peerline.logs import install_redaction
@@ -67,6 +68,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(sms_bp)
     app.register_blueprint(voice_bp)
+    init_dashboard(app)
     if app.config["PEERLINE_GATEWAY"] == "local":
         # The simulators show numbers and sign webhooks: they exist only on the local
         # gateway. With Twilio their routes are never registered (every URL is a 404).

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.serving import run_simple
 
 from peerline import embedded_redis, schema
+from peerline.dashboard.cli import users_cli
 from peerline.delivery import heartbeat, spool, spool_admin
 from peerline.delivery.gateway_hold import probe_now
 from peerline.delivery.sweeper import run_forever
@@ -431,3 +432,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(sweeper_command)
     app.cli.add_command(dev_command)
     app.cli.add_command(rotate_keys_command)
+    app.cli.add_command(users_cli)

@@ -80,6 +80,9 @@ _SETTINGS: dict[str, tuple[Any, type]] = {
     "PEERLINE_PIN_MAX_FAILURES": (5, int),
     "PEERLINE_PIN_FAILURE_WINDOW_S": (900, int),
     "PEERLINE_PIN_LOCK_S": (1800, int),
+    "PEERLINE_LOGIN_MAX_FAILURES": (5, int),  # dashboard sign-in lock-out
+    "PEERLINE_LOGIN_LOCK_S": (900, int),
+    "PEERLINE_COOKIE_SECURE": ("", str),  # "" = Secure when PUBLIC_BASE_URL is https
     **{k: (v, str) for k, v in HOTLINE_DEFAULTS.items()},
 }
 

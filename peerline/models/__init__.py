@@ -3,11 +3,13 @@
 ``base`` (the declarative base), ``people`` (volunteers, survivors), ``text``
 (conversations, messages, offers, escalations, alerts), ``delivery`` (outbound texts,
 tasks, delivery reports, the gateway hold, the local gateway's record), ``voice`` (calls,
-rings, voicemails), ``privacy`` (deletions asked of the provider). Importing this package
+rings, voicemails), ``privacy`` (deletions asked of the provider), ``dashboard``
+(coordinators' accounts and the audit log). Importing this package
 registers every table on ``Base.metadata`` (Alembic reads it).
 """
 
 from peerline.models.base import Base
+from peerline.models.dashboard import AuditEntry, Role, User
 from peerline.models.delivery import (
     DeliveryReport,
     GatewayHold,
@@ -24,6 +26,7 @@ __all__ = [
     "ACCEPTED_WHERE",
     "OPEN_WHERE",
     "Alert",
+    "AuditEntry",
     "Base",
     "Call",
     "Conversation",
@@ -36,8 +39,10 @@ __all__ = [
     "OutboundMessage",
     "RemoteDeletion",
     "Ring",
+    "Role",
     "Survivor",
     "Task",
+    "User",
     "Voicemail",
     "Volunteer",
 ]

@@ -1,0 +1,53 @@
+"""The dashboard's forms (Flask-WTF: every one carries a CSRF token)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from peerline.dashboard.accounts import ROLES
+
+
+class LoginForm(FlaskForm):
+    """Email and password."""
+
+    email = StringField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    submit = SubmitField("Sign in")
+
+
+class VolunteerForm(FlaskForm):
+    """A new volunteer on the roster."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    phone = StringField("Phone", validators=[DataRequired(), Length(max=32)])
+    languages = StringField("Languages", default="en", validators=[DataRequired(),
+                                                                    Length(max=40)])
+    capacity = IntegerField("Capacity", validators=[Optional(), NumberRange(1, 10)])
+    submit = SubmitField("Add volunteer")
+
+
+class EditVolunteerForm(FlaskForm):
+    """A volunteer's name, languages and capacity (the phone stays as it is)."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    languages = StringField("Languages", validators=[DataRequired(), Length(max=40)])
+    capacity = IntegerField("Capacity", validators=[DataRequired(), NumberRange(1, 10)])
+    submit = SubmitField("Save")
+
+
+class AckForm(FlaskForm):
+    """Acknowledge an escalation, with an optional note."""
+
+    note = StringField("Note", validators=[Optional(), Length(max=300)])
+    submit = SubmitField("Acknowledge")
+
+
+class UserForm(FlaskForm):
+    """A new dashboard user."""
+
+    email = StringField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=200)])
+    role = SelectField("Role", choices=list(ROLES), default="viewer")
+    submit = SubmitField("Add user")

@@ -1,0 +1,242 @@
+"""Dashboard pages: thin callers of the domain (board, roster_admin, escalation,
+accounts, audit). Every page reads without JavaScript."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from peerline.dashboard import accounts, audit, board
+from peerline.models import Escalation, Role, Volunteer
+from peerline.people import roster_admin
+from peerline.people.phones import InvalidNumber
+from peerline.people.roster import RosterError
+from peerline.text import escalation, pairing
+
+from .blueprint import EDITORS, bp, roles
+from .forms import AckForm, EditVolunteerForm, UserForm, VolunteerForm
+
+#: How often the live board asks for a fresh fragment (well within the 5 s promise).
+POLL_MS = 2000
+
+
+def _svc() -> Any:
+    return current_app.extensions["peerline"]
+
+
+def _actor() -> str:
+    return current_user.email
+
+
+def _ago(seconds: int) -> str:
+    """``42 s``, ``5 min``, ``2 h 10 min``."""
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+@bp.app_template_filter("ago")
+def ago_filter(seconds: int) -> str:
+    """Template filter: a wait in words."""
+    return _ago(int(seconds))
+
+
+# --- live board ----------------------------------------------------------------------
+
+@bp.route("/dashboard", endpoint="board")
+@login_required
+def board_page() -> Any:
+    """The live board (the dashboard's home page)."""
+    with _svc().sessions() as db:
+        snap = board.snapshot(db, _svc().line)
+    return render_template("dashboard/board.html", board=snap, poll_ms=POLL_MS)
+
+
+@bp.route("/dashboard/board")
+@login_required
+def board_fragment() -> Any:
+    """Just the board's contents, for the page to poll (no layout)."""
+    with _svc().sessions() as db:
+        snap = board.snapshot(db, _svc().line)
+    return render_template("dashboard/_board.html", board=snap)
+
+
+# --- roster --------------------------------------------------------------------------
+
+@bp.route("/dashboard/roster", methods=["GET", "POST"])
+@login_required
+def roster_page() -> Any:
+    """Active volunteers by name; coordinators and admins add one here."""
+    svc = _svc()
+    form = VolunteerForm()
+    if request.method == "POST":
+        if current_user.role not in {r.value for r in EDITORS}:
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                with svc.sessions.begin() as db:
+                    volunteer = roster_admin.add(
+                        db, svc.line, _actor(), form.name.data or "", form.phone.data or "",
+                        form.languages.data or "en", form.capacity.data)
+                    name = volunteer.name
+                flash(f"Added {name}.", "info")
+                return redirect(url_for("dashboard.roster_page"))
+            except (InvalidNumber, RosterError) as exc:
+                form.phone.errors = [*form.phone.errors, str(exc)]
+        status = 400
+    else:
+        status = 200
+    with svc.sessions() as db:
+        rows = [(v, roster_admin.masked_phone(svc.line, v), pairing.load(db, v.id)[0])
+                for v in roster_admin.active_volunteers(db)]
+    return render_template("dashboard/roster.html", rows=rows, form=form), status
+
+
+@bp.route("/dashboard/roster/<int:volunteer_id>", methods=["GET", "POST"])
+@roles(*EDITORS)
+def volunteer_edit(volunteer_id: int) -> Any:
+    """Edit a volunteer's name, languages and capacity."""
+    svc = _svc()
+    with svc.sessions() as db:
+        volunteer = db.get(Volunteer, volunteer_id)
+        if volunteer is None or not volunteer.active:
+            abort(404)
+        phone = roster_admin.masked_phone(svc.line, volunteer)
+    form = EditVolunteerForm(obj=volunteer)
+    if form.validate_on_submit():
+        try:
+            with svc.sessions.begin() as db:
+                roster_admin.edit(db, svc.line, _actor(), volunteer_id,
+                                  name=form.name.data or "", languages=form.languages.data or "",
+                                  capacity=form.capacity.data or 0)
+            flash("Saved.", "info")
+            return redirect(url_for("dashboard.roster_page"))
+        except RosterError as exc:
+            form.languages.errors = [*form.languages.errors, str(exc)]
+    status = 400 if request.method == "POST" else 200
+    return render_template("dashboard/volunteer.html", form=form, volunteer=volunteer,
+                           phone=phone), status
+
+
+@bp.route("/dashboard/roster/<int:volunteer_id>/reveal", methods=["POST"])
+@roles(*EDITORS)
+def volunteer_reveal(volunteer_id: int) -> Any:
+    """The full number, shown once on a deliberate click (a POST), and audited."""
+    svc = _svc()
+    try:
+        with svc.sessions.begin() as db:
+            phone = roster_admin.reveal_phone(db, svc.line, _actor(), volunteer_id)
+    except RosterError:
+        abort(404)
+    with svc.sessions() as db:
+        volunteer = db.get(Volunteer, volunteer_id)
+    return render_template("dashboard/volunteer.html", form=EditVolunteerForm(obj=volunteer),
+                           volunteer=volunteer, phone=phone, revealed=True)
+
+
+@bp.route("/dashboard/roster/<int:volunteer_id>/deactivate", methods=["POST"])
+@roles(*EDITORS)
+def volunteer_deactivate(volunteer_id: int) -> Any:
+    """Take a volunteer off the roster (their live conversations go back to the queue)."""
+    svc = _svc()
+    try:
+        with svc.sessions.begin() as db:
+            name = roster_admin.deactivate(db, svc.line, _actor(), volunteer_id).name
+    except RosterError:
+        abort(404)
+    flash(f"{name} is no longer on the roster.", "info")
+    return redirect(url_for("dashboard.roster_page"))
+
+
+@bp.route("/dashboard/roster.csv")
+@roles(*EDITORS)
+def roster_csv() -> Any:
+    """The active roster as CSV (phones masked)."""
+    svc = _svc()
+    with svc.sessions() as db:
+        body = roster_admin.export_csv(db, svc.line)
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": "attachment; filename=roster.csv"})
+
+
+# --- escalations ---------------------------------------------------------------------
+
+@bp.route("/dashboard/escalations")
+@login_required
+def escalations_page() -> Any:
+    """Escalations, newest first; ``?status=open|acknowledged|all`` and ``?category=``
+    filter."""
+    status = request.args.get("status", "open")
+    stmt = select(Escalation).order_by(Escalation.id.desc()).limit(200)
+    if status == "open":
+        stmt = stmt.where(Escalation.acknowledged_at.is_(None))
+    elif status == "acknowledged":
+        stmt = stmt.where(Escalation.acknowledged_at.is_not(None))
+    else:
+        status = "all"
+    category = request.args.get("category", "")
+    if category in escalation.CATEGORY_NAMES:
+        stmt = stmt.where(Escalation.category == category)
+    else:
+        category = ""
+    show_words = current_user.role in {r.value for r in EDITORS}
+    with _svc().sessions() as db:
+        rows = list(db.scalars(stmt))
+    return render_template("dashboard/escalations.html", rows=rows, status=status,
+                           category=category, show_words=show_words,
+                           names=escalation.CATEGORY_NAMES, form=AckForm())
+
+
+@bp.route("/dashboard/escalations/<int:escalation_id>/ack", methods=["POST"])
+@roles(*EDITORS)
+def escalation_ack(escalation_id: int) -> Any:
+    """Acknowledge an escalation (once), with an optional note; audited."""
+    svc = _svc()
+    form = AckForm()
+    note = (form.note.data or "").strip()[:300] if form.validate_on_submit() else ""
+    with svc.sessions.begin() as db:
+        done = escalation.acknowledge(db, svc.line, escalation_id, _actor())
+        if done:
+            audit.record(db, svc.line, _actor(), "escalation.ack",
+                         f"escalation #{escalation_id}", note)
+    flash(f"Escalation #{escalation_id} acknowledged." if done
+          else f"Escalation #{escalation_id} was already acknowledged.", "info")
+    return redirect(url_for("dashboard.escalations_page"))
+
+
+# --- admins: audit log and users -----------------------------------------------------
+
+@bp.route("/dashboard/audit")
+@roles(Role.ADMIN)
+def audit_page() -> Any:
+    """The audit log, newest first (admins only)."""
+    with _svc().sessions() as db:
+        rows = audit.recent(db)
+    return render_template("dashboard/audit.html", rows=rows)
+
+
+@bp.route("/dashboard/users", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def users_page() -> Any:
+    """Dashboard users; admins add more here."""
+    svc = _svc()
+    form = UserForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with svc.sessions.begin() as db:
+                accounts.add_user(db, svc.line, form.email.data or "", form.password.data or "",
+                                  form.role.data or "viewer", _actor())
+            flash("User added.", "info")
+            return redirect(url_for("dashboard.users_page"))
+        except accounts.AccountError as exc:
+            form.email.errors = [*form.email.errors, str(exc)]
+    if request.method == "POST":
+        status = 400
+    with svc.sessions() as db:
+        users = accounts.list_users(db)
+    return render_template("dashboard/users.html", users=users, form=form), status
