@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from peerline.dashboard import accounts
+from peerline.staff import accounts
 
 PASSWORD = "correct horse battery"
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

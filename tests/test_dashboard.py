@@ -6,9 +6,9 @@ import re
 
 from sqlalchemy import select
 
-from peerline.dashboard import accounts
 from peerline.models import AuditEntry, Conversation, Escalation, User
 from peerline.people import roster
+from peerline.staff import accounts
 
 from .dashboard_helpers import PASSWORD, make_user, post, sign_in, signed_in
 

@@ -8,8 +8,8 @@ from typing import Any
 from flask import current_app, flash, g, redirect, render_template, session, url_for
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
-from peerline.dashboard import accounts
 from peerline.models import User
+from peerline.staff import accounts
 
 from .blueprint import bp
 from .forms import LoginForm

@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from peerline.dashboard import accounts, audit
+from peerline.staff import accounts, audit
 
 users_cli = AppGroup("users", help="Who may sign in to the dashboard.")
 

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from peerline.dashboard.accounts import ROLES
+from peerline.staff.accounts import ROLES
 
 
 class LoginForm(FlaskForm):

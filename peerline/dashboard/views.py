@@ -9,11 +9,12 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from peerline.dashboard import accounts, audit, board
+from peerline.dashboard import board
 from peerline.models import Escalation, Role, Volunteer
 from peerline.people import roster_admin
 from peerline.people.phones import InvalidNumber
 from peerline.people.roster import RosterError
+from peerline.staff import accounts, audit
 from peerline.text import escalation, pairing
 
 from .blueprint import EDITORS, bp, roles

@@ -9,11 +9,11 @@ import io
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from peerline.dashboard import audit
 from peerline.line import Line
 from peerline.models import Volunteer
 from peerline.people import roster
 from peerline.people.roster import RosterError
+from peerline.staff import audit
 
 
 def mask(number: str) -> str:

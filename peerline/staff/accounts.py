@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from peerline.dashboard import audit
 from peerline.line import Line
 from peerline.models import Role, User
+from peerline.staff import audit
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Coordinators: their dashboard accounts and the audit log of who changed what."""
