@@ -78,7 +78,7 @@ _SETTINGS: dict[str, tuple[Any, type]] = {
     "PEERLINE_INSTANCE_DIR": ("", str),
     "PEERLINE_PROXY_HOPS": (0, int),
     "PEERLINE_PIN_MAX_FAILURES": (5, int),
-    "PEERLINE_PIN_FAILURE_WINDOW_S": (900, int),
+    "PEERLINE_PIN_FAILURE_WINDOW_S": (86400, int),  # a slow guesser still adds up
     "PEERLINE_PIN_LOCK_S": (1800, int),
     "PEERLINE_LOGIN_MAX_FAILURES": (5, int),  # dashboard sign-in lock-out
     "PEERLINE_LOGIN_LOCK_S": (900, int),
@@ -177,6 +177,12 @@ def _production_problems(values: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _looks_deployed(values: dict[str, Any]) -> bool:
+    """A server database or a public URL: not the embedded default on a laptop."""
+    url = str(values.get("DATABASE_URL") or "")
+    return bool(values.get("PUBLIC_BASE_URL")) or bool(url and not url.startswith("sqlite"))
+
+
 def finalise(values: dict[str, Any]) -> dict[str, Any]:
     """Check and fill derived settings: gateway choice, dev defaults, the numbers list.
 
@@ -191,6 +197,12 @@ def finalise(values: dict[str, Any]) -> dict[str, Any]:
     if not gateway:
         has_twilio = values.get("TWILIO_ACCOUNT_SID") or values.get("TWILIO_AUTH_TOKEN")
         gateway = "twilio" if has_twilio else "local"
+        if gateway == "local" and _looks_deployed(values):
+            # Secrets that failed to load must not turn a deployment into the dev line
+            # (dev signing token, simulator): the local gateway there is asked for by name.
+            problems.append("no Twilio credentials, but DATABASE_URL or PUBLIC_BASE_URL "
+                            "says this is a deployment: set TWILIO_ACCOUNT_SID and "
+                            "TWILIO_AUTH_TOKEN, or PEERLINE_GATEWAY=local on purpose")
     elif gateway not in GATEWAYS:  # exact: "Twilio" or "twillio" is a typo, not a choice
         problems.append(f"PEERLINE_GATEWAY must be 'twilio' or 'local', not {gateway[:20]!r}")
     values["PEERLINE_GATEWAY"] = gateway

@@ -124,6 +124,19 @@ def test_the_embedded_default_still_needs_nothing():
     assert values["SIGNING_TOKEN"] == DEV_AUTH_TOKEN and values["USING_DEV_SECRET"]
 
 
+@pytest.mark.parametrize("deployed", [
+    {"DATABASE_URL": "postgresql+psycopg://db.example.org/peerline"},
+    {"PUBLIC_BASE_URL": "https://line.example.org"},
+])
+def test_missing_twilio_settings_on_a_deployment_never_fall_back_to_the_dev_line(deployed):
+    """Secrets that failed to load: no quiet local gateway (dev token, simulator)."""
+    with pytest.raises(ConfigError) as err:
+        finalise(from_environment(deployed))
+    assert "PEERLINE_GATEWAY=local on purpose" in str(err.value)
+    values = finalise(from_environment({**deployed, "PEERLINE_GATEWAY": "local"}))
+    assert values["PEERLINE_GATEWAY"] == "local"  # asked for by name: a test deployment
+
+
 def test_create_app_refuses_too(settings, clock):
     with pytest.raises(ConfigError, match="SECRET_KEY is missing"):
         create_app({**settings, "PEERLINE_GATEWAY": "twilio", "SECRET_KEY": ""}, clock=clock)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from peerline.app import create_app
 from peerline.delivery import spool
-from peerline.models import Message
+from peerline.models import Message, Survivor
 
 from .helpers import Phones
 from .test_text_line import SURV
@@ -43,6 +43,23 @@ def test_database_down_texts_are_spooled_in_redis_and_replayed(phones, svc, down
     phones.work()
     assert any("peer support line" in b for b in phones.bodies(SURV))
     assert spool.drain(svc) == 0  # replaying again stores nothing twice
+
+
+def test_a_quick_exit_or_stop_during_an_outage_gets_no_reply(phones, svc, down_app):
+    """A phone in the wrong hands must show nothing, even while the database is down;
+    the quick exit is stored (spooled) and carried out when the spool is replayed."""
+    down = down_app()
+    with down.app.app_context():
+        assert down.replies(down.text(SURV, "hello")) != []
+        assert down.replies(down.text(SURV, "#erase")) == []
+        assert down.replies(down.text("+15550199077", "STOP")) == []
+        quiet = down.post("/sms/fallback", {"MessageSid": "SMfb02", "From": SURV,
+                                            "To": "+15550000001", "Body": " #ERASE. "})
+    assert b"<Message" not in quiet.data
+    assert spool.drain(svc) == 4
+    with svc.sessions() as session:
+        survivor = session.scalars(select(Survivor)).first()
+        assert survivor is not None and survivor.opted_out  # the exit was carried out
 
 
 def test_the_sweeper_replays_what_any_web_process_spooled(phones, svc, down_app):

@@ -224,15 +224,29 @@ def test_repeated_failures_lock_voice_access_and_alert_on_call_once(phones, svc,
 def test_failures_spread_out_do_not_lock(phones, svc, clock):
     add_volunteer(svc, "Alex", ALEX)
     set_pin(svc, ALEX, PIN)
-    for _ in range(3):  # 3 wrong PINs, each 16 minutes after the one before
+    window = svc.config["PEERLINE_PIN_FAILURE_WINDOW_S"]
+    for _ in range(3):  # 3 wrong PINs, each more than the window after the one before
         leg, _, call_id = ivr_call(phones)
         leg.doc(f"/voice/volunteer/pin?call={call_id}", Digits="9999")
-        clock.advance(16 * 60)
+        clock.advance(window + 60)
     leg, _, call_id = ivr_call(phones)
     for _ in range(2):
         leg.doc(f"/voice/volunteer/pin?call={call_id}", Digits="9999")
     pin_call(phones)  # 2 close together: not 5 within the window
     assert volunteer(svc, ALEX).pin_locked_until is None
+
+
+def test_a_slow_guesser_one_call_every_20_minutes_is_locked(phones, svc, clock):
+    """Two wrong PINs a call, a call every 20 minutes (under the old 15-minute window
+    this never added up): the default window counts them all, and locks."""
+    add_volunteer(svc, "Alex", ALEX)
+    set_pin(svc, ALEX, PIN)
+    for _ in range(3):
+        leg, _, call_id = ivr_call(phones)
+        for _ in range(2):
+            leg.doc(f"/voice/volunteer/pin?call={call_id}", Digits="9999")
+        clock.advance(20 * 60)
+    assert volunteer(svc, ALEX).pin_locked_until is not None
 
 
 @pytest.fixture

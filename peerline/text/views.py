@@ -15,6 +15,7 @@ from peerline.telephony.signature import twilio_signed
 from peerline.telephony.twiml import messages
 from peerline.text import intake
 from peerline.text.escalation import guess_language, scan
+from peerline.text.intake import OPT_OUT, command_word
 from peerline.text.texts import say
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,11 @@ def _spooled() -> Response | tuple[str, int]:
         return "Service unavailable, please retry", 503
     spool.mark_pending()
     body = form.get("Body", "")
+    word = command_word(body)
+    if word in OPT_OUT or word == command_word(svc.config["PEERLINE_QUICK_EXIT_WORD"] or ""):
+        # STOP is confirmed by the carrier; a quick exit shows nothing on a phone that
+        # may be in the wrong hands (the erasure runs when the spool is replayed).
+        return messages([])
     lang = guess_language(body) if body.strip() else "en"
     texts = [say("received_later", lang)]
     detection = (scan(body, lang, model=svc.config["PEERLINE_CRISIS_MODEL"])
