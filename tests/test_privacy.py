@@ -140,3 +140,25 @@ def test_key_rotation(settings, clock, svc, phones):
         assert find_volunteer(session, new_svc.line, ALEX) is not None
     for each in (old_svc, rotating.extensions["peerline"], new_svc):
         each.engine.dispose()
+
+
+def test_a_peers_reply_typed_while_the_survivor_quick_exited_keeps_no_words(
+        phones, svc, clock):
+    """The reply lands just after the erasure, on the line that thread used: it is about
+    the survivor, so it is kept without its words (and deleted at the provider), never
+    relayed; a command on that line still works."""
+    add_volunteer(svc, "Alex", ALEX)
+    number = phones.pair(ALEX, SURV, "hi there")
+    phones.text(SURV, "#erase")
+    phones.work()
+    clock.advance(30)
+    phones.text(ALEX, "are you still there? the shelter has a bed", to=number)
+    status = phones.replies(phones.text(ALEX, "STATUS", to=number))
+    phones.work()
+    with svc.sessions() as session:
+        volunteer_bodies = session.scalars(select(Message.body).where(
+            Message.sender == "volunteer")).all()
+    assert not any(b and "shelter" in b for b in volunteer_bodies)
+    assert status and "shift" in status[0].lower()  # commands are still commands
+    clock.advance(11 * 60)  # long after: an ordinary text on that line is a command again
+    assert phones.replies(phones.text(ALEX, "hello", to=number))

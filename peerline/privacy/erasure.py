@@ -72,6 +72,9 @@ def erase_survivor(session: Session, line: Line, survivor_id: int) -> Erasure:
         raise LookupError(f"survivor {survivor_id}")
     result = Erasure()
     conversation_ids = select(Conversation.id).where(Conversation.survivor_id == survivor.id)
+    # Lock them first: a peer's reply arriving now waits, then finds the conversation
+    # closed and erased (see text.intake._erased_since), never half-erased.
+    session.scalars(conversation_ids.order_by(Conversation.id).with_for_update()).all()
     result.conversations = len(session.scalars(conversation_ids).all())
     calls = select(Call.id).where(or_(Call.from_hash == survivor.phone_hash,
                                       Call.conversation_id.in_(conversation_ids)))

@@ -31,6 +31,10 @@ HELP = {"HELP", "INFO", "AYUDA"}
 MAX_BODY = 1600
 #: How recent a previous text must be to join it with the next for crisis scanning.
 JOIN_WINDOW = timedelta(minutes=10)
+#: A peer's text on a line whose survivor quick-exited this recently was a reply to them.
+ERASED_REPLY_WINDOW = timedelta(minutes=10)
+#: What a volunteer may text on a line with no live conversation, as commands.
+VOLUNTEER_WORDS = {"ON", "OFF", "STATUS", "YES", "PASS", "HELP", "INFO", "START", "UNSTOP"}
 
 
 class BadInput(ValueError):
@@ -229,16 +233,22 @@ def _conversation_on_line(session: Session, volunteer: Volunteer,
     Texts on a number with no live conversation are commands, never relayed: a YES to an
     offer on a second line number must not reach the first survivor.
     """
+    # Locked: a survivor's quick exit (which locks their conversations) and this
+    # volunteer's reply go one after the other, never interleaved.
     return session.scalar(select(Conversation).where(
         Conversation.volunteer_id == volunteer.id, Conversation.status == "active",
-        Conversation.volunteer_line == line_number).limit(1))
+        Conversation.volunteer_line == line_number).limit(1).with_for_update())
 
 
-def _erased_since(session: Session, volunteer: Volunteer, line_number: str,
-                  spooled_at: datetime | None) -> int | None:
-    """The conversation a spooled peer's text was for, if its survivor erased it since."""
+def _erased_since(session: Session, line: Line, volunteer: Volunteer, line_number: str,
+                  spooled_at: datetime | None, word: str) -> int | None:
+    """The conversation a peer's text was for, if its survivor quick-exited since it was
+    written: a spooled text's arrival, or for a live text the last few minutes (a reply
+    typed while the survivor erased). Commands (``ON``, ``STATUS``...) are never taken."""
     if spooled_at is None:
-        return None
+        if word in VOLUNTEER_WORDS:
+            return None
+        spooled_at = line.now() - ERASED_REPLY_WINDOW
     return session.scalar(select(Conversation.id).where(
         Conversation.volunteer_id == volunteer.id, Conversation.volunteer_line == line_number,
         Conversation.closed_reason == "erased", Conversation.closed_at >= spooled_at)
@@ -252,8 +262,8 @@ def _from_volunteer(session: Session, line: Line, volunteer: Volunteer, sid: str
     conversation = _conversation_on_line(session, volunteer, line_number)
     store = {"sid": sid, "sender": "volunteer", "sender_hash": volunteer.phone_hash,
              "line_number": line_number, "body": body, "num_media": num_media}
-    erased = None if conversation else _erased_since(session, volunteer, line_number,
-                                                      spooled_at)
+    erased = None if conversation else _erased_since(session, line, volunteer, line_number,
+                                                      spooled_at, word)
     if erased is not None:
         # Spooled during an outage for a survivor who has quick-exited since: erased too.
         _store(session, line, kind="erased", conversation_id=erased, **{**store, "body": None})
