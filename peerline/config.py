@@ -123,15 +123,24 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
 
 
 def _typed(values: dict[str, Any], problems: list[str]) -> None:
-    """Turn numeric settings given as text into numbers; a bad one is a problem."""
+    """Turn numeric settings given as text into numbers; a bad one is a problem, and so
+    is a negative one (a negative lock time or time-out would switch a guard off)."""
     for name, (_default, kind) in _SETTINGS.items():
         raw = values.get(name)
-        if kind is str or not isinstance(raw, str):
+        if kind is str:
             continue
-        try:
-            values[name] = _cast(raw.strip(), kind)
-        except ValueError:
-            problems.append(f"{name} must be a number")
+        if isinstance(raw, str):
+            try:
+                values[name] = raw = _cast(raw.strip(), kind)
+            except ValueError:
+                problems.append(f"{name} must be a number")
+                continue
+        if isinstance(raw, int | float) and raw < 0:
+            problems.append(f"{name} must not be negative")
+
+
+#: Hosts where a plain-http PUBLIC_BASE_URL is acceptable (a local fake Twilio).
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def _line_numbers(raw: Any, problems: list[str]) -> list[str]:
@@ -151,7 +160,7 @@ def _line_numbers(raw: Any, problems: list[str]) -> list[str]:
 def _production_problems(values: dict[str, Any]) -> list[str]:
     """What the Twilio gateway needs and is missing or unsafe (one entry per setting)."""
     problems = []
-    secret = values.get("SECRET_KEY") or ""
+    secret = (values.get("SECRET_KEY") or "").strip()  # 16 spaces are no secret
     if not secret:
         problems.append("SECRET_KEY is missing")
     elif secret in (DEV_SECRET_KEY, DEV_AUTH_TOKEN):
@@ -172,7 +181,12 @@ def _production_problems(values: dict[str, Any]) -> list[str]:
         parts = urlsplit(base)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             problems.append("PUBLIC_BASE_URL must be an http(s) URL")
-    if not values.get("PEERLINE_NUMBERS"):
+        elif parts.username or parts.password:
+            problems.append("PUBLIC_BASE_URL must not carry a user name or password")
+        elif parts.scheme != "https" and parts.hostname not in LOOPBACK_HOSTS:
+            # Twilio would sign and send survivors' words over plain http.
+            problems.append("PUBLIC_BASE_URL must be https (plain http only on loopback)")
+    if not [n for n in str(values.get("PEERLINE_NUMBERS") or "").split(",") if n.strip()]:
         problems.append("PEERLINE_NUMBERS is missing")
     return problems
 

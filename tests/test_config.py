@@ -252,3 +252,30 @@ def test_every_simulator_route_is_a_404_on_the_twilio_gateway(app, settings, clo
                 assert response.status_code == 404, (method, path, response.status_code)
     finally:
         twilio_app.extensions["peerline"].engine.dispose()
+
+
+@pytest.mark.parametrize(("overrides", "named"), [
+    ({"SECRET_KEY": " " * 20}, "SECRET_KEY is missing"),
+    ({"PUBLIC_BASE_URL": "http://line.example.org"}, "PUBLIC_BASE_URL must be https"),
+    ({"PUBLIC_BASE_URL": "https://me:pw@line.example.org"}, "user name or password"),
+    ({"PEERLINE_NUMBERS": " , "}, "PEERLINE_NUMBERS is missing"),
+    ({"PEERLINE_PIN_LOCK_S": "-5"}, "PEERLINE_PIN_LOCK_S must not be negative"),
+])
+def test_settings_that_look_set_but_are_unsafe_are_refused(overrides, named):
+    """Found in an attack review: blank secrets, plain http, a comma for numbers and a
+    negative lock time that switched the PIN lock off."""
+    base = {"PEERLINE_GATEWAY": "twilio", "SECRET_KEY": "a-real-secret-0123456789",
+            "TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "t" * 32,
+            "PUBLIC_BASE_URL": "https://line.example.org", "PEERLINE_NUMBERS": LINE}
+    finalise(from_environment(base))  # the base itself is fine
+    with pytest.raises(ConfigError) as err:
+        finalise(from_environment({**base, **overrides}))
+    assert named in str(err.value)
+
+
+def test_plain_http_is_fine_on_loopback_for_a_local_fake_twilio():
+    values = finalise(from_environment({
+        "PEERLINE_GATEWAY": "twilio", "SECRET_KEY": "a-real-secret-0123456789",
+        "TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "t" * 32,
+        "PUBLIC_BASE_URL": "http://127.0.0.1:8000", "PEERLINE_NUMBERS": LINE}))
+    assert values["PUBLIC_BASE_URL"] == "http://127.0.0.1:8000"
