@@ -26,7 +26,7 @@ from peerline.delivery import heartbeat, spool, spool_admin
 from peerline.delivery.gateway_hold import probe_now
 from peerline.delivery.sweeper import run_forever
 from peerline.extensions import QUEUE_NAME, Services
-from peerline.models import Escalation, RemoteDeletion, Voicemail
+from peerline.models import Escalation, RemoteDeletion, Voicemail, VoicemailStatus
 from peerline.people import pins
 from peerline.people import roster as roster_domain
 from peerline.people.phones import InvalidNumber, masked
@@ -141,7 +141,7 @@ def roster_list() -> None:
 def voice_voicemails() -> None:
     """List voicemails waiting for a callback (no numbers, no words)."""
     with _services().sessions() as session:
-        rows = session.scalars(select(Voicemail).where(Voicemail.status == "new")
+        rows = session.scalars(select(Voicemail).where(Voicemail.status == VoicemailStatus.NEW)
                                .order_by(Voicemail.priority.desc(), Voicemail.id)).all()
         if not rows:
             click.echo("no voicemails waiting")

@@ -11,22 +11,9 @@ from peerline.delivery import gateway_hold
 from peerline.models import GatewayHold, OutboundMessage, Task
 from peerline.telephony.gateway import GatewayError
 
-from .fake_twilio import FakeTwilio
 from .test_text_line import ALEX, ONCALL, SURV, add_volunteer
 
 HOLD_S = 300
-
-
-@pytest.fixture(autouse=True)
-def _no_region(monkeypatch):
-    monkeypatch.delenv("TWILIO_REGION", raising=False)
-    monkeypatch.delenv("TWILIO_EDGE", raising=False)
-
-
-@pytest.fixture
-def fake():
-    with FakeTwilio() as server:
-        yield server
 
 
 @pytest.fixture

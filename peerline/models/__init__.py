@@ -13,12 +13,32 @@ from peerline.models.delivery import (
     GatewayHold,
     LocalMessage,
     OutboundMessage,
+    OutboundStatus,
     Task,
 )
 from peerline.models.people import Survivor, Volunteer
 from peerline.models.privacy import RemoteDeletion
-from peerline.models.text import OPEN_WHERE, Alert, Conversation, Escalation, Message, Offer
-from peerline.models.voice import ACCEPTED_WHERE, Call, Ring, Voicemail
+from peerline.models.text import (
+    OPEN_WHERE,
+    Alert,
+    Conversation,
+    ConversationStatus,
+    Escalation,
+    EscalationSource,
+    Message,
+    Offer,
+    OfferStatus,
+)
+from peerline.models.voice import (
+    ACCEPTED_WHERE,
+    Call,
+    CallOutcome,
+    CallStage,
+    Ring,
+    RingStatus,
+    Voicemail,
+    VoicemailStatus,
+)
 
 __all__ = [
     "ACCEPTED_WHERE",
@@ -26,18 +46,26 @@ __all__ = [
     "Alert",
     "Base",
     "Call",
+    "CallOutcome",
+    "CallStage",
     "Conversation",
+    "ConversationStatus",
     "DeliveryReport",
     "Escalation",
+    "EscalationSource",
     "GatewayHold",
     "LocalMessage",
     "Message",
     "Offer",
+    "OfferStatus",
     "OutboundMessage",
+    "OutboundStatus",
     "RemoteDeletion",
     "Ring",
+    "RingStatus",
     "Survivor",
     "Task",
     "Voicemail",
+    "VoicemailStatus",
     "Volunteer",
 ]

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from peerline.line import Line
-from peerline.models import Call
+from peerline.models import Call, RingStatus
 
 #: Ring states in which a volunteer's phone is (about to be) ringing for a call.
-LIVE_RINGS = ("new", "dialing", "ringing", "whisper")
+LIVE_RINGS = (RingStatus.NEW, RingStatus.DIALING, RingStatus.RINGING, RingStatus.WHISPER)
 #: Twilio call statuses that mean the call is over.
 FINAL = {"completed", "busy", "failed", "no-answer", "canceled"}
 #: How long a volunteer's phone rings (Twilio ``timeout``).

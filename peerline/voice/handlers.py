@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
-from peerline.models import Call, Ring
+from peerline.models import Call, CallStage, Ring, RingStatus
 from peerline.telephony.gateway import GatewayError
 from peerline.voice import ivr, scripts
 from peerline.voice.common import (
@@ -45,12 +45,12 @@ def dial_task(sessions: sessionmaker[Session], line: Line, ring_id: int | None) 
     """Place one ring's call to a volunteer (at most once: a lost ring is re-rung later)."""
     with sessions.begin() as session:
         ring = session.get(Ring, ring_id)
-        if ring is None or ring.status != "new":
+        if ring is None or ring.status != RingStatus.NEW:
             return
-        if ring.call.stage != "queued":
+        if ring.call.stage != CallStage.QUEUED:
             ring.status, ring.ended_at = "canceled", line.now()
             return
-        ring.status = "dialing"
+        ring.status = RingStatus.DIALING
         to = line.vault.decrypt(ring.volunteer.phone_enc)
         from_number = ring.line_number
     try:
@@ -61,7 +61,7 @@ def dial_task(sessions: sessionmaker[Session], line: Line, ring_id: int | None) 
         log.warning("ring %s could not be placed (%s)", ring_id, exc)
         with sessions.begin() as session:
             ring = lock(session, Ring, ring_id)
-            if ring.status == "dialing":
+            if ring.status == RingStatus.DIALING:
                 ring.status, ring.ended_at = "failed", line.now()
             request_rings(session, line, delay_s=RING_GAP_S)
         return
@@ -69,9 +69,10 @@ def dial_task(sessions: sessionmaker[Session], line: Line, ring_id: int | None) 
         ring = lock(session, Ring, ring_id)
         if ring.sid is None:
             ring.sid = sid
-        if ring.status == "dialing":
-            ring.status = "ringing"
-        elif ring.status in ("taken", "canceled"):  # decided while we dialled: hang up
+        if ring.status == RingStatus.DIALING:
+            ring.status = RingStatus.RINGING
+        elif ring.status in (RingStatus.TAKEN, RingStatus.CANCELED):
+            # decided while we dialled: hang up
             tasks.add(session, TaskKind.VOICE_HANGUP, ring.id, line.now(),
                       dedupe_key=f"voice_hangup:{ring.id}")
 
@@ -86,8 +87,8 @@ def hangup_task(sessions: sessionmaker[Session], line: Line, ring_id: int | None
             return  # not placed yet: the dialling task hangs it up itself
         sid, status, answered = ring.sid, ring.status, ring.answered_at is not None
     try:
-        if answered and status in ("taken", "canceled"):
-            key = "taken" if status == "taken" else "gone"
+        if answered and status in (RingStatus.TAKEN, RingStatus.CANCELED):
+            key = "taken" if status == RingStatus.TAKEN else "gone"
             line.gateway.update_call(sid, twiml=scripts.volunteer_told(key))
         else:
             line.gateway.update_call(sid, status="completed")
@@ -130,14 +131,14 @@ def deadline_task(sessions: sessionmaker[Session], line: Line, call_id: int | No
         call = lock(session, Call, call_id)
         if call is None or call.ended_at is not None:
             return
-        if call.stage == "queued":
+        if call.stage == CallStage.QUEUED:
             waited = elapsed(line, call.queued_at)
             max_wait = line.setting("PEERLINE_VOICE_MAX_WAIT_S")
             if waited < max_wait:
                 raise tasks.Retry(max_wait - waited + DEADLINE_GRACE_S, "not yet")
             to_voicemail(session, line, call)
             call.leave_reason = "deadline"
-        if call.stage != "voicemail" or call.leave_reason != "deadline":
+        if call.stage != CallStage.VOICEMAIL or call.leave_reason != "deadline":
             return
         sid = call.sid
     _redirect(line, sid, f"/voice/voicemail?call={call_id}")

@@ -28,7 +28,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
-from peerline.models import Call, Conversation, Voicemail, Volunteer
+from peerline.models import (
+    Call,
+    CallOutcome,
+    CallStage,
+    Conversation,
+    ConversationStatus,
+    Voicemail,
+    VoicemailStatus,
+    Volunteer,
+)
 from peerline.people import pins, roster
 from peerline.telephony.gateway import GatewayError
 from peerline.text import conversations, pairing
@@ -60,7 +69,8 @@ def start(session: Session, line: Line, *, sid: str, volunteer: Volunteer, numbe
           line_number: str) -> str:
     """A rostered volunteer called: locked out, the PIN prompt, or (no PIN) the menu."""
     locked = pins.locked(line, volunteer)
-    stage = "locked" if locked else ("pin" if volunteer.pin_hash else "ivr")
+    stage = (CallStage.LOCKED if locked
+             else CallStage.PIN if volunteer.pin_hash else CallStage.IVR)
     call = Call(sid=sid, role="volunteer", stage=stage,
                 from_enc=line.vault.encrypt(number), from_hash=line.vault.hash(number),
                 withheld=False, line_number=line_number, lang="en", priority=0, tries=0,
@@ -69,7 +79,7 @@ def start(session: Session, line: Line, *, sid: str, volunteer: Volunteer, numbe
     session.flush()
     if locked:
         return scripts.volunteer_told("voice_locked")
-    if stage == "pin":
+    if stage == CallStage.PIN:
         return scripts.pin(_ivr_pin_action(call.id))
     return menu(session, line, call)
 
@@ -89,7 +99,7 @@ def _key_pin(session: Session, line: Line, call: Call, digits: str, action: str,
     """Check the PIN keyed on ``call``: None when right, else what to answer."""
     volunteer = _lock_volunteer(session, call.volunteer_id)
     if volunteer is None or not volunteer.active:
-        call.stage = "pin_failed"
+        call.stage = CallStage.PIN_FAILED
         return scripts.volunteer_told("goodbye")
     keyed = digits.strip()
     outcome = pins.verify(session, line, volunteer, keyed) if keyed else None
@@ -97,11 +107,11 @@ def _key_pin(session: Session, line: Line, call: Call, digits: str, action: str,
         call.pin_verified_at = line.now()
         return None
     if outcome is pins.Outcome.LOCKED:
-        call.stage = "locked"
+        call.stage = CallStage.LOCKED
         return scripts.volunteer_told("voice_locked")
     call.tries += 1  # a wrong PIN, or nothing keyed
     if call.tries >= PIN_TRIES:
-        call.stage = "pin_failed"
+        call.stage = CallStage.PIN_FAILED
         log.warning("volunteer %s: call ended after %s PIN tries", volunteer.id, call.tries)
         return scripts.volunteer_told("pin_failed")
     return scripts.pin(action, prompt, wrong=outcome is not None)
@@ -109,9 +119,9 @@ def _key_pin(session: Session, line: Line, call: Call, digits: str, action: str,
 
 def _counts(session: Session, volunteer: Volunteer) -> tuple[int, int, int]:
     callers = session.scalar(select(func.count()).select_from(Call).where(
-        Call.role == "survivor", Call.stage == "queued")) or 0
+        Call.role == "survivor", Call.stage == CallStage.QUEUED)) or 0
     texters = session.scalar(select(func.count()).select_from(Conversation).where(
-        Conversation.status == "waiting")) or 0
+        Conversation.status == ConversationStatus.WAITING)) or 0
     voicemails = len(open_voicemails(session, volunteer.language_list))
     return callers, texters, voicemails
 
@@ -119,13 +129,13 @@ def _counts(session: Session, volunteer: Volunteer) -> tuple[int, int, int]:
 def menu(session: Session, line: Line, call: Call, intro: Sequence[str] = (),
          short: bool = False) -> str:
     """The IVR menu (with the line's status the first time); 4 only after the PIN."""
-    if call.stage == "pin":
+    if call.stage == CallStage.PIN:
         return scripts.pin(_ivr_pin_action(call.id))
     volunteer = call.volunteer
-    if volunteer is None or call.stage != "ivr":
+    if volunteer is None or call.stage != CallStage.IVR:
         return scripts.volunteer_told("goodbye")
     if pins.locked(line, volunteer):  # locked by wrong PINs on another call meanwhile
-        call.stage = "locked"
+        call.stage = CallStage.LOCKED
         return scripts.volunteer_told("voice_locked")
     callers, texters, voicemails = _counts(session, volunteer)
     trusted = pin_verified(line, call, volunteer)
@@ -143,19 +153,19 @@ def menu(session: Session, line: Line, call: Call, intro: Sequence[str] = (),
 def check_pin(session: Session, line: Line, *, call_id: int, sid: str, digits: str) -> str:
     """The PIN keyed on a volunteer's call: the menu, another try, or goodbye."""
     call = common.get_call(session, call_id, sid, role="volunteer")
-    if call.stage != "pin":
+    if call.stage != CallStage.PIN:
         return menu(session, line, call)
     refused = _key_pin(session, line, call, digits, _ivr_pin_action(call.id), "pin")
     if refused is not None:
         return refused
-    call.stage = "ivr"
+    call.stage = CallStage.IVR
     return menu(session, line, call)
 
 
 def choice(session: Session, line: Line, *, call_id: int, sid: str, digits: str) -> str:
     """1 on shift, 2 off shift, 3 hours and status; 4 return a voicemail (PIN keyed)."""
     call = common.get_call(session, call_id, sid, role="volunteer")
-    if call.stage != "ivr" or call.volunteer_id is None:
+    if call.stage != CallStage.IVR or call.volunteer_id is None:
         return menu(session, line, call)
     volunteer = _lock_volunteer(session, call.volunteer_id)
     if volunteer is None or pins.locked(line, volunteer):
@@ -193,7 +203,8 @@ def _off_shift(session: Session, line: Line, volunteer: Volunteer) -> str:
 def ivr_call_over(session: Session, line: Line, call: Call) -> None:
     """A volunteer's own call ended: a callback it held and never finished goes back."""
     for voicemail in session.scalars(select(Voicemail).where(
-            Voicemail.status == "calling", Voicemail.volunteer_id == call.volunteer_id,
+            Voicemail.status == VoicemailStatus.CALLING,
+            Voicemail.volunteer_id == call.volunteer_id,
             Voicemail.callback_sid == call.sid)):
         _put_back(voicemail)
     bridge.release(session, line, call.volunteer_id)
@@ -204,7 +215,7 @@ def ivr_call_over(session: Session, line: Line, call: Call) -> None:
 def open_voicemails(session: Session, langs: Sequence[str]) -> list[Voicemail]:
     """Voicemails waiting for a callback in these languages, crisis first, oldest first."""
     return list(session.scalars(select(Voicemail).where(
-        Voicemail.status == "new", Voicemail.lang.in_(list(langs)))
+        Voicemail.status == VoicemailStatus.NEW, Voicemail.lang.in_(list(langs)))
         .order_by(Voicemail.priority.desc(), Voicemail.created_at, Voicemail.id)))
 
 
@@ -212,8 +223,8 @@ def _claim(session: Session, voicemail_id: int, volunteer_id: int,
            sid: str | None = None) -> bool:
     """Compare-and-set: the voicemail is this volunteer's (and this call's, given ``sid``)."""
     taken = session.execute(update(Voicemail).where(
-        Voicemail.id == voicemail_id, Voicemail.status == "new")
-        .values(status="calling", volunteer_id=volunteer_id, callback_sid=sid,
+        Voicemail.id == voicemail_id, Voicemail.status == VoicemailStatus.NEW)
+        .values(status=VoicemailStatus.CALLING, volunteer_id=volunteer_id, callback_sid=sid,
                 attempts=Voicemail.attempts + 1))
     return taken.rowcount == 1
 
@@ -246,7 +257,7 @@ def callback_refusal(session: Session, line: Line, voicemail_id: int,
     """Why ``volunteer_id`` cannot be rung to return ``voicemail_id`` now; None if they can."""
     volunteer = session.get(Volunteer, volunteer_id)
     voicemail = session.get(Voicemail, voicemail_id)
-    if voicemail is None or voicemail.status != "new":
+    if voicemail is None or voicemail.status != VoicemailStatus.NEW:
         return f"voicemail #{voicemail_id} is not waiting for a callback"
     if volunteer is None or not volunteer.active:
         return f"no active volunteer #{volunteer_id}"
@@ -278,7 +289,8 @@ def place_callback(sessions: sessionmaker[Session], line: Line, voicemail_id: in
     """Task body: place the call to the peer (from the line number the caller called)."""
     with sessions.begin() as session:
         voicemail = session.get(Voicemail, voicemail_id)
-        if voicemail is None or voicemail.status != "calling" or voicemail.callback_sid:
+        if (voicemail is None or voicemail.status != VoicemailStatus.CALLING
+                or voicemail.callback_sid):
             return
         volunteer = voicemail.volunteer
         if volunteer is None:
@@ -295,7 +307,7 @@ def place_callback(sessions: sessionmaker[Session], line: Line, voicemail_id: in
         log.warning("callback %s could not be placed (%s)", voicemail_id, exc)
         with sessions.begin() as session:
             voicemail = session.get(Voicemail, voicemail_id)
-            if voicemail is not None and voicemail.status == "calling":
+            if voicemail is not None and voicemail.status == VoicemailStatus.CALLING:
                 _put_back(voicemail)
         return
     with sessions.begin() as session:
@@ -321,24 +333,25 @@ def _leg(session: Session, sid: str) -> Call | None:
 def callback_answered(session: Session, line: Line, *, voicemail_id: int, sid: str) -> str:
     """The peer picked up the callback ring: their PIN, then the message; 1 calls back."""
     voicemail = _voicemail_for(session, voicemail_id)
-    if voicemail.status != "calling" or voicemail.callback_sid not in (None, "pending", sid):
+    if (voicemail.status != VoicemailStatus.CALLING
+            or voicemail.callback_sid not in (None, "pending", sid)):
         return scripts.volunteer_told("callback_later")
     voicemail.callback_sid = sid
     leg = _leg(session, sid)
     if leg is None:
-        leg = Call(sid=sid, role="volunteer", stage="cb_pin", withheld=False,
+        leg = Call(sid=sid, role="volunteer", stage=CallStage.CB_PIN, withheld=False,
                    line_number=common.caller_id(line, voicemail.call), lang="en", priority=0,
                    tries=0, volunteer_id=voicemail.volunteer_id, created_at=line.now())
         session.add(leg)
         session.flush()
     volunteer = leg.volunteer
-    if leg.stage == "callback" and pin_verified(line, leg, volunteer):
+    if leg.stage == CallStage.CALLBACK and pin_verified(line, leg, volunteer):
         return _offer(line, voicemail)  # Twilio asked again
-    if leg.stage != "cb_pin" or volunteer is None or not volunteer.pin_hash:
+    if leg.stage != CallStage.CB_PIN or volunteer is None or not volunteer.pin_hash:
         _put_back(voicemail)
         return scripts.volunteer_told("pin_needed_goodbye")
     if pins.locked(line, volunteer):
-        leg.stage = "locked"
+        leg.stage = CallStage.LOCKED
         _put_back(voicemail)
         return scripts.volunteer_told("voice_locked")
     return scripts.pin(_callback_pin_action(voicemail.id), "pin_callback")
@@ -349,19 +362,19 @@ def callback_pin(session: Session, line: Line, *, voicemail_id: int, sid: str,
     """The PIN keyed on a callback leg: the voicemail, another try, or goodbye."""
     voicemail = _voicemail_for(session, voicemail_id)
     leg = _leg(session, sid)
-    if voicemail.status != "calling" or voicemail.callback_sid != sid or leg is None:
+    if voicemail.status != VoicemailStatus.CALLING or voicemail.callback_sid != sid or leg is None:
         return scripts.volunteer_told("callback_later")
-    if leg.stage != "cb_pin":
-        if leg.stage == "callback" and pin_verified(line, leg, leg.volunteer):
+    if leg.stage != CallStage.CB_PIN:
+        if leg.stage == CallStage.CALLBACK and pin_verified(line, leg, leg.volunteer):
             return _offer(line, voicemail)
         return scripts.volunteer_told("goodbye")
     refused = _key_pin(session, line, leg, digits, _callback_pin_action(voicemail.id),
                        "pin_callback")
     if refused is not None:
-        if leg.stage != "cb_pin":  # the call ends: the voicemail waits for someone else
+        if leg.stage != CallStage.CB_PIN:  # the call ends: the voicemail waits for someone else
             _put_back(voicemail)
         return refused
-    leg.stage = "callback"
+    leg.stage = CallStage.CALLBACK
     return _offer(line, voicemail)
 
 
@@ -372,7 +385,7 @@ def callback_pressed(session: Session, line: Line, *, voicemail_id: int, sid: st
     Only the call holding the voicemail, with the PIN keyed on it, can dial.
     """
     voicemail = _voicemail_for(session, voicemail_id)
-    if voicemail.status != "calling" or voicemail.volunteer_id is None:
+    if voicemail.status != VoicemailStatus.CALLING or voicemail.volunteer_id is None:
         return scripts.volunteer_told("callback_later")
     if voicemail.callback_sid != sid:
         log.warning("voicemail %s: callback refused to a call that does not hold it",
@@ -399,7 +412,7 @@ def callback_done(session: Session, line: Line, *, voicemail_id: int, sid: str,
     """The callback's ``<Dial>`` ended: done if they talked, else back in the list."""
     voicemail = _voicemail_for(session, voicemail_id)
     volunteer_id = voicemail.volunteer_id
-    if voicemail.status != "calling" or voicemail.callback_sid != sid:
+    if voicemail.status != VoicemailStatus.CALLING or voicemail.callback_sid != sid:
         return scripts.volunteer_told("goodbye")
     bridge.release(session, line, volunteer_id)
     if dial_status.lower() == "completed":
@@ -419,9 +432,9 @@ def callback_status(session: Session, line: Line, *, voicemail_id: int, sid: str
     leg = _leg(session, sid)
     if leg is not None and leg.ended_at is None:
         leg.ended_at, leg.twilio_status, leg.stage = line.now(), status, "ended"
-        leg.outcome = "callback"
+        leg.outcome = CallOutcome.CALLBACK
     if voicemail.callback_sid not in (None, "pending", sid):
         return
-    if voicemail.status == "calling":
+    if voicemail.status == VoicemailStatus.CALLING:
         bridge.release(session, line, voicemail.volunteer_id)
         _put_back(voicemail)

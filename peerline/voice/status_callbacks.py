@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
-from peerline.models import Call, Ring
+from peerline.models import Call, CallOutcome, CallStage, ConversationStatus, Ring, RingStatus
 from peerline.voice import ivr
 from peerline.voice.bridge import release
 from peerline.voice.common import FINAL, LIVE_RINGS, RING_GAP_S, elapsed, lock
@@ -49,26 +49,26 @@ def call_over(session: Session, line: Line, call: Call, status: str,
     now = line.now()
     call.ended_at, call.twilio_status, call.duration_s = now, status, duration
     stage = call.stage
-    call.stage = "ended"
+    call.stage = CallStage.ENDED
     if call.role == "volunteer":
-        call.outcome = "ivr"
+        call.outcome = CallOutcome.IVR
         ivr.ivr_call_over(session, line, call)
         return
     if call.answered_at is not None:
-        call.outcome = "answered"
+        call.outcome = CallOutcome.ANSWERED
     else:
-        call.outcome = {"queued": "abandoned"}.get(stage, stage)
-        if stage == "queued" and call.queued_at is not None:
+        call.outcome = {CallStage.QUEUED: CallOutcome.ABANDONED}.get(stage, stage)
+        if stage == CallStage.QUEUED and call.queued_at is not None:
             call.wait_s = elapsed(line, call.queued_at)
     cancel_rings(session, line, call)
-    if stage == "bridging":  # the peer is alone in the conference: tell them
+    if stage == CallStage.BRIDGING:  # the peer is alone in the conference: tell them
         for ring in session.scalars(select(Ring).where(Ring.call_id == call.id,
-                                                       Ring.status == "accepted")):
+                                                       Ring.status == RingStatus.ACCEPTED)):
             tasks.add(session, TaskKind.VOICE_TELL_PEER, ring.id, now,
                       dedupe_key=f"voice_tell_peer:{ring.id}")
     release(session, line, call.volunteer_id)
     conversation = call.conversation
-    if conversation is not None and conversation.status != "closed":
+    if conversation is not None and conversation.status != ConversationStatus.CLOSED:
         conversation.status, conversation.closed_at = "closed", now
         conversation.closed_reason = f"call_{call.outcome}"[:40]
 
@@ -83,19 +83,20 @@ def _ring_status(session: Session, line: Line, ring_id: int, sid: str, status: s
             select(Ring.id).where(Ring.sid == sid)) is None:
         ring.sid = sid
     if status not in FINAL:
-        if status in ("initiated", "queued", "ringing") and ring.status in ("new", "dialing"):
-            ring.status = "ringing"
+        if (status in ("initiated", "queued", "ringing")
+                and ring.status in (RingStatus.NEW, RingStatus.DIALING)):
+            ring.status = RingStatus.RINGING
         return
     now = line.now()
-    if ring.status == "accepted":
+    if ring.status == RingStatus.ACCEPTED:
         if ring.ended_at is None:
             ring.ended_at = now
             _peer_leg_over(session, line, call, ring)
         return
     if ring.status in LIVE_RINGS:
-        ring.status = "declined" if status == "completed" else status
+        ring.status = RingStatus.DECLINED if status == "completed" else status
         ring.ended_at = now
-    if call.stage == "queued" and not has_live_rings(session, line, call.id):
+    if call.stage == CallStage.QUEUED and not has_live_rings(session, line, call.id):
         request_rings(session, line, delay_s=RING_GAP_S)
 
 
@@ -104,13 +105,13 @@ def _peer_leg_over(session: Session, line: Line, call: Call, ring: Ring) -> None
     release(session, line, ring.volunteer_id)
     if call.ended_at is not None:
         return
-    if call.stage == "bridging":  # before the caller joined: back to the head of the line
+    if call.stage == CallStage.BRIDGING:  # before the caller joined: back to the head of the line
         call.stage, call.volunteer_id, call.answered_at, call.wait_s = "queued", None, None, None
         if call.conversation is not None:
             call.conversation.volunteer_id = None
         request_rings(session, line)
-    elif call.stage == "bridged" and call.transfer_status != "joined":
-        call.stage = "after"
+    elif call.stage == CallStage.BRIDGED and call.transfer_status != "joined":
+        call.stage = CallStage.AFTER
         tasks.add(session, TaskKind.VOICE_PEER_LEFT, call.id, line.now(),
                   dedupe_key=f"voice_peer_left:{call.id}")
 
@@ -123,6 +124,6 @@ def hotline_status(session: Session, line: Line, call_id: int, sid: str, status:
     if status in FINAL and call.transfer_status in ("requested", "dialing"):
         call.transfer_status = "failed"
         for ring in session.scalars(select(Ring).where(Ring.call_id == call.id,
-                                                       Ring.status == "accepted")):
+                                                       Ring.status == RingStatus.ACCEPTED)):
             tasks.add(session, TaskKind.VOICE_TELL_PEER, ring.id, line.now(),
                       dedupe_key=f"voice_tell_peer:{ring.id}")
