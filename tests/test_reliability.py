@@ -439,7 +439,7 @@ def test_the_workers_scheduler_is_a_thread_that_dies_with_it(svc):
     sockets, so a transaction the worker had open never ended and blocked the others."""
     import psutil
 
-    from peerline.cli import _worker_class
+    from peerline.commands.worker import _worker_class
 
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     worker = _worker_class()([QUEUE_NAME], connection=Redis.from_url(svc.redis_url()))

@@ -100,7 +100,7 @@ def test_a_401_holds_every_text_alerts_once_and_stops_retrying(phones, svc, fake
 
 
 def test_a_worker_starting_probes_held_texts_at_once(phones, svc, fake, app, caplog):
-    from peerline.cli import _probe_held_texts
+    from peerline.commands.worker import _probe_held_texts
 
     refuse_everything(phones, fake, caplog)
     fake.configure(auth_token=svc.config["TWILIO_AUTH_TOKEN"])

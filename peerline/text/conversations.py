@@ -100,7 +100,7 @@ def _close(session: Session, line: Line, conversation: Conversation, reason: str
     if conversation.status == ConversationStatus.CLOSED:
         return False
     volunteer = conversation.volunteer
-    conversation.status, conversation.closed_at = "closed", line.now()
+    conversation.status, conversation.closed_at = ConversationStatus.CLOSED, line.now()
     conversation.closed_reason = reason
     log.info("event=conversation_closed conversation=%s reason=%s", conversation.id, reason)
     pairing.withdraw_offers(session, line, conversation.id)
@@ -150,7 +150,7 @@ def requeue(session: Session, line: Line, conversation: Conversation, reason: st
     """Put a live conversation back at the front of the line (its history goes along)."""
     volunteer = conversation.volunteer
     log.info("event=conversation_requeued conversation=%s reason=%s", conversation.id, reason)
-    conversation.status, conversation.front = "waiting", True
+    conversation.status, conversation.front = ConversationStatus.WAITING, True
     conversation.volunteer_id = None
     conversation.volunteer_line = None
     conversation.handover_requested_at = None

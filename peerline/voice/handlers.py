@@ -14,7 +14,7 @@ from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
 from peerline.models import Call, CallStage, Ring, RingStatus
 from peerline.telephony.gateway import GatewayError
-from peerline.voice import ivr, scripts
+from peerline.voice import callbacks, scripts
 from peerline.voice.common import (
     DEADLINE_GRACE_S,
     RING_GAP_S,
@@ -48,7 +48,7 @@ def dial_task(sessions: sessionmaker[Session], line: Line, ring_id: int | None) 
         if ring is None or ring.status != RingStatus.NEW:
             return
         if ring.call.stage != CallStage.QUEUED:
-            ring.status, ring.ended_at = "canceled", line.now()
+            ring.status, ring.ended_at = RingStatus.CANCELED, line.now()
             return
         ring.status = RingStatus.DIALING
         to = line.vault.decrypt(ring.volunteer.phone_enc)
@@ -62,7 +62,7 @@ def dial_task(sessions: sessionmaker[Session], line: Line, ring_id: int | None) 
         with sessions.begin() as session:
             ring = lock(session, Ring, ring_id)
             if ring.status == RingStatus.DIALING:
-                ring.status, ring.ended_at = "failed", line.now()
+                ring.status, ring.ended_at = RingStatus.FAILED, line.now()
             request_rings(session, line, delay_s=RING_GAP_S)
         return
     with sessions.begin() as session:
@@ -113,14 +113,14 @@ def _redirect_at_stage(sessions: sessionmaker[Session], line: Line, call_id: int
 
 def bridge_task(sessions: sessionmaker[Session], line: Line, call_id: int | None) -> None:
     """Move the caller out of the queue into the peer's conference."""
-    _redirect_at_stage(sessions, line, call_id, "bridging", "/voice/join")
+    _redirect_at_stage(sessions, line, call_id, CallStage.BRIDGING, "/voice/join")
 
 
 
 
 def peer_left_task(sessions: sessionmaker[Session], line: Line, call_id: int | None) -> None:
     """The peer left: move the caller from the conference to a kind last word."""
-    _redirect_at_stage(sessions, line, call_id, "after", "/voice/after")
+    _redirect_at_stage(sessions, line, call_id, CallStage.AFTER, "/voice/after")
 
 
 
@@ -200,7 +200,7 @@ def tell_peer_task(sessions: sessionmaker[Session], line: Line, ring_id: int | N
 
 def callback_task(sessions: sessionmaker[Session], line: Line, voicemail_id: int | None) -> None:
     """Ring the peer who will return a voicemail (they then dial the caller, masked)."""
-    ivr.place_callback(sessions, line, voicemail_id)
+    callbacks.place_callback(sessions, line, voicemail_id)
 
 
 def _redirect(line: Line, sid: str, path: str) -> None:

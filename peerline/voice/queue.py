@@ -36,7 +36,7 @@ def enqueue(session: Session, line: Line, call: Call, intro: bool = True) -> str
             conversations.alert_nobody_on_shift(session, line, call.conversation)
         return to_voicemail(session, line, call, nobody_on_shift=True)
     now = line.now()
-    call.stage, call.leave_reason = "queued", None
+    call.stage, call.leave_reason = CallStage.QUEUED, None
     if call.queued_at is None:
         call.queued_at = now
         if call.conversation is not None:

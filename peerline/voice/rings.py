@@ -124,7 +124,8 @@ def _ring_and_call(session: Session, ring_id: int, sid: str) -> tuple[Ring, Call
 def _ring_lost(line: Line, ring: Ring, call: Call) -> str:
     if ring.status in LIVE_RINGS:
         taken = call.stage in (CallStage.BRIDGING, CallStage.BRIDGED, CallStage.AFTER)
-        ring.status, ring.ended_at = ("taken" if taken else "canceled"), line.now()
+        ring.status = RingStatus.TAKEN if taken else RingStatus.CANCELED
+        ring.ended_at = line.now()
     return scripts.volunteer_told("taken" if ring.status == RingStatus.TAKEN else "gone")
 
 
@@ -134,7 +135,7 @@ def ring_answered(session: Session, line: Line, *, ring_id: int, sid: str) -> st
     if ring.status == RingStatus.ACCEPTED:
         return scripts.volunteer_conference(call.id)
     if ring.status in LIVE_RINGS and call.stage == CallStage.QUEUED:
-        ring.status, ring.answered_at = "whisper", line.now()
+        ring.status, ring.answered_at = RingStatus.WHISPER, line.now()
         return scripts.whisper(ring.id, call.lang, call.priority > 0)
     return _ring_lost(line, ring, call)
 
@@ -155,10 +156,10 @@ def ring_pressed(session: Session, line: Line, *, ring_id: int, sid: str, digits
         .values(stage=CallStage.BRIDGING, volunteer_id=ring.volunteer_id, answered_at=now,
                 wait_s=elapsed(line, call.queued_at)))
     if taken.rowcount != 1:
-        ring.status, ring.ended_at = "taken", now
+        ring.status, ring.ended_at = RingStatus.TAKEN, now
         return scripts.volunteer_told("taken")
     session.refresh(call)
-    ring.status, ring.answered_at = "accepted", ring.answered_at or now
+    ring.status, ring.answered_at = RingStatus.ACCEPTED, ring.answered_at or now
     volunteer = lock(session, Volunteer, ring.volunteer_id)
     volunteer.on_call = True
     if call.conversation is not None:

@@ -10,7 +10,7 @@ from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
 from peerline.models import Call, CallOutcome, CallStage, ConversationStatus, Ring, RingStatus
-from peerline.voice import ivr
+from peerline.voice import callbacks, ivr
 from peerline.voice.bridge import release
 from peerline.voice.common import FINAL, LIVE_RINGS, RING_GAP_S, elapsed, lock
 from peerline.voice.rings import cancel_rings, has_live_rings, request_rings
@@ -22,7 +22,7 @@ def record_status(session: Session, line: Line, *, sid: str, status: str,
     """``/voice/status``: answered, abandoned (with wait), rings' no-answer/busy, legs."""
     status = status.lower()
     if voicemail_id is not None:
-        ivr.callback_status(session, line, voicemail_id=voicemail_id, sid=sid, status=status)
+        callbacks.callback_status(session, line, voicemail_id=voicemail_id, sid=sid, status=status)
         return
     if hotline_for is not None:
         hotline_status(session, line, hotline_for, sid, status)
@@ -69,7 +69,7 @@ def call_over(session: Session, line: Line, call: Call, status: str,
     release(session, line, call.volunteer_id)
     conversation = call.conversation
     if conversation is not None and conversation.status != ConversationStatus.CLOSED:
-        conversation.status, conversation.closed_at = "closed", now
+        conversation.status, conversation.closed_at = ConversationStatus.CLOSED, now
         conversation.closed_reason = f"call_{call.outcome}"[:40]
 
 
@@ -106,7 +106,8 @@ def _peer_leg_over(session: Session, line: Line, call: Call, ring: Ring) -> None
     if call.ended_at is not None:
         return
     if call.stage == CallStage.BRIDGING:  # before the caller joined: back to the head of the line
-        call.stage, call.volunteer_id, call.answered_at, call.wait_s = "queued", None, None, None
+        call.stage = CallStage.QUEUED
+        call.volunteer_id = call.answered_at = call.wait_s = None
         if call.conversation is not None:
             call.conversation.volunteer_id = None
         request_rings(session, line)

@@ -26,7 +26,7 @@ def to_voicemail(session: Session, line: Line, call: Call,
         return scripts.voicemail(call.id, call.lang, call.withheld, None)
     if call.stage in (CallStage.BRIDGING, CallStage.BRIDGED, CallStage.AFTER, CallStage.ENDED):
         return resume(session, line, call)
-    call.stage, call.leave_reason = "voicemail", None
+    call.stage, call.leave_reason = CallStage.VOICEMAIL, None
     if call.queued_at is not None:
         call.wait_s = elapsed(line, call.queued_at)
     cancel_rings(session, line, call)
