@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from peerline.commands.common import services
-from peerline.models import RemoteDeletion
+from peerline.models import DeletionStatus, RemoteDeletion
 from peerline.privacy.keys import rotate_all
 
 privacy_cli = AppGroup("privacy", help="Quick exits: what Twilio was asked to delete.")
@@ -21,7 +21,8 @@ def privacy_deletions(show_all: bool) -> None:
     with services().sessions() as session:
         query = select(RemoteDeletion).order_by(RemoteDeletion.id.desc()).limit(500)
         if not show_all:
-            query = query.where(RemoteDeletion.status.in_(("failed", "pending")))
+            query = query.where(RemoteDeletion.status.in_(
+                (DeletionStatus.FAILED, DeletionStatus.PENDING)))
         rows = session.scalars(query).all()
         if not rows:
             click.echo("nothing waiting or failed")

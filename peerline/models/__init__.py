@@ -17,7 +17,7 @@ from peerline.models.delivery import (
     Task,
 )
 from peerline.models.people import Survivor, Volunteer
-from peerline.models.privacy import RemoteDeletion
+from peerline.models.privacy import DeletionStatus, RemoteDeletion
 from peerline.models.text import (
     OPEN_WHERE,
     Alert,
@@ -33,9 +33,11 @@ from peerline.models.voice import (
     ACCEPTED_WHERE,
     Call,
     CallOutcome,
+    CallRole,
     CallStage,
     Ring,
     RingStatus,
+    TransferStatus,
     Voicemail,
     VoicemailStatus,
 )
@@ -47,9 +49,11 @@ __all__ = [
     "Base",
     "Call",
     "CallOutcome",
+    "CallRole",
     "CallStage",
     "Conversation",
     "ConversationStatus",
+    "DeletionStatus",
     "DeliveryReport",
     "Escalation",
     "EscalationSource",
@@ -65,6 +69,7 @@ __all__ = [
     "RingStatus",
     "Survivor",
     "Task",
+    "TransferStatus",
     "Voicemail",
     "VoicemailStatus",
     "Volunteer",

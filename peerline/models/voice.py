@@ -14,6 +14,22 @@ from peerline.models.text import Conversation
 from peerline.privacy.sealed import SealedText
 
 
+class CallRole(StrEnum):
+    """Whose call it is; stored as the same strings."""
+
+    SURVIVOR = "survivor"  # the menu, the queue, a peer
+    VOLUNTEER = "volunteer"  # the IVR, or a voicemail callback leg
+
+
+class TransferStatus(StrEnum):
+    """A warm transfer of a bridged call to the hotline; stored as the same strings."""
+
+    REQUESTED = "requested"
+    DIALING = "dialing"
+    JOINED = "joined"
+    FAILED = "failed"
+
+
 class CallStage(StrEnum):
     """Where a call is (see ``Call``); stored as the same strings."""
 
@@ -101,7 +117,7 @@ class Call(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sid: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(12), default="survivor")
+    role: Mapped[str] = mapped_column(String(12), default=CallRole.SURVIVOR)
     stage: Mapped[str] = mapped_column(String(12), default=CallStage.MENU)
     outcome: Mapped[str | None] = mapped_column(String(16))
     twilio_status: Mapped[str | None] = mapped_column(String(16))
@@ -113,7 +129,7 @@ class Call(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)  # 1 = crisis heard
     tries: Mapped[int] = mapped_column(Integer, default=0)  # menu no-inputs / PIN misses
     leave_reason: Mapped[str | None] = mapped_column(String(16))
-    transfer_status: Mapped[str | None] = mapped_column(String(12))  # warm transfer
+    transfer_status: Mapped[str | None] = mapped_column(String(12))  # a TransferStatus
     hotline_sid: Mapped[str | None] = mapped_column(String(64))
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
     volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id"))

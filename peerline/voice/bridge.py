@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
-from peerline.models import Call, CallStage, Ring, RingStatus, Volunteer
+from peerline.models import Call, CallStage, Ring, RingStatus, TransferStatus, Volunteer
 from peerline.text import pairing
 from peerline.voice import scripts
 from peerline.voice.common import UnknownCall, get_call, lock
@@ -30,7 +30,7 @@ def caller_conference_over(session: Session, line: Line, *, call_id: int, sid: s
     if call.stage not in (CallStage.BRIDGED, CallStage.AFTER):
         return resume(session, line, call)
     call.stage = CallStage.AFTER
-    if call.transfer_status == "joined":
+    if call.transfer_status == TransferStatus.JOINED:
         return scripts.goodbye(call.lang, "hotline_done")
     return scripts.after_call(call.id, call.lang)
 

@@ -20,7 +20,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
-from peerline.models import Call, CallOutcome, CallStage, Voicemail, VoicemailStatus, Volunteer
+from peerline.models import (
+    Call,
+    CallOutcome,
+    CallRole,
+    CallStage,
+    Voicemail,
+    VoicemailStatus,
+    Volunteer,
+)
 from peerline.people import pins
 from peerline.telephony.gateway import GatewayError
 from peerline.voice import bridge, common, scripts
@@ -139,7 +147,7 @@ def _voicemail_for(session: Session, voicemail_id: int) -> Voicemail:
 
 def _leg(session: Session, sid: str) -> Call | None:
     """The volunteer's call (their IVR call, or a callback leg) with this ``CallSid``."""
-    return session.scalar(select(Call).where(Call.sid == sid, Call.role == "volunteer")
+    return session.scalar(select(Call).where(Call.sid == sid, Call.role == CallRole.VOLUNTEER)
                           .with_for_update())
 
 
@@ -152,7 +160,7 @@ def callback_answered(session: Session, line: Line, *, voicemail_id: int, sid: s
     voicemail.callback_sid = sid
     leg = _leg(session, sid)
     if leg is None:
-        leg = Call(sid=sid, role="volunteer", stage=CallStage.CB_PIN, withheld=False,
+        leg = Call(sid=sid, role=CallRole.VOLUNTEER, stage=CallStage.CB_PIN, withheld=False,
                    line_number=common.caller_id(line, voicemail.call), lang="en", priority=0,
                    tries=0, volunteer_id=voicemail.volunteer_id, created_at=line.now())
         session.add(leg)

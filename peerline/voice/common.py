@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from peerline.line import Line
-from peerline.models import Call, RingStatus
+from peerline.models import Call, CallRole, RingStatus
 
 #: Ring states in which a volunteer's phone is (about to be) ringing for a call.
 LIVE_RINGS = (RingStatus.NEW, RingStatus.DIALING, RingStatus.RINGING, RingStatus.WHISPER)
@@ -76,7 +76,7 @@ def lock(session: Session, model: Any, ident: int) -> Any:
     return session.scalar(stmt.execution_options(populate_existing=True))
 
 
-def get_call(session: Session, call_id: int, sid: str, role: str = "survivor") -> Call:
+def get_call(session: Session, call_id: int, sid: str, role: str = CallRole.SURVIVOR) -> Call:
     """The call a webhook is about, locked; its ``CallSid`` must match."""
     call = lock(session, Call, call_id)
     if call is None or call.role != role or call.sid != sid:

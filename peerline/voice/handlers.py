@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
-from peerline.models import Call, CallStage, Ring, RingStatus
+from peerline.models import Call, CallStage, Ring, RingStatus, TransferStatus
 from peerline.telephony.gateway import GatewayError
 from peerline.voice import callbacks, scripts
 from peerline.voice.common import (
@@ -153,9 +153,10 @@ def hotline_task(sessions: sessionmaker[Session], line: Line, call_id: int | Non
     """Warm transfer: dial the hotline into the call's conference (at most once)."""
     with sessions.begin() as session:
         call = lock(session, Call, call_id)
-        if call is None or call.transfer_status != "requested" or call.ended_at is not None:
+        if (call is None or call.transfer_status != TransferStatus.REQUESTED
+                or call.ended_at is not None):
             return
-        call.transfer_status = "dialing"
+        call.transfer_status = TransferStatus.DIALING
         from_number = caller_id(line, call)
     try:
         sid = line.gateway.create_call(
@@ -184,7 +185,7 @@ def tell_peer_task(sessions: sessionmaker[Session], line: Line, ring_id: int | N
         call = ring.call
         if call.ended_at is not None:
             twiml = scripts.volunteer_told("caller_gone")
-        elif call.transfer_status == "failed":
+        elif call.transfer_status == TransferStatus.FAILED:
             twiml = scripts.volunteer_conference(call.id, intro="hotline_no_answer")
         else:
             return

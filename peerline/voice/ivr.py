@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from peerline.line import Line
 from peerline.models import (
     Call,
+    CallRole,
     CallStage,
     Conversation,
     ConversationStatus,
@@ -45,7 +46,7 @@ def start(session: Session, line: Line, *, sid: str, volunteer: Volunteer, numbe
     locked = pins.locked(line, volunteer)
     stage = (CallStage.LOCKED if locked
              else CallStage.PIN if volunteer.pin_hash else CallStage.IVR)
-    call = Call(sid=sid, role="volunteer", stage=stage,
+    call = Call(sid=sid, role=CallRole.VOLUNTEER, stage=stage,
                 from_enc=line.vault.encrypt(number), from_hash=line.vault.hash(number),
                 withheld=False, line_number=line_number, lang="en", priority=0, tries=0,
                 volunteer_id=volunteer.id, created_at=line.now())
@@ -60,7 +61,7 @@ def start(session: Session, line: Line, *, sid: str, volunteer: Volunteer, numbe
 
 def _counts(session: Session, volunteer: Volunteer) -> tuple[int, int, int]:
     callers = session.scalar(select(func.count()).select_from(Call).where(
-        Call.role == "survivor", Call.stage == CallStage.QUEUED)) or 0
+        Call.role == CallRole.SURVIVOR, Call.stage == CallStage.QUEUED)) or 0
     texters = session.scalar(select(func.count()).select_from(Conversation).where(
         Conversation.status == ConversationStatus.WAITING)) or 0
     voicemails = len(callbacks.open_voicemails(session, volunteer.language_list))
@@ -93,7 +94,7 @@ def menu(session: Session, line: Line, call: Call, intro: Sequence[str] = (),
 
 def check_pin(session: Session, line: Line, *, call_id: int, sid: str, digits: str) -> str:
     """The PIN keyed on a volunteer's call: the menu, another try, or goodbye."""
-    call = common.get_call(session, call_id, sid, role="volunteer")
+    call = common.get_call(session, call_id, sid, role=CallRole.VOLUNTEER)
     if call.stage != CallStage.PIN:
         return menu(session, line, call)
     refused = key_pin(session, line, call, digits, _ivr_pin_action(call.id), "pin")
@@ -105,7 +106,7 @@ def check_pin(session: Session, line: Line, *, call_id: int, sid: str, digits: s
 
 def choice(session: Session, line: Line, *, call_id: int, sid: str, digits: str) -> str:
     """1 on shift, 2 off shift, 3 hours and status; 4 return a voicemail (PIN keyed)."""
-    call = common.get_call(session, call_id, sid, role="volunteer")
+    call = common.get_call(session, call_id, sid, role=CallRole.VOLUNTEER)
     if call.stage != CallStage.IVR or call.volunteer_id is None:
         return menu(session, line, call)
     volunteer = lock_volunteer(session, call.volunteer_id)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from peerline.line import Line
-from peerline.models import Call, CallStage, Conversation, ConversationStatus, Survivor
+from peerline.models import Call, CallRole, CallStage, Conversation, ConversationStatus, Survivor
 from peerline.people.lookup import find_volunteer, get_or_create_survivor
 from peerline.people.phones import InvalidNumber, is_withheld, normalise
 from peerline.voice import ivr, scripts
@@ -29,7 +29,7 @@ def inbound(session: Session, line: Line, *, sid: str, from_raw: str, to_raw: st
         raise BadInput("To is not a phone number") from None
     existing = session.scalar(select(Call).where(Call.sid == sid))
     if existing is not None:  # Twilio asked again: carry on where the call is
-        if existing.role == "volunteer":
+        if existing.role == CallRole.VOLUNTEER:
             return ivr.menu(session, line, existing)
         return resume(session, line, existing)
     number: str | None = None
@@ -52,7 +52,7 @@ def inbound(session: Session, line: Line, *, sid: str, from_raw: str, to_raw: st
                                 survivor_line=line_number, created_at=now, queued_at=now)
     session.add(conversation)
     session.flush()
-    call = Call(sid=sid, role="survivor", stage=CallStage.MENU, withheld=number is None,
+    call = Call(sid=sid, role=CallRole.SURVIVOR, stage=CallStage.MENU, withheld=number is None,
                 from_enc=line.vault.encrypt(number) if number else None,
                 from_hash=line.vault.hash(number) if number else None,
                 line_number=line_number, lang=survivor.lang, priority=0, tries=0,

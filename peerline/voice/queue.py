@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
-from peerline.models import Call, CallStage
+from peerline.models import Call, CallRole, CallStage
 from peerline.people import roster
 from peerline.text import conversations
 from peerline.voice import scripts
@@ -54,7 +54,7 @@ def enqueue(session: Session, line: Line, call: Call, intro: bool = True) -> str
 def position(session: Session, call: Call) -> int:
     """The caller's place among waiting callers of their language (crisis first)."""
     ahead = session.scalar(select(func.count()).select_from(Call).where(
-        Call.role == "survivor", Call.stage == CallStage.QUEUED, Call.lang == call.lang,
+        Call.role == CallRole.SURVIVOR, Call.stage == CallStage.QUEUED, Call.lang == call.lang,
         Call.id != call.id,
         or_(Call.priority > call.priority,
             and_(Call.priority == call.priority,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
-from peerline.models import Call, CallStage, Ring, RingStatus, Volunteer
+from peerline.models import Call, CallRole, CallStage, Ring, RingStatus, Volunteer
 from peerline.voice import scripts
 from peerline.voice.common import (
     LIVE_RINGS,
@@ -65,7 +65,7 @@ def ring_round(session: Session, line: Line) -> list[int]:
     live = session.execute(select(Ring.call_id, Ring.volunteer_id).where(_live(line))).all()
     busy = {volunteer_id for _, volunteer_id in live}
     ringing_for = {call_id for call_id, _ in live}
-    waiting = session.scalars(select(Call).where(Call.role == "survivor",
+    waiting = session.scalars(select(Call).where(Call.role == CallRole.SURVIVOR,
                                                  Call.stage == CallStage.QUEUED)
                               .order_by(Call.priority.desc(), Call.queued_at, Call.id)).all()
     made: list[int] = []

@@ -9,7 +9,16 @@ from sqlalchemy.orm import Session
 from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
-from peerline.models import Call, CallOutcome, CallStage, ConversationStatus, Ring, RingStatus
+from peerline.models import (
+    Call,
+    CallOutcome,
+    CallRole,
+    CallStage,
+    ConversationStatus,
+    Ring,
+    RingStatus,
+    TransferStatus,
+)
 from peerline.voice import callbacks, ivr
 from peerline.voice.bridge import release
 from peerline.voice.common import FINAL, LIVE_RINGS, RING_GAP_S, elapsed, lock
@@ -50,7 +59,7 @@ def call_over(session: Session, line: Line, call: Call, status: str,
     call.ended_at, call.twilio_status, call.duration_s = now, status, duration
     stage = call.stage
     call.stage = CallStage.ENDED
-    if call.role == "volunteer":
+    if call.role == CallRole.VOLUNTEER:
         call.outcome = CallOutcome.IVR
         ivr.ivr_call_over(session, line, call)
         return
@@ -111,7 +120,7 @@ def _peer_leg_over(session: Session, line: Line, call: Call, ring: Ring) -> None
         if call.conversation is not None:
             call.conversation.volunteer_id = None
         request_rings(session, line)
-    elif call.stage == CallStage.BRIDGED and call.transfer_status != "joined":
+    elif call.stage == CallStage.BRIDGED and call.transfer_status != TransferStatus.JOINED:
         call.stage = CallStage.AFTER
         tasks.add(session, TaskKind.VOICE_PEER_LEFT, call.id, line.now(),
                   dedupe_key=f"voice_peer_left:{call.id}")
@@ -122,8 +131,9 @@ def hotline_status(session: Session, line: Line, call_id: int, sid: str, status:
     call = lock(session, Call, call_id)
     if call is None or (call.hotline_sid and call.hotline_sid != sid):
         return
-    if status in FINAL and call.transfer_status in ("requested", "dialing"):
-        call.transfer_status = "failed"
+    if status in FINAL and call.transfer_status in (TransferStatus.REQUESTED,
+                                                   TransferStatus.DIALING):
+        call.transfer_status = TransferStatus.FAILED
         for ring in session.scalars(select(Ring).where(Ring.call_id == call.id,
                                                        Ring.status == RingStatus.ACCEPTED)):
             tasks.add(session, TaskKind.VOICE_TELL_PEER, ring.id, line.now(),
