@@ -17,6 +17,7 @@ from peerline import schema
 from peerline.app import create_app
 from peerline.models import Base
 
+from .fake_twilio import FakeTwilio
 from .helpers import BASE_URL, LINE, LINE2, LINE3, Clock, Phones
 
 
@@ -92,6 +93,26 @@ def _wipe(app) -> None:  # noqa: ANN001
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
     Redis.from_url(svc.redis_url()).flushdb()
+
+
+@pytest.fixture(autouse=True)
+def _no_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TWILIO_REGION / TWILIO_EDGE would rewrite a fake Twilio's host name."""
+    monkeypatch.delenv("TWILIO_REGION", raising=False)
+    monkeypatch.delenv("TWILIO_EDGE", raising=False)
+
+
+@pytest.fixture
+def fake_seed() -> int:
+    """The FakeTwilio's random seed; a test module overrides it to get its own stream."""
+    return 1
+
+
+@pytest.fixture
+def fake(fake_seed: int) -> Iterator[FakeTwilio]:
+    """A FakeTwilio server for the real Twilio client, stopped after the test."""
+    with FakeTwilio(seed=fake_seed) as server:
+        yield server
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from peerline.models import (
     Voicemail,
 )
 
-from .fake_twilio import FakeTwilio
 from .helpers import new_sid
 from .privacy_story import (
     OTHER_FRAGMENTS,
@@ -42,16 +41,9 @@ from .privacy_story import (
 from .test_text_line import ALEX, SURV, SURV2, add_volunteer
 
 
-@pytest.fixture(autouse=True)
-def _no_region(monkeypatch):
-    monkeypatch.delenv("TWILIO_REGION", raising=False)
-    monkeypatch.delenv("TWILIO_EDGE", raising=False)
-
-
 @pytest.fixture
-def fake():
-    with FakeTwilio(seed=3) as server:
-        yield server
+def fake_seed():
+    return 3
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from peerline.line import Line
 from peerline.models import Conversation, Message, OutboundMessage, Survivor, Task
 from peerline.telephony.twilio_gateway import TwilioGateway
 
-from .fake_twilio import FakeTwilio
 from .helpers import LINE, new_sid
 
 ALEX = "+15550100001"
@@ -37,16 +36,9 @@ ALL_FAULTS = ("429", "500", "hang", "accept_500", "accept_drop", "accept_hang")
 
 # --- fixtures and helpers ---------------------------------------------------------------
 
-@pytest.fixture(autouse=True)
-def _no_region(monkeypatch):
-    monkeypatch.delenv("TWILIO_REGION", raising=False)
-    monkeypatch.delenv("TWILIO_EDGE", raising=False)
-
-
 @pytest.fixture
-def fake():
-    with FakeTwilio(seed=7) as server:
-        yield server
+def fake_seed():
+    return 7
 
 
 @pytest.fixture
@@ -447,7 +439,7 @@ def test_the_workers_scheduler_is_a_thread_that_dies_with_it(svc):
     sockets, so a transaction the worker had open never ended and blocked the others."""
     import psutil
 
-    from peerline.cli import _worker_class
+    from peerline.commands.worker import _worker_class
 
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     worker = _worker_class()([QUEUE_NAME], connection=Redis.from_url(svc.redis_url()))

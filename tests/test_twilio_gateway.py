@@ -12,26 +12,12 @@ from peerline.models import OutboundMessage
 from peerline.telephony.gateway import GatewayError, already_sent
 from peerline.telephony.twilio_gateway import TwilioGateway
 
-from .fake_twilio import FakeTwilio
 from .helpers import LINE
 
 TO = "+15550177001"
 TO2 = "+15550177002"
 ALEX = "+15550100001"
 SURV = "+15550199001"
-
-
-@pytest.fixture(autouse=True)
-def _no_region(monkeypatch):
-    # TWILIO_REGION / TWILIO_EDGE would rewrite the fake's host name.
-    monkeypatch.delenv("TWILIO_REGION", raising=False)
-    monkeypatch.delenv("TWILIO_EDGE", raising=False)
-
-
-@pytest.fixture
-def fake():
-    with FakeTwilio() as server:
-        yield server
 
 
 def gateway_for(fake, timeout=2.0, token=None):

@@ -11,22 +11,9 @@ from peerline.delivery import gateway_hold
 from peerline.models import GatewayHold, OutboundMessage, Task
 from peerline.telephony.gateway import GatewayError
 
-from .fake_twilio import FakeTwilio
 from .test_text_line import ALEX, ONCALL, SURV, add_volunteer
 
 HOLD_S = 300
-
-
-@pytest.fixture(autouse=True)
-def _no_region(monkeypatch):
-    monkeypatch.delenv("TWILIO_REGION", raising=False)
-    monkeypatch.delenv("TWILIO_EDGE", raising=False)
-
-
-@pytest.fixture
-def fake():
-    with FakeTwilio() as server:
-        yield server
 
 
 @pytest.fixture
@@ -113,7 +100,7 @@ def test_a_401_holds_every_text_alerts_once_and_stops_retrying(phones, svc, fake
 
 
 def test_a_worker_starting_probes_held_texts_at_once(phones, svc, fake, app, caplog):
-    from peerline.cli import _probe_held_texts
+    from peerline.commands.worker import _probe_held_texts
 
     refuse_everything(phones, fake, caplog)
     fake.configure(auth_token=svc.config["TWILIO_AUTH_TOKEN"])

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from peerline.models import Call, Voicemail, Volunteer
 from peerline.people import pins
-from peerline.voice import ivr
+from peerline.voice import callbacks
 
 from .helpers import BASE_URL, LINE2
 from .test_text_line import ALEX, SAM, add_volunteer
@@ -167,9 +167,9 @@ def test_start_callback_rings_the_peer_who_keys_the_pin_then_calls_back(phones, 
         voicemail_id = session.scalar(select(Voicemail.id))
     alex_id = volunteer(svc, ALEX).id
     with svc.sessions.begin() as session:
-        assert ivr.start_callback(session, svc.line, voicemail_id, alex_id)
+        assert callbacks.start_callback(session, svc.line, voicemail_id, alex_id)
     with svc.sessions.begin() as session:
-        assert not ivr.start_callback(session, svc.line, voicemail_id, alex_id)  # claimed
+        assert not callbacks.start_callback(session, svc.line, voicemail_id, alex_id)  # claimed
     phones.work()
     placed, = rings_to(phones, ALEX)
     assert placed.from_number == LINE2
@@ -196,7 +196,7 @@ def test_callback_ring_unanswered_returns_the_voicemail(phones, svc, clock):
         voicemail_id = session.scalar(select(Voicemail.id))
     alex_id = volunteer(svc, ALEX).id
     with svc.sessions.begin() as session:
-        ivr.start_callback(session, svc.line, voicemail_id, alex_id)
+        callbacks.start_callback(session, svc.line, voicemail_id, alex_id)
     phones.work()
     placed, = rings_to(phones, ALEX)
     Leg(phones, LINE2, ALEX, sid=placed.sid).status("no-answer",

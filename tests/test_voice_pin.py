@@ -16,7 +16,7 @@ from werkzeug.security import check_password_hash
 
 from peerline.models import Alert, Call, Task, Voicemail, Volunteer
 from peerline.people import pins
-from peerline.voice import ivr
+from peerline.voice import callbacks
 
 from .helpers import LINE2
 from .test_text_line import ALEX, SAM, add_volunteer
@@ -81,8 +81,8 @@ def test_no_pin_on_file_no_coordinator_callback(app, phones, svc, clock):
     add_volunteer(svc, "Alex", ALEX)
     alex_id, vm_id = volunteer(svc, ALEX).id, voicemail_id(svc)
     with svc.sessions.begin() as session:
-        assert "no PIN" in ivr.callback_refusal(session, svc.line, vm_id, alex_id)
-        assert not ivr.start_callback(session, svc.line, vm_id, alex_id)
+        assert "no PIN" in callbacks.callback_refusal(session, svc.line, vm_id, alex_id)
+        assert not callbacks.start_callback(session, svc.line, vm_id, alex_id)
     phones.work()
     assert rings_to(phones, ALEX) == []
     nothing_reached_the_caller(phones, svc)
@@ -129,7 +129,7 @@ def test_coordinator_callback_leg_asks_the_pin_before_the_voicemail(phones, svc,
     set_pin(svc, ALEX, PIN)
     vm_id = voicemail_id(svc)
     with svc.sessions.begin() as session:
-        assert ivr.start_callback(session, svc.line, vm_id, volunteer(svc, ALEX).id)
+        assert callbacks.start_callback(session, svc.line, vm_id, volunteer(svc, ALEX).id)
     phones.work()
     placed, = rings_to(phones, ALEX)
     leg = Leg(phones, LINE2, ALEX, sid=placed.sid, direction="outbound-api")

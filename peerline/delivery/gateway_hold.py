@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from peerline.delivery import tasks
-from peerline.delivery.tasks import TaskKind
+from peerline.delivery.tasks import TaskKind, TaskStatus
 from peerline.line import Line
 from peerline.models import GatewayHold, Task
 
@@ -94,7 +94,8 @@ def probe_now(session: Session, line: Line) -> bool:
 def _resume(session: Session, line: Line) -> int:
     now = line.now()
     held = session.scalars(select(Task).where(
-        Task.kind == "send", Task.status == "pending", Task.last_error == HELD)).all()
+        Task.kind == TaskKind.SEND, Task.status == TaskStatus.PENDING,
+        Task.last_error == HELD)).all()
     for task in held:
         task.not_before = task.enqueued_at = now
         task.last_error = None
@@ -108,7 +109,7 @@ def status(session: Session) -> dict[str, Any] | None:
     if hold is None:
         return None
     held = session.scalar(select(func.count()).select_from(Task).where(
-        Task.kind == "send", Task.status == "pending", Task.last_error == HELD))
+        Task.kind == TaskKind.SEND, Task.status == TaskStatus.PENDING, Task.last_error == HELD))
     return {"state": "credentials refused", "http_status": hold.http_status,
             "error_code": hold.error_code, "since": hold.since.isoformat() + "Z",
             "texts_held": held or 0}

@@ -11,9 +11,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline.delivery import gateway_hold, remote_delete, tasks
-from peerline.delivery.tasks import TaskKind
+from peerline.delivery.tasks import TaskKind, TaskStatus
 from peerline.line import Line
-from peerline.models import DeliveryReport, OutboundMessage, Survivor, Task, Volunteer
+from peerline.models import (
+    DeliveryReport,
+    OutboundMessage,
+    OutboundStatus,
+    Survivor,
+    Task,
+    Volunteer,
+)
 from peerline.people.lookup import is_opted_out
 from peerline.telephony.gateway import OPTED_OUT, GatewayError, already_sent
 
@@ -23,7 +30,9 @@ log = logging.getLogger(__name__)
 STATUS_RANK = {"queued": 0, "accepted": 1, "scheduled": 1, "sending": 2, "sent": 3,
                "delivered": 5, "read": 6, "undelivered": 4, "failed": 4, "canceled": 4}
 #: A text a quick exit stopped before it was sent (its words are gone).
-ERASED = "erased"
+ERASED = OutboundStatus.ERASED
+#: A text still on its way: waiting for a worker, or being sent.
+PENDING = (OutboundStatus.QUEUED, OutboundStatus.SENDING)
 FINAL = {"sent", "delivered", "read", "failed", "undelivered", "cancelled", "canceled",
          ERASED}
 
@@ -38,7 +47,8 @@ def queue_text(session: Session, line: Line, to_number: str, from_number: str, b
     message = OutboundMessage(to_enc=line.vault.encrypt(to_number), to_hash=to_hash,
                               from_number=from_number, body=body[:1600], kind=kind,
                               conversation_id=conversation_id, offer_id=offer_id,
-                              status="queued", attempts=0, created_at=line.now())
+                              status=OutboundStatus.QUEUED, attempts=0,
+                              created_at=line.now())
     session.add(message)
     session.flush()
     tasks.add(session, TaskKind.SEND, message.id, line.now())
@@ -92,15 +102,15 @@ def deliver(sessions: sessionmaker[Session], line: Line, message_id: int | None)
     for _ in range(MAX_DRAIN):
         with sessions() as session:
             message = session.get(OutboundMessage, message_id)
-            if message is None or message.status not in ("queued", "sending"):
+            if message is None or message.status not in PENDING:
                 return None
             # The oldest text to this person still on its way (one whose task gave up
             # for good cannot hold the rest back forever).
             head = session.scalar(select(OutboundMessage.id).where(
                 OutboundMessage.to_hash == message.to_hash, OutboundMessage.id <= message.id,
-                OutboundMessage.status.in_(("queued", "sending")),
-                exists().where(Task.kind == "send", Task.ref_id == OutboundMessage.id,
-                               Task.status == "pending"))
+                OutboundMessage.status.in_(PENDING),
+                exists().where(Task.kind == TaskKind.SEND, Task.ref_id == OutboundMessage.id,
+                               Task.status == TaskStatus.PENDING))
                 .order_by(OutboundMessage.id).limit(1))
         target = head if head is not None else message_id
         _send_one(sessions, line, target, waiting=target != message_id)
@@ -116,12 +126,13 @@ def _send_one(sessions: sessionmaker[Session], line: Line, message_id: int,
     lease = line.setting("PEERLINE_LEASE_S")
     with sessions.begin() as session:
         message = session.get(OutboundMessage, message_id)
-        if message is None or message.status not in ("queued", "sending"):
+        if message is None or message.status not in PENDING:
             return None
         if is_opted_out(session, message.to_hash):
-            message.status = "cancelled"
+            message.status = OutboundStatus.CANCELLED
             return None
-        if message.status == "sending" and message.locked_until and message.locked_until > now:
+        if (message.status == OutboundStatus.SENDING and message.locked_until
+                and message.locked_until > now):
             if waiting:  # another job is sending the earlier text right now
                 raise tasks.Retry(1.0, "waiting for an earlier text to the same person")
             raise tasks.Retry((message.locked_until - now).total_seconds() + 0.5, "in flight")
@@ -131,7 +142,7 @@ def _send_one(sessions: sessionmaker[Session], line: Line, message_id: int,
             .where(OutboundMessage.id == message.id,
                    OutboundMessage.status == message.status,
                    OutboundMessage.attempts == message.attempts)
-            .values(status="sending", attempts=OutboundMessage.attempts + 1,
+            .values(status=OutboundStatus.SENDING, attempts=OutboundMessage.attempts + 1,
                     locked_until=now + timedelta(seconds=lease), locked_by=line.owner))
         if claimed.rowcount != 1:
             raise tasks.Retry(1.0, "claimed elsewhere")
@@ -168,7 +179,7 @@ def _send_one(sessions: sessionmaker[Session], line: Line, message_id: int,
                     message = session.get(OutboundMessage, message_id)
                     assert message is not None
                     message.locked_until = None
-                    message.status = "queued"
+                    message.status = OutboundStatus.QUEUED
                     message.error_code = exc.code
                     if not check_first:
                         message.attempts = 0
@@ -189,7 +200,7 @@ def _send_one(sessions: sessionmaker[Session], line: Line, message_id: int,
                 message.locked_until = None
                 if message.status == ERASED:
                     return None  # a quick exit came meanwhile: never send it
-                message.status = "queued"
+                message.status = OutboundStatus.QUEUED
                 message.error_code = exc.code
                 if not check_first:
                     message.attempts = 0  # only clear refusals so far: no look-up needed
@@ -199,7 +210,7 @@ def _send_one(sessions: sessionmaker[Session], line: Line, message_id: int,
         message = session.get(OutboundMessage, message_id)
         assert message is not None
         erased = message.status == ERASED
-        message.sid, message.status, message.sent_at = sid, "sent", line.now()
+        message.sid, message.status, message.sent_at = sid, OutboundStatus.SENT, line.now()
         message.locked_until = None
         gateway_hold.lift(session, line)
         if erased:  # a quick exit came while it was in flight: delete it at Twilio too
@@ -221,7 +232,7 @@ def release(session: Session, owners: set[str], now: datetime) -> list[tuple[int
     if not owners:
         return []
     ids = list(session.scalars(select(OutboundMessage.id).where(
-        OutboundMessage.locked_by.in_(owners), OutboundMessage.status == "sending",
+        OutboundMessage.locked_by.in_(owners), OutboundMessage.status == OutboundStatus.SENDING,
         OutboundMessage.locked_until >= now)))
     if not ids:
         return []
@@ -230,7 +241,7 @@ def release(session: Session, owners: set[str], now: datetime) -> list[tuple[int
     free = or_(Task.locked_until.is_(None), Task.locked_until < now,
                Task.locked_by.in_(owners))
     due = [tid for tid, in session.execute(select(Task.id).where(
-        Task.kind == "send", Task.ref_id.in_(ids), Task.status == "pending", free))]
+        Task.kind == TaskKind.SEND, Task.ref_id.in_(ids), Task.status == TaskStatus.PENDING, free))]
     if due:
         session.execute(update(Task).where(Task.id.in_(due)).values(
             not_before=now, locked_until=None, locked_by=None))
@@ -281,9 +292,9 @@ def _kick_next(session: Session, line: Line, message: OutboundMessage) -> None:
     """Run the next text waiting for this recipient now, not after its retry delay."""
     waiting = session.scalar(select(Task).join(
         OutboundMessage, OutboundMessage.id == Task.ref_id).where(
-        Task.kind == "send", Task.status == "pending",
+        Task.kind == TaskKind.SEND, Task.status == TaskStatus.PENDING,
         OutboundMessage.to_hash == message.to_hash, OutboundMessage.id > message.id,
-        OutboundMessage.status == "queued").order_by(OutboundMessage.id).limit(1))
+        OutboundMessage.status == OutboundStatus.QUEUED).order_by(OutboundMessage.id).limit(1))
     now = line.now()
     if waiting is not None and waiting.not_before > now:
         waiting.not_before = waiting.enqueued_at = now
@@ -292,7 +303,7 @@ def _kick_next(session: Session, line: Line, message: OutboundMessage) -> None:
 
 def _fail(session: Session, line: Line, message: OutboundMessage, code: int | None) -> None:
     """Record a permanent failure; an opted-out recipient is marked so."""
-    message.status, message.error_code = "failed", code
+    message.status, message.error_code = OutboundStatus.FAILED, code
     if code == OPTED_OUT:
         for model in (Survivor, Volunteer):
             session.execute(update(model).where(model.phone_hash == message.to_hash)
@@ -306,7 +317,7 @@ def _apply_status(session: Session, line: Line, message: OutboundMessage, status
                   error_code: int | None) -> None:
     if STATUS_RANK.get(status, 0) <= STATUS_RANK.get(message.status, 0):
         return
-    if status in ("failed", "undelivered"):
+    if status in (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED):
         _fail(session, line, message, error_code)
         message.status = status
     else:

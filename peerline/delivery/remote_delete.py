@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
-from peerline.models import RemoteDeletion
+from peerline.models import DeletionStatus, RemoteDeletion
 from peerline.telephony.gateway import GatewayError
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,8 @@ def forget(session: Session, line: Line, kind: str, sid: str | None,
                                                       RemoteDeletion.sid == sid)) is not None:
         return None
     now = line.now()
-    row = RemoteDeletion(survivor_id=survivor_id, kind=kind, sid=sid, status="pending",
+    row = RemoteDeletion(survivor_id=survivor_id, kind=kind, sid=sid,
+                        status=DeletionStatus.PENDING,
                          attempts=0, next_try_at=now, created_at=now)
     try:
         with session.begin_nested():  # a concurrent erasure may ask for the same sid
@@ -95,14 +96,14 @@ def record_outcome(row: RemoteDeletion, error: GatewayError | None, line: Line) 
     now = line.now()
     row.attempts += 1
     if error is None:
-        row.status, row.done_at, row.last_error = "deleted", now, None
+        row.status, row.done_at, row.last_error = DeletionStatus.DELETED, now, None
         return None
     if error.status == 404 or error.code == 20404:
-        row.status, row.done_at, row.last_error = "gone", now, None
+        row.status, row.done_at, row.last_error = DeletionStatus.GONE, now, None
         return None
     row.last_error = _reason(error)
     if row.attempts >= MAX_TRIES:
-        row.status, row.done_at = "failed", now
+        row.status, row.done_at = DeletionStatus.FAILED, now
         log.warning("event=remote_delete_failed deletion=%s kind=%s survivor=%s tries=%s "
                     "reason=%s", row.id, row.kind, row.survivor_id, row.attempts,
                     row.last_error)
@@ -124,7 +125,7 @@ def remote_delete_task(sessions: sessionmaker[Session], line: Line,
     """
     with sessions() as session:
         row = session.get(RemoteDeletion, deletion_id)
-        if row is None or row.status != "pending":
+        if row is None or row.status != DeletionStatus.PENDING:
             return None
         if row.next_try_at > line.now():
             raise tasks.Retry((row.next_try_at - line.now()).total_seconds(), "not yet")
@@ -132,7 +133,7 @@ def remote_delete_task(sessions: sessionmaker[Session], line: Line,
     error = _try(line, kind, sid)
     with sessions.begin() as session:
         row = session.get(RemoteDeletion, deletion_id)
-        if row is None or row.status != "pending":
+        if row is None or row.status != DeletionStatus.PENDING:
             return None
         delay = record_outcome(row, error, line)
     if delay is not None:

@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import update
 
 from peerline.delivery import heartbeat, outbox, spool, tasks
+from peerline.delivery.tasks import TaskStatus
 from peerline.extensions import Services
 from peerline.models import Task
 from peerline.text.endings import tick
@@ -43,7 +44,7 @@ def sweep(services: Services) -> dict[str, int]:
     if enqueued:
         with services.sessions.begin() as session:
             session.execute(update(Task).where(Task.id.in_([tid for tid, _ in lost]),
-                                               Task.status == "pending")
+                                               Task.status == TaskStatus.PENDING)
                             .values(enqueued_at=now))
     counts["re_enqueued"] = len(lost) if enqueued else 0
     counts["released"] = len(freed)

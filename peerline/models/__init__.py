@@ -15,12 +15,34 @@ from peerline.models.delivery import (
     GatewayHold,
     LocalMessage,
     OutboundMessage,
+    OutboundStatus,
     Task,
 )
 from peerline.models.people import Survivor, Volunteer
-from peerline.models.privacy import RemoteDeletion
-from peerline.models.text import OPEN_WHERE, Alert, Conversation, Escalation, Message, Offer
-from peerline.models.voice import ACCEPTED_WHERE, Call, Ring, Voicemail
+from peerline.models.privacy import DeletionStatus, RemoteDeletion
+from peerline.models.text import (
+    OPEN_WHERE,
+    Alert,
+    Conversation,
+    ConversationStatus,
+    Escalation,
+    EscalationSource,
+    Message,
+    Offer,
+    OfferStatus,
+)
+from peerline.models.voice import (
+    ACCEPTED_WHERE,
+    Call,
+    CallOutcome,
+    CallRole,
+    CallStage,
+    Ring,
+    RingStatus,
+    TransferStatus,
+    Voicemail,
+    VoicemailStatus,
+)
 
 __all__ = [
     "ACCEPTED_WHERE",
@@ -29,20 +51,31 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Call",
+    "CallOutcome",
+    "CallRole",
+    "CallStage",
     "Conversation",
+    "ConversationStatus",
+    "DeletionStatus",
     "DeliveryReport",
     "Escalation",
+    "EscalationSource",
     "GatewayHold",
     "LocalMessage",
     "Message",
     "Offer",
+    "OfferStatus",
     "OutboundMessage",
+    "OutboundStatus",
     "RemoteDeletion",
     "Ring",
+    "RingStatus",
     "Role",
     "Survivor",
     "Task",
+    "TransferStatus",
     "User",
     "Voicemail",
+    "VoicemailStatus",
     "Volunteer",
 ]

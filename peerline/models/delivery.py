@@ -4,12 +4,30 @@ and what the local gateway 'sent'."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from peerline.models.base import Base
 from peerline.privacy.sealed import SealedText
+
+
+class OutboundStatus(StrEnum):
+    """Where an outbound text is; stored as the same strings.
+
+    After ``sent``, Twilio's own delivery statuses are stored as it reports them (the
+    members below name the ones the line acts on).
+    """
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    UNDELIVERED = "undelivered"
+    CANCELLED = "cancelled"  # the line gave it up before sending
+    ERASED = "erased"  # a quick exit stopped it before it was sent
 
 
 class OutboundMessage(Base):
@@ -32,7 +50,7 @@ class OutboundMessage(Base):
     to_hash: Mapped[str] = mapped_column(String(64))
     from_number: Mapped[str] = mapped_column(String(20))
     body: Mapped[str | None] = mapped_column(SealedText)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=OutboundStatus.QUEUED)
     sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     error_code: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from peerline.models.base import Base
+
+
+class DeletionStatus(StrEnum):
+    """How a deletion asked of the provider went; stored as the same strings."""
+
+    PENDING = "pending"
+    DELETED = "deleted"
+    GONE = "gone"  # the provider had no such record
+    FAILED = "failed"  # after the last try
 
 
 class RemoteDeletion(Base):
@@ -29,7 +39,7 @@ class RemoteDeletion(Base):
     survivor_id: Mapped[int | None] = mapped_column(ForeignKey("survivors.id"))
     kind: Mapped[str] = mapped_column(String(16))  # message | recording | transcription
     sid: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status: Mapped[str] = mapped_column(String(12), default=DeletionStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_try_at: Mapped[datetime] = mapped_column(DateTime)
     last_error: Mapped[str | None] = mapped_column(String(120))

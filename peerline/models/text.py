@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,8 +12,37 @@ from peerline.models.base import Base
 from peerline.models.people import Survivor, Volunteer
 from peerline.privacy.sealed import SealedText
 
+
+class ConversationStatus(StrEnum):
+    """Where a conversation is; stored as the same strings."""
+
+    WAITING = "waiting"  # queued, maybe with a pending offer
+    ACTIVE = "active"  # paired with a volunteer
+    CLOSED = "closed"
+    CALL = "call"  # a voice call's conversation (its call row holds the stage)
+
+
+class OfferStatus(StrEnum):
+    """What became of an offer to one volunteer; stored as the same strings."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    PASSED = "passed"
+    EXPIRED = "expired"
+    FAILED = "failed"  # the offer text could not be delivered
+    WITHDRAWN = "withdrawn"  # another volunteer took it, or the survivor left
+
+
+class EscalationSource(StrEnum):
+    """Who raised a crisis escalation; stored as the same strings."""
+
+    DETECTOR = "detector"
+    VOLUNTEER = "volunteer"
+    VOICE = "voice"
+
+
 #: The statuses of a conversation that is still open (waiting or live), as SQL.
-OPEN_WHERE = "status IN ('waiting', 'active')"
+OPEN_WHERE = f"status IN ('{ConversationStatus.WAITING}', '{ConversationStatus.ACTIVE}')"
 
 
 class Conversation(Base):
@@ -36,7 +66,7 @@ class Conversation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     survivor_id: Mapped[int] = mapped_column(ForeignKey("survivors.id"))
     channel: Mapped[str] = mapped_column(String(8), default="sms")
-    status: Mapped[str] = mapped_column(String(12), default="waiting")
+    status: Mapped[str] = mapped_column(String(12), default=ConversationStatus.WAITING)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     front: Mapped[bool] = mapped_column(Boolean, default=False)
     lang: Mapped[str] = mapped_column(String(8), default="en")
@@ -92,7 +122,7 @@ class Offer(Base):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
     volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), index=True)
     line_number: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status: Mapped[str] = mapped_column(String(12), default=OfferStatus.PENDING)
     broadcast: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
@@ -116,7 +146,7 @@ class Escalation(Base):
     conversation_id: Mapped[int | None] = mapped_column(
         ForeignKey("conversations.id"), index=True
     )
-    source: Mapped[str] = mapped_column(String(16))  # detector | volunteer | voice
+    source: Mapped[str] = mapped_column(String(16))  # an EscalationSource
     category: Mapped[str | None] = mapped_column(String(32))
     matched: Mapped[str | None] = mapped_column(SealedText)  # the words, up to 200
     alerted: Mapped[str] = mapped_column(String(200), default="")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,8 +13,89 @@ from peerline.models.people import Volunteer
 from peerline.models.text import Conversation
 from peerline.privacy.sealed import SealedText
 
+
+class CallRole(StrEnum):
+    """Whose call it is; stored as the same strings."""
+
+    SURVIVOR = "survivor"  # the menu, the queue, a peer
+    VOLUNTEER = "volunteer"  # the IVR, or a voicemail callback leg
+
+
+class TransferStatus(StrEnum):
+    """A warm transfer of a bridged call to the hotline; stored as the same strings."""
+
+    REQUESTED = "requested"
+    DIALING = "dialing"
+    JOINED = "joined"
+    FAILED = "failed"
+
+
+class CallStage(StrEnum):
+    """Where a call is (see ``Call``); stored as the same strings."""
+
+    # a survivor's call
+    MENU = "menu"
+    QUEUED = "queued"
+    BRIDGING = "bridging"  # a peer pressed 1
+    BRIDGED = "bridged"  # both in the conference
+    AFTER = "after"  # the peer left; the caller hears what is next
+    CRISIS = "crisis"  # the hotline offered
+    HOTLINE = "hotline"
+    VOICEMAIL = "voicemail"
+    ENDED = "ended"
+    # a volunteer's call
+    PIN = "pin"
+    IVR = "ivr"
+    LOCKED = "locked"
+    PIN_FAILED = "pin_failed"
+    CB_PIN = "cb_pin"  # a voicemail callback leg, before its PIN
+    CALLBACK = "callback"
+
+
+class CallOutcome(StrEnum):
+    """How a call ended; stored as the same strings (a stage it ended in may stand)."""
+
+    ANSWERED = "answered"
+    ABANDONED = "abandoned"
+    VOICEMAIL = "voicemail"
+    HOTLINE = "hotline"
+    MENU = "menu"
+    CRISIS = "crisis"
+    IVR = "ivr"
+    CALLBACK = "callback"
+
+
+class RingStatus(StrEnum):
+    """Where one volunteer's ring is (see ``Ring``); stored as the same strings.
+
+    The last three are Twilio's own call statuses, stored as it reports them.
+    """
+
+    NEW = "new"
+    DIALING = "dialing"
+    RINGING = "ringing"
+    WHISPER = "whisper"  # answered, hearing "press 1"
+    ACCEPTED = "accepted"
+    TAKEN = "taken"  # another peer won
+    CANCELED = "canceled"  # the caller left
+    DECLINED = "declined"  # answered, never pressed 1
+    NO_ANSWER = "no-answer"
+    BUSY = "busy"
+    FAILED = "failed"
+
+
+class VoicemailStatus(StrEnum):
+    """Where a voicemail's callback is (see ``Voicemail``); stored as the same strings."""
+
+    NEW = "new"
+    CALLING = "calling"
+    DONE = "done"
+    NO_CALLBACK = "no_callback"
+    ERASED = "erased"
+
+
 #: A ring that won its call, as SQL.
-ACCEPTED_WHERE = "status = 'accepted'"
+ACCEPTED_WHERE = f"status = '{RingStatus.ACCEPTED}'"
 
 
 class Call(Base):
@@ -35,8 +117,8 @@ class Call(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sid: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(12), default="survivor")
-    stage: Mapped[str] = mapped_column(String(12), default="menu")
+    role: Mapped[str] = mapped_column(String(12), default=CallRole.SURVIVOR)
+    stage: Mapped[str] = mapped_column(String(12), default=CallStage.MENU)
     outcome: Mapped[str | None] = mapped_column(String(16))
     twilio_status: Mapped[str | None] = mapped_column(String(16))
     from_enc: Mapped[str | None] = mapped_column(Text)  # None when withheld
@@ -47,7 +129,7 @@ class Call(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)  # 1 = crisis heard
     tries: Mapped[int] = mapped_column(Integer, default=0)  # menu no-inputs / PIN misses
     leave_reason: Mapped[str | None] = mapped_column(String(16))
-    transfer_status: Mapped[str | None] = mapped_column(String(12))  # warm transfer
+    transfer_status: Mapped[str | None] = mapped_column(String(12))  # a TransferStatus
     hotline_sid: Mapped[str | None] = mapped_column(String(64))
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
     volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id"))
@@ -84,7 +166,7 @@ class Ring(Base):
     volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"))
     sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     line_number: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(12), default="new")
+    status: Mapped[str] = mapped_column(String(12), default=RingStatus.NEW)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     answered_at: Mapped[datetime | None] = mapped_column(DateTime)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -115,7 +197,7 @@ class Voicemail(Base):
     crisis_category: Mapped[str | None] = mapped_column(String(32))
     priority: Mapped[int] = mapped_column(Integer, default=0)
     lang: Mapped[str] = mapped_column(String(8), default="en")
-    status: Mapped[str] = mapped_column(String(12), default="new")
+    status: Mapped[str] = mapped_column(String(12), default=VoicemailStatus.NEW)
     volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id"))
     callback_sid: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from peerline.delivery import gateway_hold
 from peerline.line import Line
-from peerline.models import Conversation, Escalation, GatewayHold
+from peerline.models import Conversation, ConversationStatus, Escalation, GatewayHold
 from peerline.people import roster
 from peerline.telephony.params import db_int_or_none
 from peerline.text.conversations import alert_oncall
@@ -38,8 +38,9 @@ def command(session: Session, line: Line, word: str) -> str:
         return ONCALL_TEXTS["ack_unknown"].format(eid=eid)
     if word == "STATUS":
         count = func.count()
-        waiting = session.scalar(select(count).where(Conversation.status == "waiting"))
-        active = session.scalar(select(count).where(Conversation.status == "active"))
+        status = Conversation.status
+        waiting = session.scalar(select(count).where(status == ConversationStatus.WAITING))
+        active = session.scalar(select(count).where(status == ConversationStatus.ACTIVE))
         open_ = session.scalar(select(count).where(Escalation.acknowledged_at.is_(None)))
         text = ONCALL_TEXTS["status"].format(waiting=waiting, active=active, open=open_,
                                              on_shift=roster.on_shift_count(session))

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from peerline.line import Line
-from peerline.models import Conversation, Volunteer
+from peerline.models import Conversation, ConversationStatus, OfferStatus, Volunteer
 from peerline.people import pins
 from peerline.people.phones import normalise
 from peerline.text import conversations, pairing
@@ -101,7 +101,7 @@ def go_off_shift(session: Session, line: Line, volunteer: Volunteer, force: bool
     if not volunteer.on_shift and not force:
         return VOLUNTEER_TEXTS["off_already"]
     live = list(session.scalars(select(Conversation).where(
-        Conversation.volunteer_id == volunteer.id, Conversation.status == "active")
+        Conversation.volunteer_id == volunteer.id, Conversation.status == ConversationStatus.ACTIVE)
         .order_by(Conversation.id)))
     pending_handover = any(c.handover_requested_at for c in live)
     if live and not force and not pending_handover:
@@ -109,7 +109,7 @@ def go_off_shift(session: Session, line: Line, volunteer: Volunteer, force: bool
             conversation.handover_requested_at = line.now()
         return VOLUNTEER_TEXTS["off_holding"].format(n=len(live))
     for offer in pairing.open_offers_for(session, volunteer.id):
-        pairing.decline(session, line, offer, status="withdrawn")
+        pairing.decline(session, line, offer, status=OfferStatus.WITHDRAWN)
     for conversation in live:
         conversations.requeue(session, line, conversation, reason="handover")
     volunteer.on_shift = False
@@ -122,7 +122,8 @@ def go_off_shift(session: Session, line: Line, volunteer: Volunteer, force: bool
 def status_text(session: Session, line: Line, volunteer: Volunteer) -> str:
     """STATUS: shift, live conversations, offers, and the waiting line."""
     active, offers = pairing.load(session, volunteer.id)
-    waiting = session.scalar(select(func.count()).where(Conversation.status == "waiting")) or 0
+    waiting = session.scalar(select(func.count()).where(
+        Conversation.status == ConversationStatus.WAITING)) or 0
     return VOLUNTEER_TEXTS["status"].format(
         shift="on shift" if volunteer.on_shift else "off shift", active=active,
         offers=offers, waiting=waiting)

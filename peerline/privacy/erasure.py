@@ -25,7 +25,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from peerline.delivery import remote_delete
-from peerline.delivery.outbox import ERASED
+from peerline.delivery.outbox import ERASED, PENDING
 from peerline.line import Line
 from peerline.models import (
     Call,
@@ -35,14 +35,11 @@ from peerline.models import (
     OutboundMessage,
     Survivor,
     Voicemail,
+    VoicemailStatus,
 )
 from peerline.text import conversations
 
 log = logging.getLogger(__name__)
-
-#: Texts not yet handed to the gateway: cancelled by an erasure.
-PENDING = ("queued", "sending")
-
 
 @dataclass
 class Erasure:
@@ -108,8 +105,9 @@ def erase_survivor(session: Session, line: Line, survivor_id: int) -> Erasure:
     result.voicemails = _rows(session, update(Voicemail).where(voicemails).values(
         transcript=None, recording_url=None))
     # Nobody calls back a phone that quick-exited (a callback being set up stops too).
-    session.execute(update(Voicemail).where(voicemails, Voicemail.status.in_(("new", "calling")))
-                    .values(status="erased"))
+    open_ = (VoicemailStatus.NEW, VoicemailStatus.CALLING)
+    session.execute(update(Voicemail).where(voicemails, Voicemail.status.in_(open_))
+                    .values(status=VoicemailStatus.ERASED))
 
     survivor.erased_at = line.now()
     conversations.survivor_opted_out(session, line, survivor, reason="erased")

@@ -7,10 +7,16 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from peerline.delivery import tasks
+from peerline.delivery import outbox, tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
-from peerline.models import Escalation, LocalMessage, Message, OutboundMessage, Voicemail
+from peerline.models import (
+    Escalation,
+    LocalMessage,
+    Message,
+    OutboundMessage,
+    Voicemail,
+)
 
 PURGE_EVERY_S = 3600
 
@@ -26,7 +32,7 @@ def purge_expired(session: Session, line: Line) -> int:
         Message.created_at < cutoff, Message.body.is_not(None)).values(body=None)).rowcount
     purged += session.execute(update(OutboundMessage).where(
         OutboundMessage.created_at < cutoff, OutboundMessage.body.is_not(None),
-        OutboundMessage.status.not_in(("queued", "sending"))).values(body=None)).rowcount
+        OutboundMessage.status.not_in(outbox.PENDING)).values(body=None)).rowcount
     session.execute(update(Escalation).where(
         Escalation.created_at < cutoff, Escalation.matched.is_not(None)).values(matched=None))
     session.execute(update(LocalMessage).where(

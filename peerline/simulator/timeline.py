@@ -15,6 +15,7 @@ from typing import Any
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
+from peerline.models import ConversationStatus
 from peerline.people.phones import masked
 from peerline.text.texts import ONCALL_TEXTS, VOLUNTEER_TEXTS
 
@@ -166,7 +167,8 @@ def roster(svc: Services) -> list[dict[str, Any]]:
     with svc.sessions() as session:
         live = dict(session.execute(
             select(Conversation.volunteer_id, func.count(Conversation.id))
-            .where(Conversation.status == "active", Conversation.volunteer_id.is_not(None))
+            .where(Conversation.status == ConversationStatus.ACTIVE,
+                   Conversation.volunteer_id.is_not(None))
             .group_by(Conversation.volunteer_id)).tuples().all())
         people = list(session.scalars(select(Volunteer).order_by(Volunteer.name,
                                                                  Volunteer.id)))

@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session
 
 from peerline.delivery import outbox
 from peerline.line import Line
-from peerline.models import Alert, Conversation, Survivor
+from peerline.models import Alert, Conversation, ConversationStatus, Survivor
 from peerline.text import pairing
 from peerline.text.texts import ONCALL_TEXTS, VOLUNTEER_TEXTS, say
 
 log = logging.getLogger(__name__)
 
-OPEN = ("waiting", "active")
+OPEN = (ConversationStatus.WAITING, ConversationStatus.ACTIVE)
 
 
 def open_conversation(session: Session, survivor_id: int) -> Conversation | None:
@@ -30,7 +30,8 @@ def start(session: Session, line: Line, survivor: Survivor, line_number: str,
           channel: str = "sms") -> Conversation:
     """Queue a new conversation for a survivor and ask for pairing."""
     now = line.now()
-    conversation = Conversation(survivor_id=survivor.id, channel=channel, status="waiting",
+    conversation = Conversation(survivor_id=survivor.id, channel=channel,
+                                status=ConversationStatus.WAITING,
                                 priority=0, front=False, lang=survivor.lang,
                                 survivor_line=line_number, created_at=now, queued_at=now,
                                 last_survivor_at=now)
@@ -96,10 +97,10 @@ def relay_to_survivor(session: Session, line: Line, conversation: Conversation,
 
 
 def _close(session: Session, line: Line, conversation: Conversation, reason: str) -> bool:
-    if conversation.status == "closed":
+    if conversation.status == ConversationStatus.CLOSED:
         return False
     volunteer = conversation.volunteer
-    conversation.status, conversation.closed_at = "closed", line.now()
+    conversation.status, conversation.closed_at = ConversationStatus.CLOSED, line.now()
     conversation.closed_reason = reason
     log.info("event=conversation_closed conversation=%s reason=%s", conversation.id, reason)
     pairing.withdraw_offers(session, line, conversation.id)
@@ -149,7 +150,7 @@ def requeue(session: Session, line: Line, conversation: Conversation, reason: st
     """Put a live conversation back at the front of the line (its history goes along)."""
     volunteer = conversation.volunteer
     log.info("event=conversation_requeued conversation=%s reason=%s", conversation.id, reason)
-    conversation.status, conversation.front = "waiting", True
+    conversation.status, conversation.front = ConversationStatus.WAITING, True
     conversation.volunteer_id = None
     conversation.volunteer_line = None
     conversation.handover_requested_at = None

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from peerline.delivery import outbox
 from peerline.line import Line
-from peerline.models import Conversation, Offer
+from peerline.models import Conversation, ConversationStatus, Offer, OfferStatus
 from peerline.people import roster
 from peerline.privacy import purge
 from peerline.text import conversations, pairing
@@ -36,7 +36,7 @@ def tick(session: Session, line: Line) -> dict[str, int]:
 
 def expire_offers(session: Session, line: Line) -> int:
     """Backstop for the scheduled offer time-out."""
-    due = session.scalars(select(Offer).where(Offer.status == "pending",
+    due = session.scalars(select(Offer).where(Offer.status == OfferStatus.PENDING,
                                               Offer.expires_at <= line.now())).all()
     for offer in due:
         pairing.expire(session, line, offer)
@@ -59,7 +59,8 @@ def wait_notices(session: Session, line: Line) -> int:
     due = or_(Conversation.wait_notice_at.is_(None),
               Conversation.wait_notice_at <= now - 3 * threshold)
     rows = session.scalars(select(Conversation).where(
-        Conversation.status == "waiting", Conversation.queued_at <= now - threshold,
+        Conversation.status == ConversationStatus.WAITING,
+        Conversation.queued_at <= now - threshold,
         due)).all()
     sent = 0
     for conversation in rows:
@@ -83,7 +84,8 @@ def wait_notices(session: Session, line: Line) -> int:
 
 def _unanswered_since():  # noqa: ANN202
     """Live conversations whose survivor spoke last."""
-    return and_(Conversation.status == "active", Conversation.last_survivor_at.is_not(None),
+    return and_(Conversation.status == ConversationStatus.ACTIVE,
+                Conversation.last_survivor_at.is_not(None),
                 or_(Conversation.last_volunteer_at.is_(None),
                     Conversation.last_volunteer_at < Conversation.last_survivor_at))
 
@@ -126,7 +128,7 @@ def close_idle(session: Session, line: Line) -> int:
     limit = now - timedelta(seconds=line.setting("PEERLINE_IDLE_CLOSE_S"))
     last = func.coalesce(Conversation.last_volunteer_at, Conversation.assigned_at)
     rows = session.scalars(select(Conversation).where(
-        Conversation.status == "active",
+        Conversation.status == ConversationStatus.ACTIVE,
         func.coalesce(Conversation.last_survivor_at, Conversation.assigned_at) <= limit,
         func.coalesce(last, Conversation.assigned_at) <= limit)
         .with_for_update(skip_locked=True)).all()
@@ -140,9 +142,9 @@ def close_idle(session: Session, line: Line) -> int:
 def backstop_pairing(session: Session, line: Line) -> int:
     """Ask for a pairing pass when someone waits without an open offer."""
     unoffered = session.scalar(select(exists().where(
-        Conversation.status == "waiting",
+        Conversation.status == ConversationStatus.WAITING,
         ~exists().where(Offer.conversation_id == Conversation.id,
-                        Offer.status == "pending"))))
+                        Offer.status == OfferStatus.PENDING))))
     if unoffered and roster.on_shift_count(session) > 0:
         pairing.request_pairing(session, line)
         return 1

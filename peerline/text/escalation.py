@@ -13,7 +13,7 @@ from peerline.crisis import SEVERITY, detect
 from peerline.crisis import guess_language as crisis_language
 from peerline.delivery.outbox import text_volunteer
 from peerline.line import Line
-from peerline.models import Conversation, Escalation, Survivor
+from peerline.models import Conversation, ConversationStatus, Escalation, EscalationSource, Survivor
 from peerline.text import pairing
 from peerline.text.conversations import alert_oncall, hotline_text
 from peerline.text.texts import ONCALL_TEXTS, VOLUNTEER_TEXTS
@@ -102,11 +102,11 @@ def escalate(session: Session, line: Line, conversation: Conversation, *, source
     label = CATEGORY_NAMES.get(category or "", category)
     alerted: list[str] = [a for a in record.alerted.split(", ") if a]
     conversation.priority = 1
-    if conversation.status == "waiting":
+    if conversation.status == ConversationStatus.WAITING:
         pairing.request_pairing(session, line)
         alerted.append("on-shift volunteers (broadcast offer)")
-    elif conversation.status == "active" and conversation.volunteer is not None \
-            and source != "volunteer" and conversation.volunteer_line:
+    elif conversation.status == ConversationStatus.ACTIVE and conversation.volunteer is not None \
+            and source != EscalationSource.VOLUNTEER and conversation.volunteer_line:
         gap = timedelta(seconds=line.setting("PEERLINE_VOLUNTEER_ALERT_GAP_S"))
         last = record.volunteer_alerted_at
         if news or record.alerted_volunteer_id != conversation.volunteer_id \

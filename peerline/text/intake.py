@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 
 from peerline.delivery import remote_delete
 from peerline.line import Line
-from peerline.models import Conversation, Message, Survivor, Volunteer
+from peerline.models import (
+    Conversation,
+    ConversationStatus,
+    EscalationSource,
+    Message,
+    Survivor,
+    Volunteer,
+)
 from peerline.people import oncall, roster
 from peerline.people.lookup import find_volunteer, get_or_create_survivor
 from peerline.people.phones import InvalidNumber, normalise
@@ -167,7 +174,7 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
                conversation_id=conversation.id if conversation else None, **store)
         reply.texts.append(say("help_survivor", survivor.lang,
                                hotline=conversations.hotline_text(line, survivor.lang)))
-        if conversation is not None and conversation.status == "active":
+        if conversation is not None and conversation.status == ConversationStatus.ACTIVE:
             conversations.relay_to_volunteer(session, line, conversation, body)
         return reply
     if word == "#END":
@@ -203,7 +210,7 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
         reply.crisis = True
         hotline_first = escalation.hotline_reply(session, line, survivor, detection.category)
         first = detection.matches[0] if detection.matches else None
-        escalation.escalate(session, line, conversation, source="detector",
+        escalation.escalate(session, line, conversation, source=EscalationSource.DETECTOR,
                             category=detection.category, matched=first.text if first else None)
     if num_media:
         reply.texts.append(say("media_not_relayed", survivor.lang))
@@ -218,7 +225,7 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
                 hours=conversations.hours_text(line, survivor.lang)))
             conversation.wait_notice_at = line.now()
             conversations.alert_nobody_on_shift(session, line, conversation)
-    elif conversation.status == "active" and relay_body.strip():
+    elif conversation.status == ConversationStatus.ACTIVE and relay_body.strip():
         conversations.relay_to_volunteer(session, line, conversation, relay_body)
     reply.texts[:0] = hotline_first  # someone in danger reads the hotline first
     return reply
@@ -236,7 +243,8 @@ def _conversation_on_line(session: Session, volunteer: Volunteer,
     # Locked: a survivor's quick exit (which locks their conversations) and this
     # volunteer's reply go one after the other, never interleaved.
     return session.scalar(select(Conversation).where(
-        Conversation.volunteer_id == volunteer.id, Conversation.status == "active",
+        Conversation.volunteer_id == volunteer.id,
+        Conversation.status == ConversationStatus.ACTIVE,
         Conversation.volunteer_line == line_number).limit(1).with_for_update())
 
 
@@ -335,7 +343,7 @@ def _conversation_command(session: Session, line: Line, volunteer: Volunteer,
         return ""
     if word == "#CRISIS":
         survivor: Survivor = conversation.survivor
-        escalation.escalate(session, line, conversation, source="volunteer",
+        escalation.escalate(session, line, conversation, source=EscalationSource.VOLUNTEER,
                             category="manual", matched=None)
         for text in escalation.hotline_reply(session, line, survivor, None):
             conversations.relay_to_survivor(session, line, conversation, text)

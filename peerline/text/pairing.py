@@ -18,14 +18,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from peerline.delivery import outbox, tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
-from peerline.models import Conversation, Message, Offer, OutboundMessage, Volunteer
+from peerline.models import (
+    Conversation,
+    ConversationStatus,
+    Message,
+    Offer,
+    OfferStatus,
+    OutboundMessage,
+    Volunteer,
+)
 from peerline.text.texts import VOLUNTEER_TEXTS, say
 
 log = logging.getLogger(__name__)
 
 LANG_NAMES = {"en": "English", "es": "Spanish"}
-OPEN_OFFER = "pending"
-SPENT = ("passed", "expired", "failed")
+OPEN_OFFER = OfferStatus.PENDING
+SPENT = (OfferStatus.PASSED, OfferStatus.EXPIRED, OfferStatus.FAILED)
 
 
 def queue_order() -> tuple:
@@ -47,7 +55,8 @@ def effective_capacity(line: Line, volunteer: Volunteer) -> int:
 def lines_in_use(session: Session, volunteer_id: int) -> set[str]:
     """Line numbers a volunteer is using for live conversations and open offers."""
     active = session.scalars(select(Conversation.volunteer_line).where(
-        Conversation.volunteer_id == volunteer_id, Conversation.status == "active"))
+        Conversation.volunteer_id == volunteer_id,
+        Conversation.status == ConversationStatus.ACTIVE))
     offered = session.scalars(select(Offer.line_number).where(
         Offer.volunteer_id == volunteer_id, Offer.status == OPEN_OFFER))
     return {n for n in active if n} | set(offered)
@@ -56,7 +65,8 @@ def lines_in_use(session: Session, volunteer_id: int) -> set[str]:
 def load(session: Session, volunteer_id: int) -> tuple[int, int]:
     """(live conversations, open offers) for a volunteer."""
     active = session.scalar(select(func.count()).where(
-        Conversation.volunteer_id == volunteer_id, Conversation.status == "active")) or 0
+        Conversation.volunteer_id == volunteer_id,
+        Conversation.status == ConversationStatus.ACTIVE)) or 0
     offers = session.scalar(select(func.count()).where(
         Offer.volunteer_id == volunteer_id, Offer.status == OPEN_OFFER)) or 0
     return active, offers
@@ -81,7 +91,7 @@ def candidates(session: Session, line: Line, conversation: Conversation) -> list
     """
     spent = set(session.scalars(select(Offer.volunteer_id).where(
         Offer.conversation_id == conversation.id,
-        Offer.status.in_(SPENT + (OPEN_OFFER, "accepted")))))
+        Offer.status.in_(SPENT + (OPEN_OFFER, OfferStatus.ACCEPTED)))))
     ranked = []
     for volunteer in session.scalars(select(Volunteer).where(
             Volunteer.on_shift.is_(True), Volunteer.active.is_(True),
@@ -144,11 +154,11 @@ def pair(session: Session, line: Line) -> int:
     """
     made = 0
     waiting = session.scalars(select(Conversation.id).where(
-        Conversation.status == "waiting", Conversation.channel == "sms")
+        Conversation.status == ConversationStatus.WAITING, Conversation.channel == "sms")
         .order_by(*queue_order()).limit(200)).all()
     for conversation_id in waiting:
         conversation = _lock(session, Conversation, conversation_id, skip_locked=True)
-        if conversation is None or conversation.status != "waiting":
+        if conversation is None or conversation.status != ConversationStatus.WAITING:
             continue
         open_offers = session.scalar(select(func.count()).where(
             Offer.conversation_id == conversation.id, Offer.status == OPEN_OFFER)) or 0
@@ -191,7 +201,7 @@ def recently_taken(session: Session, line: Line, volunteer_id: int) -> bool:
     """True when one of the volunteer's offers went to another peer in the last minutes."""
     since = line.now() - timedelta(minutes=10)
     return session.scalar(select(func.count()).where(
-        Offer.volunteer_id == volunteer_id, Offer.status == "withdrawn",
+        Offer.volunteer_id == volunteer_id, Offer.status == OfferStatus.WITHDRAWN,
         Offer.resolved_at >= since)) > 0
 
 
@@ -211,24 +221,26 @@ def accept(session: Session, line: Line, volunteer: Volunteer, offer: Offer) -> 
     locked = _lock(session, Volunteer, volunteer.id)
     active, _ = load(session, volunteer.id)
     if locked is None or active >= effective_capacity(line, locked):
-        offer.status, offer.resolved_at = "withdrawn", line.now()
+        offer.status, offer.resolved_at = OfferStatus.WITHDRAWN, line.now()
         request_pairing(session, line)
         return VOLUNTEER_TEXTS["taken"]
     used = {n for n in session.scalars(select(Conversation.volunteer_line).where(
-        Conversation.volunteer_id == volunteer.id, Conversation.status == "active")) if n}
+        Conversation.volunteer_id == volunteer.id,
+        Conversation.status == ConversationStatus.ACTIVE)) if n}
     number = offer.line_number if offer.line_number not in used else free_line(line, used)
     taken = session.execute(
         update(Conversation)
-        .where(Conversation.id == conversation.id, Conversation.status == "waiting",
+        .where(Conversation.id == conversation.id,
+               Conversation.status == ConversationStatus.WAITING,
                Conversation.volunteer_id.is_(None))
-        .values(status="active", volunteer_id=volunteer.id, volunteer_line=number,
+        .values(status=ConversationStatus.ACTIVE, volunteer_id=volunteer.id, volunteer_line=number,
                 assigned_at=line.now(), nudged_at=None, front=False))
     now = line.now()
     if taken.rowcount != 1 or number is None:
-        offer.status, offer.resolved_at = "withdrawn", now
+        offer.status, offer.resolved_at = OfferStatus.WITHDRAWN, now
         return VOLUNTEER_TEXTS["taken"]
     session.refresh(conversation)
-    offer.status, offer.resolved_at = "accepted", now
+    offer.status, offer.resolved_at = OfferStatus.ACCEPTED, now
     log.info("event=offer_accepted conversation=%s offer=%s volunteer=%s",
              conversation.id, offer.id, volunteer.id)
     locked.missed_offers = 0
@@ -240,7 +252,7 @@ def accept(session: Session, line: Line, volunteer: Volunteer, offer: Offer) -> 
     history = _history(session, conversation)
     lang = LANG_NAMES.get(conversation.lang, conversation.lang)
     handed_over = session.scalar(select(func.count()).where(
-        Offer.conversation_id == conversation.id, Offer.status == "accepted",
+        Offer.conversation_id == conversation.id, Offer.status == OfferStatus.ACCEPTED,
         Offer.id != offer.id)) > 0
     if handed_over:
         lines = "\n".join(("them: " if m.sender == "survivor" else "peer: ") + (m.body or "")
@@ -265,7 +277,7 @@ def _withdraw_others(session: Session, line: Line, conversation_id: int,
         Offer.conversation_id == conversation_id, Offer.status == OPEN_OFFER,
         Offer.id != (except_offer or -1))).all()
     for other in others:
-        other.status, other.resolved_at = "withdrawn", line.now()
+        other.status, other.resolved_at = OfferStatus.WITHDRAWN, line.now()
         outbox.text_volunteer(session, line, other.volunteer, other.line_number,
                               VOLUNTEER_TEXTS[text_key], kind="system")
     if others:
@@ -278,7 +290,7 @@ def withdraw_offers(session: Session, line: Line, conversation_id: int) -> None:
                      text_key="offer_closed")
 
 
-def decline(session: Session, line: Line, offer: Offer, status: str = "passed") -> bool:
+def decline(session: Session, line: Line, offer: Offer, status: str = OfferStatus.PASSED) -> bool:
     """PASS, time-out or failed delivery: close the offer and offer the next candidate."""
     result = session.execute(update(Offer).where(Offer.id == offer.id,
                                                  Offer.status == OPEN_OFFER)
@@ -311,14 +323,14 @@ def expire(session: Session, line: Line, offer: Offer) -> None:
     Their live conversations go on untouched (they may simply be busy in them); only new
     offers stop, until they text ``ON`` again.
     """
-    if not decline(session, line, offer, status="expired"):
+    if not decline(session, line, offer, status=OfferStatus.EXPIRED):
         return
     volunteer = offer.volunteer
     volunteer.missed_offers = (volunteer.missed_offers or 0) + 1
     if volunteer.missed_offers >= MISSED_OFFERS_LIMIT and volunteer.on_shift:
         volunteer.on_shift, volunteer.shift_started_at = False, None
         for other in open_offers_for(session, volunteer.id):
-            decline(session, line, other, status="withdrawn")
+            decline(session, line, other, status=OfferStatus.WITHDRAWN)
         outbox.text_volunteer(session, line, volunteer, offer.line_number,
                               VOLUNTEER_TEXTS["auto_off"].format(n=volunteer.missed_offers))
     elif not offer.broadcast:
@@ -331,5 +343,5 @@ def offer_text_failed(session: Session, line: Line, message: OutboundMessage) ->
     if message.offer_id is not None:
         offer = session.get(Offer, message.offer_id)
         if offer is not None:
-            decline(session, line, offer, status="failed")
+            decline(session, line, offer, status=OfferStatus.FAILED)
 

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from peerline.line import Line
-from peerline.models import Call
+from peerline.models import Call, CallRole, RingStatus
 
 #: Ring states in which a volunteer's phone is (about to be) ringing for a call.
-LIVE_RINGS = ("new", "dialing", "ringing", "whisper")
+LIVE_RINGS = (RingStatus.NEW, RingStatus.DIALING, RingStatus.RINGING, RingStatus.WHISPER)
 #: Twilio call statuses that mean the call is over.
 FINAL = {"completed", "busy", "failed", "no-answer", "canceled"}
 #: How long a volunteer's phone rings (Twilio ``timeout``).
@@ -76,7 +76,7 @@ def lock(session: Session, model: Any, ident: int) -> Any:
     return session.scalar(stmt.execution_options(populate_existing=True))
 
 
-def get_call(session: Session, call_id: int, sid: str, role: str = "survivor") -> Call:
+def get_call(session: Session, call_id: int, sid: str, role: str = CallRole.SURVIVOR) -> Call:
     """The call a webhook is about, locked; its ``CallSid`` must match."""
     call = lock(session, Call, call_id)
     if call is None or call.role != role or call.sid != sid:

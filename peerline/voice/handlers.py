@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
-from peerline.models import Call, Ring
+from peerline.models import Call, CallStage, Ring, RingStatus, TransferStatus
 from peerline.telephony.gateway import GatewayError
-from peerline.voice import ivr, scripts
+from peerline.voice import callbacks, scripts
 from peerline.voice.common import (
     DEADLINE_GRACE_S,
     RING_GAP_S,
@@ -45,12 +45,12 @@ def dial_task(sessions: sessionmaker[Session], line: Line, ring_id: int | None) 
     """Place one ring's call to a volunteer (at most once: a lost ring is re-rung later)."""
     with sessions.begin() as session:
         ring = session.get(Ring, ring_id)
-        if ring is None or ring.status != "new":
+        if ring is None or ring.status != RingStatus.NEW:
             return
-        if ring.call.stage != "queued":
-            ring.status, ring.ended_at = "canceled", line.now()
+        if ring.call.stage != CallStage.QUEUED:
+            ring.status, ring.ended_at = RingStatus.CANCELED, line.now()
             return
-        ring.status = "dialing"
+        ring.status = RingStatus.DIALING
         to = line.vault.decrypt(ring.volunteer.phone_enc)
         from_number = ring.line_number
     try:
@@ -61,17 +61,18 @@ def dial_task(sessions: sessionmaker[Session], line: Line, ring_id: int | None) 
         log.warning("ring %s could not be placed (%s)", ring_id, exc)
         with sessions.begin() as session:
             ring = lock(session, Ring, ring_id)
-            if ring.status == "dialing":
-                ring.status, ring.ended_at = "failed", line.now()
+            if ring.status == RingStatus.DIALING:
+                ring.status, ring.ended_at = RingStatus.FAILED, line.now()
             request_rings(session, line, delay_s=RING_GAP_S)
         return
     with sessions.begin() as session:
         ring = lock(session, Ring, ring_id)
         if ring.sid is None:
             ring.sid = sid
-        if ring.status == "dialing":
-            ring.status = "ringing"
-        elif ring.status in ("taken", "canceled"):  # decided while we dialled: hang up
+        if ring.status == RingStatus.DIALING:
+            ring.status = RingStatus.RINGING
+        elif ring.status in (RingStatus.TAKEN, RingStatus.CANCELED):
+            # decided while we dialled: hang up
             tasks.add(session, TaskKind.VOICE_HANGUP, ring.id, line.now(),
                       dedupe_key=f"voice_hangup:{ring.id}")
 
@@ -86,8 +87,8 @@ def hangup_task(sessions: sessionmaker[Session], line: Line, ring_id: int | None
             return  # not placed yet: the dialling task hangs it up itself
         sid, status, answered = ring.sid, ring.status, ring.answered_at is not None
     try:
-        if answered and status in ("taken", "canceled"):
-            key = "taken" if status == "taken" else "gone"
+        if answered and status in (RingStatus.TAKEN, RingStatus.CANCELED):
+            key = "taken" if status == RingStatus.TAKEN else "gone"
             line.gateway.update_call(sid, twiml=scripts.volunteer_told(key))
         else:
             line.gateway.update_call(sid, status="completed")
@@ -112,14 +113,14 @@ def _redirect_at_stage(sessions: sessionmaker[Session], line: Line, call_id: int
 
 def bridge_task(sessions: sessionmaker[Session], line: Line, call_id: int | None) -> None:
     """Move the caller out of the queue into the peer's conference."""
-    _redirect_at_stage(sessions, line, call_id, "bridging", "/voice/join")
+    _redirect_at_stage(sessions, line, call_id, CallStage.BRIDGING, "/voice/join")
 
 
 
 
 def peer_left_task(sessions: sessionmaker[Session], line: Line, call_id: int | None) -> None:
     """The peer left: move the caller from the conference to a kind last word."""
-    _redirect_at_stage(sessions, line, call_id, "after", "/voice/after")
+    _redirect_at_stage(sessions, line, call_id, CallStage.AFTER, "/voice/after")
 
 
 
@@ -130,14 +131,14 @@ def deadline_task(sessions: sessionmaker[Session], line: Line, call_id: int | No
         call = lock(session, Call, call_id)
         if call is None or call.ended_at is not None:
             return
-        if call.stage == "queued":
+        if call.stage == CallStage.QUEUED:
             waited = elapsed(line, call.queued_at)
             max_wait = line.setting("PEERLINE_VOICE_MAX_WAIT_S")
             if waited < max_wait:
                 raise tasks.Retry(max_wait - waited + DEADLINE_GRACE_S, "not yet")
             to_voicemail(session, line, call)
             call.leave_reason = "deadline"
-        if call.stage != "voicemail" or call.leave_reason != "deadline":
+        if call.stage != CallStage.VOICEMAIL or call.leave_reason != "deadline":
             return
         sid = call.sid
     _redirect(line, sid, f"/voice/voicemail?call={call_id}")
@@ -152,9 +153,10 @@ def hotline_task(sessions: sessionmaker[Session], line: Line, call_id: int | Non
     """Warm transfer: dial the hotline into the call's conference (at most once)."""
     with sessions.begin() as session:
         call = lock(session, Call, call_id)
-        if call is None or call.transfer_status != "requested" or call.ended_at is not None:
+        if (call is None or call.transfer_status != TransferStatus.REQUESTED
+                or call.ended_at is not None):
             return
-        call.transfer_status = "dialing"
+        call.transfer_status = TransferStatus.DIALING
         from_number = caller_id(line, call)
     try:
         sid = line.gateway.create_call(
@@ -183,7 +185,7 @@ def tell_peer_task(sessions: sessionmaker[Session], line: Line, ring_id: int | N
         call = ring.call
         if call.ended_at is not None:
             twiml = scripts.volunteer_told("caller_gone")
-        elif call.transfer_status == "failed":
+        elif call.transfer_status == TransferStatus.FAILED:
             twiml = scripts.volunteer_conference(call.id, intro="hotline_no_answer")
         else:
             return
@@ -199,7 +201,7 @@ def tell_peer_task(sessions: sessionmaker[Session], line: Line, ring_id: int | N
 
 def callback_task(sessions: sessionmaker[Session], line: Line, voicemail_id: int | None) -> None:
     """Ring the peer who will return a voicemail (they then dial the caller, masked)."""
-    ivr.place_callback(sessions, line, voicemail_id)
+    callbacks.place_callback(sessions, line, voicemail_id)
 
 
 def _redirect(line: Line, sid: str, path: str) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
-from peerline.models import Call
+from peerline.models import Call, CallStage, EscalationSource, TransferStatus
 from peerline.text import escalation
 from peerline.voice import scripts
 from peerline.voice.common import UnknownCall, caller_id, lock
@@ -35,20 +35,20 @@ def escalate(session: Session, line: Line, call: Call, category: str | None,
     first = call.priority == 0
     call.priority = 1
     if first and call.conversation is not None:
-        escalation.escalate(session, line, call.conversation, source="voice",
+        escalation.escalate(session, line, call.conversation, source=EscalationSource.VOICE,
                             category=category, matched=matched)
 
 
 def offer_hotline(session: Session, line: Line, call: Call) -> str:
     """Crisis heard: offer the hotline at once (silence connects)."""
-    call.stage = "crisis"
+    call.stage = CallStage.CRISIS
     cancel_rings(session, line, call)
     return scripts.crisis_offer(call.id, call.lang)
 
 
 def to_hotline(session: Session, line: Line, call: Call) -> str:
     """Connect the caller to the crisis hotline."""
-    call.stage = "hotline"
+    call.stage = CallStage.HOTLINE
     cancel_rings(session, line, call)
     return scripts.hotline(call.id, call.lang, line.setting("PEERLINE_HOTLINE_VOICE"),
                            caller_id(line, call))
@@ -56,9 +56,10 @@ def to_hotline(session: Session, line: Line, call: Call) -> str:
 
 def warm_transfer(session: Session, line: Line, call: Call) -> bool:
     """Dial the hotline into the call's conference (the peer stays until hand-over)."""
-    if call.transfer_status in ("requested", "dialing", "joined"):
+    if call.transfer_status in (TransferStatus.REQUESTED, TransferStatus.DIALING,
+                                TransferStatus.JOINED):
         return False
-    call.transfer_status = "requested"
+    call.transfer_status = TransferStatus.REQUESTED
     tasks.add(session, TaskKind.VOICE_HOTLINE, call.id, line.now(),
               dedupe_key=f"voice_hotline:{call.id}")
     return True
@@ -69,7 +70,7 @@ def hotline_leg(session: Session, line: Line, *, call_id: int, sid: str) -> str:
     call = lock(session, Call, call_id)
     if call is None or (call.hotline_sid and call.hotline_sid != sid):
         raise UnknownCall(f"call {call_id}")
-    if call.ended_at is not None or call.stage not in ("bridging", "bridged"):
+    if call.ended_at is not None or call.stage not in (CallStage.BRIDGING, CallStage.BRIDGED):
         return scripts.volunteer_told("hotline_gone")
-    call.transfer_status, call.hotline_sid = "joined", sid
+    call.transfer_status, call.hotline_sid = TransferStatus.JOINED, sid
     return scripts.hotline_leg(call.id)

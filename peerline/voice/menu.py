@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from peerline.line import Line
-from peerline.models import Call, Conversation, Survivor
+from peerline.models import Call, CallRole, CallStage, Conversation, ConversationStatus, Survivor
 from peerline.people.lookup import find_volunteer, get_or_create_survivor
 from peerline.people.phones import InvalidNumber, is_withheld, normalise
 from peerline.voice import ivr, scripts
@@ -29,7 +29,7 @@ def inbound(session: Session, line: Line, *, sid: str, from_raw: str, to_raw: st
         raise BadInput("To is not a phone number") from None
     existing = session.scalar(select(Call).where(Call.sid == sid))
     if existing is not None:  # Twilio asked again: carry on where the call is
-        if existing.role == "volunteer":
+        if existing.role == CallRole.VOLUNTEER:
             return ivr.menu(session, line, existing)
         return resume(session, line, existing)
     number: str | None = None
@@ -46,12 +46,13 @@ def inbound(session: Session, line: Line, *, sid: str, from_raw: str, to_raw: st
     now = line.now()
     survivor = (get_or_create_survivor(session, line, number, "en") if number is not None
                 else _anonymous_survivor(session, line, sid))
-    conversation = Conversation(survivor_id=survivor.id, channel="voice", status="call",
+    conversation = Conversation(survivor_id=survivor.id, channel="voice",
+                                status=ConversationStatus.CALL,
                                 priority=0, front=False, lang=survivor.lang,
                                 survivor_line=line_number, created_at=now, queued_at=now)
     session.add(conversation)
     session.flush()
-    call = Call(sid=sid, role="survivor", stage="menu", withheld=number is None,
+    call = Call(sid=sid, role=CallRole.SURVIVOR, stage=CallStage.MENU, withheld=number is None,
                 from_enc=line.vault.encrypt(number) if number else None,
                 from_hash=line.vault.hash(number) if number else None,
                 line_number=line_number, lang=survivor.lang, priority=0, tries=0,
@@ -75,7 +76,7 @@ def menu_choice(session: Session, line: Line, *, call_id: int, sid: str, digits:
                 speech: str) -> str:
     """The caller answered the menu (a key, words, or nothing)."""
     call = get_call(session, call_id, sid)
-    if call.stage != "menu":
+    if call.stage != CallStage.MENU:
         return resume(session, line, call)
     choice = menu_word(digits, speech)
     crisis = heard_crisis(session, line, call, speech)  # escalates even when dialling
@@ -102,7 +103,7 @@ def crisis_choice(session: Session, line: Line, *, call_id: int, sid: str,
                   digits: str) -> str:
     """The answer to the crisis offer: 1 waits for a peer, anything else the hotline."""
     call = get_call(session, call_id, sid)
-    if call.stage != "crisis":
+    if call.stage != CallStage.CRISIS:
         return resume(session, line, call)
     if digits.strip()[:1] == "1":
         return enqueue(session, line, call)
@@ -113,7 +114,7 @@ def hotline_done(session: Session, line: Line, *, call_id: int, sid: str,
                  dial_status: str) -> str:
     """The hotline leg ended: a kind goodbye, or (not reached) how to reach it and a peer."""
     call = get_call(session, call_id, sid)
-    if call.stage != "hotline":
+    if call.stage != CallStage.HOTLINE:
         return resume(session, line, call)
     if dial_status.lower() == "completed":
         return scripts.goodbye(call.lang, "hotline_done")

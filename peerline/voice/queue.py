@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
-from peerline.models import Call
+from peerline.models import Call, CallRole, CallStage
 from peerline.people import roster
 from peerline.text import conversations
 from peerline.voice import scripts
@@ -29,14 +29,14 @@ def wait(session: Session, line: Line, *, call_id: int, sid: str) -> str:
 
 def enqueue(session: Session, line: Line, call: Call, intro: bool = True) -> str:
     """Wait for a peer: volunteers are rung; nobody on shift or waited out → voicemail."""
-    if call.stage not in ("menu", "crisis", "hotline", "queued"):
+    if call.stage not in (CallStage.MENU, CallStage.CRISIS, CallStage.HOTLINE, CallStage.QUEUED):
         return resume(session, line, call)
     if roster.on_shift_count(session, call.lang) == 0:
         if call.conversation is not None:
             conversations.alert_nobody_on_shift(session, line, call.conversation)
         return to_voicemail(session, line, call, nobody_on_shift=True)
     now = line.now()
-    call.stage, call.leave_reason = "queued", None
+    call.stage, call.leave_reason = CallStage.QUEUED, None
     if call.queued_at is None:
         call.queued_at = now
         if call.conversation is not None:
@@ -54,7 +54,7 @@ def enqueue(session: Session, line: Line, call: Call, intro: bool = True) -> str
 def position(session: Session, call: Call) -> int:
     """The caller's place among waiting callers of their language (crisis first)."""
     ahead = session.scalar(select(func.count()).select_from(Call).where(
-        Call.role == "survivor", Call.stage == "queued", Call.lang == call.lang,
+        Call.role == CallRole.SURVIVOR, Call.stage == CallStage.QUEUED, Call.lang == call.lang,
         Call.id != call.id,
         or_(Call.priority > call.priority,
             and_(Call.priority == call.priority,
@@ -66,7 +66,7 @@ def position(session: Session, call: Call) -> int:
 def hold(session: Session, line: Line, *, call_id: int, sid: str, queue_time: int) -> str:
     """One hold cycle (``waitUrl``): position and hotline option; leave at the max wait."""
     call = get_call(session, call_id, sid)
-    if call.stage != "queued":
+    if call.stage != CallStage.QUEUED:
         return scripts.leave()  # taken by a peer, or moved on: the queue action decides
     max_wait = line.setting("PEERLINE_VOICE_MAX_WAIT_S")
     remaining = max_wait - max(queue_time, elapsed(line, call.queued_at))
@@ -83,7 +83,7 @@ def hold_input(session: Session, line: Line, *, call_id: int, sid: str, digits: 
                speech: str) -> str:
     """A key or words while on hold: crisis → hotline offer; 9/"hotline" → hotline."""
     call = get_call(session, call_id, sid)
-    if call.stage != "queued":
+    if call.stage != CallStage.QUEUED:
         return scripts.leave()
     if heard_crisis(session, line, call, speech):
         call.leave_reason = "crisis"
@@ -101,9 +101,9 @@ def left_queue(session: Session, line: Line, *, call_id: int, sid: str, result: 
     if result == "hangup":
         call_over(session, line, call, "completed", None)
         return scripts.empty()
-    if call.stage in ("bridging", "bridged"):
+    if call.stage in (CallStage.BRIDGING, CallStage.BRIDGED):
         return join(session, line, call)
-    if call.stage != "queued":
+    if call.stage != CallStage.QUEUED:
         return resume(session, line, call)
     reason, call.leave_reason = call.leave_reason, None
     if reason == "hotline":

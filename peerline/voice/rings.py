@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
-from peerline.models import Call, Ring, Volunteer
+from peerline.models import Call, CallRole, CallStage, Ring, RingStatus, Volunteer
 from peerline.voice import scripts
 from peerline.voice.common import (
     LIVE_RINGS,
@@ -65,8 +65,8 @@ def ring_round(session: Session, line: Line) -> list[int]:
     live = session.execute(select(Ring.call_id, Ring.volunteer_id).where(_live(line))).all()
     busy = {volunteer_id for _, volunteer_id in live}
     ringing_for = {call_id for call_id, _ in live}
-    waiting = session.scalars(select(Call).where(Call.role == "survivor",
-                                                 Call.stage == "queued")
+    waiting = session.scalars(select(Call).where(Call.role == CallRole.SURVIVOR,
+                                                 Call.stage == CallStage.QUEUED)
                               .order_by(Call.priority.desc(), Call.queued_at, Call.id)).all()
     made: list[int] = []
     unserved = False
@@ -84,7 +84,7 @@ def ring_round(session: Session, line: Line) -> list[int]:
                                                     _live(line)).limit(1)) is not None:
                 continue  # another worker rang them a moment ago
             ring = Ring(call_id=call.id, volunteer_id=volunteer.id,
-                        line_number=caller_id(line, call), status="new", created_at=now)
+                        line_number=caller_id(line, call), status=RingStatus.NEW, created_at=now)
             session.add(ring)
             session.flush()
             tasks.add(session, TaskKind.VOICE_DIAL, ring.id, now)
@@ -97,7 +97,8 @@ def ring_round(session: Session, line: Line) -> list[int]:
     return made
 
 
-def cancel_rings(session: Session, line: Line, call: Call, status: str = "canceled") -> None:
+def cancel_rings(session: Session, line: Line, call: Call,
+                 status: str = RingStatus.CANCELED) -> None:
     """Stop every ring still going for a call; the volunteers are told and hung up."""
     for ring in session.scalars(select(Ring).where(Ring.call_id == call.id,
                                                    Ring.status.in_(LIVE_RINGS))):
@@ -122,18 +123,19 @@ def _ring_and_call(session: Session, ring_id: int, sid: str) -> tuple[Ring, Call
 
 def _ring_lost(line: Line, ring: Ring, call: Call) -> str:
     if ring.status in LIVE_RINGS:
-        taken = call.stage in ("bridging", "bridged", "after")
-        ring.status, ring.ended_at = ("taken" if taken else "canceled"), line.now()
-    return scripts.volunteer_told("taken" if ring.status == "taken" else "gone")
+        taken = call.stage in (CallStage.BRIDGING, CallStage.BRIDGED, CallStage.AFTER)
+        ring.status = RingStatus.TAKEN if taken else RingStatus.CANCELED
+        ring.ended_at = line.now()
+    return scripts.volunteer_told("taken" if ring.status == RingStatus.TAKEN else "gone")
 
 
 def ring_answered(session: Session, line: Line, *, ring_id: int, sid: str) -> str:
     """A rung volunteer picked up: the whisper (press 1), unless the call is gone."""
     ring, call = _ring_and_call(session, ring_id, sid)
-    if ring.status == "accepted":
+    if ring.status == RingStatus.ACCEPTED:
         return scripts.volunteer_conference(call.id)
-    if ring.status in LIVE_RINGS and call.stage == "queued":
-        ring.status, ring.answered_at = "whisper", line.now()
+    if ring.status in LIVE_RINGS and call.stage == CallStage.QUEUED:
+        ring.status, ring.answered_at = RingStatus.WHISPER, line.now()
         return scripts.whisper(ring.id, call.lang, call.priority > 0)
     return _ring_lost(line, ring, call)
 
@@ -141,27 +143,27 @@ def ring_answered(session: Session, line: Line, *, ring_id: int, sid: str) -> st
 def ring_pressed(session: Session, line: Line, *, ring_id: int, sid: str, digits: str) -> str:
     """A key at the whisper: 1 takes the call (compare-and-set); the first 1 wins."""
     ring, call = _ring_and_call(session, ring_id, sid)
-    if ring.status == "accepted":
+    if ring.status == RingStatus.ACCEPTED:
         return scripts.volunteer_conference(call.id, intro=None)
-    if ring.status not in LIVE_RINGS or call.stage != "queued":
+    if ring.status not in LIVE_RINGS or call.stage != CallStage.QUEUED:
         return _ring_lost(line, ring, call)
     if digits.strip()[:1] != "1":
         return scripts.whisper(ring.id, call.lang, call.priority > 0, again=True)
     now = line.now()
     taken = session.execute(
-        update(Call).where(Call.id == call.id, Call.stage == "queued",
+        update(Call).where(Call.id == call.id, Call.stage == CallStage.QUEUED,
                            Call.volunteer_id.is_(None))
-        .values(stage="bridging", volunteer_id=ring.volunteer_id, answered_at=now,
+        .values(stage=CallStage.BRIDGING, volunteer_id=ring.volunteer_id, answered_at=now,
                 wait_s=elapsed(line, call.queued_at)))
     if taken.rowcount != 1:
-        ring.status, ring.ended_at = "taken", now
+        ring.status, ring.ended_at = RingStatus.TAKEN, now
         return scripts.volunteer_told("taken")
     session.refresh(call)
-    ring.status, ring.answered_at = "accepted", ring.answered_at or now
+    ring.status, ring.answered_at = RingStatus.ACCEPTED, ring.answered_at or now
     volunteer = lock(session, Volunteer, ring.volunteer_id)
     volunteer.on_call = True
     if call.conversation is not None:
         call.conversation.volunteer_id, call.conversation.assigned_at = volunteer.id, now
-    cancel_rings(session, line, call, status="taken")
+    cancel_rings(session, line, call, status=RingStatus.TAKEN)
     tasks.add(session, TaskKind.VOICE_BRIDGE, call.id, now, dedupe_key=f"voice_bridge:{call.id}")
     return scripts.volunteer_conference(call.id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from peerline.line import Line
-from peerline.models import Call
+from peerline.models import Call, CallStage
 from peerline.voice import scripts
 from peerline.voice.common import caller_id
 
@@ -15,30 +15,30 @@ from peerline.voice.common import caller_id
 def resume(session: Session, line: Line, call: Call) -> str:
     """The TwiML for wherever a survivor's call is now (a repeated or out-of-order webhook)."""
     stage = call.stage
-    if stage == "menu":
+    if stage == CallStage.MENU:
         return scripts.menu(call.id)
-    if stage == "crisis":
+    if stage == CallStage.CRISIS:
         return scripts.crisis_offer(call.id, call.lang)
-    if stage == "queued":
+    if stage == CallStage.QUEUED:
         return scripts.enqueue(call.id, call.lang, intro=False)
-    if stage in ("bridging", "bridged"):
+    if stage in (CallStage.BRIDGING, CallStage.BRIDGED):
         return join(session, line, call)
-    if stage == "hotline":
+    if stage == CallStage.HOTLINE:
         return scripts.hotline(call.id, call.lang, line.setting("PEERLINE_HOTLINE_VOICE"),
                                caller_id(line, call))
-    if stage == "voicemail":
+    if stage == CallStage.VOICEMAIL:
         return scripts.voicemail(call.id, call.lang, call.withheld, None)
-    if stage == "after":
+    if stage == CallStage.AFTER:
         return scripts.after_call(call.id, call.lang)
     return scripts.goodbye(call.lang)
 
 
 def join(session: Session, line: Line, call: Call) -> str:
     """The caller's way into the peer's conference, by the call's stage."""
-    if call.stage == "bridging":
-        call.stage = "bridged"
-    if call.stage == "bridged":
+    if call.stage == CallStage.BRIDGING:
+        call.stage = CallStage.BRIDGED
+    if call.stage == CallStage.BRIDGED:
         return scripts.caller_conference(call.id, call.lang)
-    if call.stage == "queued":  # the peer dropped before the caller got there
+    if call.stage == CallStage.QUEUED:  # the peer dropped before the caller got there
         return scripts.enqueue(call.id, call.lang, intro=False)
     return resume(session, line, call)

@@ -9,8 +9,17 @@ from sqlalchemy.orm import Session
 from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
-from peerline.models import Call, Ring
-from peerline.voice import ivr
+from peerline.models import (
+    Call,
+    CallOutcome,
+    CallRole,
+    CallStage,
+    ConversationStatus,
+    Ring,
+    RingStatus,
+    TransferStatus,
+)
+from peerline.voice import callbacks, ivr
 from peerline.voice.bridge import release
 from peerline.voice.common import FINAL, LIVE_RINGS, RING_GAP_S, elapsed, lock
 from peerline.voice.rings import cancel_rings, has_live_rings, request_rings
@@ -22,7 +31,7 @@ def record_status(session: Session, line: Line, *, sid: str, status: str,
     """``/voice/status``: answered, abandoned (with wait), rings' no-answer/busy, legs."""
     status = status.lower()
     if voicemail_id is not None:
-        ivr.callback_status(session, line, voicemail_id=voicemail_id, sid=sid, status=status)
+        callbacks.callback_status(session, line, voicemail_id=voicemail_id, sid=sid, status=status)
         return
     if hotline_for is not None:
         hotline_status(session, line, hotline_for, sid, status)
@@ -49,27 +58,27 @@ def call_over(session: Session, line: Line, call: Call, status: str,
     now = line.now()
     call.ended_at, call.twilio_status, call.duration_s = now, status, duration
     stage = call.stage
-    call.stage = "ended"
-    if call.role == "volunteer":
-        call.outcome = "ivr"
+    call.stage = CallStage.ENDED
+    if call.role == CallRole.VOLUNTEER:
+        call.outcome = CallOutcome.IVR
         ivr.ivr_call_over(session, line, call)
         return
     if call.answered_at is not None:
-        call.outcome = "answered"
+        call.outcome = CallOutcome.ANSWERED
     else:
-        call.outcome = {"queued": "abandoned"}.get(stage, stage)
-        if stage == "queued" and call.queued_at is not None:
+        call.outcome = {CallStage.QUEUED: CallOutcome.ABANDONED}.get(stage, stage)
+        if stage == CallStage.QUEUED and call.queued_at is not None:
             call.wait_s = elapsed(line, call.queued_at)
     cancel_rings(session, line, call)
-    if stage == "bridging":  # the peer is alone in the conference: tell them
+    if stage == CallStage.BRIDGING:  # the peer is alone in the conference: tell them
         for ring in session.scalars(select(Ring).where(Ring.call_id == call.id,
-                                                       Ring.status == "accepted")):
+                                                       Ring.status == RingStatus.ACCEPTED)):
             tasks.add(session, TaskKind.VOICE_TELL_PEER, ring.id, now,
                       dedupe_key=f"voice_tell_peer:{ring.id}")
     release(session, line, call.volunteer_id)
     conversation = call.conversation
-    if conversation is not None and conversation.status != "closed":
-        conversation.status, conversation.closed_at = "closed", now
+    if conversation is not None and conversation.status != ConversationStatus.CLOSED:
+        conversation.status, conversation.closed_at = ConversationStatus.CLOSED, now
         conversation.closed_reason = f"call_{call.outcome}"[:40]
 
 
@@ -83,19 +92,20 @@ def _ring_status(session: Session, line: Line, ring_id: int, sid: str, status: s
             select(Ring.id).where(Ring.sid == sid)) is None:
         ring.sid = sid
     if status not in FINAL:
-        if status in ("initiated", "queued", "ringing") and ring.status in ("new", "dialing"):
-            ring.status = "ringing"
+        if (status in ("initiated", "queued", "ringing")
+                and ring.status in (RingStatus.NEW, RingStatus.DIALING)):
+            ring.status = RingStatus.RINGING
         return
     now = line.now()
-    if ring.status == "accepted":
+    if ring.status == RingStatus.ACCEPTED:
         if ring.ended_at is None:
             ring.ended_at = now
             _peer_leg_over(session, line, call, ring)
         return
     if ring.status in LIVE_RINGS:
-        ring.status = "declined" if status == "completed" else status
+        ring.status = RingStatus.DECLINED if status == "completed" else status
         ring.ended_at = now
-    if call.stage == "queued" and not has_live_rings(session, line, call.id):
+    if call.stage == CallStage.QUEUED and not has_live_rings(session, line, call.id):
         request_rings(session, line, delay_s=RING_GAP_S)
 
 
@@ -104,13 +114,14 @@ def _peer_leg_over(session: Session, line: Line, call: Call, ring: Ring) -> None
     release(session, line, ring.volunteer_id)
     if call.ended_at is not None:
         return
-    if call.stage == "bridging":  # before the caller joined: back to the head of the line
-        call.stage, call.volunteer_id, call.answered_at, call.wait_s = "queued", None, None, None
+    if call.stage == CallStage.BRIDGING:  # before the caller joined: back to the head of the line
+        call.stage = CallStage.QUEUED
+        call.volunteer_id = call.answered_at = call.wait_s = None
         if call.conversation is not None:
             call.conversation.volunteer_id = None
         request_rings(session, line)
-    elif call.stage == "bridged" and call.transfer_status != "joined":
-        call.stage = "after"
+    elif call.stage == CallStage.BRIDGED and call.transfer_status != TransferStatus.JOINED:
+        call.stage = CallStage.AFTER
         tasks.add(session, TaskKind.VOICE_PEER_LEFT, call.id, line.now(),
                   dedupe_key=f"voice_peer_left:{call.id}")
 
@@ -120,9 +131,10 @@ def hotline_status(session: Session, line: Line, call_id: int, sid: str, status:
     call = lock(session, Call, call_id)
     if call is None or (call.hotline_sid and call.hotline_sid != sid):
         return
-    if status in FINAL and call.transfer_status in ("requested", "dialing"):
-        call.transfer_status = "failed"
+    if status in FINAL and call.transfer_status in (TransferStatus.REQUESTED,
+                                                   TransferStatus.DIALING):
+        call.transfer_status = TransferStatus.FAILED
         for ring in session.scalars(select(Ring).where(Ring.call_id == call.id,
-                                                       Ring.status == "accepted")):
+                                                       Ring.status == RingStatus.ACCEPTED)):
             tasks.add(session, TaskKind.VOICE_TELL_PEER, ring.id, line.now(),
                       dedupe_key=f"voice_tell_peer:{ring.id}")

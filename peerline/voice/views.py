@@ -21,6 +21,7 @@ from peerline.telephony.signature import twilio_signed
 from peerline.telephony.twiml import xml
 from peerline.voice import (
     bridge,
+    callbacks,
     common,
     hotline,
     ivr,
@@ -195,12 +196,12 @@ def _voicemail_route(fn: Callable[..., str], **fields: Callable[[], object]
 
 _route("/ring", "ring", _ring_route(rings.ring_answered))
 _route("/ring/press", "ring_press", _ring_route(rings.ring_pressed, digits=_digits))
-_route("/callback", "callback", _voicemail_route(ivr.callback_answered))
-_route("/callback/pin", "callback_pin", _voicemail_route(ivr.callback_pin, digits=_digits))
-_route("/callback/press", "callback_press", _voicemail_route(ivr.callback_pressed,
+_route("/callback", "callback", _voicemail_route(callbacks.callback_answered))
+_route("/callback/pin", "callback_pin", _voicemail_route(callbacks.callback_pin, digits=_digits))
+_route("/callback/press", "callback_press", _voicemail_route(callbacks.callback_pressed,
                                                              digits=_digits))
 _route("/callback/done", "callback_done", _voicemail_route(
-    ivr.callback_done, dial_status=lambda: _form("DialCallStatus", 32)))
+    callbacks.callback_done, dial_status=lambda: _form("DialCallStatus", 32)))
 
 
 # --- callbacks that answer nothing -----------------------------------------------------

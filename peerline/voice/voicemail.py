@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from peerline.delivery import outbox, remote_delete
 from peerline.line import Line
-from peerline.models import Call, Voicemail, Volunteer
+from peerline.models import Call, CallStage, Voicemail, VoicemailStatus, Volunteer
 from peerline.text import conversations, escalation, pairing
 from peerline.voice import scripts
 from peerline.voice.common import elapsed, get_call
@@ -22,11 +22,11 @@ from peerline.voice.stage import resume
 def to_voicemail(session: Session, line: Line, call: Call,
                  nobody_on_shift: bool = False) -> str:
     """Voicemail after the longest wait (or with nobody on shift), and a text-back."""
-    if call.stage == "voicemail":
+    if call.stage == CallStage.VOICEMAIL:
         return scripts.voicemail(call.id, call.lang, call.withheld, None)
-    if call.stage in ("bridging", "bridged", "after", "ended"):
+    if call.stage in (CallStage.BRIDGING, CallStage.BRIDGED, CallStage.AFTER, CallStage.ENDED):
         return resume(session, line, call)
-    call.stage, call.leave_reason = "voicemail", None
+    call.stage, call.leave_reason = CallStage.VOICEMAIL, None
     if call.queued_at is not None:
         call.wait_s = elapsed(line, call.queued_at)
     cancel_rings(session, line, call)
@@ -41,7 +41,7 @@ def to_voicemail(session: Session, line: Line, call: Call,
 def voicemail_prompt(session: Session, line: Line, *, call_id: int, sid: str) -> str:
     """``/voice/voicemail``: where the max-wait backstop sends a caller."""
     call = get_call(session, call_id, sid)
-    if call.stage == "queued":
+    if call.stage == CallStage.QUEUED:
         return to_voicemail(session, line, call)
     return resume(session, line, call)
 
@@ -53,7 +53,7 @@ def recorded(session: Session, line: Line, *, call_id: int, sid: str, recording_
     got = bool(recording_url) and (duration is None or duration > 0)
     if got:
         voicemail = session.scalar(select(Voicemail).where(Voicemail.call_id == call.id))
-        if voicemail is not None and voicemail.status == "erased":
+        if voicemail is not None and voicemail.status == VoicemailStatus.ERASED:
             remote_delete.forget(session, line, "recording", recording_sid)
         elif voicemail is None:
             voicemail = _new_voicemail(session, line, call)
@@ -68,7 +68,8 @@ def recorded(session: Session, line: Line, *, call_id: int, sid: str, recording_
 
 def _new_voicemail(session: Session, line: Line, call: Call) -> Voicemail:
     voicemail = Voicemail(call_id=call.id, lang=call.lang, priority=call.priority,
-                          status="no_callback" if call.withheld else "new", attempts=0,
+                          status=(VoicemailStatus.NO_CALLBACK if call.withheld
+                                  else VoicemailStatus.NEW), attempts=0,
                           created_at=line.now())
     session.add(voicemail)
     session.flush()
@@ -77,7 +78,7 @@ def _new_voicemail(session: Session, line: Line, call: Call) -> Voicemail:
 
 def announce_voicemail(session: Session, line: Line, voicemail: Voicemail) -> None:
     """Tell on-shift peers (and the on-call coordinator) a callback is waiting."""
-    if voicemail.status != "new":
+    if voicemail.status != VoicemailStatus.NEW:
         return
     crisis = ", crisis" if voicemail.priority else ""
     text = VOICEMAIL_TEXT.format(lang=LANG_NAMES.get(voicemail.lang, voicemail.lang),
@@ -103,7 +104,7 @@ def transcription(session: Session, line: Line, *, call_id: int, sid: str, text:
     """
     call = get_call(session, call_id, sid)
     voicemail = session.scalar(select(Voicemail).where(Voicemail.call_id == call.id))
-    if voicemail is not None and voicemail.status == "erased":
+    if voicemail is not None and voicemail.status == VoicemailStatus.ERASED:
         remote_delete.forget(session, line, "transcription", transcription_sid)
         return
     if voicemail is None:

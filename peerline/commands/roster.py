@@ -1,0 +1,78 @@
+"""``flask --app wsgi roster …``: the volunteer roster (numbers masked, PINs never shown)."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from peerline.commands.common import services
+from peerline.people import pins
+from peerline.people import roster as roster_domain
+from peerline.people.phones import InvalidNumber, masked
+
+roster_cli = AppGroup("roster", help="The volunteer roster.")
+
+
+@roster_cli.command("add")
+@click.option("--name", required=True)
+@click.option("--phone", required=True)
+@click.option("--lang", default="en", show_default=True, help="Comma-separated: en,es")
+@click.option("--capacity", type=int, default=None, help="Parallel text conversations.")
+@click.option("--pin", default=None,
+              help="Voice PIN, 4-12 digits (stored hashed). Prefer `roster set-pin`, "
+                   "which prompts for it and keeps it out of shell history.")
+def roster_add(name: str, phone: str, lang: str, capacity: int | None,
+               pin: str | None) -> None:
+    """Put a volunteer on the roster."""
+    svc = services()
+    try:
+        with svc.sessions.begin() as session:
+            volunteer = roster_domain.add_volunteer(session, svc.line, name, phone, lang,
+                                                    capacity, pin=pin)
+            vid = volunteer.id
+    except (InvalidNumber, roster_domain.RosterError) as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"added volunteer #{vid} {name}" + (" with a PIN" if pin else
+                                                   " (no PIN yet: roster set-pin)"))
+
+
+@roster_cli.command("set-pin")
+@click.option("--phone", required=True)
+def roster_set_pin(phone: str) -> None:
+    """Set a volunteer's voice PIN (asked twice, never shown); also lifts a PIN lock."""
+    def digits(value: str) -> str:
+        try:
+            return pins.check_format(value)
+        except pins.PinError as exc:
+            raise click.UsageError(str(exc)) from None
+
+    svc = services()
+    try:
+        with svc.sessions() as session:  # a wrong phone fails before a PIN is asked
+            roster_domain.find_by_phone(session, svc.line, phone)
+        pin = click.prompt("New PIN (4-12 digits)", hide_input=True,
+                           confirmation_prompt="Same PIN again", value_proc=digits)
+        with svc.sessions.begin() as session:
+            vid = roster_domain.set_pin(session, svc.line, phone, pin).id
+    except (InvalidNumber, roster_domain.RosterError) as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"PIN set for volunteer #{vid}")
+
+
+@roster_cli.command("list")
+def roster_list() -> None:
+    """Show the roster (numbers masked)."""
+    svc = services()
+    with svc.sessions() as session:
+        people = roster_domain.list_volunteers(session)
+        if not people:
+            click.echo("the roster is empty")
+        for v in people:
+            phone = masked(svc.line.vault.decrypt(v.phone_enc))
+            shift = "on shift" if v.on_shift else "off shift"
+            state = "" if v.active else " (inactive)"
+            pin = "PIN" if v.pin_hash else "no PIN"
+            if v.pin_hash and pins.locked(svc.line, v):
+                pin = "PIN locked"
+            click.echo(f"#{v.id}\t{v.name}\t{phone}\t{v.languages}\tcapacity {v.capacity}\t"
+                       f"{shift}{state}\t{pin}")
