@@ -111,6 +111,8 @@ def test_four_drainers_store_999_once_and_park_the_poisoned_one(
     assert set(sids) == {form(i)["MessageSid"] for i in range(1000) if i != poison}
     [parked] = redis.lrange(spool.DEAD_KEY, 0, -1)
     assert spool.decode(parked, svc.line)["MessageSid"] == form(poison)["MessageSid"]
+    # dead letters hold words: they expire with the spool's time-to-live
+    assert 0 < redis.ttl(spool.DEAD_KEY) <= spool.ttl_s(svc.line)
     assert redis.llen(spool.REDIS_KEY) == 0
     assert not redis.keys(spool.CLAIMED_PREFIX + "*")
     assert not redis.smembers(spool.DRAINERS_KEY)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from peerline.models import Call, Voicemail, Volunteer
@@ -136,6 +137,24 @@ def test_returning_a_voicemail_from_the_ivr_dials_them_masked(phones, svc, clock
     with svc.sessions() as session:
         voicemail = session.scalar(select(Voicemail))
         assert voicemail.status == "done" and voicemail.done_at is not None
+    assert not volunteer(svc, ALEX).on_call
+
+
+@pytest.mark.parametrize("word", ["#ERASE", "STOP"])
+def test_a_number_that_quick_exited_or_stopped_is_never_called_back(phones, svc, clock, word):
+    """A quick exit (or STOP) from a number, then a voicemail left "from" it (a faked
+    caller ID, say): the line never rings a phone that asked for silence."""
+    phones.text(CALLER, "hello")
+    phones.text(CALLER, word)
+    voicemail_left(phones, svc, clock)
+    add_volunteer(svc, "Alex", ALEX)
+    set_pin(svc, ALEX, PIN)
+    leg, _, call_id = pin_call(phones)
+    offer = leg.doc(f"/voice/volunteer/choice?call={call_id}", Digits="4")
+    refused = leg.doc(offer.one("Gather").get("action"), Digits="1")
+    assert not refused.has("Dial") and "won't call them back" in refused.said
+    with svc.sessions() as session:
+        assert session.scalar(select(Voicemail)).status == "no_callback"
     assert not volunteer(svc, ALEX).on_call
 
 

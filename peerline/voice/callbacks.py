@@ -25,6 +25,7 @@ from peerline.models import (
     CallOutcome,
     CallRole,
     CallStage,
+    Survivor,
     Voicemail,
     VoicemailStatus,
     Volunteer,
@@ -137,6 +138,14 @@ def place_callback(sessions: sessionmaker[Session], line: Line, voicemail_id: in
             voicemail.callback_sid = sid
 
 
+def _opted_out(session: Session, call: Call) -> bool:
+    """True when the caller's number belongs to a survivor who opted out or quick-exited."""
+    if call.from_hash is None:
+        return True
+    return bool(session.scalar(select(Survivor.opted_out).where(
+        Survivor.phone_hash == call.from_hash)))
+
+
 def _voicemail_for(session: Session, voicemail_id: int) -> Voicemail:
     voicemail = session.scalar(select(Voicemail).where(Voicemail.id == voicemail_id)
                                .with_for_update())
@@ -223,6 +232,12 @@ def callback_pressed(session: Session, line: Line, *, voicemail_id: int, sid: st
     if digits.strip()[:1] != "1" or call.from_enc is None:
         put_back(voicemail)
         return scripts.volunteer_told("callback_later")
+    if _opted_out(session, call):
+        # STOP or a quick exit from that number: the line never rings it (a faked caller
+        # ID could otherwise make the line call a survivor who asked for silence).
+        log.warning("voicemail %s: no callback, the number opted out", voicemail.id)
+        voicemail.status, voicemail.done_at = VoicemailStatus.NO_CALLBACK, line.now()
+        return scripts.volunteer_told("callback_opted_out")
     volunteer.on_call = True
     return scripts.callback_dial(voicemail.id, line.vault.decrypt(call.from_enc),
                                  common.caller_id(line, call))

@@ -193,6 +193,9 @@ VOLUNTEER_SPOKEN: dict[str, str] = {
                       "to leave it for later.",
     "callback_dialing": "Calling them back now.",
     "callback_later": "OK, the voicemail stays in the list.",
+    "callback_opted_out": "This person has since asked the line not to contact them, so "
+                          "the line won't call them back. The voicemail is closed. "
+                          "Goodbye.",
     "callback_done": "Thank you for calling them back.",
     "callback_missed": "They didn't answer. The voicemail stays in the list for another "
                        "try.",

@@ -14,7 +14,7 @@ from typing import Any
 from redis.exceptions import LockError
 from sqlalchemy.orm import Session, sessionmaker
 
-from peerline.delivery.spool.entry import entry_id, expired
+from peerline.delivery.spool.entry import entry_id, expired, ttl_s
 from peerline.delivery.spool.replay import log_parked, try_replay
 from peerline.line import Line
 
@@ -168,6 +168,10 @@ def drain_redis(sessions: sessionmaker[Session], line: Line, redis_client: Any,
                 done += 1
             elif park_redis(redis_client, drainer, raw, reason, line.now().isoformat()):
                 log_parked(reason)
+                # Dead letters hold words too: they live no longer than the spool itself
+                # (a quick exit or the retention purge must not find them kept forever).
+                for key in (DEAD_KEY, DEAD_WHY_KEY):
+                    redis_client.expire(key, ttl_s(line))
     finally:
         release_redis(redis_client, drainer)
         if exclusive:
