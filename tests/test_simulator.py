@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 import time
 
 import pytest
@@ -16,12 +14,12 @@ from peerline.people import roster
 from peerline.simulator import webhook
 from peerline.telephony.signature import sign
 
+from . import browser
 from .helpers import LINE, LINE2, LINE3
 
 ALEX = "+15550100001"
 SAM = "+15550100002"
 SURV = "+15550199001"
-CHROMIUM = "/usr/bin/chromium"
 
 
 def add_volunteer(svc, name, phone, lang="en"):
@@ -228,36 +226,15 @@ def test_the_signature_uses_localhost_without_a_public_base_url(settings, clock)
 @pytest.fixture
 def live_server(app):
     """The app behind a real HTTP server in a thread."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread_ = threading.Thread(target=server.serve_forever, daemon=True)
-    thread_.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread_.join(timeout=10)
-        server.server_close()
+    yield from browser.serve(app)
 
 
 def _playwright():  # noqa: ANN202
-    """Playwright's sync API, once Chromium is known to be there."""
-    if not os.path.exists(CHROMIUM):
-        # In CI the browser test runs or fails; only a developer's machine may skip it.
-        (pytest.fail if os.environ.get("CI") else pytest.skip)(
-            "needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
-    from playwright import sync_api
-
-    # A wait limit, not a timing assertion: a busy 2-core machine can take seconds.
-    sync_api.expect.set_options(timeout=30_000)
-    return sync_api
+    return browser.playwright()
 
 
 def _launch(pw):  # noqa: ANN001, ANN202
-    return pw.chromium.launch(executable_path=CHROMIUM, args=[
-        "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"])
+    return browser.launch(pw)
 
 
 def _inside(page, locator, width: int) -> None:  # noqa: ANN001
@@ -271,9 +248,9 @@ def test_a_survivor_texts_from_the_browser_and_sees_the_reply(app, svc, live_ser
     add_volunteer(svc, "Alex (demo)", ALEX)
     add_volunteer(svc, "Sam (demo)", SAM)
     with sync_api.sync_playwright() as pw:
-        browser = _launch(pw)
+        chromium = _launch(pw)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page = chromium.new_page(viewport={"width": 1280, "height": 800})
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(live_server + "/simulator")
@@ -308,7 +285,7 @@ def test_a_survivor_texts_from_the_browser_and_sees_the_reply(app, svc, live_ser
                 _inside(page, phones, width)
             assert errors == []
         finally:
-            browser.close()
+            chromium.close()
 
 
 def test_a_call_from_the_browser_rings_stops_ringing_and_never_leaves_a_ghost(
@@ -322,9 +299,9 @@ def test_a_call_from_the_browser_rings_stops_ringing_and_never_leaves_a_ghost(
             return len(session.scalars(select(Call).where(Call.ended_at.is_(None))).all())
 
     with sync_api.sync_playwright() as pw:
-        browser = _launch(pw)
+        chromium = _launch(pw)
         try:
-            page = browser.new_page(viewport={"width": 600, "height": 900})
+            page = chromium.new_page(viewport={"width": 600, "height": 900})
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(live_server + "/simulator/call")
@@ -353,7 +330,7 @@ def test_a_call_from_the_browser_rings_stops_ringing_and_never_leaves_a_ghost(
                 time.sleep(0.2)
             assert calls_in_queue() == 0
         finally:
-            browser.close()
+            chromium.close()
 
 
 def test_crisis_alerts_are_marked_for_the_peer_and_the_coordinator_phone(app, svc, phones):
