@@ -439,7 +439,7 @@ def dev_command(port: int, host: str) -> None:
                 worker.kill()
                 worker.wait()
         embedded_redis.stop_all()
-        click.echo("peerline stopped (web, worker, embedded Redis).")
+        click.echo("peerline stopped.")
 
 
 def register_cli(app: Flask) -> None:
