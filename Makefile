@@ -24,7 +24,7 @@ requirements:  ## regenerate the pinned files from requirements*.in (needs the i
 
 # `make run PORT=5001` picks the port (default 5000, or FLASK_RUN_PORT when set).
 run: install  ## the whole line on its embedded default, simulator at /simulator
-	$(BIN)/flask --app wsgi dev $(if $(PORT),--port $(PORT))
+	PEERLINE_GATEWAY=$${PEERLINE_GATEWAY:-local} $(BIN)/flask --app wsgi dev $(if $(PORT),--port $(PORT))
 
 test: install  ## the whole suite (DATABASE_URL / REDIS_URL if set, else embedded)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

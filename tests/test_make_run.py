@@ -4,6 +4,7 @@ leaves nothing behind: Ctrl-C ends the web server, the worker and the embedded R
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -82,7 +83,7 @@ def test_the_dev_run_listens_on_flask_run_port_and_stops_everything(signum):
         os.killpg(dev.pid, signum)
         dev.wait(timeout=90)
         output = dev.stdout.read().decode() if dev.stdout else ""
-        gone, alive = psutil.wait_procs(redis + worker, timeout=30)
+        _, alive = psutil.wait_procs(redis + worker, timeout=30)
         assert alive == [], output
         assert "peerline stopped" in output
     finally:
@@ -91,3 +92,4 @@ def test_the_dev_run_listens_on_flask_run_port_and_stops_everything(signum):
             dev.wait()
         for proc in _embedded_redis(instance):
             proc.kill()
+        shutil.rmtree(instance, ignore_errors=True)

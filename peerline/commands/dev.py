@@ -71,4 +71,4 @@ def dev_command(port: int, host: str) -> None:
                 worker.kill()
                 worker.wait()
         embedded_redis.stop_all()
-        click.echo("peerline stopped (web, worker, embedded Redis).")
+        click.echo("peerline stopped.")
