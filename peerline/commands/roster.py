@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 import click
 from flask.cli import AppGroup
 
 from peerline.commands.common import services
-from peerline.people import pins
+from peerline.people import pins, roster_import
 from peerline.people import roster as roster_domain
 from peerline.people.phones import InvalidNumber, masked
+from peerline.staff.audit import CLI_ACTOR
 
 roster_cli = AppGroup("roster", help="The volunteer roster.")
 
@@ -76,3 +79,20 @@ def roster_list() -> None:
                 pin = "PIN locked"
             click.echo(f"#{v.id}\t{v.name}\t{phone}\t{v.languages}\tcapacity {v.capacity}\t"
                        f"{shift}{state}\t{pin}")
+
+
+@roster_cli.command("import")
+@click.argument("file", type=click.File("rb"))
+def roster_import_cmd(file: BinaryIO) -> None:
+    """Add volunteers from a CSV file (header: name,phone,languages,capacity): every
+    row is checked first, then all are added, or none."""
+    svc = services()
+    try:
+        text = roster_import.decode(file.read())
+        with svc.sessions.begin() as session:
+            result = roster_import.import_csv(session, svc.line, CLI_ACTOR, text)
+    except roster_import.ImportRejected as exc:
+        for error in exc.errors:
+            click.echo(str(error), err=True)
+        raise click.ClickException(f"{len(exc.errors)} error(s); nothing imported") from None
+    click.echo(f"imported {result.added} volunteers")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -26,6 +27,13 @@ class VolunteerForm(FlaskForm):
                                                                     Length(max=40)])
     capacity = IntegerField("Capacity", validators=[Optional(), NumberRange(1, 10)])
     submit = SubmitField("Add volunteer")
+
+
+class ImportForm(FlaskForm):
+    """A roster CSV to import (header: name, phone, languages, capacity)."""
+
+    file = FileField("CSV file", validators=[FileRequired("choose a CSV file")])
+    submit = SubmitField("Import")
 
 
 class EditVolunteerForm(FlaskForm):

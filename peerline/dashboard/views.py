@@ -11,14 +11,14 @@ from sqlalchemy import select
 
 from peerline.dashboard import board
 from peerline.models import Escalation, Role, Volunteer
-from peerline.people import roster_admin
+from peerline.people import roster_admin, roster_import
 from peerline.people.phones import InvalidNumber
 from peerline.people.roster import RosterError
 from peerline.staff import accounts, audit
 from peerline.text import escalation, pairing
 
 from .blueprint import EDITORS, bp, roles
-from .forms import AckForm, EditVolunteerForm, UserForm, VolunteerForm
+from .forms import AckForm, EditVolunteerForm, ImportForm, UserForm, VolunteerForm
 
 #: How often the live board asks for a fresh fragment (well within the 5 s promise).
 POLL_MS = 2000
@@ -91,10 +91,37 @@ def roster_page() -> Any:
         status = 400
     else:
         status = 200
+    return _roster(form=form), status
+
+
+def _roster(form: VolunteerForm | None = None, import_form: ImportForm | None = None,
+            import_errors: list[str] | None = None) -> str:
+    """The roster page, with the add and import forms (and an import's errors)."""
+    svc = _svc()
     with svc.sessions() as db:
         rows = [(v, roster_admin.masked_phone(svc.line, v), pairing.load(db, v.id)[0])
                 for v in roster_admin.active_volunteers(db)]
-    return render_template("dashboard/roster.html", rows=rows, form=form), status
+    return render_template("dashboard/roster.html", rows=rows, form=form or VolunteerForm(),
+                           import_form=import_form or ImportForm(),
+                           import_errors=import_errors or [])
+
+
+@bp.route("/dashboard/roster/import", methods=["POST"])
+@roles(*EDITORS)
+def roster_import_csv() -> Any:
+    """Add volunteers from an uploaded CSV: all rows, or none (errors by row and line)."""
+    svc = _svc()
+    form = ImportForm()
+    if not form.validate_on_submit():
+        return _roster(import_form=form), 400
+    try:
+        text = roster_import.decode(form.file.data.read())
+        with svc.sessions.begin() as db:
+            result = roster_import.import_csv(db, svc.line, _actor(), text)
+    except roster_import.ImportRejected as exc:
+        return _roster(import_form=form, import_errors=[str(e) for e in exc.errors]), 400
+    flash(f"Imported {result.added} volunteers.", "info")
+    return redirect(url_for("dashboard.roster_page"))
 
 
 @bp.route("/dashboard/roster/<int:volunteer_id>", methods=["GET", "POST"])
