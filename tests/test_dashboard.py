@@ -220,6 +220,13 @@ def test_roster_csv_export(app, svc):
     assert lines[1].split(",", 1)[1] == 'Alex,•••• 0001,"en,es",2,no'
 
 
+def test_the_roster_export_never_hands_a_spreadsheet_a_formula(app, svc):
+    add_volunteer(svc, '=HYPERLINK("http://evil.example","click")')
+    client = signed_in(app, svc, "coordinator")
+    body = client.get("/dashboard/roster.csv").get_data(as_text=True)
+    assert "'=HYPERLINK" in body and ',"=HYPERLINK' not in body
+
+
 def test_no_page_shows_a_full_number(app, svc, phones):
     add_volunteer(svc, "Alex")
     phones.pair(ALEX, SURV, "i want to kms")

@@ -94,6 +94,11 @@ def export_csv(session: Session, line: Line) -> str:
     writer = csv.writer(out)
     writer.writerow(["id", "name", "phone", "languages", "capacity", "on_shift"])
     for v in active_volunteers(session):
-        writer.writerow([v.id, v.name, masked_phone(line, v), v.languages, v.capacity,
-                         "yes" if v.on_shift else "no"])
+        writer.writerow([v.id, _cell(v.name), masked_phone(line, v), v.languages,
+                         v.capacity, "yes" if v.on_shift else "no"])
     return out.getvalue()
+
+
+def _cell(text: str) -> str:
+    """A text cell a spreadsheet will not run as a formula (``=cmd|…``, ``+``, ``@``)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
