@@ -108,3 +108,27 @@ def test_danger_the_lexicon_cannot_see_gets_the_domestic_violence_line_too(phone
     assert detect(text).category == "imminent_danger"
     replies = " ".join(phones.replies(phones.text("+15550107778", text)))
     assert "1-800-799-7233" in replies and "988" in replies
+
+
+def test_a_watch_level_message_quietly_tells_the_paired_peer_only(phones, svc) -> None:
+    """Uneasy but not a crisis: a marked note to the peer before the words, no hotline
+    to the survivor, no escalation; repeated at most once per gap."""
+    from .test_text_line import ALEX, add_volunteer
+
+    text = "i keep thinking about my dads old pills in the cabinet"
+    d = detect(text)
+    assert d.watch and not d.crisis
+    add_volunteer(svc, "Alex", ALEX)
+    survivor = "+15550107779"
+    phones.pair(ALEX, survivor, "hi")
+    replies = phones.replies(phones.text(survivor, text))
+    phones.replies(phones.text(survivor, text))  # the same unease again: no second note
+    phones.work()
+    assert not any("988" in r for r in replies)
+    bodies = phones.bodies(ALEX)
+    notes = [b for b in bodies if b.startswith("Note (not a crisis alert)")]
+    assert len(notes) == 1
+    assert bodies.index(notes[0]) < bodies.index(text)  # the note comes first
+    assert not any("Note (not" in b for b in phones.bodies(survivor))
+    with svc.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Escalation)) == 0

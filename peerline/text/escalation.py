@@ -13,7 +13,14 @@ from peerline.crisis import SEVERITY, detect
 from peerline.crisis import guess_language as crisis_language
 from peerline.delivery.outbox import text_volunteer
 from peerline.line import Line
-from peerline.models import Conversation, ConversationStatus, Escalation, EscalationSource, Survivor
+from peerline.models import (
+    Alert,
+    Conversation,
+    ConversationStatus,
+    Escalation,
+    EscalationSource,
+    Survivor,
+)
 from peerline.text import pairing
 from peerline.text.conversations import alert_oncall, hotline_text
 from peerline.text.texts import ONCALL_TEXTS, VOLUNTEER_TEXTS
@@ -133,6 +140,24 @@ def escalate(session: Session, line: Line, conversation: Conversation, *, source
         log.info("event=crisis_repeated conversation=%s escalation=%s source=%s category=%s "
                  "seen=%s", conversation.id, record.id, source, category, record.seen_count)
     return record
+
+
+def watch_note(session: Session, line: Line, conversation: Conversation) -> bool:
+    """The classifier is uneasy but it is not a crisis: a quiet note to the paired peer
+    (never to the survivor, no escalation), at most once per
+    ``PEERLINE_VOLUNTEER_ALERT_GAP_S`` a conversation. True when the note goes."""
+    if conversation.volunteer is None or not conversation.volunteer_line:
+        return False
+    kind, now = f"watch-{conversation.id}", line.now()
+    gap = timedelta(seconds=line.setting("PEERLINE_VOLUNTEER_ALERT_GAP_S"))
+    if session.scalar(select(Alert.id).where(Alert.kind == kind,
+                                             Alert.created_at > now - gap).limit(1)):
+        return False
+    session.add(Alert(kind=kind, conversation_id=conversation.id, created_at=now))
+    text_volunteer(session, line, conversation.volunteer, conversation.volunteer_line,
+                   VOLUNTEER_TEXTS["watch_note"].format(cid=conversation.id),
+                   kind="alert", conversation_id=conversation.id)
+    return True
 
 
 def acknowledge(session: Session, line: Line, escalation_id: int, by: str) -> bool:

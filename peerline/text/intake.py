@@ -226,6 +226,8 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
             conversation.wait_notice_at = line.now()
             conversations.alert_nobody_on_shift(session, line, conversation)
     elif conversation.status == ConversationStatus.ACTIVE and relay_body.strip():
+        if detection is not None and detection.watch and not detection.crisis:
+            escalation.watch_note(session, line, conversation)  # before the words
         conversations.relay_to_volunteer(session, line, conversation, relay_body)
     reply.texts[:0] = hotline_first  # someone in danger reads the hotline first
     return reply

@@ -125,6 +125,9 @@ VOLUNTEER_TEXTS: dict[str, str] = {
     "media": "Media can't be passed on through the line; send text only.",
     "crisis_flagged": "Thank you. Crisis escalation recorded for conversation #{cid}; the "
                       "on-call coordinator has been alerted.",
+    # The classifier's "watch" level: never a crisis alert, never seen by the survivor.
+    "watch_note": "Note (not a crisis alert): the next message in conversation #{cid} may "
+                  "hint at risk. Check in gently; text #CRISIS if you think it is one.",
     "crisis_alert": "CRISIS ALERT in your conversation #{cid} ({category}). Hotline info was "
                     "sent to them. Stay with them; the coordinator is alerted.",
     # The same two without an on-call coordinator (PEERLINE_ONCALL_NUMBER unset): no
