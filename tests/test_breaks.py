@@ -52,6 +52,7 @@ def test_back_ends_the_break_and_a_waiting_survivor_is_offered(phones, svc):
     phones.text(ALEX, "ON")
     reply = phones.replies(phones.text(ALEX, "Break"))
     assert "break for 15 min" in reply[0]
+    assert "on a break, 15 min left" in phones.replies(phones.text(ALEX, "STATUS"))[0]
     phones.text(SURV1, "hi")
     phones.work()
     assert offers(phones, ALEX) == []
