@@ -50,6 +50,7 @@ class TaskKind(StrEnum):
     VOICE_HOTLINE = "voice_hotline"
     VOICE_TELL_PEER = "voice_tell_peer"
     VOICE_CALLBACK = "voice_callback"
+    BREAK_OVER = "break_over"
 
 
 class TaskStatus(StrEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Integer, String, Text
+from sqlalchemy import Boolean, ColumnElement, DateTime, Integer, String, Text, or_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from peerline.models.base import Base
@@ -32,11 +32,21 @@ class Volunteer(Base):
     pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     pin_failed_at: Mapped[datetime | None] = mapped_column(DateTime)  # the last wrong PIN
     pin_locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    break_until: Mapped[datetime | None] = mapped_column(DateTime)  # BREAK: no offers till then
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
     def speaks(self, lang: str) -> bool:
         """True when ``lang`` is among this volunteer's languages."""
         return lang in self.language_list
+
+    def on_break(self, now: datetime) -> bool:
+        """True while a ``BREAK`` keeps new offers and rings away (live conversations go on)."""
+        return self.break_until is not None and self.break_until > now
+
+    @classmethod
+    def off_break(cls, now: datetime) -> ColumnElement[bool]:
+        """SQL: the volunteer is not on a break at ``now`` (an expired break is over)."""
+        return or_(cls.break_until.is_(None), cls.break_until <= now)
 
     @property
     def language_list(self) -> list[str]:

@@ -124,9 +124,13 @@ def status_text(session: Session, line: Line, volunteer: Volunteer) -> str:
     active, offers = pairing.load(session, volunteer.id)
     waiting = session.scalar(select(func.count()).where(
         Conversation.status == ConversationStatus.WAITING)) or 0
-    return VOLUNTEER_TEXTS["status"].format(
-        shift="on shift" if volunteer.on_shift else "off shift", active=active,
-        offers=offers, waiting=waiting)
+    shift = "on shift" if volunteer.on_shift else "off shift"
+    now = line.now()
+    if volunteer.on_break(now):
+        left = -(-int((volunteer.break_until - now).total_seconds()) // 60)
+        shift += f" (on a break, {left} min left; BACK ends it)"
+    return VOLUNTEER_TEXTS["status"].format(shift=shift, active=active, offers=offers,
+                                            waiting=waiting)
 
 
 def on_shift_count(session: Session, lang: str | None = None) -> int:

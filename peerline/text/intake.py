@@ -24,7 +24,7 @@ from peerline.models import (
     Survivor,
     Volunteer,
 )
-from peerline.people import oncall, roster
+from peerline.people import breaks, oncall, roster
 from peerline.people.lookup import find_volunteer, get_or_create_survivor
 from peerline.people.phones import InvalidNumber, normalise
 from peerline.privacy import erasure
@@ -41,7 +41,8 @@ JOIN_WINDOW = timedelta(minutes=10)
 #: A peer's text on a line whose survivor quick-exited this recently was a reply to them.
 ERASED_REPLY_WINDOW = timedelta(minutes=10)
 #: What a volunteer may text on a line with no live conversation, as commands.
-VOLUNTEER_WORDS = {"ON", "OFF", "STATUS", "YES", "PASS", "HELP", "INFO", "START", "UNSTOP"}
+VOLUNTEER_WORDS = {"ON", "OFF", "STATUS", "YES", "PASS", "HELP", "INFO", "START", "UNSTOP",
+                   "BACK"}  # and BREAK [minutes] (breaks.is_break)
 
 
 class BadInput(ValueError):
@@ -256,7 +257,7 @@ def _erased_since(session: Session, line: Line, volunteer: Volunteer, line_numbe
     written: a spooled text's arrival, or for a live text the last few minutes (a reply
     typed while the survivor erased). Commands (``ON``, ``STATUS``...) are never taken."""
     if spooled_at is None:
-        if word in VOLUNTEER_WORDS:
+        if word in VOLUNTEER_WORDS or breaks.is_break(word):
             return None
         spooled_at = line.now() - ERASED_REPLY_WINDOW
     return session.scalar(select(Conversation.id).where(
@@ -319,6 +320,10 @@ def _volunteer_command(session: Session, line: Line, volunteer: Volunteer,
         return roster.go_off_shift(session, line, volunteer)
     if word == "STATUS":
         return roster.status_text(session, line, volunteer)
+    if breaks.is_break(word):
+        return breaks.take_break(session, line, volunteer, word)
+    if word == "BACK":
+        return breaks.come_back(session, line, volunteer)
     if word in ("YES", "Y", "SI", "SÍ", "ACCEPT"):
         offer = pairing.pick_offer(session, volunteer.id, line_number)
         if offer is None:

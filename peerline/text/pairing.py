@@ -85,9 +85,9 @@ def _lock(session: Session, model: type, ident: int, skip_locked: bool = False):
 def candidates(session: Session, line: Line, conversation: Conversation) -> list[Volunteer]:
     """Volunteers who may be offered ``conversation``, best first.
 
-    On shift, speaks the language, has free capacity and a free line number, has not
-    passed, let expire or already held this conversation; fewest live conversations first, then the
-    longest idle.
+    On shift and not on a break, speaks the language, has free capacity and a free line
+    number, has not passed, let expire or already held this conversation; fewest live
+    conversations first, then the longest idle.
     """
     spent = set(session.scalars(select(Offer.volunteer_id).where(
         Offer.conversation_id == conversation.id,
@@ -95,7 +95,8 @@ def candidates(session: Session, line: Line, conversation: Conversation) -> list
     ranked = []
     for volunteer in session.scalars(select(Volunteer).where(
             Volunteer.on_shift.is_(True), Volunteer.active.is_(True),
-            Volunteer.on_call.is_(False), Volunteer.opted_out.is_(False))):
+            Volunteer.on_call.is_(False), Volunteer.opted_out.is_(False),
+            Volunteer.off_break(line.now()))):
         if volunteer.id in spent or not volunteer.speaks(conversation.lang):
             continue
         active, offers = load(session, volunteer.id)
@@ -121,8 +122,8 @@ def _make_offer(session: Session, line: Line, conversation: Conversation,
                 volunteer: Volunteer, broadcast: bool) -> Offer | None:
     locked = _lock(session, Volunteer, volunteer.id)
     active, offers = load(session, volunteer.id)
-    if locked is None or not locked.on_shift or active + offers >= effective_capacity(
-            line, locked):
+    if locked is None or not locked.on_shift or locked.on_break(line.now()) or \
+            active + offers >= effective_capacity(line, locked):
         return None
     number = free_line(line, lines_in_use(session, volunteer.id))
     if number is None:

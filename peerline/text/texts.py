@@ -119,9 +119,18 @@ VOLUNTEER_TEXTS: dict[str, str] = {
     "nudge": "Checking in: the person in conversation #{cid} is waiting for your reply.",
     "requeued": "Conversation #{cid} went back to the line because it had no reply for a "
                 "while. Text STATUS to check in.",
-    "help": "Commands: ON, OFF, STATUS; to an offer YES or PASS. In a conversation: #END, "
+    "help": "Commands: ON, OFF, STATUS; BREAK 15 pauses new offers for 15 min (1-120), "
+            "BACK ends the break; to an offer YES or PASS. In a conversation: #END, "
             "#CRISIS, #HELP; anything else is passed on.",
-    "unknown": "Sorry, I didn't get that. Commands: ON, OFF, STATUS, YES, PASS, HELP.",
+    "unknown": "Sorry, I didn't get that. Commands: ON, OFF, STATUS, YES, PASS, BREAK, BACK, "
+               "HELP.",
+    "break_on": "You're on a break for {minutes} min: no new offers until it ends; your live "
+                "conversations go on. Text BACK to end it sooner.",
+    "break_range": "A break is 1 to 120 minutes, for example BREAK 15 (BREAK alone is 15 "
+                   "min). Nothing changed.",
+    "back": "Welcome back: new offers can reach you again.",
+    "back_no_break": "You're not on a break, so offers can already reach you. BREAK 15 "
+                     "pauses them for 15 min.",
     "media": "Media can't be passed on through the line; send text only.",
     "crisis_flagged": "Thank you. Crisis escalation recorded for conversation #{cid}; the "
                       "on-call coordinator has been alerted.",

@@ -47,11 +47,13 @@ def has_live_rings(session: Session, line: Line, call_id: int) -> bool:
                           .limit(1)) is not None
 
 
-def eligible(session: Session, lang: str) -> list[Volunteer]:
-    """Volunteers a call may ring: on shift, active, not opted out, not on a call, speaks."""
+def eligible(session: Session, line: Line, lang: str) -> list[Volunteer]:
+    """Volunteers a call may ring: on shift, active, not opted out, not on a call, not on
+    a break, speaks."""
     people = session.scalars(select(Volunteer).where(
         Volunteer.on_shift.is_(True), Volunteer.active.is_(True),
-        Volunteer.on_call.is_(False), Volunteer.opted_out.is_(False)).order_by(Volunteer.id))
+        Volunteer.on_call.is_(False), Volunteer.opted_out.is_(False),
+        Volunteer.off_break(line.now())).order_by(Volunteer.id))
     return [v for v in people if v.speaks(lang)]
 
 
@@ -74,11 +76,12 @@ def ring_round(session: Session, line: Line) -> list[int]:
         if call.id in ringing_for:
             continue
         rung = 0
-        for candidate in eligible(session, call.lang):
+        for candidate in eligible(session, line, call.lang):
             if candidate.id in busy:
                 continue
             volunteer = lock(session, Volunteer, candidate.id)
-            if volunteer is None or volunteer.on_call or not volunteer.on_shift:
+            if (volunteer is None or volunteer.on_call or not volunteer.on_shift
+                    or volunteer.on_break(now)):
                 continue
             if session.scalar(select(Ring.id).where(Ring.volunteer_id == volunteer.id,
                                                     _live(line)).limit(1)) is not None:
