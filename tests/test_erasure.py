@@ -235,7 +235,9 @@ def test_a_text_in_flight_at_the_quick_exit_is_deleted_at_twilio_once_sent(
     number = fake.delivered(ALEX)[-1].from_
     send(phones, story, ALEX, "YES", to=number, on_sid=fake.add_inbound)
     phones.work()
-    send(phones, story, SURV, "meet me by the willow tree", on_sid=fake.add_inbound)
+    # (plainly calm: "meet me by the willow tree" reads as a watch-level note first)
+    send(phones, story, SURV, "the willow tree by the library is pretty",
+         on_sid=fake.add_inbound)
     with svc.sessions() as session:
         relay = session.scalars(select(OutboundMessage).where(
             OutboundMessage.kind == "relay").order_by(OutboundMessage.id.desc())).first()
