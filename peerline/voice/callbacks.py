@@ -235,7 +235,7 @@ def callback_pressed(session: Session, line: Line, *, voicemail_id: int, sid: st
     if _opted_out(session, call):
         # STOP or a quick exit from that number: the line never rings it (a faked caller
         # ID could otherwise make the line call a survivor who asked for silence).
-        log.warning("voicemail %s: no callback, the number opted out", voicemail.id)
+        log.warning("voicemail %s: no callback, the caller opted out", voicemail.id)
         voicemail.status, voicemail.done_at = VoicemailStatus.NO_CALLBACK, line.now()
         return scripts.volunteer_told("callback_opted_out")
     volunteer.on_call = True
