@@ -132,3 +132,25 @@ def test_a_watch_level_message_quietly_tells_the_paired_peer_only(phones, svc) -
     assert not any("Note (not" in b for b in phones.bodies(survivor))
     with svc.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Escalation)) == 0
+
+
+def test_the_app_passes_its_lexicon_dir_to_the_detector(settings, clock, tmp_path) -> None:
+    """``create_app({"PEERLINE_LEXICON_DIR": ...})`` extends the lexicon for the line,
+    with nothing in the environment (the detector reads the app's settings)."""
+    from peerline import create_app
+
+    from .conftest import _wipe
+    from .helpers import Phones
+
+    (tmp_path / "extra.txt").write_text("suicidal_intent | purple door\n", encoding="utf-8")
+    text = "thinking about the purple door tonight"
+    for extra, escalates in (("", False), (str(tmp_path), True)):
+        app = create_app({**settings, "PEERLINE_CRISIS_MODEL": "0",
+                          "PEERLINE_LEXICON_DIR": extra}, clock=clock)
+        _wipe(app)
+        with app.app_context():
+            Phones(app, app.test_client()).text("+15550107780", text)
+            with app.extensions["peerline"].sessions() as session:
+                count = session.scalar(select(func.count()).select_from(Escalation))
+            assert count == (1 if escalates else 0), extra
+        app.extensions["peerline"].engine.dispose()

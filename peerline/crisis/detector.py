@@ -56,9 +56,10 @@ class LexiconPass:
 
 
 def scan_lexicon(text: str, lang_hint: str | None = None, previous: str | None = None,
-                 *, lexicon: Lexicon | None = None) -> LexiconPass:
+                 *, lexicon: Lexicon | None = None,
+                 lexicon_dir: str | None = None) -> LexiconPass:
     """The lexicon half of :func:`detect` (pure, no classifier)."""
-    lex = lexicon if lexicon is not None else _current_lexicon()
+    lex = lexicon if lexicon is not None else _current_lexicon(lexicon_dir)
     if previous:
         combined = previous + "\n" + text
         offset = len(previous) + 1
@@ -108,7 +109,8 @@ def model_enabled(setting: str | bool | None = None) -> bool:
 
 
 def detect(text: str, lang_hint: str | None = None, previous: str | None = None,
-           *, lexicon: Lexicon | None = None, model: str | bool | None = None) -> Detection:
+           *, lexicon: Lexicon | None = None, model: str | bool | None = None,
+           lexicon_dir: str | None = None) -> Detection:
     """Scan one message for crisis language: the lexicon, then the learned classifier.
 
     ``previous`` is the same person's previous message: a phrase split across the two
@@ -118,9 +120,11 @@ def detect(text: str, lang_hint: str | None = None, previous: str | None = None,
     The classifier (on unless ``model`` or ``PEERLINE_CRISIS_MODEL`` says ``0``; never
     with a custom ``lexicon``) decides where the lexicon is silent, names the category,
     and may drop a lexicon match it finds very unlikely (``overrule``, chosen at training
-    time only where that lost no recall).
+    time only where that lost no recall). The app passes its settings in (``model``,
+    ``lexicon_dir``); when they are None the environment is read (the shell tools).
     """
-    lexicon_pass = scan_lexicon(text, lang_hint, previous, lexicon=lexicon)
+    lexicon_pass = scan_lexicon(text, lang_hint, previous, lexicon=lexicon,
+                                lexicon_dir=lexicon_dir)
     lang, matches, category = lexicon_pass.lang, lexicon_pass.matches, lexicon_pass.category
     clf = _classifier() if lexicon is None and model_enabled(model) else None
     if clf is None:

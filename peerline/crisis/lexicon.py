@@ -200,5 +200,9 @@ def _cached_lexicon(extra_dir: str | None) -> Lexicon:
     return load_lexicons(extra_dir)
 
 
-def _current_lexicon() -> Lexicon:
-    return _cached_lexicon(os.environ.get(ENV_LEXICON_DIR) or None)
+def _current_lexicon(extra_dir: str | None = None) -> Lexicon:
+    """The lexicons with ``extra_dir`` (the app's ``PEERLINE_LEXICON_DIR``; ``""`` for
+    none); when it is None (the shell tools), ``$PEERLINE_LEXICON_DIR`` is read."""
+    if extra_dir is None:
+        extra_dir = os.environ.get(ENV_LEXICON_DIR)
+    return _cached_lexicon(extra_dir or None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -32,10 +33,14 @@ CATEGORY_NAMES = {"suicidal_intent": "suicidal intent", "self_harm": "self-harm"
                   "harm_to_others": "harm to others", "manual": "flagged by peer"}
 
 
-def scan(text: str, lang: str, previous: str | None = None, *, model: str = "1") -> Any:
-    """Run the crisis detector (pure, no I/O) on a survivor's words; ``model`` is the
-    ``PEERLINE_CRISIS_MODEL`` setting (``0`` leaves the classifier out)."""
-    return detect(text, lang_hint=lang, previous=previous, model=model)
+def scan(text: str, lang: str, previous: str | None = None, *,
+         settings: Mapping[str, Any]) -> Any:
+    """Run the crisis detector (pure, no I/O) on a survivor's words, configured from the
+    app's settings (``PEERLINE_CRISIS_MODEL``, ``PEERLINE_LEXICON_DIR``), not the
+    environment."""
+    return detect(text, lang_hint=lang, previous=previous,
+                  model=settings["PEERLINE_CRISIS_MODEL"],
+                  lexicon_dir=settings["PEERLINE_LEXICON_DIR"] or "")
 
 
 def guess_language(text: str) -> str:

@@ -166,8 +166,7 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
 
     reply = Reply()
     previous = _previous_text(session, line, conversation, survivor.phone_hash)
-    detection = (escalation.scan(body, survivor.lang, previous,
-                                 model=line.setting("PEERLINE_CRISIS_MODEL"))
+    detection = (escalation.scan(body, survivor.lang, previous, settings=line.settings)
                  if body.strip() else None)
 
     if word in HELP:

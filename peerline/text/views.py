@@ -95,8 +95,7 @@ def _spooled() -> Response | tuple[str, int]:
         return messages([])
     lang = guess_language(body) if body.strip() else "en"
     texts = [say("received_later", lang)]
-    detection = (scan(body, lang, model=svc.config["PEERLINE_CRISIS_MODEL"])
-                 if body.strip() else None)
+    detection = scan(body, lang, settings=svc.config) if body.strip() else None
     if detection is not None and detection.crisis:
         texts.append(svc.config["PEERLINE_HOTLINE_TEXT_ES" if lang == "es"
                                  else "PEERLINE_HOTLINE_TEXT_EN"])

@@ -21,7 +21,7 @@ def heard_crisis(session: Session, line: Line, call: Call, speech: str) -> bool:
     text = (speech or "").strip()[:1000]
     if not text:
         return False
-    detection = escalation.scan(text, call.lang, model=line.setting("PEERLINE_CRISIS_MODEL"))
+    detection = escalation.scan(text, call.lang, settings=line.settings)
     if not detection.crisis:
         return False
     first = detection.matches[0] if detection.matches else None

@@ -114,8 +114,7 @@ def transcription(session: Session, line: Line, *, call_id: int, sid: str, text:
     voicemail.transcript_status = status[:16] or None
     if not text.strip():
         return
-    detection = escalation.scan(text[:5000], call.lang,
-                                model=line.setting("PEERLINE_CRISIS_MODEL"))
+    detection = escalation.scan(text[:5000], call.lang, settings=line.settings)
     if not detection.crisis:
         return
     voicemail.crisis_category, voicemail.priority = detection.category, 1
