@@ -4,12 +4,13 @@ Twilio; what reports need stays; another survivor's words stay."""
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
 from sqlalchemy import select
 
 from peerline.crisis import CATEGORIES
-from peerline.delivery import spool
+from peerline.delivery import spool, tasks
 from peerline.handlers import HANDLERS
 from peerline.models import (
     Conversation,
@@ -18,6 +19,7 @@ from peerline.models import (
     OutboundMessage,
     RemoteDeletion,
     Survivor,
+    Task,
     Voicemail,
 )
 
@@ -190,8 +192,8 @@ def test_twilio_still_delivering_is_retried_later_then_recorded_as_failed(
     assert all(r.sid in listed for r in failed) and "still being delivered" in listed
 
 
-def test_a_text_spooled_before_the_quick_exit_is_replayed_without_its_words(
-        phones, svc, settings, clock, fake):
+def _paired_on_twilio(phones, svc, fake):  # noqa: ANN001, ANN202
+    """Alex on shift and paired with SURV through the fake Twilio: (story, line number)."""
     add_volunteer(svc, "Alex", ALEX)
     story = Story()
     send(phones, story, ALEX, "ON", on_sid=fake.add_inbound)
@@ -200,6 +202,12 @@ def test_a_text_spooled_before_the_quick_exit_is_replayed_without_its_words(
     number = fake.delivered(ALEX)[-1].from_
     send(phones, story, ALEX, "YES", to=number, on_sid=fake.add_inbound)
     phones.work()
+    return story, number
+
+
+def test_a_text_spooled_before_the_quick_exit_is_replayed_without_its_words(
+        phones, svc, settings, clock, fake):
+    story, number = _paired_on_twilio(phones, svc, fake)
     spool_a_text(settings, clock, story, on_sid=fake.add_inbound)  # the survivor's
     spool_a_text(settings, clock, story, on_sid=fake.add_inbound, sender=ALEX,
                  body="i am still here, tell me about the orchard", to=number)  # the peer's
@@ -222,19 +230,7 @@ def test_a_text_spooled_before_the_quick_exit_is_replayed_without_its_words(
 
 def test_a_text_in_flight_at_the_quick_exit_is_deleted_at_twilio_once_sent(
         phones, svc, clock, fake):
-    import threading
-
-    from peerline.delivery import tasks
-    from peerline.models import Task
-
-    add_volunteer(svc, "Alex", ALEX)
-    story = Story()
-    send(phones, story, ALEX, "ON", on_sid=fake.add_inbound)
-    send(phones, story, SURV, "hello", on_sid=fake.add_inbound)
-    phones.work()
-    number = fake.delivered(ALEX)[-1].from_
-    send(phones, story, ALEX, "YES", to=number, on_sid=fake.add_inbound)
-    phones.work()
+    story, number = _paired_on_twilio(phones, svc, fake)
     # (plainly calm: "meet me by the willow tree" reads as a watch-level note first)
     send(phones, story, SURV, "the willow tree by the library is pretty",
          on_sid=fake.add_inbound)
