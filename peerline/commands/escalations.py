@@ -1,27 +1,35 @@
-"""``flask --app wsgi escalations …``: the crisis escalation log."""
+"""``flask --app wsgi escalations …``: the crisis escalation log (the dashboard's filters
+and acknowledgement, from the shell; never a number or the matched words)."""
 
 from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
 from peerline.commands.common import services
-from peerline.models import Escalation
-from peerline.text.escalation import acknowledge
+from peerline.staff import escalation_log
+from peerline.staff.audit import CLI_ACTOR
 
 escalations_cli = AppGroup("escalations", help="The crisis escalation log.")
 
 
 @escalations_cli.command("list")
 @click.option("--open", "only_open", is_flag=True, help="Only those not acknowledged.")
-def escalations_list(only_open: bool) -> None:
-    """Show escalations, newest first (category and source; never a number)."""
+@click.option("--status", type=click.Choice(escalation_log.STATUSES), default=None,
+              help="open, acknowledged or all (default: all; --open is --status open).")
+@click.option("--category", default="", help="e.g. suicidal_intent, self_harm, means.")
+@click.option("--since", default="", help="First day (YYYY-MM-DD, UTC).")
+@click.option("--until", default="", help="Last day (YYYY-MM-DD, UTC), included.")
+def escalations_list(only_open: bool, status: str | None, category: str, since: str,
+                     until: str) -> None:
+    """Show escalations, newest first (category and source; never a number or words)."""
+    try:
+        wanted = escalation_log.filters("open" if only_open else status or "all", category,
+                                        since, until)
+    except escalation_log.FilterError as exc:
+        raise click.UsageError(str(exc)) from None
     with services().sessions() as session:
-        query = select(Escalation).order_by(Escalation.id.desc()).limit(200)
-        if only_open:
-            query = query.where(Escalation.acknowledged_at.is_(None))
-        rows = session.scalars(query).all()
+        rows = escalation_log.listing(session, wanted)
         if not rows:
             click.echo("no escalations")
         for e in rows:
@@ -33,11 +41,14 @@ def escalations_list(only_open: bool) -> None:
 @escalations_cli.command("ack")
 @click.argument("escalation_id", type=int)
 @click.option("--by", "by", required=True, help="Who acknowledges it.")
-def escalations_ack(escalation_id: int, by: str) -> None:
-    """Acknowledge an escalation."""
+@click.option("--note", default="", help=f"A note (up to {escalation_log.NOTE_MAX} "
+                                         "characters), kept in the audit log.")
+def escalations_ack(escalation_id: int, by: str, note: str) -> None:
+    """Acknowledge an escalation, with an optional note; audited."""
     svc = services()
     with svc.sessions.begin() as session:
-        done = acknowledge(session, svc.line, escalation_id, by)
+        done = escalation_log.acknowledge(session, svc.line, CLI_ACTOR, escalation_id, note,
+                                          by=by)
     if not done:
         raise click.UsageError("no such open escalation")
     click.echo(f"escalation #{escalation_id} acknowledged")
