@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from peerline.commands.common import services
-from peerline.people import pins, roster_import
+from peerline.people import pins, roster_admin, roster_import
 from peerline.people import roster as roster_domain
 from peerline.people.phones import InvalidNumber, masked
 from peerline.staff.audit import CLI_ACTOR
@@ -30,9 +30,8 @@ def roster_add(name: str, phone: str, lang: str, capacity: int | None,
     svc = services()
     try:
         with svc.sessions.begin() as session:
-            volunteer = roster_domain.add_volunteer(session, svc.line, name, phone, lang,
-                                                    capacity, pin=pin)
-            vid = volunteer.id
+            vid = roster_admin.add(session, svc.line, CLI_ACTOR, name, phone, lang, capacity,
+                                   pin=pin).id
     except (InvalidNumber, roster_domain.RosterError) as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"added volunteer #{vid} {name}" + (" with a PIN" if pin else
@@ -42,7 +41,8 @@ def roster_add(name: str, phone: str, lang: str, capacity: int | None,
 @roster_cli.command("set-pin")
 @click.option("--phone", required=True)
 def roster_set_pin(phone: str) -> None:
-    """Set a volunteer's voice PIN (asked twice, never shown); also lifts a PIN lock."""
+    """Set a volunteer's voice PIN (asked twice, never shown); also lifts a PIN lock.
+    Audited (never the PIN)."""
     def digits(value: str) -> str:
         try:
             return pins.check_format(value)
@@ -56,7 +56,8 @@ def roster_set_pin(phone: str) -> None:
         pin = click.prompt("New PIN (4-12 digits)", hide_input=True,
                            confirmation_prompt="Same PIN again", value_proc=digits)
         with svc.sessions.begin() as session:
-            vid = roster_domain.set_pin(session, svc.line, phone, pin).id
+            vid = roster_domain.find_by_phone(session, svc.line, phone).id
+            roster_admin.set_pin(session, svc.line, CLI_ACTOR, vid, pin)
     except (InvalidNumber, roster_domain.RosterError) as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"PIN set for volunteer #{vid}")
@@ -96,3 +97,49 @@ def roster_import_cmd(file: BinaryIO) -> None:
             click.echo(str(error), err=True)
         raise click.ClickException(f"{len(exc.errors)} error(s); nothing imported") from None
     click.echo(f"imported {result.added} volunteers")
+
+
+@roster_cli.command("edit")
+@click.argument("volunteer_id", type=int)
+@click.option("--name", default=None)
+@click.option("--phone", default=None, help="A new phone number.")
+@click.option("--lang", default=None, help="Comma-separated: en,es")
+@click.option("--capacity", type=int, default=None)
+def roster_edit(volunteer_id: int, name: str | None, phone: str | None, lang: str | None,
+                capacity: int | None) -> None:
+    """Change an active volunteer's name, phone, languages or capacity (the id is in
+    `roster list`); what is left out stays. Audited."""
+    svc = services()
+    try:
+        with svc.sessions.begin() as session:
+            now = roster_admin.active(session, volunteer_id)
+            roster_admin.edit(session, svc.line, CLI_ACTOR, volunteer_id,
+                              name=now.name if name is None else name,
+                              languages=now.languages if lang is None else lang,
+                              capacity=now.capacity if capacity is None else capacity,
+                              phone=phone or "")
+    except roster_domain.RosterError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"saved volunteer #{volunteer_id}")
+
+
+@roster_cli.command("deactivate")
+@click.argument("volunteer_id", type=int)
+def roster_deactivate(volunteer_id: int) -> None:
+    """Take a volunteer off the roster (their live conversations go back to the queue).
+    Audited."""
+    svc = services()
+    try:
+        with svc.sessions.begin() as session:
+            name = roster_admin.deactivate(session, svc.line, CLI_ACTOR, volunteer_id).name
+    except roster_domain.RosterError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"deactivated volunteer #{volunteer_id} {name}")
+
+
+@roster_cli.command("export")
+def roster_export() -> None:
+    """The active roster as CSV on stdout (numbers masked), as the dashboard exports it."""
+    svc = services()
+    with svc.sessions() as session:
+        click.echo(roster_admin.export_csv(session, svc.line), nl=False)

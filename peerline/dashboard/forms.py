@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from peerline.staff.accounts import ROLES
 
@@ -37,9 +37,11 @@ class ImportForm(FlaskForm):
 
 
 class EditVolunteerForm(FlaskForm):
-    """A volunteer's name, languages and capacity (the phone stays as it is)."""
+    """A volunteer's name, languages, capacity and (when filled in) a new phone."""
 
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    phone = StringField("New phone", validators=[Optional(), Length(max=32)],
+                        description="leave blank to keep the number")
     languages = StringField("Languages", validators=[DataRequired(), Length(max=40)])
     capacity = IntegerField("Capacity", validators=[DataRequired(), NumberRange(1, 10)])
     submit = SubmitField("Save")
@@ -59,3 +61,12 @@ class UserForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=200)])
     role = SelectField("Role", choices=list(ROLES), default="viewer")
     submit = SubmitField("Add user")
+
+
+class PinForm(FlaskForm):
+    """A new voice PIN for a volunteer, typed twice (never shown back)."""
+
+    pin = PasswordField("New PIN", validators=[DataRequired(), Length(min=4, max=12)])
+    again = PasswordField("Same PIN again", validators=[
+        DataRequired(), EqualTo("pin", message="the two PINs differ")])
+    submit = SubmitField("Set PIN")

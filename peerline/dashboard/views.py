@@ -17,7 +17,7 @@ from peerline.staff import accounts, audit, escalation_log
 from peerline.text import escalation, pairing
 
 from .blueprint import EDITORS, bp, roles
-from .forms import AckForm, EditVolunteerForm, ImportForm, UserForm, VolunteerForm
+from .forms import AckForm, EditVolunteerForm, ImportForm, PinForm, UserForm, VolunteerForm
 
 #: How often the live board asks for a fresh fragment (well within the 5 s promise).
 POLL_MS = 2000
@@ -98,7 +98,8 @@ def _roster(form: VolunteerForm | None = None, import_form: ImportForm | None = 
     """The roster page, with the add and import forms (and an import's errors)."""
     svc = _svc()
     with svc.sessions() as db:
-        rows = [(v, roster_admin.masked_phone(svc.line, v), pairing.load(db, v.id)[0])
+        rows = [(v, roster_admin.masked_phone(svc.line, v), pairing.load(db, v.id)[0],
+                 roster_admin.pin_state(svc.line, v))
                 for v in roster_admin.active_volunteers(db)]
     return render_template("dashboard/roster.html", rows=rows, form=form or VolunteerForm(),
                            import_form=import_form or ImportForm(),
@@ -123,30 +124,63 @@ def roster_import_csv() -> Any:
     return redirect(url_for("dashboard.roster_page"))
 
 
-@bp.route("/dashboard/roster/<int:volunteer_id>", methods=["GET", "POST"])
-@roles(*EDITORS)
-def volunteer_edit(volunteer_id: int) -> Any:
-    """Edit a volunteer's name, languages and capacity."""
+def _volunteer_page(volunteer_id: int, form: EditVolunteerForm | None = None,
+                    pin_form: PinForm | None = None, phone: str | None = None,
+                    status: int = 200) -> Any:
+    """A volunteer's page: edit, PIN reset, the masked number (or, once, the full one)."""
     svc = _svc()
     with svc.sessions() as db:
         volunteer = db.get(Volunteer, volunteer_id)
         if volunteer is None or not volunteer.active:
             abort(404)
-        phone = roster_admin.masked_phone(svc.line, volunteer)
-    form = EditVolunteerForm(obj=volunteer)
-    if form.validate_on_submit():
+        masked = roster_admin.masked_phone(svc.line, volunteer)
+        pin = roster_admin.pin_state(svc.line, volunteer)
+    return render_template("dashboard/volunteer.html", volunteer=volunteer,
+                           form=form or EditVolunteerForm(obj=volunteer),
+                           pin_form=pin_form or PinForm(), pin=pin,
+                           phone=phone or masked, revealed=phone is not None), status
+
+
+@bp.route("/dashboard/roster/<int:volunteer_id>", methods=["GET", "POST"])
+@roles(*EDITORS)
+def volunteer_edit(volunteer_id: int) -> Any:
+    """Edit a volunteer's name, phone, languages and capacity."""
+    svc = _svc()
+    form = EditVolunteerForm()
+    if request.method == "POST" and form.validate_on_submit():
         try:
             with svc.sessions.begin() as db:
                 roster_admin.edit(db, svc.line, _actor(), volunteer_id,
                                   name=form.name.data or "", languages=form.languages.data or "",
-                                  capacity=form.capacity.data or 0)
+                                  capacity=form.capacity.data or 0,
+                                  phone=form.phone.data or "")
             flash("Saved.", "info")
             return redirect(url_for("dashboard.roster_page"))
         except RosterError as exc:
-            form.languages.errors = [*form.languages.errors, str(exc)]
-    status = 400 if request.method == "POST" else 200
-    return render_template("dashboard/volunteer.html", form=form, volunteer=volunteer,
-                           phone=phone), status
+            target = form.phone if "phone" in str(exc) or "number" in str(exc) \
+                else form.languages
+            target.errors = [*target.errors, str(exc)]
+    if request.method == "POST":
+        return _volunteer_page(volunteer_id, form=form, status=400)
+    return _volunteer_page(volunteer_id)
+
+
+@bp.route("/dashboard/roster/<int:volunteer_id>/pin", methods=["POST"])
+@roles(*EDITORS)
+def volunteer_pin(volunteer_id: int) -> Any:
+    """Reset a volunteer's voice PIN (typed twice; never shown or logged); audited."""
+    svc = _svc()
+    form = PinForm()
+    if form.validate_on_submit():
+        try:
+            with svc.sessions.begin() as db:
+                name = roster_admin.set_pin(db, svc.line, _actor(), volunteer_id,
+                                            form.pin.data or "").name
+            flash(f"New voice PIN set for {name}.", "info")
+            return redirect(url_for("dashboard.volunteer_edit", volunteer_id=volunteer_id))
+        except RosterError as exc:
+            form.pin.errors = [*form.pin.errors, str(exc)]
+    return _volunteer_page(volunteer_id, pin_form=form, status=400)
 
 
 @bp.route("/dashboard/roster/<int:volunteer_id>/reveal", methods=["POST"])
@@ -159,10 +193,7 @@ def volunteer_reveal(volunteer_id: int) -> Any:
             phone = roster_admin.reveal_phone(db, svc.line, _actor(), volunteer_id)
     except RosterError:
         abort(404)
-    with svc.sessions() as db:
-        volunteer = db.get(Volunteer, volunteer_id)
-    return render_template("dashboard/volunteer.html", form=EditVolunteerForm(obj=volunteer),
-                           volunteer=volunteer, phone=phone, revealed=True)
+    return _volunteer_page(volunteer_id, phone=phone)
 
 
 @bp.route("/dashboard/roster/<int:volunteer_id>/deactivate", methods=["POST"])

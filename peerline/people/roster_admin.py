@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from peerline.line import Line
 from peerline.models import Volunteer
-from peerline.people import roster
+from peerline.people import pins, roster
+from peerline.people.phones import InvalidNumber, normalise
 from peerline.people.roster import RosterError
 from peerline.staff import audit
 
@@ -33,22 +34,42 @@ def active_volunteers(session: Session) -> list[Volunteer]:
 
 
 def add(session: Session, line: Line, actor: str, name: str, phone: str, languages: str,
-        capacity: int | None) -> Volunteer:
-    """Put a volunteer on the roster; audited (without the number)."""
-    volunteer = roster.add_volunteer(session, line, name, phone, languages, capacity)
+        capacity: int | None, pin: str | None = None) -> Volunteer:
+    """Put a volunteer on the roster; audited (without the number or the PIN)."""
+    volunteer = roster.add_volunteer(session, line, name, phone, languages, capacity, pin=pin)
     audit.record(session, line, actor, "volunteer.add", f"volunteer #{volunteer.id}",
                  f"name={volunteer.name} languages={volunteer.languages} "
-                 f"capacity={volunteer.capacity}")
+                 f"capacity={volunteer.capacity}" + (" pin=set" if pin else ""))
+    return volunteer
+
+
+def active(session: Session, volunteer_id: int) -> Volunteer:
+    """The active volunteer with this id, locked for a change; :class:`RosterError` if none."""
+    volunteer = session.scalar(select(Volunteer).where(Volunteer.id == volunteer_id)
+                               .with_for_update())
+    if volunteer is None or not volunteer.active:
+        raise RosterError(f"no active volunteer #{volunteer_id}")
+    return volunteer
+
+
+def set_pin(session: Session, line: Line, actor: str, volunteer_id: int, pin: str) -> Volunteer:
+    """Give a volunteer a new voice PIN (stored hashed; lifts a PIN lock). Audited: who
+    and when, never the PIN."""
+    volunteer = active(session, volunteer_id)
+    try:
+        pins.set_pin(line, volunteer, pin)
+    except pins.PinError as exc:
+        raise RosterError(str(exc)) from None
+    audit.record(session, line, actor, "volunteer.set_pin", f"volunteer #{volunteer.id}")
     return volunteer
 
 
 def edit(session: Session, line: Line, actor: str, volunteer_id: int, *, name: str,
-         languages: str, capacity: int) -> Volunteer:
-    """Change a volunteer's name, languages or capacity; audited with what changed."""
-    volunteer = session.scalar(select(Volunteer).where(Volunteer.id == volunteer_id)
-                               .with_for_update())
-    if volunteer is None:
-        raise RosterError("no such volunteer")
+         languages: str, capacity: int, phone: str = "") -> Volunteer:
+    """Change a volunteer's name, languages, capacity or (when ``phone`` is not blank)
+    phone; audited with what changed (a new phone as "phone changed", no digits)."""
+    volunteer = active(session, volunteer_id)
+    number = _new_number(session, line, volunteer, phone)
     if not name.strip():
         raise RosterError("a name is needed")
     if not 1 <= capacity <= 10:
@@ -59,19 +80,38 @@ def edit(session: Session, line: Line, actor: str, volunteer_id: int, *, name: s
                if getattr(volunteer, key) != value]
     for key, value in new.items():
         setattr(volunteer, key, value)
+    if number is not None:
+        volunteer.phone_enc, volunteer.phone_hash = (line.vault.encrypt(number),
+                                                     line.vault.hash(number))
+        changes.append("phone changed")
     if changes:
         audit.record(session, line, actor, "volunteer.edit", f"volunteer #{volunteer.id}",
                      "; ".join(changes))
     return volunteer
 
 
+def _new_number(session: Session, line: Line, volunteer: Volunteer, phone: str) -> str | None:
+    """The volunteer's new number (E.164), or None when blank or the same as now."""
+    if not phone.strip():
+        return None
+    try:
+        number = normalise(phone)
+    except InvalidNumber as exc:
+        raise RosterError(str(exc)) from None
+    phone_hash = line.vault.hash(number)
+    if phone_hash == volunteer.phone_hash:
+        return None
+    if number in line.numbers:
+        raise RosterError("that is one of the line's own numbers")
+    if session.scalar(select(Volunteer.id).where(Volunteer.phone_hash == phone_hash)):
+        raise RosterError("a volunteer with that phone is already on the roster")
+    return number
+
+
 def deactivate(session: Session, line: Line, actor: str, volunteer_id: int) -> Volunteer:
     """Take a volunteer off the roster: off shift (live conversations handed over to
     the queue), no more offers; audited. The row stays for history."""
-    volunteer = session.scalar(select(Volunteer).where(Volunteer.id == volunteer_id)
-                               .with_for_update())
-    if volunteer is None or not volunteer.active:
-        raise RosterError("no such active volunteer")
+    volunteer = active(session, volunteer_id)
     roster.go_off_shift(session, line, volunteer, force=True)
     volunteer.active = False
     audit.record(session, line, actor, "volunteer.deactivate", f"volunteer #{volunteer.id}",
@@ -86,6 +126,13 @@ def reveal_phone(session: Session, line: Line, actor: str, volunteer_id: int) ->
         raise RosterError("no such active volunteer")
     audit.record(session, line, actor, "volunteer.reveal_phone", f"volunteer #{volunteer.id}")
     return line.vault.decrypt(volunteer.phone_enc)
+
+
+def pin_state(line: Line, volunteer: Volunteer) -> str:
+    """``PIN``, ``no PIN`` or ``PIN locked`` (never the PIN)."""
+    if not volunteer.pin_hash:
+        return "no PIN"
+    return "PIN locked" if pins.locked(line, volunteer) else "PIN"
 
 
 def export_csv(session: Session, line: Line) -> str:
