@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from peerline.commands.common import services
 from peerline.models import Voicemail, VoicemailStatus
-from peerline.voice.callbacks import callback_refusal, start_callback
+from peerline.staff.audit import CLI_ACTOR
+from peerline.voice import callback_admin
 
 voice_cli = AppGroup("voice", help="The voice line: voicemails and callbacks.")
 
@@ -32,14 +33,26 @@ def voice_voicemails() -> None:
 def voice_callback(voicemail_id: int, volunteer_id: int) -> None:
     """Ring a volunteer to return a voicemail through the line (numbers masked).
 
-    The volunteer keys their PIN on that call before the voicemail plays.
+    The volunteer keys their PIN on that call before the voicemail plays. Audited.
     """
     svc = services()
-    with svc.sessions.begin() as session:
-        reason = callback_refusal(session, svc.line, voicemail_id, volunteer_id)
-        started = reason is None and start_callback(session, svc.line, voicemail_id,
-                                                    volunteer_id)
-    if not started:
-        raise click.UsageError(reason or "that voicemail or volunteer cannot take a "
-                                         "callback now")
+    try:
+        with svc.sessions.begin() as session:
+            callback_admin.assign(session, svc.line, CLI_ACTOR, voicemail_id, volunteer_id)
+    except callback_admin.CallbackError as exc:
+        raise click.UsageError(str(exc)) from None
     click.echo(f"ringing volunteer #{volunteer_id} to return voicemail #{voicemail_id}")
+
+
+@voice_cli.command("done")
+@click.option("--voicemail", "voicemail_id", type=int, required=True)
+@click.option("--note", default="", help="Why (kept in the audit log).")
+def voice_done(voicemail_id: int, note: str) -> None:
+    """Mark a waiting voicemail done by hand (returned another way); audited."""
+    svc = services()
+    try:
+        with svc.sessions.begin() as session:
+            callback_admin.mark_done(session, svc.line, CLI_ACTOR, voicemail_id, note)
+    except callback_admin.CallbackError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"voicemail #{voicemail_id} done")
