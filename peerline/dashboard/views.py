@@ -9,7 +9,7 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_login import current_user, login_required
 
 from peerline.dashboard import board
-from peerline.models import Role, Volunteer
+from peerline.models import Role, User, Volunteer
 from peerline.people import roster_admin, roster_import
 from peerline.people.phones import InvalidNumber
 from peerline.people.roster import RosterError
@@ -287,6 +287,32 @@ def users_page() -> Any:
             form.email.errors = [*form.email.errors, str(exc)]
     if request.method == "POST":
         status = 400
-    with svc.sessions() as db:
+    return _users(form, status=status)
+
+
+def _users(form: UserForm | None = None, error: str = "", status: int = 200) -> Any:
+    """The users page (with the add form, and an error when a change was refused)."""
+    with _svc().sessions() as db:
         users = accounts.list_users(db)
-    return render_template("dashboard/users.html", users=users, form=form), status
+    return render_template("dashboard/users.html", users=users, form=form or UserForm(),
+                           error=error), status
+
+
+@bp.route("/dashboard/users/<int:user_id>/deactivate", methods=["POST"])
+@roles(Role.ADMIN)
+def user_deactivate(user_id: int) -> Any:
+    """Stop a user signing in (not yourself, nor the last admin); audited."""
+    svc = _svc()
+    if user_id == current_user.id:
+        return _users(error="You cannot deactivate yourself.", status=400)
+    try:
+        with svc.sessions.begin() as db:
+            user = db.get(User, user_id)
+            if user is None:
+                abort(404)
+            accounts.deactivate_user(db, svc.line, user.email, _actor())
+            email = user.email
+    except accounts.AccountError as exc:
+        return _users(error=str(exc).capitalize() + ".", status=400)
+    flash(f"{email} can no longer sign in.", "info")
+    return redirect(url_for("dashboard.users_page"))

@@ -65,9 +65,16 @@ def list_users(session: Session) -> list[User]:
 
 def deactivate_user(session: Session, line: Line, email: str, actor: str) -> User:
     """Stop a user signing in (their open sessions end at the next request); audited."""
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    user = session.scalar(select(User).where(User.email == normalise_email(email))
+                          .with_for_update())
     if user is None:
         raise AccountError("no such user")
+    if not user.active:
+        raise AccountError("that user is already deactivated")
+    if user.role == Role.ADMIN.value and not session.scalar(select(User.id).where(
+            User.role == Role.ADMIN.value, User.active.is_(True), User.id != user.id)
+            .limit(1)):
+        raise AccountError("that is the last active admin: add another admin first")
     user.active = False
     audit.record(session, line, actor, "user.deactivate", f"user #{user.id} {user.email}")
     return user
