@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from peerline.dashboard import auth, callbacks, views
+from peerline.dashboard import auth, callbacks, jobs, views
 from peerline.dashboard.extensions import csrf, login_manager
 
 #: The modules that put their pages on the blueprint (imported for their routes).
-PAGES = (auth, callbacks, views)
+PAGES = (auth, callbacks, jobs, views)
 
 
 def init_app(app: Flask) -> None:
