@@ -49,11 +49,13 @@ class OnShift:
     live: int
     capacity: int
     since: datetime | None
+    on_break: bool = False
+    on_call: bool = False
 
     @property
     def free(self) -> int:
-        """Conversations this volunteer can still take."""
-        return max(self.capacity - self.live, 0)
+        """Conversations this volunteer can still take (none while on a break)."""
+        return 0 if self.on_break else max(self.capacity - self.live, 0)
 
 
 @dataclass
@@ -123,7 +125,9 @@ def snapshot(session: Session, line: Line) -> Board:
             Volunteer.on_shift.is_(True), Volunteer.active.is_(True)).order_by(Volunteer.name)):
         live, _offers = pairing.load(session, v.id)
         board.on_shift.append(OnShift(v.name, v.languages, live, v.capacity,
-                                      v.shift_started_at))
+                                      v.shift_started_at,
+                                      on_break=bool(v.break_until and v.break_until > now),
+                                      on_call=bool(v.on_call)))
     for vm in session.scalars(select(Voicemail).where(Voicemail.status.in_(("new", "calling")))
                               .order_by(Voicemail.priority.desc(), Voicemail.created_at)):
         board.voicemails.append(WaitingVoicemail(f"VM{vm.id}", vm.lang, vm.priority > 0,
