@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench clean requirements
+.PHONY: install run test lint bench clean requirements screenshots
 
 # requirements.txt (what the line runs on) and requirements-dev.txt (test tools) are
 # generated from the short lists in requirements.in and requirements-dev.in.
@@ -34,6 +34,11 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/crisis_bench.py
+
+# The README's dashboard screenshots, refreshed: a demo evening on a throwaway database
+# and embedded Redis, photographed by headless Chromium (/usr/bin/chromium).
+screenshots: install  ## docs/screenshots/*.png of the live board, roster, ...
+	$(BIN)/python -m bench.screenshots
 
 clean:
 	rm -rf $(VENV) instance

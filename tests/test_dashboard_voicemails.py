@@ -31,9 +31,9 @@ def leave_voicemail(svc, clock, sid_digit="7", crisis=False):
         return vm.id
 
 
-def add_volunteer(svc, name, phone, pin=None):
+def add_volunteer(svc, name, phone, pin=None, lang="en"):
     with svc.sessions.begin() as session:
-        return roster.add_volunteer(session, svc.line, name, phone, "en", pin=pin).id
+        return roster.add_volunteer(session, svc.line, name, phone, lang, pin=pin).id
 
 
 def audit_rows(svc):
@@ -69,6 +69,8 @@ def test_assign_a_callback_rings_the_peer_and_is_audited(app, svc, clock):
     page = coord.get("/dashboard/voicemails").get_data(as_text=True)
     assert f'<option value="{alex}">Alex</option>' in page
     assert f'value="{no_pin}"' not in page  # no PIN: the voicemail could not play
+    add_volunteer(svc, "Marta", "+15550100004", pin="1357", lang="es")
+    assert "Marta" not in coord.get("/dashboard/voicemails").get_data(as_text=True)
     path = f"/dashboard/voicemails/{vm_id}/assign"
     refused = post(coord, path, {"volunteer": str(no_pin)}, page="/dashboard/voicemails")
     assert refused.status_code == 400 and "has no PIN" in refused.get_data(as_text=True)

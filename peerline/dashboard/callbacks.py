@@ -20,7 +20,7 @@ def _page(error: str = "", status: int = 200) -> Any:
     svc = _svc()
     with svc.sessions() as db:
         waiting, closed = callback_admin.listing(db, svc.line)
-        peers = [(v.id, v.name) for v in callback_admin.callers(db)]
+        peers = [(v.id, v.name, v.languages.split(",")) for v in callback_admin.callers(db)]
     return render_template("dashboard/voicemails.html", waiting=waiting, closed=closed,
                            peers=peers, error=error), status
 
