@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from redis import Redis
 from rq import SimpleWorker
 
 from peerline.delivery import job_queues
@@ -58,3 +59,13 @@ def test_the_error_line_blanks_anything_like_a_number():
         "TwilioRestException: The 'To' number [number] is not valid")
     assert job_queues.first_line(None) == ""
     assert job_queues.first_line("ValueError: bad") == "ValueError: bad"
+
+
+def test_redis_unreachable_is_said_not_a_500(app, svc):
+    admin = signed_in(app, svc, "admin")
+    svc._redis = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5,
+                                socket_timeout=0.5)
+    page = admin.get("/dashboard/jobs")
+    assert page.status_code == 503
+    assert 'data-jobs="error"' in page.get_data(as_text=True)
+    assert "ConnectionError" in page.get_data(as_text=True)
