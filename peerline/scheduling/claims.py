@@ -58,25 +58,26 @@ def within_limit(session: Session, line: Line, volunteer_id: int, slot: ShiftSlo
     return week_hours(session, line, volunteer_id, slot) + hours <= limit + 1e-9
 
 
-def candidates(session: Session, line: Line, slot: ShiftSlot) -> list[Volunteer]:
-    """Peers the open ``slot`` is offered to: active, texts not refused, not its holder,
-    free then and under their weekly limit."""
+def candidates(session: Session, line: Line, slot: ShiftSlot,
+               exclude: int | None = None) -> list[Volunteer]:
+    """Peers the open ``slot`` is offered to: active, texts not refused, not its holder
+    (nor ``exclude``, who just gave it up), free then and under their weekly limit."""
     people = session.scalars(select(Volunteer).where(
         Volunteer.active.is_(True), Volunteer.opted_out.is_(False)).order_by(Volunteer.id))
-    return [v for v in people if v.id != slot.volunteer_id
+    return [v for v in people if v.id not in (slot.volunteer_id, exclude)
             and is_free(session, line, v.id, slot) and within_limit(session, line, v.id, slot)]
 
 
 def announce(session: Session, line: Line, slot: ShiftSlot, reason: str,
-             holder: str | None = None) -> int:
+             holder: Volunteer | None = None) -> int:
     """A shift just opened: the on-call coordinator is told (not for a SWAP), and every
     candidate is texted the offer. Returns how many were offered it."""
     when = shifts.slot_when(line, slot)
     if reason in SCHEDULE_ONCALL_TEXTS:
-        name = holder or _name(session, slot.volunteer_id)
+        name = holder.name if holder else _name(session, slot.volunteer_id)
         alert_oncall(session, line, f"shift_{reason}", None, SCHEDULE_ONCALL_TEXTS[
             reason].format(name=name, sid=slot.id, when=when), paced=False)
-    offered = candidates(session, line, slot)
+    offered = candidates(session, line, slot, exclude=holder.id if holder else None)
     for volunteer in offered:
         _tell(session, line, volunteer, SCHEDULE_TEXTS["offer_open"].format(sid=slot.id,
                                                                            when=when))
@@ -89,7 +90,7 @@ def give_up(session: Session, line: Line, volunteer: Volunteer, slot: ShiftSlot)
     slot.status = SlotStatus.GIVEN_UP
     slot.open_since, slot.open_reason = line.now(), "cant"
     session.flush()
-    announce(session, line, slot, "cant", holder=volunteer.name)
+    announce(session, line, slot, "cant", holder=volunteer)
     return SCHEDULE_TEXTS["given_up"].format(sid=slot.id, when=shifts.slot_when(line, slot))
 
 
