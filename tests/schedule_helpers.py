@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from peerline.scheduling import recurrence, shifts
 
