@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from peerline.scheduling.recurrence import WEEKDAYS
 from peerline.staff.accounts import ROLES
 
 
@@ -59,3 +61,23 @@ class UserForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=200)])
     role = SelectField("Role", choices=list(ROLES), default="viewer")
     submit = SubmitField("Add user")
+
+
+class ShiftForm(FlaskForm):
+    """A new shift: a volunteer, a weekday (weekly) or a date (once), start and end in
+    the line's time zone (checked by the schedule's domain, as on the CLI)."""
+
+    volunteer = SelectField("Volunteer", coerce=int, validators=[DataRequired()])
+    day = SelectField("Every week on", default="",
+                      choices=[SelectChoice("", "—"), *(SelectChoice(d) for d in WEEKDAYS)])
+    date = StringField("Or once on (YYYY-MM-DD)", validators=[Optional(), Length(max=12)])
+    start = StringField("Start (HH:MM)", validators=[DataRequired(), Length(max=5)])
+    end = StringField("End (HH:MM)", validators=[DataRequired(), Length(max=5)])
+    submit = SubmitField("Add shift")
+
+
+class CancelDateForm(FlaskForm):
+    """One date of a weekly shift that does not happen."""
+
+    date = StringField("Date (YYYY-MM-DD)", validators=[DataRequired(), Length(max=12)])
+    submit = SubmitField("Cancel that date")
