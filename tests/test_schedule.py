@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from peerline.config import ConfigError, finalise, from_environment
 from peerline.models import AuditEntry
+from peerline.people import roster_admin
 from peerline.scheduling import coverage, recurrence, shifts, week
 from peerline.scheduling.recurrence import ShiftSpec
 from peerline.staff.audit import CLI_ACTOR
@@ -170,3 +171,18 @@ def test_a_shift_for_someone_off_the_roster_is_refused(app, svc):
             shifts.add_for_phone(session, svc.line, CLI_ACTOR, "+15550100999", when)
         with pytest.raises(shifts.ScheduleError, match="no such active"):
             shifts.add_shift(session, svc.line, CLI_ACTOR, 424242, when)
+
+
+def test_a_deactivated_volunteers_shifts_count_for_nobody(app, svc, clock):
+    clock.now = datetime(2027, 1, 1, 12, 0)
+    alex = add_volunteer(svc, "Alex", ALEX)
+    with svc.sessions.begin() as session:
+        when = shifts.parse_when(svc.line, day="mon", on_date=None, start="09:00", end="12:00")
+        shifts.add_shift(session, svc.line, CLI_ACTOR, alex, when)
+    with svc.sessions() as session:
+        assert week.week_coverage(session, svc.line, date(2027, 1, 4)).rows[0][9].count == 1
+    with svc.sessions.begin() as session:
+        roster_admin.deactivate(session, svc.line, CLI_ACTOR, alex)
+    with svc.sessions() as session:
+        assert week.week_coverage(session, svc.line, date(2027, 1, 4)).rows[0][9].count == 0
+        assert shifts.list_shifts(session) == []

@@ -143,8 +143,11 @@ def cancel_date(session: Session, line: Line, actor: str, shift_id: int,
 
 
 def list_shifts(session: Session, volunteer_id: int | None = None) -> list[Shift]:
-    """Shifts not removed (weekly ones first, by day and time), for one volunteer or all."""
-    stmt = select(Shift).where(Shift.removed_at.is_(None))
+    """Shifts not removed, of volunteers still on the roster (weekly ones first, by day
+    and time), for one volunteer or all. A deactivated volunteer's shifts count for
+    nobody (coverage shows the hole) and come back if they are reactivated."""
+    stmt = select(Shift).join(Volunteer, Volunteer.id == Shift.volunteer_id).where(
+        Shift.removed_at.is_(None), Volunteer.active.is_(True))
     if volunteer_id is not None:
         stmt = stmt.where(Shift.volunteer_id == volunteer_id)
     rows = list(session.scalars(stmt))
