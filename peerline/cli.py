@@ -1,7 +1,7 @@
 """``flask --app wsgi …``: every command group, attached to the app in this one place.
 
 The commands themselves live in :mod:`peerline.commands` (one small module per group) and
-in the feature packages that own them (``staffing``, ``dashboard``).
+in the feature packages that own them (``staffing``, ``dashboard``, ``scheduling``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from peerline.commands.spool import spool_cli
 from peerline.commands.voice import voice_cli
 from peerline.commands.worker import sweeper_command, worker_command
 from peerline.dashboard.cli import users_cli
+from peerline.scheduling.cli import schedule_cli
 from peerline.staffing.cli import reports_cli
 
 
@@ -34,3 +35,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(dev_command)
     app.cli.add_command(rotate_keys_command)
     app.cli.add_command(users_cli)
+    app.cli.add_command(schedule_cli)

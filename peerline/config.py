@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from peerline.people.phones import InvalidNumber, normalise
 
@@ -83,6 +84,11 @@ _SETTINGS: dict[str, tuple[Any, type]] = {
     "PEERLINE_LOGIN_MAX_FAILURES": (5, int),  # dashboard sign-in lock-out
     "PEERLINE_LOGIN_LOCK_S": (900, int),
     "PEERLINE_COOKIE_SECURE": ("", str),  # "" = Secure when PUBLIC_BASE_URL is https
+    # The shift schedule (peerline/scheduling): local times are in this zone.
+    "PEERLINE_TIMEZONE": ("America/New_York", str),
+    "PEERLINE_REMINDER_BEFORE_S": (3 * 3600, int),  # a reminder this long before a shift
+    "PEERLINE_CONFIRM_BY_S": (3600, int),  # no OK this long before the start: offered out
+    "PEERLINE_WEEKLY_SHIFT_HOURS": (20.0, float),  # TAKE may not go past this a week
     **{k: (v, str) for k, v in HOTLINE_DEFAULTS.items()},
 }
 
@@ -102,6 +108,17 @@ class ConfigError(ValueError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
         super().__init__("peerline will not start: " + "; ".join(self.problems))
+
+
+def valid_zone(name: str) -> bool:
+    """True when ``name`` is an IANA time zone this machine knows (``America/New_York``)."""
+    if not name or name.startswith(("/", ".")) or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _cast(value: str, kind: type) -> Any:
@@ -232,6 +249,10 @@ def finalise(values: dict[str, Any]) -> dict[str, Any]:
         values["PEERLINE_ONCALL_NUMBER"] = normalise(oncall) if oncall else ""
     except InvalidNumber:
         problems.append("PEERLINE_ONCALL_NUMBER is not a phone number")
+    zone = str(values.get("PEERLINE_TIMEZONE") or "").strip()
+    if not valid_zone(zone):
+        problems.append(f"PEERLINE_TIMEZONE is not a known time zone: {zone[:40]!r}")
+    values["PEERLINE_TIMEZONE"] = zone
     if problems:
         raise ConfigError(problems)
     values["USING_DEV_SECRET"] = not values.get("SECRET_KEY")

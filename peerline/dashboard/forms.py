@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
+from peerline.scheduling.recurrence import WEEKDAYS
 from peerline.staff.accounts import ROLES
 
 
@@ -70,3 +72,23 @@ class PinForm(FlaskForm):
     again = PasswordField("Same PIN again", validators=[
         DataRequired(), EqualTo("pin", message="the two PINs differ")])
     submit = SubmitField("Set PIN")
+
+
+class ShiftForm(FlaskForm):
+    """A new shift: a volunteer, a weekday (weekly) or a date (once), start and end in
+    the line's time zone (checked by the schedule's domain, as on the CLI)."""
+
+    volunteer = SelectField("Volunteer", coerce=int, validators=[DataRequired()])
+    day = SelectField("Every week on", default="",
+                      choices=[SelectChoice("", "—"), *(SelectChoice(d) for d in WEEKDAYS)])
+    date = StringField("Or once on (YYYY-MM-DD)", validators=[Optional(), Length(max=12)])
+    start = StringField("Start (HH:MM)", validators=[DataRequired(), Length(max=5)])
+    end = StringField("End (HH:MM)", validators=[DataRequired(), Length(max=5)])
+    submit = SubmitField("Add shift")
+
+
+class CancelDateForm(FlaskForm):
+    """One date of a weekly shift that does not happen."""
+
+    date = StringField("Date (YYYY-MM-DD)", validators=[DataRequired(), Length(max=12)])
+    submit = SubmitField("Cancel that date")

@@ -18,13 +18,15 @@ from peerline.delivery import heartbeat, outbox, spool, tasks
 from peerline.delivery.tasks import TaskStatus
 from peerline.extensions import Services
 from peerline.models import Task
+from peerline.scheduling.slots import tick as schedule_tick
 from peerline.text.endings import tick
 
 log = logging.getLogger(__name__)
 
 
 def sweep(services: Services) -> dict[str, int]:
-    """One pass: timers, re-enqueue stale due tasks, replay spooled texts. Returns counts."""
+    """One pass: timers (the schedule's too), re-enqueue stale due tasks, replay spooled
+    texts. Returns counts."""
     line = services.line
     try:  # spooled texts past their time-to-live go, even while the database is down
         expired = spool.expire_redis(services.redis(), line)
@@ -32,6 +34,8 @@ def sweep(services: Services) -> dict[str, int]:
         expired = 0
     with services.sessions.begin() as session:
         counts = tick(session, line)
+    with services.sessions.begin() as session:  # reminders, open shifts, automatic on/off
+        counts.update(schedule_tick(session, line))
     now = line.now()
     freed = _release_dead_workers(services, now)
     counts["spool_expired"] = expired

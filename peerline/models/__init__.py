@@ -4,7 +4,8 @@
 (conversations, messages, offers, escalations, alerts), ``delivery`` (outbound texts,
 tasks, delivery reports, the gateway hold, the local gateway's record), ``voice`` (calls,
 rings, voicemails), ``privacy`` (deletions asked of the provider), ``dashboard``
-(coordinators' accounts and the audit log). Importing this package
+(coordinators' accounts and the audit log), ``schedule`` (shifts, their
+cancelled dates and occurrences). Importing this package
 registers every table on ``Base.metadata`` (Alembic reads it).
 """
 
@@ -20,6 +21,7 @@ from peerline.models.delivery import (
 )
 from peerline.models.people import Survivor, Volunteer
 from peerline.models.privacy import DeletionStatus, RemoteDeletion
+from peerline.models.schedule import Shift, ShiftException, ShiftSlot, SlotStatus
 from peerline.models.text import (
     OPEN_WHERE,
     Alert,
@@ -71,6 +73,10 @@ __all__ = [
     "Ring",
     "RingStatus",
     "Role",
+    "Shift",
+    "ShiftException",
+    "ShiftSlot",
+    "SlotStatus",
     "Survivor",
     "Task",
     "TransferStatus",

@@ -33,6 +33,8 @@ class Volunteer(Base):
     pin_failed_at: Mapped[datetime | None] = mapped_column(DateTime)  # the last wrong PIN
     pin_locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     break_until: Mapped[datetime | None] = mapped_column(DateTime)  # BREAK: no offers till then
+    #: The volunteer's own last ON/OFF (text or phone): inside a scheduled shift it wins.
+    shift_said_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
     def speaks(self, lang: str) -> bool:

@@ -84,8 +84,15 @@ def list_volunteers(session: Session) -> list[Volunteer]:
     return list(session.scalars(select(Volunteer).order_by(Volunteer.name, Volunteer.id)))
 
 
-def go_on_shift(session: Session, line: Line, volunteer: Volunteer) -> str:
-    """ON: start a shift and pull the head of the queue; returns the reply."""
+def go_on_shift(session: Session, line: Line, volunteer: Volunteer,
+                by_schedule: bool = False) -> str:
+    """ON: start a shift and pull the head of the queue; returns the reply.
+
+    ``by_schedule``: the schedule's automatic start (not the volunteer's own word, which
+    is noted in ``shift_said_at``: inside a scheduled shift it wins).
+    """
+    if not by_schedule:
+        volunteer.shift_said_at = line.now()
     if volunteer.on_shift:
         return VOLUNTEER_TEXTS["on_again"]
     volunteer.on_shift = True
@@ -96,13 +103,20 @@ def go_on_shift(session: Session, line: Line, volunteer: Volunteer) -> str:
     return VOLUNTEER_TEXTS["on"]
 
 
-def go_off_shift(session: Session, line: Line, volunteer: Volunteer, force: bool = False) -> str:
-    """OFF: end a shift. Holding conversations, the first OFF asks; a second hands over."""
-    if not volunteer.on_shift and not force:
-        return VOLUNTEER_TEXTS["off_already"]
+def go_off_shift(session: Session, line: Line, volunteer: Volunteer, force: bool = False,
+                 by_schedule: bool = False) -> str:
+    """OFF: end a shift. Holding conversations, the first OFF asks; a second hands over.
+
+    Off shift but still holding conversations (a scheduled shift ended while they
+    talked), OFF hands them over at once. ``by_schedule``: see :func:`go_on_shift`.
+    """
+    if not by_schedule:
+        volunteer.shift_said_at = line.now()
     live = list(session.scalars(select(Conversation).where(
         Conversation.volunteer_id == volunteer.id, Conversation.status == ConversationStatus.ACTIVE)
         .order_by(Conversation.id)))
+    if not volunteer.on_shift and not force and not live:
+        return VOLUNTEER_TEXTS["off_already"]
     pending_handover = any(c.handover_requested_at for c in live)
     if live and not force and not pending_handover:
         for conversation in live:

@@ -28,6 +28,7 @@ from peerline.people import breaks, oncall, roster
 from peerline.people.lookup import find_volunteer, get_or_create_survivor
 from peerline.people.phones import InvalidNumber, normalise
 from peerline.privacy import erasure
+from peerline.scheduling import commands as shift_commands
 from peerline.text import conversations, escalation, pairing
 from peerline.text.texts import VOLUNTEER_TEXTS, say
 
@@ -256,7 +257,7 @@ def _erased_since(session: Session, line: Line, volunteer: Volunteer, line_numbe
     written: a spooled text's arrival, or for a live text the last few minutes (a reply
     typed while the survivor erased). Commands (``ON``, ``STATUS``...) are never taken."""
     if spooled_at is None:
-        if word in VOLUNTEER_WORDS or breaks.is_break(word):
+        if word in VOLUNTEER_WORDS or breaks.is_break(word) or shift_commands.is_command(word):
             return None
         spooled_at = line.now() - ERASED_REPLY_WINDOW
     return session.scalar(select(Conversation.id).where(
@@ -323,6 +324,8 @@ def _volunteer_command(session: Session, line: Line, volunteer: Volunteer,
         return breaks.take_break(session, line, volunteer, word)
     if word == "BACK":
         return breaks.come_back(session, line, volunteer)
+    if shift_commands.is_command(word):  # SHIFTS, OK, CANT, OPEN, TAKE n, SWAP n
+        return shift_commands.answer(session, line, volunteer, word)
     if word in ("YES", "Y", "SI", "SÍ", "ACCEPT"):
         offer = pairing.pick_offer(session, volunteer.id, line_number)
         if offer is None:

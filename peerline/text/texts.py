@@ -120,10 +120,11 @@ VOLUNTEER_TEXTS: dict[str, str] = {
     "requeued": "Conversation #{cid} went back to the line because it had no reply for a "
                 "while. Text STATUS to check in.",
     "help": "Commands: ON, OFF, STATUS; BREAK 15 pauses new offers for 15 min (1-120), "
-            "BACK ends the break; to an offer YES or PASS. In a conversation: #END, "
-            "#CRISIS, #HELP; anything else is passed on.",
+            "BACK ends the break; to an offer YES or PASS. Shifts: SHIFTS, OK or CANT to a "
+            "reminder, OPEN, TAKE n, SWAP n. In a conversation: #END, #CRISIS, #HELP; "
+            "anything else is passed on.",
     "unknown": "Sorry, I didn't get that. Commands: ON, OFF, STATUS, YES, PASS, BREAK, BACK, "
-               "HELP.",
+               "SHIFTS, OPEN, HELP.",
     "break_on": "You're on a break for {minutes} min: no new offers until it ends; your live "
                 "conversations go on. Text BACK to end it sooner.",
     "break_range": "A break is 1 to 120 minutes, for example BREAK 15 (BREAK alone is 15 "
@@ -147,6 +148,53 @@ VOLUNTEER_TEXTS: dict[str, str] = {
                               "Hotline info was sent to them. Stay with them; no on-call "
                               "coordinator is set up for this line.",
     "not_in_conversation": "You're not in a conversation on this number. Text STATUS.",
+}
+
+#: The shift schedule by text (peerline/scheduling): reminders, OK/CANT, SHIFTS, OPEN,
+#: TAKE n, SWAP n, and the schedule's automatic start and end. Times are the line's
+#: local time; ``{when}`` reads like ``Tue Dec 8 09:00-12:00``.
+SCHEDULE_TEXTS: dict[str, str] = {
+    "reminder": "Reminder: your shift #{sid} is {when}. Reply OK to confirm or CANT if you "
+                "can't make it.",
+    "confirmed": "Thanks, shift #{sid} ({when}) is confirmed.",
+    "given_up": "Thanks for letting us know. Shift #{sid} ({when}) is offered to other "
+                "peers and the coordinator is told. Take care.",
+    "nothing_to_answer": "There's no shift reminder waiting for an answer. SHIFTS lists your "
+                         "next shifts.",
+    "shifts": "Your next shifts: {items}. SWAP n offers shift n to others.",
+    "shifts_none": "You have no shifts in the next {days} days. OPEN lists shifts others "
+                   "gave up.",
+    "open": "Open shifts: {items}. Reply TAKE n to take one.",
+    "open_none": "No open shifts right now. Thank you for asking.",
+    "offer_open": "Open shift #{sid}: {when}. Reply TAKE {sid} to take it (first come).",
+    "taken": "It's yours: shift #{sid} ({when}). Thank you!",
+    "taken_already": "Sorry, shift #{sid} is no longer open (someone took it, or it started).",
+    "take_unknown": "There's no open shift #{sid}. OPEN lists the open shifts.",
+    "take_busy": "You already have a shift then, so #{sid} can't be yours too.",
+    "take_limit": "Taking shift #{sid} would put you over {hours:g} hours that week. Thank "
+                  "you all the same.",
+    "take_own": "Shift #{sid} is already yours.",
+    "your_shift_taken": "Another peer took your shift #{sid} ({when}); it's no longer yours. "
+                        "Thank you.",
+    "swap_offered": "Shift #{sid} ({when}) is offered to other peers. It stays yours until "
+                    "someone takes it.",
+    "swap_unknown": "You have no upcoming shift #{sid}. SHIFTS lists yours.",
+    "swap_already": "Shift #{sid} is already offered to others.",
+    "bad_number": "Please add the shift's number, for example {word} 12.",
+    "started": "Your scheduled shift has started: you're on shift. Offers will arrive here; "
+               "text OFF to end it.",
+    "ended": "Your scheduled shift has ended: you're off shift. Thank you!",
+    "ended_holding": "Your scheduled shift has ended: no new offers. Your {n} live "
+                     "conversation(s) go on; finish with #END, or text OFF to hand them over.",
+}
+
+#: What the on-call coordinator hears about the schedule.
+SCHEDULE_ONCALL_TEXTS: dict[str, str] = {
+    "cant": "peerline: {name} can't make shift #{sid} ({when}); it is offered to other "
+            "peers.",
+    "unconfirmed": "peerline: {name} has not confirmed shift #{sid} ({when}); it is offered "
+                   "to other peers.",
+    "taken": "peerline: {name} took shift #{sid} ({when}).",
 }
 
 ONCALL_TEXTS: dict[str, str] = {

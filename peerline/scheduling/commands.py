@@ -1,0 +1,93 @@
+"""Volunteers' shift commands by text: ``SHIFTS``, ``OK``/``CANT`` (to a reminder),
+``OPEN``, ``TAKE n``, ``SWAP n``. Shift numbers are the slots' ids (see :mod:`claims`).
+
+``OK`` and ``CANT`` answer the volunteer's soonest reminded shift still waiting for an
+answer (``OK 12``/``CANT 12`` name one); ``CANT`` also gives up any upcoming shift of
+theirs by number.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from peerline.line import Line
+from peerline.models import ShiftSlot, SlotStatus, Volunteer
+from peerline.scheduling import claims, shifts, slots
+from peerline.telephony.params import db_int_or_none
+from peerline.text.texts import SCHEDULE_TEXTS
+
+_COMMAND = re.compile(r"^(SHIFTS|OPEN|OK|OKAY|CANT|CAN'T|CAN’T|CANNOT|TAKE|SWAP)"
+                      r"(?:\s*#?\s*([0-9]{1,12}))?$")
+#: Words that need a shift number.
+_NUMBERED = {"TAKE", "SWAP"}
+
+
+def is_command(word: str) -> bool:
+    """True when a command word (see ``intake.command_word``) is a shift command."""
+    return _COMMAND.match(word) is not None
+
+
+def _items(line: Line, rows: list[ShiftSlot]) -> str:
+    return "; ".join(f"#{s.id} {shifts.slot_when(line, s)}" for s in rows)
+
+
+def _answerable(session: Session, line: Line, volunteer: Volunteer,
+                number: int | None) -> ShiftSlot | None:
+    stmt = select(ShiftSlot).where(ShiftSlot.volunteer_id == volunteer.id,
+                                   ShiftSlot.starts_at > line.now())
+    if number is not None:
+        stmt = stmt.where(ShiftSlot.id == number)
+    else:
+        stmt = stmt.where(ShiftSlot.reminded_at.is_not(None),
+                          ShiftSlot.status == SlotStatus.SCHEDULED)
+    return session.scalar(stmt.order_by(ShiftSlot.starts_at).limit(1).with_for_update())
+
+
+def answer(session: Session, line: Line, volunteer: Volunteer, word: str) -> str:
+    """The reply to a shift command (``is_command(word)`` is true)."""
+    match = _COMMAND.match(word)
+    assert match is not None
+    verb, raw = match.group(1), match.group(2)
+    number = db_int_or_none(raw) if raw else None
+    if raw and number is None:
+        return SCHEDULE_TEXTS["take_unknown" if verb == "TAKE" else "swap_unknown"].format(
+            sid=raw)
+    if verb in _NUMBERED and number is None:
+        return SCHEDULE_TEXTS["bad_number"].format(word=verb)
+    if verb == "SHIFTS":
+        return next_shifts(session, line, volunteer)
+    if verb == "OPEN":
+        rows = claims.open_slots(session, line, volunteer)
+        return SCHEDULE_TEXTS["open"].format(items=_items(line, rows)) if rows else \
+            SCHEDULE_TEXTS["open_none"]
+    if verb == "TAKE":
+        assert number is not None
+        return claims.take(session, line, volunteer, number)
+    if verb == "SWAP":
+        assert number is not None
+        return claims.swap(session, line, volunteer, number)
+    slot = _answerable(session, line, volunteer, number)
+    if slot is None:
+        return SCHEDULE_TEXTS["nothing_to_answer"]
+    if verb in ("OK", "OKAY"):
+        slot.status, slot.confirmed_at = SlotStatus.CONFIRMED, line.now()
+        if slot.open_reason == "unconfirmed":  # confirmed after all: no longer offered
+            slot.open_since = slot.open_reason = None
+        return SCHEDULE_TEXTS["confirmed"].format(sid=slot.id,
+                                                  when=shifts.slot_when(line, slot))
+    return claims.give_up(session, line, volunteer, slot)
+
+
+def next_shifts(session: Session, line: Line, volunteer: Volunteer) -> str:
+    """``SHIFTS``: the volunteer's shifts in the next two weeks (at most five)."""
+    slots.ensure_ahead(session, line, line.now() + timedelta(days=slots.SHIFTS_DAYS))
+    rows = list(session.scalars(select(ShiftSlot).where(
+        ShiftSlot.volunteer_id == volunteer.id, ShiftSlot.ends_at > line.now())
+        .order_by(ShiftSlot.starts_at).limit(5)))
+    if not rows:
+        return SCHEDULE_TEXTS["shifts_none"].format(days=slots.SHIFTS_DAYS)
+    return SCHEDULE_TEXTS["shifts"].format(items=_items(line, rows))
