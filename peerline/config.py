@@ -83,6 +83,14 @@ _SETTINGS: dict[str, tuple[Any, type]] = {
     "PEERLINE_LOGIN_MAX_FAILURES": (5, int),  # dashboard sign-in lock-out
     "PEERLINE_LOGIN_LOCK_S": (900, int),
     "PEERLINE_COOKIE_SECURE": ("", str),  # "" = Secure when PUBLIC_BASE_URL is https
+    # Wellbeing (0 = no cap): conversations a volunteer takes per shift and per 7 days;
+    # the cool-down after a crisis conversation; "several crises" on the dashboard.
+    "PEERLINE_CAP_PER_SHIFT": (8, int),
+    "PEERLINE_CAP_PER_WEEK": (30, int),
+    "PEERLINE_COOLDOWN_S": (900, int),
+    "PEERLINE_CRISES_FLAG": (2, int),
+    # The line's time zone: reports count contacts per hour of the week in it.
+    "PEERLINE_TIMEZONE": ("America/New_York", str),
     **{k: (v, str) for k, v in HOTLINE_DEFAULTS.items()},
 }
 

@@ -24,7 +24,7 @@ from peerline.models import (
     Survivor,
     Volunteer,
 )
-from peerline.people import breaks, oncall, roster
+from peerline.people import breaks, oncall, roster, wellbeing
 from peerline.people.lookup import find_volunteer, get_or_create_survivor
 from peerline.people.phones import InvalidNumber, normalise
 from peerline.privacy import erasure
@@ -323,6 +323,8 @@ def _volunteer_command(session: Session, line: Line, volunteer: Volunteer,
         return breaks.take_break(session, line, volunteer, word)
     if word == "BACK":
         return breaks.come_back(session, line, volunteer)
+    if word == "TALK":
+        return wellbeing.talk(session, line, volunteer)
     if word in ("YES", "Y", "SI", "SÍ", "ACCEPT"):
         offer = pairing.pick_offer(session, volunteer.id, line_number)
         if offer is None:
