@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from peerline.people.phones import InvalidNumber, normalise
 
@@ -240,6 +241,10 @@ def finalise(values: dict[str, Any]) -> dict[str, Any]:
         values["PEERLINE_ONCALL_NUMBER"] = normalise(oncall) if oncall else ""
     except InvalidNumber:
         problems.append("PEERLINE_ONCALL_NUMBER is not a phone number")
+    try:
+        ZoneInfo(str(values.get("PEERLINE_TIMEZONE") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append("PEERLINE_TIMEZONE is not a time zone name (e.g. America/New_York)")
     if problems:
         raise ConfigError(problems)
     values["USING_DEV_SECRET"] = not values.get("SECRET_KEY")

@@ -1,4 +1,5 @@
-"""The coordinators' dashboard: sign-in, live board, roster, escalations, audit log.
+"""The coordinators' dashboard: sign-in, live board, roster, escalations, reports,
+wellbeing, audit log.
 
 ``init_app(app)`` wires Flask-Login, Flask-WTF's CSRF protection (checked on every
 POST of this blueprint only: Twilio's webhooks carry signatures, not tokens), the
@@ -9,7 +10,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from peerline.dashboard import auth, views
+from peerline.dashboard import (
+    auth,
+    reports_views,  # noqa: F401  its pages join the blueprint
+    views,
+)
 from peerline.dashboard.extensions import csrf, login_manager
 
 
