@@ -303,3 +303,18 @@ def test_a_capped_volunteer_first_in_line_is_skipped_for_the_next(phones, svc, c
     phones.work()
     assert len(offers(phones, ALEX)) == 1
     assert len(offers(phones, SAM)) == 1
+
+
+@pytest.mark.parametrize("settings", [{"PEERLINE_CAP_PER_SHIFT": 5,
+                                       "PEERLINE_CAP_PER_WEEK": 20}], indirect=True)
+def test_roster_caps_sets_and_clears_a_volunteers_own_caps(app, svc):
+    add_volunteer(svc, "Alex", ALEX)
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["roster", "caps", "--phone", ALEX, "--per-shift", "3"])
+    assert out.exit_code == 0, out.output
+    assert "at most 3 conversations per shift, 20 per 7 days" in out.output
+    out = runner.invoke(args=["roster", "caps", "--phone", ALEX, "--per-week", "0"])
+    assert "at most 5 conversations per shift, any number per 7 days" in out.output
+    assert runner.invoke(args=["roster", "caps", "--phone", ALEX,
+                               "--per-shift", "-1"]).exit_code != 0
+    assert runner.invoke(args=["roster", "caps", "--phone", "+15550100077"]).exit_code != 0

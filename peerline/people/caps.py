@@ -82,3 +82,11 @@ def may_offer(session: Session, line: Line, volunteer: Volunteer, crisis: bool) 
     if volunteer.on_break(now) or volunteer.cooling_down(now):
         return False
     return crisis or not capped(session, line, volunteer)
+
+
+def set_limits(volunteer: Volunteer, per_shift: int | None, per_week: int | None) -> None:
+    """A volunteer's own caps (None: the line's settings; 0: no cap)."""
+    for value in (per_shift, per_week):
+        if value is not None and value < 0:
+            raise ValueError("a cap is 0 (none) or more")
+    volunteer.cap_per_shift, volunteer.cap_per_week = per_shift, per_week
