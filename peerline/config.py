@@ -89,6 +89,12 @@ _SETTINGS: dict[str, tuple[Any, type]] = {
     "PEERLINE_REMINDER_BEFORE_S": (3 * 3600, int),  # a reminder this long before a shift
     "PEERLINE_CONFIRM_BY_S": (3600, int),  # no OK this long before the start: offered out
     "PEERLINE_WEEKLY_SHIFT_HOURS": (20.0, float),  # TAKE may not go past this a week
+    # Wellbeing (0 = no cap): conversations a volunteer takes per shift and per 7 days;
+    # the cool-down after a crisis conversation; "several crises" on the dashboard.
+    "PEERLINE_CAP_PER_SHIFT": (8, int),
+    "PEERLINE_CAP_PER_WEEK": (30, int),
+    "PEERLINE_COOLDOWN_S": (900, int),
+    "PEERLINE_CRISES_FLAG": (2, int),
     **{k: (v, str) for k, v in HOTLINE_DEFAULTS.items()},
 }
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from peerline.delivery import outbox, remote_delete
 from peerline.delivery.tasks import Handler, TaskKind
 from peerline.line import TextFailed
-from peerline.people import breaks, oncall
+from peerline.people import breaks, cooldown, oncall
 from peerline.privacy import purge
 from peerline.text import pairing
 from peerline.voice import handlers as voice
@@ -37,6 +37,7 @@ HANDLERS: Mapping[str, Handler] = {
     TaskKind.VOICE_TELL_PEER: voice.tell_peer_task,
     TaskKind.VOICE_CALLBACK: voice.callback_task,
     TaskKind.BREAK_OVER: breaks.break_over_task,
+    TaskKind.COOLDOWN_OVER: cooldown.cooldown_over_task,
 }
 
 #: What happens when a text fails for good, by ``OutboundMessage.kind`` (in the same

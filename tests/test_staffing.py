@@ -86,3 +86,40 @@ def test_the_reports_staffing_command(app):
                               "--handle-minutes", "0", "--answer-within", "20",
                               "--target", "0.8"])
     assert bad.exit_code != 0 and "handle-minutes" in bad.output
+
+
+def _erlang_c_from_factorials(n: int, a: float) -> float:
+    """The textbook formula, computed another way (fine for small n)."""
+    top = a ** n / math.factorial(n) * n / (n - a)
+    return top / (sum(a ** k / math.factorial(k) for k in range(n)) + top)
+
+
+@pytest.mark.parametrize(("agents", "load"), [(3, 2.0), (7, 5.0), (12, 10.0), (25, 20.0),
+                                              (40, 35.5), (2, 0.01)])
+def test_erlang_c_agrees_with_the_factorial_formula(agents, load):
+    assert erlang_c(agents, load) == pytest.approx(_erlang_c_from_factorials(agents, load),
+                                                   rel=1e-9)
+
+
+def test_m_m_3_at_two_erlangs_waits_four_times_in_nine():
+    assert erlang_c(3, 2.0) == pytest.approx(4 / 9, abs=1e-12)
+
+
+def test_load_exactly_at_or_just_over_the_agents():
+    assert erlang_c(10, 10.0) == 1.0
+    assert erlang_c(10, 10.000001) == 1.0
+    just_under = erlang_c(10, 9.999)
+    assert 0.99 < just_under < 1.0
+    over = serve(5, 120, 3, 20)  # 6 erlangs on 5 agents
+    assert over.service_level == 0.0 and over.occupancy == 1.0 and math.isinf(over.mean_wait_s)
+    assert over.to_json()["mean_wait_s"] is None
+
+
+def test_very_small_and_very_large_loads_stay_finite():
+    assert erlang_c(1, 1e-12) == pytest.approx(1e-12, rel=1e-6)
+    assert erlang_b(200, 1e-9) == 0.0 or erlang_b(200, 1e-9) < 1e-300
+    for agents, load in ((10_001, 10_000.0), (50_000, 49_000.0)):
+        value = erlang_c(agents, load)
+        assert 0.0 < value < 1.0 and math.isfinite(value)
+    nobody = needed(0, 5, 30, 0.8)  # no contacts: one volunteer, never a wait
+    assert nobody.volunteers == 1 and nobody.service_level == 1.0 and nobody.mean_wait_s == 0

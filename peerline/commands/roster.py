@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from peerline.commands.common import services
-from peerline.people import pins, roster_admin, roster_import
+from peerline.people import caps, pins, roster_admin, roster_import
 from peerline.people import roster as roster_domain
 from peerline.people.phones import InvalidNumber, masked
 from peerline.staff.audit import CLI_ACTOR
@@ -61,6 +61,28 @@ def roster_set_pin(phone: str) -> None:
     except (InvalidNumber, roster_domain.RosterError) as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"PIN set for volunteer #{vid}")
+
+
+@roster_cli.command("caps")
+@click.option("--phone", required=True)
+@click.option("--per-shift", type=click.IntRange(min=0), default=None,
+              help="Conversations per shift (0 = no cap).")
+@click.option("--per-week", type=click.IntRange(min=0), default=None,
+              help="Conversations per seven days (0 = no cap).")
+def roster_caps(phone: str, per_shift: int | None, per_week: int | None) -> None:
+    """Set a volunteer's own wellbeing caps; an option left out follows the line's
+    PEERLINE_CAP_PER_SHIFT / PEERLINE_CAP_PER_WEEK."""
+    svc = services()
+    try:
+        with svc.sessions.begin() as session:
+            volunteer = roster_domain.find_by_phone(session, svc.line, phone)
+            caps.set_limits(volunteer, per_shift, per_week)
+            shift, week = caps.limits(svc.line, volunteer)
+            vid = volunteer.id
+    except (InvalidNumber, roster_domain.RosterError) as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"volunteer #{vid}: at most {shift or 'any number of'} conversations per "
+               f"shift, {week or 'any number'} per 7 days")
 
 
 @roster_cli.command("list")

@@ -1,5 +1,5 @@
 """The coordinators' dashboard: sign-in, live board, roster, schedule, escalations,
-voicemails, jobs, users and the audit log.
+voicemails, reports, wellbeing, jobs, users and the audit log.
 
 ``init_app(app)`` wires Flask-Login, Flask-WTF's CSRF protection (checked on every
 POST of this blueprint only: Twilio's webhooks carry signatures, not tokens), the
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from peerline.dashboard import auth, callbacks, jobs, schedule_views, views
+from peerline.dashboard import auth, callbacks, jobs, reports_views, schedule_views, views
 from peerline.dashboard.extensions import csrf, login_manager
 
 #: The modules that put their pages on the blueprint (imported for their routes).
-PAGES = (auth, callbacks, jobs, schedule_views, views)
+PAGES = (auth, callbacks, jobs, reports_views, schedule_views, views)
 
 
 def init_app(app: Flask) -> None:

@@ -51,6 +51,7 @@ class TaskKind(StrEnum):
     VOICE_TELL_PEER = "voice_tell_peer"
     VOICE_CALLBACK = "voice_callback"
     BREAK_OVER = "break_over"
+    COOLDOWN_OVER = "cooldown_over"
 
 
 class TaskStatus(StrEnum):

@@ -35,6 +35,11 @@ class Volunteer(Base):
     break_until: Mapped[datetime | None] = mapped_column(DateTime)  # BREAK: no offers till then
     #: The volunteer's own last ON/OFF (text or phone): inside a scheduled shift it wins.
     shift_said_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Wellbeing: no new offers until then, after a crisis conversation ended (a cool-down).
+    cooldown_until: Mapped[datetime | None] = mapped_column(DateTime)
+    # Wellbeing caps for this volunteer (None: the line's PEERLINE_CAP_PER_* settings).
+    cap_per_shift: Mapped[int | None] = mapped_column(Integer)
+    cap_per_week: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
     def speaks(self, lang: str) -> bool:
@@ -49,6 +54,15 @@ class Volunteer(Base):
     def off_break(cls, now: datetime) -> ColumnElement[bool]:
         """SQL: the volunteer is not on a break at ``now`` (an expired break is over)."""
         return or_(cls.break_until.is_(None), cls.break_until <= now)
+
+    def cooling_down(self, now: datetime) -> bool:
+        """True during the cool-down after a crisis conversation (no new offers or rings)."""
+        return self.cooldown_until is not None and self.cooldown_until > now
+
+    @classmethod
+    def off_cooldown(cls, now: datetime) -> ColumnElement[bool]:
+        """SQL: the volunteer is not cooling down after a crisis at ``now``."""
+        return or_(cls.cooldown_until.is_(None), cls.cooldown_until <= now)
 
     @property
     def language_list(self) -> list[str]:

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from peerline.line import Line
 from peerline.models import Conversation, ConversationStatus, OfferStatus, Volunteer
-from peerline.people import pins
+from peerline.people import pins, wellbeing
 from peerline.people.phones import normalise
 from peerline.text import conversations, pairing
 from peerline.text.texts import VOLUNTEER_TEXTS
@@ -143,6 +143,7 @@ def status_text(session: Session, line: Line, volunteer: Volunteer) -> str:
     if volunteer.on_break(now):
         left = -(-int((volunteer.break_until - now).total_seconds()) // 60)
         shift += f" (on a break, {left} min left; BACK ends it)"
+    shift += wellbeing.status_note(session, line, volunteer)
     return VOLUNTEER_TEXTS["status"].format(shift=shift, active=active, offers=offers,
                                             waiting=waiting)
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from peerline.delivery import outbox
 from peerline.line import Line
 from peerline.models import Alert, Conversation, ConversationStatus, Survivor
+from peerline.people import cooldown
 from peerline.text import pairing
 from peerline.text.texts import ONCALL_TEXTS, VOLUNTEER_TEXTS, say
 
@@ -106,6 +107,7 @@ def _close(session: Session, line: Line, conversation: Conversation, reason: str
     pairing.withdraw_offers(session, line, conversation.id)
     if volunteer is not None:
         volunteer.last_freed_at = line.now()
+        cooldown.after_conversation(session, line, conversation, volunteer)
         pairing.request_pairing(session, line)
     return True
 

@@ -24,7 +24,7 @@ from peerline.models import (
     Survivor,
     Volunteer,
 )
-from peerline.people import breaks, oncall, roster
+from peerline.people import breaks, oncall, roster, wellbeing
 from peerline.people.lookup import find_volunteer, get_or_create_survivor
 from peerline.people.phones import InvalidNumber, normalise
 from peerline.privacy import erasure
@@ -326,6 +326,8 @@ def _volunteer_command(session: Session, line: Line, volunteer: Volunteer,
         return breaks.come_back(session, line, volunteer)
     if shift_commands.is_command(word):  # SHIFTS, OK, CANT, OPEN, TAKE n, SWAP n
         return shift_commands.answer(session, line, volunteer, word)
+    if word == "TALK":
+        return wellbeing.talk(session, line, volunteer)
     if word in ("YES", "Y", "SI", "SÍ", "ACCEPT"):
         offer = pairing.pick_offer(session, volunteer.id, line_number)
         if offer is None:

@@ -27,6 +27,7 @@ from peerline.models import (
     OutboundMessage,
     Volunteer,
 )
+from peerline.people.caps import may_offer
 from peerline.text.texts import VOLUNTEER_TEXTS, say
 
 log = logging.getLogger(__name__)
@@ -85,9 +86,11 @@ def _lock(session: Session, model: type, ident: int, skip_locked: bool = False):
 def candidates(session: Session, line: Line, conversation: Conversation) -> list[Volunteer]:
     """Volunteers who may be offered ``conversation``, best first.
 
-    On shift and not on a break, speaks the language, has free capacity and a free line
-    number, has not passed, let expire or already held this conversation; fewest live
-    conversations first, then the longest idle.
+    On shift, may be offered now (not on a break or cooling down after a crisis, under
+    the wellbeing caps unless this is a crisis: :func:`peerline.people.caps.may_offer`),
+    speaks the language, has free capacity and a free line number, has not passed, let
+    expire or already held this conversation; fewest live conversations first, then the
+    longest idle.
     """
     spent = set(session.scalars(select(Offer.volunteer_id).where(
         Offer.conversation_id == conversation.id,
@@ -98,6 +101,8 @@ def candidates(session: Session, line: Line, conversation: Conversation) -> list
             Volunteer.on_call.is_(False), Volunteer.opted_out.is_(False),
             Volunteer.off_break(line.now()))):
         if volunteer.id in spent or not volunteer.speaks(conversation.lang):
+            continue
+        if not may_offer(session, line, volunteer, crisis=conversation.priority > 0):
             continue
         active, offers = load(session, volunteer.id)
         if active + offers >= effective_capacity(line, volunteer):
@@ -122,7 +127,8 @@ def _make_offer(session: Session, line: Line, conversation: Conversation,
                 volunteer: Volunteer, broadcast: bool) -> Offer | None:
     locked = _lock(session, Volunteer, volunteer.id)
     active, offers = load(session, volunteer.id)
-    if locked is None or not locked.on_shift or locked.on_break(line.now()) or \
+    if locked is None or not locked.on_shift or \
+            not may_offer(session, line, locked, crisis=conversation.priority > 0) or \
             active + offers >= effective_capacity(line, locked):
         return None
     number = free_line(line, lines_in_use(session, volunteer.id))

@@ -120,9 +120,9 @@ VOLUNTEER_TEXTS: dict[str, str] = {
     "requeued": "Conversation #{cid} went back to the line because it had no reply for a "
                 "while. Text STATUS to check in.",
     "help": "Commands: ON, OFF, STATUS; BREAK 15 pauses new offers for 15 min (1-120), "
-            "BACK ends the break; to an offer YES or PASS. Shifts: SHIFTS, OK or CANT to a "
-            "reminder, OPEN, TAKE n, SWAP n. In a conversation: #END, #CRISIS, #HELP; "
-            "anything else is passed on.",
+            "BACK ends the break; TALK reaches the on-call coordinator; to an offer YES or "
+            "PASS. Shifts: SHIFTS, OK or CANT to a reminder, OPEN, TAKE n, SWAP n. In a "
+            "conversation: #END, #CRISIS, #HELP; anything else is passed on.",
     "unknown": "Sorry, I didn't get that. Commands: ON, OFF, STATUS, YES, PASS, BREAK, BACK, "
                "SHIFTS, OPEN, HELP.",
     "break_on": "You're on a break for {minutes} min: no new offers until it ends; your live "
@@ -224,3 +224,27 @@ def say(key: str, lang: str, **values: Any) -> str:
     """The survivor-facing text ``key`` in ``lang`` (English when unknown)."""
     table = TEXTS[key]
     return table.get(lang, table["en"]).format(**values).strip()
+
+# Wellbeing (issue 13): the volunteer's check-in after a crisis conversation, TALK, and
+# the on-call coordinator's alert (which names the volunteer, never a survivor detail).
+WELLBEING_TEXTS: dict[str, str] = {
+    "checkin": "That was a hard conversation. How are you doing? No new offers for {minutes} "
+               "min, so take a breath. Reply TALK to reach the on-call coordinator.",
+    "checkin_no_cooldown": "That was a hard conversation. How are you doing? Reply TALK to "
+                           "reach the on-call coordinator.",
+    "checkin_no_oncall": "That was a hard conversation. How are you doing? No new offers for "
+                         "{minutes} min, so take a breath. (No on-call coordinator is set up "
+                         "for this line, so TALK can't reach anyone now.)",
+    "talk_sent": "Thank you for saying so. The on-call coordinator has been asked to reach "
+                 "you soon. Take care of yourself meanwhile.",
+    "talk_already": "The on-call coordinator was asked a few minutes ago and will reach you. "
+                    "Take care of yourself meanwhile.",
+    "talk_no_oncall": "No on-call coordinator is set up for this line, so TALK can't reach "
+                      "anyone right now. Please reach out to your coordinator directly.",
+    "oncall_talk": "peerline: volunteer {name} (#{vid}) texted TALK and would like to talk "
+                   "with a coordinator. Please reach out to them (the roster has their "
+                   "number).",
+    "cooling": " (cooling down after a crisis, {minutes} min left)",
+    "capped": " (wellbeing cap reached: {shift} this shift, {week} in 7 days; crisis offers "
+              "only)",
+}

@@ -18,6 +18,7 @@ from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
 from peerline.models import Call, CallRole, CallStage, Ring, RingStatus, Volunteer
+from peerline.people.caps import may_offer
 from peerline.voice import scripts
 from peerline.voice.common import (
     LIVE_RINGS,
@@ -47,14 +48,15 @@ def has_live_rings(session: Session, line: Line, call_id: int) -> bool:
                           .limit(1)) is not None
 
 
-def eligible(session: Session, line: Line, lang: str) -> list[Volunteer]:
-    """Volunteers a call may ring: on shift, active, not opted out, not on a call, not on
-    a break, speaks."""
+def eligible(session: Session, line: Line, lang: str, crisis: bool = False) -> list[Volunteer]:
+    """Volunteers a call may ring: on shift, active, not opted out, not on a call, speaks,
+    and may be offered now (no break, no cool-down, under the caps unless a crisis:
+    :func:`peerline.people.caps.may_offer`)."""
     people = session.scalars(select(Volunteer).where(
         Volunteer.on_shift.is_(True), Volunteer.active.is_(True),
         Volunteer.on_call.is_(False), Volunteer.opted_out.is_(False),
         Volunteer.off_break(line.now())).order_by(Volunteer.id))
-    return [v for v in people if v.speaks(lang)]
+    return [v for v in people if v.speaks(lang) and may_offer(session, line, v, crisis)]
 
 
 def ring_round(session: Session, line: Line) -> list[int]:
@@ -76,12 +78,12 @@ def ring_round(session: Session, line: Line) -> list[int]:
         if call.id in ringing_for:
             continue
         rung = 0
-        for candidate in eligible(session, line, call.lang):
+        for candidate in eligible(session, line, call.lang, crisis=call.priority > 0):
             if candidate.id in busy:
                 continue
             volunteer = lock(session, Volunteer, candidate.id)
             if (volunteer is None or volunteer.on_call or not volunteer.on_shift
-                    or volunteer.on_break(now)):
+                    or not may_offer(session, line, volunteer, call.priority > 0)):
                 continue
             if session.scalar(select(Ring.id).where(Ring.volunteer_id == volunteer.id,
                                                     _live(line)).limit(1)) is not None:

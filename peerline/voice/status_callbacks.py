@@ -19,6 +19,7 @@ from peerline.models import (
     RingStatus,
     TransferStatus,
 )
+from peerline.people import cooldown
 from peerline.voice import callbacks, ivr
 from peerline.voice.bridge import release
 from peerline.voice.common import FINAL, LIVE_RINGS, RING_GAP_S, elapsed, lock
@@ -76,6 +77,7 @@ def call_over(session: Session, line: Line, call: Call, status: str,
             tasks.add(session, TaskKind.VOICE_TELL_PEER, ring.id, now,
                       dedupe_key=f"voice_tell_peer:{ring.id}")
     release(session, line, call.volunteer_id)
+    cooldown.after_call(session, line, call)
     conversation = call.conversation
     if conversation is not None and conversation.status != ConversationStatus.CLOSED:
         conversation.status, conversation.closed_at = ConversationStatus.CLOSED, now
