@@ -27,6 +27,7 @@ from peerline.reports.staffing import per_hour
 
 from .dashboard_helpers import signed_in
 from .helpers import LINE
+from .schedule_helpers import schedule
 from .test_text_line import ALEX, add_volunteer
 
 SINCE, UNTIL = "2026-11-02", "2026-11-15"  # two whole weeks, Monday to Sunday, all EST
@@ -145,7 +146,8 @@ def test_summary_figures_from_the_seeded_history(app, svc):
     assert data["handle_minutes"]["texts"] == pytest.approx(29.0)
     assert data["handle_minutes"]["calls"] == pytest.approx(10.0)
     assert data["crises"] == 4 and data["crises_per_week"] == EXPECTED["crises_per_week"]
-    assert data["coverage_gaps"] == ["Sun 23:00"]
+    # nobody is scheduled at all here: every hour with demand is a gap
+    assert data["coverage_gaps"] == ["Mon 09:00", "Tue 22:00", "Sun 23:00"]
     plain = app.test_cli_runner().invoke(args=["reports", "summary", "--since", SINCE,
                                                "--until", UNTIL])
     assert plain.exit_code == 0
@@ -155,6 +157,9 @@ def test_summary_figures_from_the_seeded_history(app, svc):
 
 def test_hourly_contacts_and_staffing_per_hour_of_the_week(app, svc):
     seed(svc)
+    with svc.sessions() as s:
+        alex = s.scalar(select(Volunteer.id))
+    schedule(svc, alex, "09:00", "10:00", day="mon")  # Alex, every Monday 09–10 local
     out = app.test_cli_runner().invoke(args=["reports", "hourly", "--since", SINCE,
                                              "--until", UNTIL, "--csv"])
     assert out.exit_code == 0, out.output
@@ -171,9 +176,13 @@ def test_hourly_contacts_and_staffing_per_hour_of_the_week(app, svc):
     calls = slots_needed(3, 10, 120, 0.8)
     assert int(mon["text_volunteers"]) == texts and int(mon["call_volunteers"]) == calls
     assert int(mon["needed"]) == texts + calls
-    assert mon["status"] == "coming" and mon["on_shift"] == ""  # no schedule on this branch
+    # the schedule: Alex alone on Mondays 09–10, so one on shift there and none elsewhere
+    assert float(mon["on_shift"]) == 1.0
+    assert mon["status"] == ("covered" if texts + calls <= 1 else "short")
+    assert float(rows["Mon 10:00"]["on_shift"]) == 0.0
+    assert rows["Mon 09:00"]["coverage_gap"] == ""
     assert rows["Sun 23:00"]["coverage_gap"] == "yes"
-    assert rows["Tue 22:00"]["coverage_gap"] == ""
+    assert rows["Tue 22:00"]["coverage_gap"] == "yes"  # demand, and nobody scheduled
     table = app.test_cli_runner().invoke(args=["reports", "hourly", "--since", SINCE,
                                                "--until", UNTIL])
     assert table.exit_code == 0 and "Sun 23:00" in table.output and "GAP" in table.output
