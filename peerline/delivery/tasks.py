@@ -51,6 +51,7 @@ class TaskKind(StrEnum):
     VOICE_TELL_PEER = "voice_tell_peer"
     VOICE_CALLBACK = "voice_callback"
     BREAK_OVER = "break_over"
+    MATCH_WAIT_OVER = "match_wait_over"  # peer support: the extra wait for a match ends
 
 
 class TaskStatus(StrEnum):

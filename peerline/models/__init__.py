@@ -3,7 +3,8 @@
 ``base`` (the declarative base), ``people`` (volunteers, survivors), ``text``
 (conversations, messages, offers, escalations, alerts), ``delivery`` (outbound texts,
 tasks, delivery reports, the gateway hold, the local gateway's record), ``voice`` (calls,
-rings, voicemails), ``privacy`` (deletions asked of the provider), ``dashboard``
+rings, voicemails), ``peer`` (peer choices, feedback, applications), ``privacy``
+(deletions asked of the provider), ``dashboard``
 (coordinators' accounts and the audit log). Importing this package
 registers every table on ``Base.metadata`` (Alembic reads it).
 """
@@ -17,6 +18,13 @@ from peerline.models.delivery import (
     OutboundMessage,
     OutboundStatus,
     Task,
+)
+from peerline.models.peer import (
+    Application,
+    ApplicationStatus,
+    ApplicationStep,
+    Feedback,
+    PeerChoice,
 )
 from peerline.models.people import Survivor, Volunteer
 from peerline.models.privacy import DeletionStatus, RemoteDeletion
@@ -48,6 +56,9 @@ __all__ = [
     "ACCEPTED_WHERE",
     "OPEN_WHERE",
     "Alert",
+    "Application",
+    "ApplicationStatus",
+    "ApplicationStep",
     "AuditEntry",
     "Base",
     "Call",
@@ -59,6 +70,7 @@ __all__ = [
     "DeletionStatus",
     "DeliveryReport",
     "Escalation",
+    "Feedback",
     "EscalationSource",
     "GatewayHold",
     "LocalMessage",
@@ -67,6 +79,7 @@ __all__ = [
     "OfferStatus",
     "OutboundMessage",
     "OutboundStatus",
+    "PeerChoice",
     "RemoteDeletion",
     "Ring",
     "RingStatus",

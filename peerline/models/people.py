@@ -33,6 +33,10 @@ class Volunteer(Base):
     pin_failed_at: Mapped[datetime | None] = mapped_column(DateTime)  # the last wrong PIN
     pin_locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     break_until: Mapped[datetime | None] = mapped_column(DateTime)  # BREAK: no offers till then
+    # Lived-experience tags set by coordinators (comma-separated, from PEERLINE_PEER_TAGS);
+    # no_match_tags: the ones this volunteer does not want to be matched on.
+    tags: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    no_match_tags: Mapped[str] = mapped_column(String(300), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
     def speaks(self, lang: str) -> bool:
@@ -47,6 +51,17 @@ class Volunteer(Base):
     def off_break(cls, now: datetime) -> ColumnElement[bool]:
         """SQL: the volunteer is not on a break at ``now`` (an expired break is over)."""
         return or_(cls.break_until.is_(None), cls.break_until <= now)
+
+    @property
+    def tag_list(self) -> list[str]:
+        """Lived-experience tags as a list."""
+        return [t.strip() for t in (self.tags or "").split(",") if t.strip()]
+
+    @property
+    def match_tags(self) -> list[str]:
+        """Tags this volunteer may be matched on (their tags minus the no-match ones)."""
+        off = {t.strip() for t in (self.no_match_tags or "").split(",") if t.strip()}
+        return [t for t in self.tag_list if t not in off]
 
     @property
     def language_list(self) -> list[str]:
