@@ -1,4 +1,5 @@
-"""The coordinators' dashboard: sign-in, live board, roster, escalations, audit log.
+"""The coordinators' dashboard: sign-in, live board, roster, escalations, audit log,
+peer support (feedback, applications).
 
 ``init_app(app)`` wires Flask-Login, Flask-WTF's CSRF protection (checked on every
 POST of this blueprint only: Twilio's webhooks carry signatures, not tokens), the
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from peerline.dashboard import auth, views
+from peerline.dashboard import auth, peer_views, views  # noqa: F401  (peer_views: pages)
 from peerline.dashboard.extensions import csrf, login_manager
 
 
@@ -33,4 +34,5 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Please sign in."
     login_manager.session_protection = "strong"
     login_manager.user_loader(auth.load_user)
+    # One blueprint: views and peer_views (imported above) put their pages on it.
     app.register_blueprint(views.bp)

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import IntegerField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import (
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from peerline.staff.accounts import ROLES
 
@@ -42,6 +50,14 @@ class EditVolunteerForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     languages = StringField("Languages", validators=[DataRequired(), Length(max=40)])
     capacity = IntegerField("Capacity", validators=[DataRequired(), NumberRange(1, 10)])
+    # Lived-experience tags (choices from PEERLINE_PEER_TAGS, set by the view).
+    experience = SelectMultipleField("Lived-experience tags", choices=[], validate_choice=False,
+                               widget=ListWidget(prefix_label=False),
+                               option_widget=CheckboxInput())
+    not_matched = SelectMultipleField("Not to be matched on", choices=[],
+                                      validate_choice=False,
+                                      widget=ListWidget(prefix_label=False),
+                                      option_widget=CheckboxInput())
     submit = SubmitField("Save")
 
 
@@ -59,3 +75,16 @@ class UserForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=200)])
     role = SelectField("Role", choices=list(ROLES), default="viewer")
     submit = SubmitField("Add user")
+
+
+class ApproveForm(FlaskForm):
+    """Approve an application to volunteer, with the languages to put on the roster."""
+
+    languages = StringField("Languages", validators=[DataRequired(), Length(max=40)])
+    submit = SubmitField("Approve")
+
+
+class DeclineForm(FlaskForm):
+    """Decline an application to volunteer."""
+
+    submit = SubmitField("Decline")

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from peerline.dashboard import board
 from peerline.models import Escalation, Role, Volunteer
+from peerline.peer import tags as peer_tags
 from peerline.people import roster_admin, roster_import
 from peerline.people.phones import InvalidNumber
 from peerline.people.roster import RosterError
@@ -134,20 +135,35 @@ def volunteer_edit(volunteer_id: int) -> Any:
         if volunteer is None or not volunteer.active:
             abort(404)
         phone = roster_admin.masked_phone(svc.line, volunteer)
-    form = EditVolunteerForm(obj=volunteer)
+    form = _edit_form(volunteer)
     if form.validate_on_submit():
         try:
             with svc.sessions.begin() as db:
                 roster_admin.edit(db, svc.line, _actor(), volunteer_id,
                                   name=form.name.data or "", languages=form.languages.data or "",
                                   capacity=form.capacity.data or 0)
+                peer_tags.set_tags(db, svc.line, _actor(), volunteer_id,
+                                   tags=form.experience.data or [],
+                                   no_match=form.not_matched.data or [])
             flash("Saved.", "info")
             return redirect(url_for("dashboard.roster_page"))
         except RosterError as exc:
             form.languages.errors = [*form.languages.errors, str(exc)]
+        except peer_tags.TagError as exc:
+            form.not_matched.errors = [*form.not_matched.errors, str(exc)]
     status = 400 if request.method == "POST" else 200
     return render_template("dashboard/volunteer.html", form=form, volunteer=volunteer,
                            phone=phone), status
+
+
+def _edit_form(volunteer: Volunteer) -> EditVolunteerForm:
+    """The edit form, its tag boxes from ``PEERLINE_PEER_TAGS`` (ticked as they are)."""
+    form = EditVolunteerForm(obj=volunteer, data={
+        "experience": volunteer.tag_list,
+        "not_matched": [t for t in volunteer.tag_list if t not in volunteer.match_tags]})
+    choices = [(tag, tag) for tag in peer_tags.configured(_svc().line)]
+    form.experience.choices = form.not_matched.choices = choices
+    return form
 
 
 @bp.route("/dashboard/roster/<int:volunteer_id>/reveal", methods=["POST"])
@@ -162,7 +178,7 @@ def volunteer_reveal(volunteer_id: int) -> Any:
         abort(404)
     with svc.sessions() as db:
         volunteer = db.get(Volunteer, volunteer_id)
-    return render_template("dashboard/volunteer.html", form=EditVolunteerForm(obj=volunteer),
+    return render_template("dashboard/volunteer.html", form=_edit_form(volunteer),
                            volunteer=volunteer, phone=phone, revealed=True)
 
 

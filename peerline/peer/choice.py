@@ -48,7 +48,7 @@ def ask(session: Session, line: Line, survivor: Survivor,
     if row is None:
         row = PeerChoice(phone_hash=survivor.phone_hash)
         session.add(row)
-    row.asked_at = line.now()
+    row.asked_at, row.answered_at = line.now(), None  # open until answered
     row.asked_conversation_id = conversation.id if conversation is not None else None
     listed = ", ".join(f"{n} {name}" for n, name in enumerate(options, start=1))
     return say("peer_question", survivor.lang, options=listed)
@@ -58,9 +58,7 @@ def pending(session: Session, line: Line, survivor: Survivor,
             conversation: Conversation | None) -> PeerChoice | None:
     """The open question a lone number would answer now, if any."""
     row = _row(session, survivor)
-    if row is None or row.asked_at is None:
-        return None
-    if row.answered_at is not None and row.answered_at >= row.asked_at:
+    if row is None or row.asked_at is None or row.answered_at is not None:
         return None
     if conversation is None:
         recent = row.asked_at >= line.now() - QUESTION_WINDOW

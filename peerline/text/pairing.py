@@ -114,6 +114,7 @@ def candidates(session: Session, line: Line, conversation: Conversation) -> list
 def _preview(session: Session, conversation: Conversation) -> str:
     body = session.scalar(select(Message.body).where(
         Message.conversation_id == conversation.id, Message.sender == "survivor",
+        Message.kind == "text",  # not a command or the answer to the peer question
         Message.body.is_not(None)).order_by(Message.id.desc()).limit(1)) or ""
     body = " ".join(body.split())
     return body if len(body) <= 80 else body[:77] + "..."

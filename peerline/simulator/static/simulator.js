@@ -8,7 +8,7 @@
 
   var POLL_MS = 1500;
   var API = window.location.pathname.replace(/\/+$/, "") + "/api";
-  var SURVIVOR_COMMANDS = ["HELP", "#END", "STOP", "START"];
+  var SURVIVOR_COMMANDS = ["HELP", "RESOURCES", "PEER", "SAME", "VOLUNTEER", "#END", "STOP", "START"];
   var VOLUNTEER_COMMANDS = ["ON", "OFF", "STATUS", "YES", "PASS", "BREAK 15", "BACK", "#END", "#CRISIS", "HELP"];
   var ONCALL_COMMANDS = ["STATUS", "HELP"];
   var ACK_SHOWN = 3;  // the coordinator's newest escalations offered as "ACK n" buttons
