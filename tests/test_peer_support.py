@@ -7,7 +7,10 @@ from __future__ import annotations
 from redis import Redis
 from sqlalchemy import select, text
 
+from peerline.delivery import tasks
+from peerline.handlers import HANDLERS
 from peerline.models import Conversation, Feedback, Offer, PeerChoice, Task
+from peerline.peer import feedback
 from peerline.peer import tags as peer_tags
 
 from .helpers import LINE, Phones
@@ -161,6 +164,11 @@ def test_no_match_waits_the_extra_time_then_anyone_suitable_even_after_redis_res
         task = session.scalar(select(Task).where(Task.kind == "match_wait_over"))
         assert task is not None and task.status == "pending"
     clock.advance(11)
+    # The task row alone re-checks (the sweeper's own backstop is not needed for it).
+    assert tasks.run(svc.sessions, svc.line, task.id, HANDLERS) == "done"
+    with svc.sessions() as session:
+        assert session.scalar(select(Offer.status).where(
+            Offer.conversation_id == task.ref_id)) == "pending"
     phones.work()
     late = offers(phones, SAM)
     assert len(late) == 2 and "need to talk" in late[-1][1] and "matched on" not in late[-1][1]
@@ -280,6 +288,18 @@ def test_no_feedback_after_stop_crisis_or_erase(phones, svc):
     with svc.sessions() as session:
         assert session.scalars(select(Feedback)).all() == []
         assert session.scalars(select(Offer)).all()
+
+
+def test_an_opted_out_survivor_is_never_asked_even_after_an_ordinary_end(phones, svc):
+    add_volunteer(svc, "Alex", ALEX)
+    phones.pair(ALEX, SURV)
+    with svc.sessions.begin() as session:
+        conversation = session.scalar(select(Conversation))
+        conversation.survivor.opted_out = True  # e.g. STOP from a carrier path
+        conversation.status, conversation.closed_reason = "closed", "ended_by_volunteer"
+        assert feedback.ask(session, svc.line, conversation) is False
+        conversation.survivor.opted_out = False
+        assert feedback.ask(session, svc.line, conversation) is True
 
 
 def test_help_lists_the_new_words(phones, svc):
