@@ -7,6 +7,8 @@ from __future__ import annotations
 from sqlalchemy import select, text
 
 from peerline.models import Application, AuditEntry, Feedback, PeerChoice, Volunteer
+from peerline.peer import applications
+from peerline.privacy.purge import purge_expired
 
 from .dashboard_helpers import post, signed_in
 from .helpers import Phones
@@ -182,3 +184,21 @@ def test_no_approval_while_the_applicant_is_in_a_conversation(app, phones, svc):
     assert result.exit_code != 0 and "in a conversation" in result.output
     with svc.sessions() as session:
         assert session.scalars(select(Volunteer)).all() == []
+
+
+def test_retention_blanks_feedback_words_and_decided_applications(app, phones, svc, clock):
+    add_volunteer(svc, "Alex", ALEX)
+    number = phones.pair(ALEX, OTHER)
+    phones.text(ALEX, "#END", to=number)
+    phones.work()
+    phones.text(OTHER, "5 thanks")
+    apply_by_text(phones)
+    with svc.sessions.begin() as session:
+        applications.decline(session, svc.line, "test", session.scalar(select(Application.id)))
+    clock.advance(31 * 86400)
+    with svc.sessions.begin() as session:
+        purge_expired(session, svc.line)
+    with svc.sessions() as session:
+        assert session.scalar(select(Feedback.words)) is None
+        assert session.scalar(select(Feedback.score)) == 5
+        assert session.scalar(select(Application.name)) is None

@@ -55,8 +55,8 @@ TEXTS: dict[str, dict[str, str]] = {
               "{hotline}",
         "es": "Línea de apoyo entre pares: escríbenos y una persona voluntaria te "
               "responderá. #END termina la conversación, STOP para no recibir más, #ERASE borra "
-              "tus mensajes. RECURSOS da líneas de ayuda y servicios, PEER elige un tipo de "
-              "par, SAME pide tu último par, VOLUNTEER para ser voluntario/a. {hotline}",
+              "tus mensajes. RECURSOS da líneas de ayuda y servicios, PAR elige un tipo de "
+              "par, MISMO pide tu último par, VOLUNTARIO para ser voluntario/a. {hotline}",
     },
     "start_survivor": {
         "en": "You're subscribed again. Text us any time to talk with a peer.",
@@ -92,19 +92,19 @@ TEXTS: dict[str, dict[str, str]] = {
               "number: {options}. Or reply SKIP. Anything else you write goes to your "
               "peer as usual.",
         "es": "Opcional: ¿te gustaría un par con una experiencia en particular? Responde "
-              "con un número: {options}. O responde SKIP. Todo lo demás que escribas le "
+              "con un número: {options}. O responde OMITIR. Todo lo demás que escribas le "
               "llega a tu par como siempre.",
     },
     "peer_chosen": {
         "en": "Thank you. We'll look first for a peer who has lived through {tag}; if none "
               "is free soon, the next peer will text you. Text PEER any time to change it.",
         "es": "Gracias. Buscaremos primero a un par que haya vivido {tag}; si no hay "
-              "nadie libre pronto, te escribirá el siguiente. Escribe PEER para cambiarlo.",
+              "nadie libre pronto, te escribirá el siguiente. Escribe PAR para cambiarlo.",
     },
     "peer_skipped": {
         "en": "Thank you. The next free peer will text you. Text PEER any time if you'd "
               "like to choose.",
-        "es": "Gracias. Te escribirá el próximo par libre. Escribe PEER cuando quieras "
+        "es": "Gracias. Te escribirá el próximo par libre. Escribe PAR cuando quieras "
               "elegir.",
     },
     "peer_no_tags": {
@@ -159,7 +159,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "volunteer_later": {
         "en": "You can apply to volunteer after this conversation: text VOLUNTEER then.",
         "es": "Puedes pedir ser voluntario/a después de esta conversación: escribe "
-              "VOLUNTEER entonces.",
+              "VOLUNTARIO entonces.",
     },
     "volunteer_approved": {
         "en": "Good news: your application to be a peer volunteer was approved. Text ON "
