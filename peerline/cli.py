@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from peerline.commands.applications import applications_cli
 from peerline.commands.db import db_cli
 from peerline.commands.dev import dev_command
 from peerline.commands.escalations import escalations_cli
@@ -36,3 +37,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(rotate_keys_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(schedule_cli)
+    app.cli.add_command(applications_cli)

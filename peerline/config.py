@@ -38,6 +38,30 @@ HOTLINE_DEFAULTS = {
     ),
 }
 
+#: Peer support (issue 15): lived-experience tags (comma-separated; the Spanish list names
+#: the same tags in the same order) and the resources RESOURCES/RECURSOS texts after the
+#: crisis hotline ("|" between entries).
+PEER_DEFAULTS = {
+    "PEERLINE_PEER_TAGS": "childhood abuse,sexual violence,domestic violence,loss,combat",
+    "PEERLINE_PEER_TAGS_ES": (
+        "abuso en la infancia,violencia sexual,violencia doméstica,pérdida,combate"
+    ),
+    "PEERLINE_RESOURCES_EN": (
+        "Domestic violence: 1-800-799-7233, or text START to 88788"
+        "|Sexual assault (RAINN): 1-800-656-4673"
+        "|Veterans: call 988 and press 1, or text 838255"
+        "|Child abuse (Childhelp): 1-800-422-4453"
+        "|Local services near you: call or text 211"
+    ),
+    "PEERLINE_RESOURCES_ES": (
+        "Violencia doméstica: 1-800-799-7233, o envía START al 88788"
+        "|Agresión sexual (RAINN): 1-800-656-4673"
+        "|Veteranos: llama al 988 y marca 1, o envía un texto al 838255"
+        "|Abuso infantil (Childhelp): 1-800-422-4453"
+        "|Servicios locales: llama o envía un texto al 211"
+    ),
+}
+
 # name -> (default, type)
 _SETTINGS: dict[str, tuple[Any, type]] = {
     "DATABASE_URL": ("", str),
@@ -96,6 +120,12 @@ _SETTINGS: dict[str, tuple[Any, type]] = {
     "PEERLINE_COOLDOWN_S": (900, int),
     "PEERLINE_CRISES_FLAG": (2, int),
     **{k: (v, str) for k, v in HOTLINE_DEFAULTS.items()},
+    # Peer support: the extra wait for a tag-matched peer; how long the feedback
+    # question stays answerable; how long a VOLUNTEER application waits for an answer.
+    "PEERLINE_MATCH_WAIT_S": (120, int),
+    "PEERLINE_FEEDBACK_WINDOW_S": (86400, int),
+    "PEERLINE_APPLICATION_WINDOW_S": (3600, int),
+    **{k: (v, str) for k, v in PEER_DEFAULTS.items()},
 }
 
 

@@ -38,6 +38,7 @@ HANDLERS: Mapping[str, Handler] = {
     TaskKind.VOICE_CALLBACK: voice.callback_task,
     TaskKind.BREAK_OVER: breaks.break_over_task,
     TaskKind.COOLDOWN_OVER: cooldown.cooldown_over_task,
+    TaskKind.MATCH_WAIT_OVER: pairing.match_wait_task,
 }
 
 #: What happens when a text fails for good, by ``OutboundMessage.kind`` (in the same

@@ -25,7 +25,8 @@ def test_idle_conversation_closes_kindly(phones, svc, clock):
     clock.advance(2 * 60)
     phones.work()
     assert status(svc) == ["closed"]
-    assert "closed this conversation" in phones.bodies(SURV)[-1]
+    assert "closed this conversation" in phones.bodies(SURV)[-2]
+    assert "how much did this conversation help" in phones.bodies(SURV)[-1]  # feedback
     assert "closed after a quiet hour" in phones.bodies(ALEX)[-1]
 
 

@@ -49,7 +49,8 @@ def test_survivor_reaches_a_volunteer_and_they_talk_masked(phones, svc):
 
     phones.text(ALEX, "#end", to=offer[0])
     phones.work()
-    assert "ended" in phones.bodies(SURV)[-1]
+    assert "ended" in phones.bodies(SURV)[-2]
+    assert "how much did this conversation help" in phones.bodies(SURV)[-1]  # feedback
     assert "ended" in phones.bodies(ALEX)[-1]
     with svc.sessions() as session:
         assert session.scalar(select(Conversation.status)) == "closed"

@@ -8,6 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from peerline.commands.common import services
+from peerline.peer import tags as peer_tags
 from peerline.people import caps, pins, roster_admin, roster_import
 from peerline.people import roster as roster_domain
 from peerline.people.phones import InvalidNumber, masked
@@ -100,8 +101,10 @@ def roster_list() -> None:
             pin = "PIN" if v.pin_hash else "no PIN"
             if v.pin_hash and pins.locked(svc.line, v):
                 pin = "PIN locked"
+            tags = ", ".join(f"{t} (not matched)" if t not in v.match_tags else t
+                             for t in v.tag_list) or "no tags"
             click.echo(f"#{v.id}\t{v.name}\t{phone}\t{v.languages}\tcapacity {v.capacity}\t"
-                       f"{shift}{state}\t{pin}")
+                       f"{shift}{state}\t{pin}\t{tags}")
 
 
 @roster_cli.command("import")
@@ -165,3 +168,27 @@ def roster_export() -> None:
     svc = services()
     with svc.sessions() as session:
         click.echo(roster_admin.export_csv(session, svc.line), nl=False)
+
+
+@roster_cli.command("tags")
+@click.option("--phone", required=True)
+@click.option("--tags", "tag_text", default=None,
+              help="Lived-experience tags, comma-separated, from PEERLINE_PEER_TAGS "
+                   "(\"\" clears them); unchanged when left out.")
+@click.option("--no-match-tags", "no_match", default=None,
+              help="Those of the volunteer's tags not to be matched on (\"\" for none).")
+def roster_tags(phone: str, tag_text: str | None, no_match: str | None) -> None:
+    """Set a volunteer's lived-experience tags (audited); shows them when given none."""
+    svc = services()
+    try:
+        with svc.sessions.begin() as session:
+            volunteer = roster_domain.find_by_phone(session, svc.line, phone)
+            if tag_text is not None or no_match is not None:
+                off = no_match if no_match is not None else volunteer.no_match_tags
+                volunteer = peer_tags.set_tags(
+                    session, svc.line, CLI_ACTOR, volunteer.id,
+                    tags=tag_text if tag_text is not None else volunteer.tags, no_match=off)
+            vid, tags, off = volunteer.id, volunteer.tags, volunteer.no_match_tags
+    except (InvalidNumber, roster_domain.RosterError, peer_tags.TagError) as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"volunteer #{vid} tags: {tags or '-'}; not matched on: {off or '-'}")

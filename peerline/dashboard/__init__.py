@@ -1,5 +1,6 @@
 """The coordinators' dashboard: sign-in, live board, roster, schedule, escalations,
-voicemails, reports, wellbeing, jobs, users and the audit log.
+voicemails, reports, wellbeing, peer support (feedback, applications), jobs, users and
+the audit log.
 
 ``init_app(app)`` wires Flask-Login, Flask-WTF's CSRF protection (checked on every
 POST of this blueprint only: Twilio's webhooks carry signatures, not tokens), the
@@ -10,11 +11,19 @@ from __future__ import annotations
 
 from flask import Flask
 
-from peerline.dashboard import auth, callbacks, jobs, reports_views, schedule_views, views
+from peerline.dashboard import (
+    auth,
+    callbacks,
+    jobs,
+    peer_views,
+    reports_views,
+    schedule_views,
+    views,
+)
 from peerline.dashboard.extensions import csrf, login_manager
 
 #: The modules that put their pages on the blueprint (imported for their routes).
-PAGES = (auth, callbacks, jobs, reports_views, schedule_views, views)
+PAGES = (auth, callbacks, jobs, peer_views, reports_views, schedule_views, views)
 
 
 def init_app(app: Flask) -> None:
@@ -37,4 +46,5 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Please sign in."
     login_manager.session_protection = "strong"
     login_manager.user_loader(auth.load_user)
+    # One blueprint: views and peer_views (imported above) put their pages on it.
     app.register_blueprint(views.bp)

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import IntegerField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import (
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from peerline.scheduling.recurrence import WEEKDAYS
 from peerline.staff.accounts import ROLES
@@ -46,6 +54,14 @@ class EditVolunteerForm(FlaskForm):
                         description="leave blank to keep the number")
     languages = StringField("Languages", validators=[DataRequired(), Length(max=40)])
     capacity = IntegerField("Capacity", validators=[DataRequired(), NumberRange(1, 10)])
+    # Lived-experience tags (choices from PEERLINE_PEER_TAGS, set by the view).
+    experience = SelectMultipleField("Lived-experience tags", choices=[], validate_choice=False,
+                               widget=ListWidget(prefix_label=False),
+                               option_widget=CheckboxInput())
+    not_matched = SelectMultipleField("Not to be matched on", choices=[],
+                                      validate_choice=False,
+                                      widget=ListWidget(prefix_label=False),
+                                      option_widget=CheckboxInput())
     submit = SubmitField("Save")
 
 
@@ -92,3 +108,16 @@ class CancelDateForm(FlaskForm):
 
     date = StringField("Date (YYYY-MM-DD)", validators=[DataRequired(), Length(max=12)])
     submit = SubmitField("Cancel that date")
+
+
+class ApproveForm(FlaskForm):
+    """Approve an application to volunteer, with the languages to put on the roster."""
+
+    languages = StringField("Languages", validators=[DataRequired(), Length(max=40)])
+    submit = SubmitField("Approve")
+
+
+class DeclineForm(FlaskForm):
+    """Decline an application to volunteer."""
+
+    submit = SubmitField("Decline")

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from peerline.dashboard import board
 from peerline.models import Role, User, Volunteer
+from peerline.peer import tags as peer_tags
 from peerline.people import roster_admin, roster_import
 from peerline.people.phones import InvalidNumber
 from peerline.people.roster import RosterError
@@ -136,7 +137,7 @@ def _volunteer_page(volunteer_id: int, form: EditVolunteerForm | None = None,
         masked = roster_admin.masked_phone(svc.line, volunteer)
         pin = roster_admin.pin_state(svc.line, volunteer)
     return render_template("dashboard/volunteer.html", volunteer=volunteer,
-                           form=form or EditVolunteerForm(obj=volunteer),
+                           form=form or _edit_form(volunteer),
                            pin_form=pin_form or PinForm(), pin=pin,
                            phone=phone or masked, revealed=phone is not None), status
 
@@ -146,7 +147,7 @@ def _volunteer_page(volunteer_id: int, form: EditVolunteerForm | None = None,
 def volunteer_edit(volunteer_id: int) -> Any:
     """Edit a volunteer's name, phone, languages and capacity."""
     svc = _svc()
-    form = EditVolunteerForm()
+    form = _tag_choices(EditVolunteerForm())
     if request.method == "POST" and form.validate_on_submit():
         try:
             with svc.sessions.begin() as db:
@@ -154,12 +155,17 @@ def volunteer_edit(volunteer_id: int) -> Any:
                                   name=form.name.data or "", languages=form.languages.data or "",
                                   capacity=form.capacity.data or 0,
                                   phone=form.phone.data or "")
+                peer_tags.set_tags(db, svc.line, _actor(), volunteer_id,
+                                   tags=form.experience.data or [],
+                                   no_match=form.not_matched.data or [])
             flash("Saved.", "info")
             return redirect(url_for("dashboard.roster_page"))
         except RosterError as exc:
             target = form.phone if "phone" in str(exc) or "number" in str(exc) \
                 else form.languages
             target.errors = [*target.errors, str(exc)]
+        except peer_tags.TagError as exc:
+            form.not_matched.errors = [*form.not_matched.errors, str(exc)]
     if request.method == "POST":
         return _volunteer_page(volunteer_id, form=form, status=400)
     return _volunteer_page(volunteer_id)
@@ -181,6 +187,20 @@ def volunteer_pin(volunteer_id: int) -> Any:
         except RosterError as exc:
             form.pin.errors = [*form.pin.errors, str(exc)]
     return _volunteer_page(volunteer_id, pin_form=form, status=400)
+
+
+def _edit_form(volunteer: Volunteer) -> EditVolunteerForm:
+    """The edit form, its tag boxes from ``PEERLINE_PEER_TAGS`` (ticked as they are)."""
+    return _tag_choices(EditVolunteerForm(obj=volunteer, data={
+        "experience": volunteer.tag_list,
+        "not_matched": [t for t in volunteer.tag_list if t not in volunteer.match_tags]}))
+
+
+def _tag_choices(form: EditVolunteerForm) -> EditVolunteerForm:
+    """The tag boxes' choices: the line's configured lived-experience tags."""
+    choices = [(tag, tag) for tag in peer_tags.configured(_svc().line)]
+    form.experience.choices = form.not_matched.choices = choices
+    return form
 
 
 @bp.route("/dashboard/roster/<int:volunteer_id>/reveal", methods=["POST"])

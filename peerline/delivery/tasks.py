@@ -52,6 +52,7 @@ class TaskKind(StrEnum):
     VOICE_CALLBACK = "voice_callback"
     BREAK_OVER = "break_over"
     COOLDOWN_OVER = "cooldown_over"
+    MATCH_WAIT_OVER = "match_wait_over"  # peer support: the extra wait for a match ends
 
 
 class TaskStatus(StrEnum):

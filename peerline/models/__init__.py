@@ -3,9 +3,9 @@
 ``base`` (the declarative base), ``people`` (volunteers, survivors), ``text``
 (conversations, messages, offers, escalations, alerts), ``delivery`` (outbound texts,
 tasks, delivery reports, the gateway hold, the local gateway's record), ``voice`` (calls,
-rings, voicemails), ``privacy`` (deletions asked of the provider), ``dashboard``
-(coordinators' accounts and the audit log), ``schedule`` (shifts, their
-cancelled dates and occurrences). Importing this package
+rings, voicemails), ``peer`` (peer choices, feedback, applications), ``privacy``
+(deletions asked of the provider), ``dashboard`` (coordinators' accounts and the audit
+log), ``schedule`` (shifts, their cancelled dates and occurrences). Importing this package
 registers every table on ``Base.metadata`` (Alembic reads it).
 """
 
@@ -18,6 +18,13 @@ from peerline.models.delivery import (
     OutboundMessage,
     OutboundStatus,
     Task,
+)
+from peerline.models.peer import (
+    Application,
+    ApplicationStatus,
+    ApplicationStep,
+    Feedback,
+    PeerChoice,
 )
 from peerline.models.people import Survivor, Volunteer
 from peerline.models.privacy import DeletionStatus, RemoteDeletion
@@ -50,6 +57,9 @@ __all__ = [
     "ACCEPTED_WHERE",
     "OPEN_WHERE",
     "Alert",
+    "Application",
+    "ApplicationStatus",
+    "ApplicationStep",
     "AuditEntry",
     "Base",
     "Call",
@@ -61,6 +71,7 @@ __all__ = [
     "DeletionStatus",
     "DeliveryReport",
     "Escalation",
+    "Feedback",
     "EscalationSource",
     "GatewayHold",
     "LocalMessage",
@@ -69,6 +80,7 @@ __all__ = [
     "OfferStatus",
     "OutboundMessage",
     "OutboundStatus",
+    "PeerChoice",
     "RemoteDeletion",
     "Ring",
     "RingStatus",

@@ -40,6 +40,10 @@ class Volunteer(Base):
     # Wellbeing caps for this volunteer (None: the line's PEERLINE_CAP_PER_* settings).
     cap_per_shift: Mapped[int | None] = mapped_column(Integer)
     cap_per_week: Mapped[int | None] = mapped_column(Integer)
+    # Lived-experience tags set by coordinators (comma-separated, from PEERLINE_PEER_TAGS);
+    # no_match_tags: the ones this volunteer does not want to be matched on.
+    tags: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    no_match_tags: Mapped[str] = mapped_column(String(300), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
     def speaks(self, lang: str) -> bool:
@@ -63,6 +67,17 @@ class Volunteer(Base):
     def off_cooldown(cls, now: datetime) -> ColumnElement[bool]:
         """SQL: the volunteer is not cooling down after a crisis at ``now``."""
         return or_(cls.cooldown_until.is_(None), cls.cooldown_until <= now)
+
+    @property
+    def tag_list(self) -> list[str]:
+        """Lived-experience tags as a list."""
+        return [t.strip() for t in (self.tags or "").split(",") if t.strip()]
+
+    @property
+    def match_tags(self) -> list[str]:
+        """Tags this volunteer may be matched on (their tags minus the no-match ones)."""
+        off = {t.strip() for t in (self.no_match_tags or "").split(",") if t.strip()}
+        return [t for t in self.tag_list if t not in off]
 
     @property
     def language_list(self) -> list[str]:

@@ -83,6 +83,10 @@ class Conversation(Base):
     nudged_at: Mapped[datetime | None] = mapped_column(DateTime)
     wait_notice_at: Mapped[datetime | None] = mapped_column(DateTime)
     handover_requested_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Peer support: offers prefer a tag-matched peer until match_until (then anyone);
+    # same_peer_id: the last peer, asked for again with SAME (offered first if free).
+    match_until: Mapped[datetime | None] = mapped_column(DateTime)
+    same_peer_id: Mapped[int | None] = mapped_column(Integer)
 
     survivor: Mapped[Survivor] = relationship()
     volunteer: Mapped[Volunteer | None] = relationship()

@@ -37,6 +37,7 @@ from peerline.models import (
     Voicemail,
     VoicemailStatus,
 )
+from peerline.peer import forget as peer_forget
 from peerline.text import conversations
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ def erase_survivor(session: Session, line: Line, survivor_id: int) -> Erasure:
     session.execute(update(Voicemail).where(voicemails, Voicemail.status.in_(open_))
                     .values(status=VoicemailStatus.ERASED))
 
+    peer_forget.forget(session, survivor)  # choice of peer, feedback words, applications
     survivor.erased_at = line.now()
     conversations.survivor_opted_out(session, line, survivor, reason="erased")
     session.flush()

@@ -11,7 +11,10 @@ from peerline.delivery import outbox, tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
 from peerline.models import (
+    Application,
+    ApplicationStatus,
     Escalation,
+    Feedback,
     LocalMessage,
     Message,
     OutboundMessage,
@@ -37,6 +40,13 @@ def purge_expired(session: Session, line: Line) -> int:
         Escalation.created_at < cutoff, Escalation.matched.is_not(None)).values(matched=None))
     session.execute(update(LocalMessage).where(
         LocalMessage.created_at < cutoff, LocalMessage.kind == "sms").values(body=""))
+    # Peer support: the word after a feedback digit; decided applications' answers.
+    session.execute(update(Feedback).where(
+        Feedback.asked_at < cutoff, Feedback.words.is_not(None)).values(words=None))
+    session.execute(update(Application).where(
+        Application.updated_at < cutoff,
+        Application.status.not_in((ApplicationStatus.ASKING, ApplicationStatus.SUBMITTED)),
+        Application.name.is_not(None)).values(name=None, languages=None, availability=None))
     purged += session.execute(update(Voicemail).where(
         Voicemail.created_at < cutoff,
         (Voicemail.transcript.is_not(None)) | (Voicemail.recording_url.is_not(None)))

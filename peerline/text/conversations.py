@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from peerline.delivery import outbox
 from peerline.line import Line
 from peerline.models import Alert, Conversation, ConversationStatus, Survivor
+from peerline.peer import feedback
 from peerline.people import cooldown
 from peerline.text import pairing
 from peerline.text.texts import ONCALL_TEXTS, VOLUNTEER_TEXTS, say
@@ -130,6 +131,7 @@ def end(session: Session, line: Line, conversation: Conversation, by: str) -> No
         outbox.text_survivor(session, line, conversation.survivor, conversation.survivor_line,
                              say("ended_survivor", conversation.lang),
                              conversation_id=conversation.id)
+    feedback.ask(session, line, conversation)  # only when it may be asked (peer support)
 
 
 def survivor_opted_out(session: Session, line: Line, survivor: Survivor,

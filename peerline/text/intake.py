@@ -24,6 +24,7 @@ from peerline.models import (
     Survivor,
     Volunteer,
 )
+from peerline.peer import survivor_words
 from peerline.people import breaks, oncall, roster, wellbeing
 from peerline.people.lookup import find_volunteer, get_or_create_survivor
 from peerline.people.phones import InvalidNumber, normalise
@@ -193,6 +194,14 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
                                hotline=conversations.hotline_text(line, survivor.lang)))
         return reply
 
+    crisis = detection is not None and detection.crisis
+    peer = survivor_words.before(session, line, survivor, conversation, line_number, word,
+                                 body, crisis)
+    if peer is not None:  # RESOURCES, PEER, SAME, VOLUNTEER and their answers: not relayed
+        _store(session, line, kind=peer.kind,
+               conversation_id=conversation.id if conversation else None, **store)
+        return Reply(peer.texts)
+
     new = conversation is None
     if new:
         survivor.lang = lang_guess
@@ -226,6 +235,8 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
                 hours=conversations.hours_text(line, survivor.lang)))
             conversation.wait_notice_at = line.now()
             conversations.alert_nobody_on_shift(session, line, conversation)
+        reply.texts += survivor_words.after_new(session, line, survivor, conversation, word,
+                                                crisis)
     elif conversation.status == ConversationStatus.ACTIVE and relay_body.strip():
         if detection is not None and detection.watch and not detection.crisis:
             escalation.watch_note(session, line, conversation)  # before the words

@@ -27,6 +27,7 @@ from peerline.models import (
     OutboundMessage,
     Volunteer,
 )
+from peerline.peer import matching
 from peerline.people.caps import may_offer
 from peerline.text.texts import VOLUNTEER_TEXTS, say
 
@@ -118,13 +119,21 @@ def candidates(session: Session, line: Line, conversation: Conversation) -> list
 def _preview(session: Session, conversation: Conversation) -> str:
     body = session.scalar(select(Message.body).where(
         Message.conversation_id == conversation.id, Message.sender == "survivor",
+        Message.kind == "text",  # not a command or the answer to the peer question
         Message.body.is_not(None)).order_by(Message.id.desc()).limit(1)) or ""
     body = " ".join(body.split())
     return body if len(body) <= 80 else body[:77] + "..."
 
 
+def _why(why: str) -> str:
+    """Why this volunteer was chosen, for the offer text (peer support)."""
+    if why == matching.SAME_PEER:
+        return VOLUNTEER_TEXTS["offer_same"]
+    return VOLUNTEER_TEXTS["offer_matched"].format(tag=why) if why else ""
+
+
 def _make_offer(session: Session, line: Line, conversation: Conversation,
-                volunteer: Volunteer, broadcast: bool) -> Offer | None:
+                volunteer: Volunteer, broadcast: bool, why: str = "") -> Offer | None:
     locked = _lock(session, Volunteer, volunteer.id)
     active, offers = load(session, volunteer.id)
     if locked is None or not locked.on_shift or \
@@ -145,7 +154,7 @@ def _make_offer(session: Session, line: Line, conversation: Conversation,
              conversation.id, offer.id, volunteer.id, broadcast)
     minutes = max(0, int((now - conversation.queued_at).total_seconds() // 60))
     values = {"lang": LANG_NAMES.get(conversation.lang, conversation.lang), "minutes": minutes,
-              "preview": _preview(session, conversation), "crisis": ""}
+              "preview": _preview(session, conversation), "crisis": "", "why": _why(why)}
     key = "offer_crisis" if broadcast else "offer"
     outbox.text_volunteer(session, line, locked, number, VOLUNTEER_TEXTS[key].format(**values),
                           kind="offer", conversation_id=conversation.id, offer_id=offer.id)
@@ -173,8 +182,14 @@ def pair(session: Session, line: Line) -> int:
         if open_offers and not crisis:
             continue
         people = candidates(session, line, conversation)
-        for volunteer in people if crisis else people[:1]:
-            if _make_offer(session, line, conversation, volunteer, broadcast=crisis):
+        if crisis:  # never waits for a match: everyone eligible at once
+            chosen = [matching.Pick(volunteer) for volunteer in people]
+        else:  # the one place an ordinary conversation's volunteer is chosen
+            pick = matching.pick(session, line, conversation, people)
+            chosen = [pick] if pick is not None else []
+        for choice in chosen:
+            if _make_offer(session, line, conversation, choice.volunteer, broadcast=crisis,
+                           why=choice.why):
                 made += 1
                 if not crisis:
                     break
@@ -185,6 +200,20 @@ def pair_task(sessions: sessionmaker[Session], line: Line, _ref: int | None) -> 
     """Worker entry: one pairing pass."""
     with sessions.begin() as session:
         pair(session, line)
+
+
+def match_wait_task(sessions: sessionmaker[Session], line: Line,
+                    conversation_id: int | None) -> None:
+    """Worker entry: the extra wait for a tag-matched peer is over; pair again."""
+    with sessions.begin() as session:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None or conversation.status != ConversationStatus.WAITING:
+            return None
+        until = conversation.match_until
+        if until is not None and until > line.now():
+            raise tasks.Retry((until - line.now()).total_seconds(), "not yet")
+        pair(session, line)
+    return None
 
 
 def open_offers_for(session: Session, volunteer_id: int) -> list[Offer]:

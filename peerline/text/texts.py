@@ -50,10 +50,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "help_survivor": {
         "en": "Peer support line: text us any time and a trained peer will reply. #END "
               "ends a conversation, STOP opts out, #ERASE erases your messages and "
-              "stops all texts. {hotline}",
+              "stops all texts. RESOURCES lists hotlines and services, PEER chooses a "
+              "kind of peer, SAME asks for your last peer, VOLUNTEER to become one. "
+              "{hotline}",
         "es": "Línea de apoyo entre pares: escríbenos y una persona voluntaria te "
               "responderá. #END termina la conversación, STOP para no recibir más, #ERASE borra "
-              "tus mensajes. {hotline}",
+              "tus mensajes. RECURSOS da líneas de ayuda y servicios, PAR elige un tipo de "
+              "par, MISMO pide tu último par, VOLUNTARIO para ser voluntario/a. {hotline}",
     },
     "start_survivor": {
         "en": "You're subscribed again. Text us any time to talk with a peer.",
@@ -79,6 +82,97 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Recibimos tu mensaje. Nuestro sistema va lento ahora, pero una persona "
               "voluntaria te escribirá aquí.",
     },
+    # --- peer support (issue 15): never a volunteer's name or number in any of these ---
+    "resources": {
+        "en": "{hotline}\nMore support:\n{entries}",
+        "es": "{hotline}\nMás apoyo:\n{entries}",
+    },
+    "peer_question": {
+        "en": "Optional: would you like a peer with a particular experience? Reply with a "
+              "number: {options}. Or reply SKIP. Anything else you write goes to your "
+              "peer as usual.",
+        "es": "Opcional: ¿te gustaría un par con una experiencia en particular? Responde "
+              "con un número: {options}. O responde OMITIR. Todo lo demás que escribas le "
+              "llega a tu par como siempre.",
+    },
+    "peer_chosen": {
+        "en": "Thank you. We'll look first for a peer who has lived through {tag}; if none "
+              "is free soon, the next peer will text you. Text PEER any time to change it.",
+        "es": "Gracias. Buscaremos primero a un par que haya vivido {tag}; si no hay "
+              "nadie libre pronto, te escribirá el siguiente. Escribe PAR para cambiarlo.",
+    },
+    "peer_skipped": {
+        "en": "Thank you. The next free peer will text you. Text PEER any time if you'd "
+              "like to choose.",
+        "es": "Gracias. Te escribirá el próximo par libre. Escribe PAR cuando quieras "
+              "elegir.",
+    },
+    "peer_no_tags": {
+        "en": "Every peer here is trained to listen; the next free one will text you.",
+        "es": "Cada par aquí sabe escuchar; te escribirá el próximo que esté libre.",
+    },
+    "same_peer": {
+        "en": "We'll ask the peer you talked with last time first, if they're on shift and "
+              "free; if not, the next free peer will text you here.",
+        "es": "Le preguntaremos primero al par con quien hablaste la última vez, si está "
+              "de turno y libre; si no, te escribirá aquí el próximo par libre.",
+    },
+    "same_none": {
+        "en": "We'll connect you with the next free peer; they will text you here.",
+        "es": "Te conectaremos con el próximo par libre; te escribirá aquí.",
+    },
+    "feedback_question": {
+        "en": "One optional question: how much did this conversation help, from 1 (not at "
+              "all) to 5 (a lot)? Reply with one number; a word after it is welcome.",
+        "es": "Una pregunta opcional: ¿cuánto te ayudó esta conversación, de 1 (nada) a 5 "
+              "(mucho)? Responde con un número; puedes añadir una palabra.",
+    },
+    "feedback_thanks": {
+        "en": "Thank you for telling us. Text this number any time to talk again.",
+        "es": "Gracias por decírnoslo. Escribe a este número cuando quieras volver a hablar.",
+    },
+    "volunteer_ask_name": {
+        "en": "Thank you for wanting to support others as a peer volunteer! Three short "
+              "questions; only our coordinators see the answers. First: what name should "
+              "we call you?",
+        "es": "¡Gracias por querer apoyar a otras personas como voluntario/a! Tres "
+              "preguntas cortas; solo las ve el equipo de coordinación. Primero: ¿cómo "
+              "te llamamos?",
+    },
+    "volunteer_ask_languages": {
+        "en": "Thanks. Which languages can you text in (for example English, Spanish)?",
+        "es": "Gracias. ¿En qué idiomas puedes escribir (por ejemplo inglés, español)?",
+    },
+    "volunteer_ask_availability": {
+        "en": "And when could you usually volunteer (days and times)?",
+        "es": "¿Y cuándo podrías ser voluntario/a normalmente (días y horas)?",
+    },
+    "volunteer_submitted": {
+        "en": "Thank you! A coordinator will look at your application and text you here.",
+        "es": "¡Gracias! Alguien del equipo de coordinación revisará tu solicitud y te "
+              "escribirá aquí.",
+    },
+    "volunteer_pending": {
+        "en": "We already have your application; a coordinator will text you here.",
+        "es": "Ya tenemos tu solicitud; alguien del equipo te escribirá aquí.",
+    },
+    "volunteer_later": {
+        "en": "You can apply to volunteer after this conversation: text VOLUNTEER then.",
+        "es": "Puedes pedir ser voluntario/a después de esta conversación: escribe "
+              "VOLUNTARIO entonces.",
+    },
+    "volunteer_approved": {
+        "en": "Good news: your application to be a peer volunteer was approved. Text ON "
+              "here when you're ready for a shift, HELP for the commands.",
+        "es": "Buenas noticias: aprobamos tu solicitud de voluntariado. Escribe ON aquí "
+              "cuando estés listo/a para un turno, HELP para ver los comandos.",
+    },
+    "volunteer_declined": {
+        "en": "Thank you for applying to be a peer volunteer. We can't take you on right "
+              "now; thank you for wanting to help.",
+        "es": "Gracias por pedir ser voluntario/a. Ahora mismo no podemos incorporarte; "
+              "gracias por querer ayudar.",
+    },
 }
 
 VOLUNTEER_TEXTS: dict[str, str] = {
@@ -93,7 +187,7 @@ VOLUNTEER_TEXTS: dict[str, str] = {
                        "of the line with their history. Thank you.",
     "status": "You're {shift}. Live conversations: {active}. Pending offers: {offers}. "
               "Waiting in line: {waiting}.",
-    "offer": "Offer: someone is waiting ({lang}, {minutes} min{crisis}). \"{preview}\" "
+    "offer": "Offer: someone is waiting ({lang}, {minutes} min{crisis}){why}. \"{preview}\" "
              "Reply YES to take it or PASS.",
     "offer_crisis": "CRISIS OFFER (sent to all on shift, first YES takes it): someone is "
                     "waiting ({lang}, {minutes} min). \"{preview}\" Reply YES to take it.",
@@ -148,6 +242,9 @@ VOLUNTEER_TEXTS: dict[str, str] = {
                               "Hotline info was sent to them. Stay with them; no on-call "
                               "coordinator is set up for this line.",
     "not_in_conversation": "You're not in a conversation on this number. Text STATUS.",
+    # --- peer support (issue 15) ---
+    "offer_matched": "; matched on: {tag}",
+    "offer_same": "; they asked for the same peer as last time",
 }
 
 #: The shift schedule by text (peerline/scheduling): reminders, OK/CANT, SHIFTS, OPEN,

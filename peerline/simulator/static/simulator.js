@@ -8,7 +8,7 @@
 
   var POLL_MS = 1500;
   var API = window.location.pathname.replace(/\/+$/, "") + "/api";
-  var SURVIVOR_COMMANDS = ["HELP", "#END", "STOP", "START"];
+  var SURVIVOR_COMMANDS = ["HELP", "RESOURCES", "PEER", "SAME", "VOLUNTEER", "#END", "STOP", "START"];
   var VOLUNTEER_COMMANDS = ["ON", "OFF", "STATUS", "YES", "PASS", "BREAK 15", "BACK", "TALK", "SHIFTS", "OK",
                             "CANT", "OPEN", "#END", "#CRISIS", "HELP"];
   var ONCALL_COMMANDS = ["STATUS", "HELP"];

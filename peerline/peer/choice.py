@@ -1,0 +1,97 @@
+"""The survivor's choice of peer: a short optional question after the first reply (and
+again whenever they text ``PEER``), answered by a number or ``SKIP``.
+
+The answer is kept against the survivor's keyed phone hash (:class:`PeerChoice`), so a
+returning texter is not asked again and can change it with ``PEER``. The question belongs
+to the waiting conversation it was asked in (or, asked with none open, to the next one
+the survivor starts within the hour); only a lone number in range or ``SKIP`` answers it,
+and any other text is an ordinary message. Never asked in a crisis, never required.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from peerline.line import Line
+from peerline.models import Conversation, ConversationStatus, PeerChoice, Survivor
+from peerline.peer import tags
+from peerline.text import pairing
+from peerline.text.texts import say
+
+SKIP_WORDS = {"SKIP", "OMITIR", "SALTAR"}
+#: How long a question asked with no conversation open waits for its answer.
+QUESTION_WINDOW = timedelta(hours=1)
+
+
+def _row(session: Session, survivor: Survivor) -> PeerChoice | None:
+    return session.scalar(select(PeerChoice).where(PeerChoice.phone_hash == survivor.phone_hash))
+
+
+def should_ask(session: Session, line: Line, survivor: Survivor) -> bool:
+    """True for a survivor never asked (tags are configured)."""
+    if not tags.configured(line):
+        return False
+    row = _row(session, survivor)
+    return row is None or row.asked_at is None
+
+
+def ask(session: Session, line: Line, survivor: Survivor,
+        conversation: Conversation | None) -> str:
+    """Open the question (for ``conversation``, or for none); returns its text."""
+    options = tags.names(line, survivor.lang)
+    if not options:
+        return say("peer_no_tags", survivor.lang)
+    row = _row(session, survivor)
+    if row is None:
+        row = PeerChoice(phone_hash=survivor.phone_hash)
+        session.add(row)
+    row.asked_at, row.answered_at = line.now(), None  # open until answered
+    row.asked_conversation_id = conversation.id if conversation is not None else None
+    listed = ", ".join(f"{n} {name}" for n, name in enumerate(options, start=1))
+    return say("peer_question", survivor.lang, options=listed)
+
+
+def pending(session: Session, line: Line, survivor: Survivor,
+            conversation: Conversation | None) -> PeerChoice | None:
+    """The open question a lone number would answer now, if any."""
+    row = _row(session, survivor)
+    if row is None or row.asked_at is None or row.answered_at is not None:
+        return None
+    if conversation is None:
+        recent = row.asked_at >= line.now() - QUESTION_WINDOW
+        return row if recent and row.asked_conversation_id is None else None
+    if conversation.status != ConversationStatus.WAITING:
+        return None
+    return row if row.asked_conversation_id == conversation.id else None
+
+
+def carry_to(session: Session, line: Line, survivor: Survivor,
+             conversation: Conversation) -> bool:
+    """A question asked with no conversation open now belongs to the one just started."""
+    row = pending(session, line, survivor, None)
+    if row is None:
+        return False
+    row.asked_conversation_id = conversation.id
+    return True
+
+
+def answer(session: Session, line: Line, survivor: Survivor, row: PeerChoice,
+           conversation: Conversation | None, word: str) -> str | None:
+    """Record a number or SKIP (returns the reply); None when ``word`` is neither."""
+    options = tags.configured(line)
+    if word in SKIP_WORDS:
+        tag = None
+    elif word.isascii() and word.isdigit() and 1 <= int(word) <= len(options):
+        tag = options[int(word) - 1]
+    else:
+        return None
+    row.tag, row.answered_at, row.asked_conversation_id = tag, line.now(), None
+    if conversation is not None:
+        conversation.match_until = None  # a new choice gets its own (short) extra wait
+        pairing.request_pairing(session, line)
+    if tag is None:
+        return say("peer_skipped", survivor.lang)
+    return say("peer_chosen", survivor.lang, tag=tags.name_of(line, tag, survivor.lang))
