@@ -11,6 +11,7 @@ from flask import Flask
 from peerline.commands.db import db_cli
 from peerline.commands.dev import dev_command
 from peerline.commands.escalations import escalations_cli
+from peerline.commands.groups import groups_cli
 from peerline.commands.privacy import privacy_cli, rotate_keys_command
 from peerline.commands.roster import roster_cli
 from peerline.commands.spool import spool_cli
@@ -34,3 +35,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(dev_command)
     app.cli.add_command(rotate_keys_command)
     app.cli.add_command(users_cli)
+    app.cli.add_command(groups_cli)

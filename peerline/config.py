@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from peerline.people.phones import InvalidNumber, normalise
 
@@ -82,6 +83,10 @@ _SETTINGS: dict[str, tuple[Any, type]] = {
     "PEERLINE_PIN_LOCK_S": (1800, int),
     "PEERLINE_LOGIN_MAX_FAILURES": (5, int),  # dashboard sign-in lock-out
     "PEERLINE_LOGIN_LOCK_S": (900, int),
+    # Group sessions (peerline.groups); PEERLINE_TIMEZONE is the line's own clock face.
+    "PEERLINE_TIMEZONE": ("America/New_York", str),
+    "PEERLINE_GROUP_REMINDER_S": (3600, int),
+    "PEERLINE_GROUPS_AHEAD_DAYS": (14, int),
     "PEERLINE_COOKIE_SECURE": ("", str),  # "" = Secure when PUBLIC_BASE_URL is https
     **{k: (v, str) for k, v in HOTLINE_DEFAULTS.items()},
 }
@@ -197,6 +202,14 @@ def _looks_deployed(values: dict[str, Any]) -> bool:
     return bool(values.get("PUBLIC_BASE_URL")) or bool(url and not url.startswith("sqlite"))
 
 
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def finalise(values: dict[str, Any]) -> dict[str, Any]:
     """Check and fill derived settings: gateway choice, dev defaults, the numbers list.
 
@@ -232,6 +245,8 @@ def finalise(values: dict[str, Any]) -> dict[str, Any]:
         values["PEERLINE_ONCALL_NUMBER"] = normalise(oncall) if oncall else ""
     except InvalidNumber:
         problems.append("PEERLINE_ONCALL_NUMBER is not a phone number")
+    if not _known_zone(str(values.get("PEERLINE_TIMEZONE") or "")):
+        problems.append("PEERLINE_TIMEZONE is not a known time zone (e.g. America/New_York)")
     if problems:
         raise ConfigError(problems)
     values["USING_DEV_SECRET"] = not values.get("SECRET_KEY")

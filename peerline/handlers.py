@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from peerline.delivery import outbox, remote_delete
 from peerline.delivery.tasks import Handler, TaskKind
+from peerline.groups import conference, signup
 from peerline.line import TextFailed
 from peerline.people import breaks, oncall
 from peerline.privacy import purge
@@ -37,6 +38,8 @@ HANDLERS: Mapping[str, Handler] = {
     TaskKind.VOICE_TELL_PEER: voice.tell_peer_task,
     TaskKind.VOICE_CALLBACK: voice.callback_task,
     TaskKind.BREAK_OVER: breaks.break_over_task,
+    TaskKind.GROUP_REMIND: signup.remind_task,
+    TaskKind.GROUP_ACTION: conference.action_task,
 }
 
 #: What happens when a text fails for good, by ``OutboundMessage.kind`` (in the same

@@ -51,6 +51,8 @@ class TaskKind(StrEnum):
     VOICE_TELL_PEER = "voice_tell_peer"
     VOICE_CALLBACK = "voice_callback"
     BREAK_OVER = "break_over"
+    GROUP_REMIND = "group_remind"
+    GROUP_ACTION = "group_action"
 
 
 class TaskStatus(StrEnum):

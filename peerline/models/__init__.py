@@ -4,7 +4,8 @@
 (conversations, messages, offers, escalations, alerts), ``delivery`` (outbound texts,
 tasks, delivery reports, the gateway hold, the local gateway's record), ``voice`` (calls,
 rings, voicemails), ``privacy`` (deletions asked of the provider), ``dashboard``
-(coordinators' accounts and the audit log). Importing this package
+(coordinators' accounts and the audit log), ``groups`` (group sessions by
+conference call: schedule, sign-ups, meetings, keypad actions). Importing this package
 registers every table on ``Base.metadata`` (Alembic reads it).
 """
 
@@ -17,6 +18,14 @@ from peerline.models.delivery import (
     OutboundMessage,
     OutboundStatus,
     Task,
+)
+from peerline.models.groups import (
+    GroupAction,
+    GroupActionKind,
+    GroupMeeting,
+    GroupSession,
+    GroupSignup,
+    SignupStatus,
 )
 from peerline.models.people import Survivor, Volunteer
 from peerline.models.privacy import DeletionStatus, RemoteDeletion
@@ -61,6 +70,11 @@ __all__ = [
     "Escalation",
     "EscalationSource",
     "GatewayHold",
+    "GroupAction",
+    "GroupActionKind",
+    "GroupMeeting",
+    "GroupSession",
+    "GroupSignup",
     "LocalMessage",
     "Message",
     "Offer",
@@ -71,6 +85,7 @@ __all__ = [
     "Ring",
     "RingStatus",
     "Role",
+    "SignupStatus",
     "Survivor",
     "Task",
     "TransferStatus",
