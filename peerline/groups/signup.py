@@ -68,7 +68,7 @@ def list_text(session: Session, line: Line, survivor: Survivor, lang: str | None
         signed = mine is not None and mine.status == SignupStatus.ACTIVE
         items.append(say("groups_item", lang, n=n, when=when_text(line, meeting, lang),
                          topic=group.topic, minutes=group.minutes,
-                         lang=LANG_NAMES.get(lang, LANG_NAMES["en"])[group.lang],
+                         language=LANG_NAMES.get(lang, LANG_NAMES["en"])[group.lang],
                          mark=say("groups_mark", lang) if signed else ""))
     return say("groups_list", lang, items="; ".join(items))
 

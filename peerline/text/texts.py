@@ -193,8 +193,8 @@ GROUP_TEXTS: dict[str, dict[str, str]] = {
               "para inscribirte (JOIN 1), LEAVE y el número para cancelar.",
     },
     "groups_item": {
-        "en": "{n}) {when}: {topic} ({lang}, {minutes} min){mark}",
-        "es": "{n}) {when}: {topic} ({lang}, {minutes} min){mark}",
+        "en": "{n}) {when}: {topic} ({language}, {minutes} min){mark}",
+        "es": "{n}) {when}: {topic} ({language}, {minutes} min){mark}",
     },
     "groups_mark": {"en": " - you're signed up", "es": " - ya estás inscrito/a"},
     "group_joined": {
