@@ -136,16 +136,20 @@ def test_reminder_texts_dial_in_and_pin_before_the_group(phones, svc, clock):
     assert len(phones.bodies(SURV)) == 1  # once
 
 
-def test_no_reminder_after_leave_or_stop(phones, svc, clock):
+def test_no_reminder_after_leave_stop_or_quick_exit(phones, svc, clock):
     add_volunteer(svc, "Alex", ALEX)
     schedule(svc, in_minutes=3 * 60)
-    reply(phones, SURV, "JOIN 1")
-    reply(phones, SURV2, "JOIN 1")
+    for number in (SURV, SURV2, SURV3):
+        reply(phones, number, "JOIN 1")
     reply(phones, SURV, "LEAVE 1")
     phones.text(SURV2, "STOP")
+    phones.text(SURV3, "#ERASE")
+    with svc.sessions() as session:  # the quick exit ended the sign-up at once
+        assert [s.status for s in session.scalars(select(GroupSignup).order_by(
+            GroupSignup.id))] == ["cancelled", "active", "cancelled"]
     clock.advance(2 * 3600 + 30)
     phones.work()
-    assert phones.bodies(SURV) == [] and phones.bodies(SURV2) == []
+    assert [phones.bodies(n) for n in (SURV, SURV2, SURV3)] == [[], [], []]
 
 
 # --- by phone ------------------------------------------------------------------------------
@@ -360,10 +364,15 @@ def test_facilitator_hanging_up_ends_the_group(phones, svc):
 
 
 def test_lead_needs_the_volunteer_pin_on_the_call(phones, svc):
-    signed_up(phones, svc)
-    leg = Leg(phones, ALEX)
-    first = leg.doc("/voice/inbound", CallStatus="ringing")
-    assert "PIN" in first.said and not first.has("Conference")
+    add_volunteer(svc, "Alex", ALEX)  # no PIN on file: the IVR opens without one
+    schedule(svc, in_minutes=5)
+    leg = Leg(phones, ALEX)  # anyone can make a call show Alex's number
+    menu = leg.doc("/voice/inbound", CallStatus="ringing")
+    assert "lead your group" not in menu.said
+    with svc.sessions() as session:
+        call_id = session.scalar(select(Call.id).where(Call.sid == leg.sid))
+    refused = leg.doc(f"/voice/volunteer/choice?call={call_id}", Digits="5")
+    assert "needs your PIN" in refused.said and not refused.has("Conference")
 
 
 def test_participant_star_1_asks_for_one_to_one_help(phones, svc):
@@ -390,3 +399,37 @@ def test_spanish_group_prompts(phones, svc):
     caller = group_caller(phones, SURV3)
     doc = joins(caller, pin)
     assert "Bienvenida a Sanar" in doc.said and doc.one("Say").get("language") == "es-MX"
+
+
+def test_weekly_meetings_in_the_line_time_zone(app, svc, clock):
+    from datetime import date, datetime
+
+    from peerline.groups.schedule import meetings_of, parse_day
+    from peerline.models import GroupSession
+
+    add_volunteer(svc, "Alex", ALEX)
+    clock.now = datetime(2026, 3, 5, 12, 0)  # a Thursday; US clocks change on 8 March
+    with svc.sessions.begin() as session:
+        gid = admin.add_group(session, svc.line, topic="Weekly", lang="en",
+                              day=parse_day("tue"), on_date=None, start="19:00", minutes=60,
+                              capacity=5, facilitator_phone=ALEX).id
+    with svc.sessions() as session:
+        group = session.get(GroupSession, gid)
+        found = meetings_of(svc.line, group, clock.now, clock.now + timedelta(days=14))
+    assert [m.occurs_on for m in found] == [date(2026, 3, 10), date(2026, 3, 17)]
+    # 19:00 in New York is 23:00 UTC after the change (EDT), 00:00 before it (EST).
+    assert [m.starts_at for m in found] == [datetime(2026, 3, 10, 23), datetime(2026, 3, 17, 23)]
+    svc.line.settings["PEERLINE_TIMEZONE"] = "Europe/Madrid"
+    with svc.sessions() as session:
+        group = session.get(GroupSession, gid)
+        found = meetings_of(svc.line, group, clock.now, clock.now + timedelta(days=7))
+    assert [m.starts_at for m in found] == [datetime(2026, 3, 10, 18)]
+
+
+def test_an_unknown_time_zone_is_refused_at_start():
+    from peerline.config import ConfigError, finalise, from_environment
+
+    with pytest.raises(ConfigError) as caught:
+        finalise(from_environment({"PEERLINE_TIMEZONE": "Mars/Olympus"}))
+    assert "PEERLINE_TIMEZONE" in str(caught.value)
+    assert finalise(from_environment({}))["PEERLINE_TIMEZONE"] == "America/New_York"

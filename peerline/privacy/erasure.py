@@ -31,8 +31,10 @@ from peerline.models import (
     Call,
     Conversation,
     Escalation,
+    GroupSignup,
     Message,
     OutboundMessage,
+    SignupStatus,
     Survivor,
     Voicemail,
     VoicemailStatus,
@@ -108,6 +110,10 @@ def erase_survivor(session: Session, line: Line, survivor_id: int) -> Erasure:
     open_ = (VoicemailStatus.NEW, VoicemailStatus.CALLING)
     session.execute(update(Voicemail).where(voicemails, Voicemail.status.in_(open_))
                     .values(status=VoicemailStatus.ERASED))
+    # Group sign-ups end too: no reminder reaches the phone (peerline.groups).
+    session.execute(update(GroupSignup).where(
+        GroupSignup.survivor_id == survivor.id, GroupSignup.status == SignupStatus.ACTIVE)
+        .values(status=SignupStatus.CANCELLED, cancelled_at=line.now()))
 
     survivor.erased_at = line.now()
     conversations.survivor_opted_out(session, line, survivor, reason="erased")
