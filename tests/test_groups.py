@@ -30,7 +30,8 @@ def schedule(svc, *, in_minutes: float, capacity: int = 8, muted: bool = True,
     with svc.sessions.begin() as session:
         return admin.add_group(session, svc.line, topic=topic, lang=lang, day=None,
                                on_date=at.date(), start=f"{at:%H:%M}", minutes=minutes,
-                               capacity=capacity, facilitator_phone=ALEX, muted=muted).id
+                               capacity=capacity, facilitator_phone=ALEX, muted=muted,
+                               actor="test").id
 
 
 def reply(phones, number: str, body: str, to: str = LINE) -> str:
@@ -412,7 +413,7 @@ def test_weekly_meetings_in_the_line_time_zone(app, svc, clock):
     with svc.sessions.begin() as session:
         gid = admin.add_group(session, svc.line, topic="Weekly", lang="en",
                               day=parse_day("tue"), on_date=None, start="19:00", minutes=60,
-                              capacity=5, facilitator_phone=ALEX).id
+                              capacity=5, facilitator_phone=ALEX, actor="test").id
     with svc.sessions() as session:
         group = session.get(GroupSession, gid)
         found = meetings_of(svc.line, group, clock.now, clock.now + timedelta(days=14))
@@ -433,3 +434,45 @@ def test_an_unknown_time_zone_is_refused_at_start():
         finalise(from_environment({"PEERLINE_TIMEZONE": "Mars/Olympus"}))
     assert "PEERLINE_TIMEZONE" in str(caught.value)
     assert finalise(from_environment({}))["PEERLINE_TIMEZONE"] == "America/New_York"
+
+
+# --- the dashboard -------------------------------------------------------------------------
+
+def test_dashboard_groups_schedule_remove_attendance_and_roles(app, svc):
+    from peerline.models import AuditEntry, GroupSession
+
+    from .dashboard_helpers import post, signed_in
+
+    add_volunteer(svc, "Alex", ALEX)
+    coordinator = signed_in(app, svc, "coordinator")
+    form = {"topic": "After loss", "lang": "es", "day": "wed", "on_date": "", "start": "18:30",
+            "minutes": "90", "capacity": "6", "facilitator": ALEX, "muted": "y"}
+    added = post(coordinator, "/dashboard/groups", form, page="/dashboard/groups")
+    assert added.status_code == 302
+    page = coordinator.get("/dashboard/groups").get_data(as_text=True)
+    assert "After loss" in page and "every wed 18:30" in page and ALEX not in page
+    bad = post(coordinator, "/dashboard/groups", {**form, "day": "", "on_date": ""},
+               page="/dashboard/groups")
+    assert bad.status_code == 400 and "exactly one of" in bad.get_data(as_text=True)
+    assert coordinator.post("/dashboard/groups",
+                            data={**form, "csrf_token": "forged"}).status_code == 400
+    with svc.sessions.begin() as session:
+        gid = session.scalar(select(GroupSession.id))
+        meeting = GroupMeeting(group_id=gid, occurs_on=svc.line.now().date(), locked=False,
+                               attended=4, present=0, peak=3, created_at=svc.line.now())
+        session.add(meeting)
+    viewer = signed_in(app, svc, "viewer")
+    seen = viewer.get("/dashboard/groups").get_data(as_text=True)
+    assert "After loss" in seen and '<td class="attended">4</td>' in seen
+    assert "Schedule a group" not in seen and "Remove" not in seen
+    assert post(viewer, "/dashboard/groups", form, page="/dashboard/groups").status_code == 403
+    assert post(viewer, f"/dashboard/groups/{gid}/remove",
+                page="/dashboard/groups").status_code == 403
+    removed = post(coordinator, f"/dashboard/groups/{gid}/remove", page="/dashboard/groups")
+    assert removed.status_code == 302
+    assert "No groups are scheduled" in coordinator.get("/dashboard/groups").get_data(
+        as_text=True)
+    with svc.sessions() as session:
+        actions = list(session.scalars(select(AuditEntry.action).where(
+            AuditEntry.action.like("group.%")).order_by(AuditEntry.id)))
+    assert actions == ["group.add", "group.remove"]

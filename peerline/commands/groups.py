@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 from peerline.commands.common import services
 from peerline.groups import admin
 from peerline.groups.schedule import ScheduleError, parse_date, parse_day
+from peerline.staff.audit import CLI_ACTOR
 
 groups_cli = AppGroup("groups", help="Group sessions by conference call.")
 
@@ -34,7 +35,7 @@ def groups_add(topic: str, lang: str, day: str | None, on_date: str | None, star
             group = admin.add_group(session, svc.line, topic=topic, lang=lang, day=weekday,
                                     on_date=when, start=start, minutes=minutes,
                                     capacity=capacity, facilitator_phone=facilitator,
-                                    muted=muted)
+                                    muted=muted, actor=CLI_ACTOR)
             gid = group.id
     except ScheduleError as exc:
         raise click.UsageError(str(exc)) from None
@@ -61,7 +62,7 @@ def groups_remove(group_id: int) -> None:
     svc = services()
     try:
         with svc.sessions.begin() as session:
-            cancelled = admin.remove_group(session, svc.line, group_id)
+            cancelled = admin.remove_group(session, svc.line, group_id, actor=CLI_ACTOR)
     except ScheduleError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"removed group #{group_id} ({cancelled} sign-up(s) cancelled)")

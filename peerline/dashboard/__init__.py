@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Flask
 
 from peerline.dashboard import auth, views
+from peerline.dashboard import groups as _groups  # noqa: F401  (its pages are on views.bp)
 from peerline.dashboard.extensions import csrf, login_manager
 
 

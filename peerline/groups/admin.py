@@ -13,6 +13,7 @@ from peerline.line import Line
 from peerline.models import GroupSession, GroupSignup, SignupStatus
 from peerline.people import roster
 from peerline.people.phones import InvalidNumber
+from peerline.staff import audit
 
 LANGS = ("en", "es")
 MAX_MINUTES = 240
@@ -36,8 +37,9 @@ class GroupRow:
 
 def add_group(session: Session, line: Line, *, topic: str, lang: str, day: int | None,
               on_date: date | None, start: str, minutes: int, capacity: int,
-              facilitator_phone: str, muted: bool = True) -> GroupSession:
-    """Schedule a group; :class:`ScheduleError` for anything unusable."""
+              facilitator_phone: str, muted: bool = True, actor: str) -> GroupSession:
+    """Schedule a group (audited as ``actor``); :class:`ScheduleError` for anything
+    unusable."""
     topic = " ".join(topic.split())
     if not topic or len(topic) > 120:
         raise ScheduleError("--topic is 1 to 120 characters")
@@ -62,6 +64,10 @@ def add_group(session: Session, line: Line, *, topic: str, lang: str, day: int |
                          created_at=line.now())
     session.add(group)
     session.flush()
+    when = on_date.isoformat() if on_date else f"every {DAYS[day or 0]}"
+    audit.record(session, line, actor, "group.add", f"group #{group.id}",
+                 f"{topic[:80]}; {lang}; {when} {group.start}; {minutes} min; "
+                 f"capacity {capacity}; facilitator #{facilitator.id}")
     return group
 
 
@@ -76,8 +82,8 @@ def list_groups(session: Session) -> list[GroupRow]:
     return rows
 
 
-def remove_group(session: Session, line: Line, group_id: int) -> int:
-    """Unschedule a group; its future sign-ups are cancelled (no reminder goes out).
+def remove_group(session: Session, line: Line, group_id: int, *, actor: str) -> int:
+    """Unschedule a group (audited); its sign-ups are cancelled (no reminder goes out).
 
     Returns how many sign-ups were cancelled. :class:`ScheduleError` for an unknown id.
     """
@@ -88,4 +94,7 @@ def remove_group(session: Session, line: Line, group_id: int) -> int:
     result = session.execute(update(GroupSignup).where(
         GroupSignup.group_id == group_id, GroupSignup.status == SignupStatus.ACTIVE)
         .values(status=SignupStatus.CANCELLED, cancelled_at=line.now()))
-    return int(result.rowcount or 0)
+    cancelled = int(result.rowcount or 0)
+    audit.record(session, line, actor, "group.remove", f"group #{group_id}",
+                 f"{cancelled} sign-up(s) cancelled")
+    return cancelled
