@@ -476,3 +476,43 @@ def test_dashboard_groups_schedule_remove_attendance_and_roles(app, svc):
         actions = list(session.scalars(select(AuditEntry.action).where(
             AuditEntry.action.like("group.%")).order_by(AuditEntry.id)))
     assert actions == ["group.add", "group.remove"]
+
+
+# --- the simulator -------------------------------------------------------------------------
+
+def test_the_simulator_joins_a_group_and_plays_the_facilitator_keypad(phones, svc, app):
+    from .test_voice_simulator import hook
+
+    pin = signed_up(phones, svc)  # signed up by text
+    client = app.test_client()
+    page = client.get("/simulator/call").get_data(as_text=True)
+    assert "participant-join" in page and "statusCallback" in page
+    menu = hook(client, "/voice/inbound", CallSid="CAsimgroup1", From=SURV,
+                CallStatus="ringing")
+    gather = menu["steps"][0]
+    assert any("press 7" in c["text"] for c in gather["children"])
+    asked = hook(client, gather["attrs"]["action"], CallSid="CAsimgroup1", From=SURV,
+                 Digits="7")
+    joined = hook(client, asked["steps"][0]["attrs"]["action"], CallSid="CAsimgroup1",
+                  From=SURV, Digits=pin)
+    dial = joined["steps"][-1]
+    assert dial["verb"] == "Dial" and dial["attrs"]["hangupOnStar"] == "true"
+    conf = dial["children"][0]
+    callback = hook(client, conf["attrs"]["statusCallback"], CallSid="CAsimgroup1",
+                    From=SURV, StatusCallbackEvent="participant-join",
+                    ConferenceSid="CF" + "9" * 32, FriendlyName=conf["text"])
+    assert callback["status"] == 204
+    with svc.sessions() as session:
+        assert conference.attendance(session)[0].attended == 1
+    # The facilitator: PIN, 5, then * and 1 (mute everyone) from the simulator.
+    lead = dict(CallSid="CAsimlead1", From=ALEX)
+    pin_prompt = hook(client, "/voice/inbound", CallStatus="ringing", **lead)
+    ivr = hook(client, pin_prompt["steps"][0]["attrs"]["action"], Digits=PIN, **lead)
+    choice = next(s for s in ivr["steps"] if s["verb"] == "Gather")["attrs"]["action"]
+    led = hook(client, choice, Digits="5", **lead)
+    star = hook(client, led["steps"][-1]["attrs"]["action"], **lead)
+    keys = hook(client, star["steps"][0]["attrs"]["action"], Digits="1", **lead)
+    assert keys["steps"][-1]["verb"] == "Dial"
+    phones.work()
+    updates = client.get(f"/simulator/call/api/updates?sid={'CF' + '9' * 32}").get_json()
+    assert [u["status"] for u in updates["updates"]] == ["mute:CAsimgroup1"]
