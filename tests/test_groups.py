@@ -4,19 +4,30 @@ by phone with the session PIN, the facilitator's keypad, one-to-one help, attend
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from peerline.config import ConfigError, finalise, from_environment
 from peerline.groups import admin, conference
-from peerline.groups.schedule import local_time
-from peerline.models import Call, Conversation, GroupMeeting, GroupSignup
+from peerline.groups.schedule import local_time, meetings_of, parse_day
+from peerline.models import (
+    AuditEntry,
+    Call,
+    Conversation,
+    GroupMeeting,
+    GroupSession,
+    GroupSignup,
+    Volunteer,
+)
 
+from .dashboard_helpers import post, signed_in
 from .helpers import LINE, LINE2
 from .test_text_line import ALEX, SAM, add_volunteer
 from .test_voice import Leg, Survivor, rings_to, updates_for, volunteers_on
 from .test_voice_ivr import PIN, pin_call, set_pin
+from .test_voice_simulator import hook
 
 SURV = "+15550199301"
 SURV2 = "+15550199302"
@@ -165,8 +176,6 @@ def signed_up(phones, svc, number: str = SURV, **kwargs) -> str:
 
 
 def _has_alex(svc) -> bool:
-    from peerline.models import Volunteer
-
     with svc.sessions() as session:
         return session.scalar(select(Volunteer.id).where(
             Volunteer.phone_hash == svc.line.vault.hash(ALEX))) is not None
@@ -217,6 +226,8 @@ def test_signed_up_caller_keys_the_pin_and_joins_muted(phones, svc):
 def test_a_faked_caller_id_still_needs_the_pin_three_wrong_end_politely(phones, svc):
     pin = signed_up(phones, svc)
     caller = group_caller(phones)  # shows SURV's number: proves nothing
+    repeated = caller.doc("/voice/inbound", CallStatus="ringing")  # Twilio asked again
+    assert repeated.one("Gather").get("action") == f"/voice/group/pin?call={caller.call_id}"
     wrong = "000000" if pin != "000000" else "111111"
     for _ in range(2):
         again = joins(caller, wrong)
@@ -355,13 +366,17 @@ def test_facilitator_mute_all_with_the_local_gateway_and_lock(phones, svc):
 
 
 def test_facilitator_hanging_up_ends_the_group(phones, svc):
-    signed_up(phones, svc)
+    pin = signed_up(phones, svc)
     leg, _, call_id = lead_call(phones)
     caller = Leg(phones, SURV)
     conference_event(phones, caller, "conference-start", "CF" + "3" * 32)
     leg.status("completed")
     phones.work()
     assert updates_for(phones, "CF" + "3" * 32) == ["end"]
+    late = group_caller(phones)
+    told = joins(late, pin)
+    assert "The group has ended" in told.said and not told.has("Conference")
+    assert told.one("Gather").get("action") == f"/voice/menu?call={late.call_id}"
 
 
 def test_lead_needs_the_volunteer_pin_on_the_call(phones, svc):
@@ -403,11 +418,6 @@ def test_spanish_group_prompts(phones, svc):
 
 
 def test_weekly_meetings_in_the_line_time_zone(app, svc, clock):
-    from datetime import date, datetime
-
-    from peerline.groups.schedule import meetings_of, parse_day
-    from peerline.models import GroupSession
-
     add_volunteer(svc, "Alex", ALEX)
     clock.now = datetime(2026, 3, 5, 12, 0)  # a Thursday; US clocks change on 8 March
     with svc.sessions.begin() as session:
@@ -428,8 +438,6 @@ def test_weekly_meetings_in_the_line_time_zone(app, svc, clock):
 
 
 def test_an_unknown_time_zone_is_refused_at_start():
-    from peerline.config import ConfigError, finalise, from_environment
-
     with pytest.raises(ConfigError) as caught:
         finalise(from_environment({"PEERLINE_TIMEZONE": "Mars/Olympus"}))
     assert "PEERLINE_TIMEZONE" in str(caught.value)
@@ -439,10 +447,6 @@ def test_an_unknown_time_zone_is_refused_at_start():
 # --- the dashboard -------------------------------------------------------------------------
 
 def test_dashboard_groups_schedule_remove_attendance_and_roles(app, svc):
-    from peerline.models import AuditEntry, GroupSession
-
-    from .dashboard_helpers import post, signed_in
-
     add_volunteer(svc, "Alex", ALEX)
     coordinator = signed_in(app, svc, "coordinator")
     form = {"topic": "After loss", "lang": "es", "day": "wed", "on_date": "", "start": "18:30",
@@ -481,8 +485,6 @@ def test_dashboard_groups_schedule_remove_attendance_and_roles(app, svc):
 # --- the simulator -------------------------------------------------------------------------
 
 def test_the_simulator_joins_a_group_and_plays_the_facilitator_keypad(phones, svc, app):
-    from .test_voice_simulator import hook
-
     pin = signed_up(phones, svc)  # signed up by text
     client = app.test_client()
     page = client.get("/simulator/call").get_data(as_text=True)
@@ -516,3 +518,14 @@ def test_the_simulator_joins_a_group_and_plays_the_facilitator_keypad(phones, sv
     phones.work()
     updates = client.get(f"/simulator/call/api/updates?sid={'CF' + '9' * 32}").get_json()
     assert [u["status"] for u in updates["updates"]] == ["mute:CAsimgroup1"]
+
+
+def test_joining_late_is_declined_kindly_and_the_menu_follows(phones, svc, clock):
+    pin = signed_up(phones, svc)  # starts in 5 minutes, lasts an hour
+    clock.advance(40 * 60)  # 35 minutes in: past the 30 minutes of late joining
+    caller = group_caller(phones)
+    told = joins(caller, pin)
+    assert "going for a while" in told.said and not told.has("Conference")
+    assert told.one("Gather").get("action") == f"/voice/menu?call={caller.call_id}"
+    clock.advance(30 * 60)  # over: no offer any more
+    assert "press 7" not in Survivor(phones, SURV2).call().said

@@ -120,10 +120,7 @@ def _admit(session: Session, line: Line, call: Call, group: GroupSession,
         refusal = "group_late"
     elif len(conference.seated(session, row.id)) >= group.capacity:
         refusal = "group_full"
-    if refusal == "group_over":
-        call.stage = CallStage.ENDED
-        return scripts.told("group_over", lang)
-    if refusal is not None:
+    if refusal is not None:  # told why, then the ordinary menu: never a dead end
         call.stage, call.tries = CallStage.MENU, 0
         return scripts.told_then_menu(refusal, lang, call.id)
     call.stage, call.group_meeting_id = CallStage.GROUP, row.id

@@ -120,12 +120,13 @@ def upcoming(session: Session, line: Line) -> list[tuple[GroupSession, Meeting]]
 
 
 def open_now(session: Session, line: Line) -> list[tuple[GroupSession, Meeting]]:
-    """Meetings a caller may join right now."""
+    """Meetings on now (from ``OPEN_BEFORE`` their start to their end): a caller may try
+    to join; past ``join_until`` they are told kindly that it is too late."""
     now = line.now()
     found = []
     for group in session.scalars(select(GroupSession).where(GroupSession.active.is_(True))):
         found += [(group, m) for m in meetings_of(line, group, now, now + OPEN_BEFORE)
-                  if m.join_from <= now < m.join_until]
+                  if m.join_from <= now < m.ends_at]
     found.sort(key=lambda pair: (pair[1].starts_at, pair[0].id))
     return found
 
