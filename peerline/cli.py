@@ -12,6 +12,7 @@ from peerline.commands.applications import applications_cli
 from peerline.commands.db import db_cli
 from peerline.commands.dev import dev_command
 from peerline.commands.escalations import escalations_cli
+from peerline.commands.groups import groups_cli
 from peerline.commands.privacy import privacy_cli, rotate_keys_command
 from peerline.commands.roster import roster_cli
 from peerline.commands.spool import spool_cli
@@ -38,3 +39,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(schedule_cli)
     app.cli.add_command(applications_cli)
+    app.cli.add_command(groups_cli)

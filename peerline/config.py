@@ -107,6 +107,9 @@ _SETTINGS: dict[str, tuple[Any, type]] = {
     "PEERLINE_PIN_LOCK_S": (1800, int),
     "PEERLINE_LOGIN_MAX_FAILURES": (5, int),  # dashboard sign-in lock-out
     "PEERLINE_LOGIN_LOCK_S": (900, int),
+    # Group sessions (peerline.groups), in PEERLINE_TIMEZONE (below).
+    "PEERLINE_GROUP_REMINDER_S": (3600, int),
+    "PEERLINE_GROUPS_AHEAD_DAYS": (14, int),
     "PEERLINE_COOKIE_SECURE": ("", str),  # "" = Secure when PUBLIC_BASE_URL is https
     # The shift schedule (peerline/scheduling): local times are in this zone.
     "PEERLINE_TIMEZONE": ("America/New_York", str),

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from peerline.delivery import outbox, remote_delete
 from peerline.delivery.tasks import Handler, TaskKind
+from peerline.groups import conference, signup
 from peerline.line import TextFailed
 from peerline.people import breaks, cooldown, oncall
 from peerline.privacy import purge
@@ -39,6 +40,8 @@ HANDLERS: Mapping[str, Handler] = {
     TaskKind.BREAK_OVER: breaks.break_over_task,
     TaskKind.COOLDOWN_OVER: cooldown.cooldown_over_task,
     TaskKind.MATCH_WAIT_OVER: pairing.match_wait_task,
+    TaskKind.GROUP_REMIND: signup.remind_task,
+    TaskKind.GROUP_ACTION: conference.action_task,
 }
 
 #: What happens when a text fails for good, by ``OutboundMessage.kind`` (in the same

@@ -7,7 +7,8 @@ It serves what :class:`peerline.telephony.twilio_gateway.TwilioGateway` calls:
 - ``GET  /2010-04-01/Accounts/<sid>/Messages.json`` with ``To``/``From``/``DateSent>``
   filters, newest first, paged the way Twilio pages (``PageSize``, ``Page``,
   ``next_page_uri``);
-- ``POST …/Calls.json`` and ``POST …/Calls/<sid>.json``;
+- ``POST …/Calls.json`` and ``POST …/Calls/<sid>.json``; ``POST …/Conferences/<sid>.json``
+  and ``POST …/Conferences/<sid>/Participants/<call sid>.json`` (``conference_updates``);
 - ``DELETE …/Messages/<sid>.json`` (204; 404 for an unknown or deleted sid; 409 with
   error 20009 while the message is still being delivered, i.e. before ``sent_after_s``),
   ``DELETE …/Recordings/<sid>.json`` and ``DELETE …/Transcriptions/<sid>.json`` (204, or
@@ -109,6 +110,10 @@ class FakeTwilio:
     def __post_init__(self) -> None:
         self.messages: list[Sent] = []
         self.calls: list[dict[str, str]] = []
+        #: Conference updates: (conference sid, participant call sid or None, the form).
+        #: ``in_conference``: when a set, participants not in it answer 404 (they left).
+        self.in_conference: set[str] | None = None
+        self.conference_updates: list[tuple[str, str | None, dict[str, str]]] = []
         self.recordings: set[str] = set()
         self.transcriptions: set[str] = set()
         self.deletions: list[tuple[str, str, int]] = []  # (kind, sid, HTTP status)
@@ -249,6 +254,9 @@ class FakeTwilio:
         if resource.startswith("Calls/") and resource.endswith(".json") and \
                 request.method == "POST":
             return self._update_call(request, resource[len("Calls/"):-len(".json")])
+        if resource.startswith("Conferences/") and resource.endswith(".json") and \
+                request.method == "POST":
+            return self._update_conference(request, resource[len("Conferences/"):-len(".json")])
         if request.method == "DELETE" and resource.endswith(".json"):
             collection, _, sid = resource[:-len(".json")].partition("/")
             if collection in ("Messages", "Recordings", "Transcriptions") and sid:
@@ -447,6 +455,35 @@ class FakeTwilio:
         self._record("POST", "call_update", "200")
         return Response(json.dumps(self._call_resource(call)), status=200,
                         content_type="application/json")
+
+    def _update_conference(self, request: Request, rest: str) -> Response:
+        """``POST Conferences/<CF>.json`` (Status) and ``…/Participants/<CA>.json`` (Muted,
+        Hold): noted in ``conference_updates``; 404 for a participant not ``in_conference``."""
+        conference, _, participant = rest.partition("/Participants/")
+        form = {k: request.form[k] for k in request.form}
+        with self._lock:
+            if participant and self.in_conference is not None and \
+                    participant not in self.in_conference:
+                self._record("POST", "participant", "404")
+                return self._error(404, 20404, "The requested resource was not found")
+            self.conference_updates.append((conference, participant or None, form))
+        now = _rfc2822(time.time())
+        if participant:
+            self._record("POST", "participant", "200")
+            body: dict[str, object] = {
+                "account_sid": self.account_sid, "call_sid": participant,
+                "conference_sid": conference, "muted": form.get("Muted") == "true",
+                "hold": form.get("Hold") == "true", "status": "connected",
+                "date_created": now, "date_updated": now,
+                "uri": f"{API}{self.account_sid}/Conferences/{conference}/Participants/"
+                       f"{participant}.json"}
+        else:
+            self._record("POST", "conference", "200")
+            body = {"account_sid": self.account_sid, "sid": conference,
+                    "status": form.get("Status", "in-progress"), "friendly_name": "",
+                    "date_created": now, "date_updated": now,
+                    "uri": f"{API}{self.account_sid}/Conferences/{conference}.json"}
+        return Response(json.dumps(body), status=200, content_type="application/json")
 
     def _call_resource(self, call: dict[str, str]) -> dict[str, object]:
         now = _rfc2822(time.time())

@@ -14,6 +14,7 @@ from flask import Flask
 from peerline.dashboard import (
     auth,
     callbacks,
+    groups,
     jobs,
     peer_views,
     reports_views,
@@ -23,7 +24,7 @@ from peerline.dashboard import (
 from peerline.dashboard.extensions import csrf, login_manager
 
 #: The modules that put their pages on the blueprint (imported for their routes).
-PAGES = (auth, callbacks, jobs, peer_views, reports_views, schedule_views, views)
+PAGES = (auth, callbacks, groups, jobs, peer_views, reports_views, schedule_views, views)
 
 
 def init_app(app: Flask) -> None:

@@ -53,6 +53,8 @@ class TaskKind(StrEnum):
     BREAK_OVER = "break_over"
     COOLDOWN_OVER = "cooldown_over"
     MATCH_WAIT_OVER = "match_wait_over"  # peer support: the extra wait for a match ends
+    GROUP_REMIND = "group_remind"
+    GROUP_ACTION = "group_action"
 
 
 class TaskStatus(StrEnum):

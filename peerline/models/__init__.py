@@ -5,7 +5,8 @@
 tasks, delivery reports, the gateway hold, the local gateway's record), ``voice`` (calls,
 rings, voicemails), ``peer`` (peer choices, feedback, applications), ``privacy``
 (deletions asked of the provider), ``dashboard`` (coordinators' accounts and the audit
-log), ``schedule`` (shifts, their cancelled dates and occurrences). Importing this package
+log), ``schedule`` (shifts, their cancelled dates and occurrences), ``groups`` (group sessions by
+conference call: schedule, sign-ups, meetings, keypad actions). Importing this package
 registers every table on ``Base.metadata`` (Alembic reads it).
 """
 
@@ -18,6 +19,14 @@ from peerline.models.delivery import (
     OutboundMessage,
     OutboundStatus,
     Task,
+)
+from peerline.models.groups import (
+    GroupAction,
+    GroupActionKind,
+    GroupMeeting,
+    GroupSession,
+    GroupSignup,
+    SignupStatus,
 )
 from peerline.models.peer import (
     Application,
@@ -74,6 +83,11 @@ __all__ = [
     "Feedback",
     "EscalationSource",
     "GatewayHold",
+    "GroupAction",
+    "GroupActionKind",
+    "GroupMeeting",
+    "GroupSession",
+    "GroupSignup",
     "LocalMessage",
     "Message",
     "Offer",
@@ -89,6 +103,7 @@ __all__ = [
     "ShiftException",
     "ShiftSlot",
     "SlotStatus",
+    "SignupStatus",
     "Survivor",
     "Task",
     "TransferStatus",

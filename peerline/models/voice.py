@@ -50,6 +50,11 @@ class CallStage(StrEnum):
     PIN_FAILED = "pin_failed"
     CB_PIN = "cb_pin"  # a voicemail callback leg, before its PIN
     CALLBACK = "callback"
+    # group sessions (peerline.groups)
+    GROUP_PIN = "group_pin"  # a survivor keying their session PIN
+    GROUP = "group"  # a survivor in the group's conference
+    GROUP_STAR = "group_star"  # a participant out of the conference with * (seat kept)
+    FACILITATE = "facilitate"  # a volunteer leading a group
 
 
 class CallOutcome(StrEnum):
@@ -140,6 +145,8 @@ class Call(Base):
     wait_s: Mapped[int | None] = mapped_column(Integer)
     duration_s: Mapped[int | None] = mapped_column(Integer)
     pin_verified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    group_meeting_id: Mapped[int | None] = mapped_column(ForeignKey("group_meetings.id"))
+    group_joined_at: Mapped[datetime | None] = mapped_column(DateTime)  # first join (counted)
 
     conversation: Mapped[Conversation | None] = relationship()
     volunteer: Mapped[Volunteer | None] = relationship()

@@ -31,8 +31,10 @@ from peerline.models import (
     Call,
     Conversation,
     Escalation,
+    GroupSignup,
     Message,
     OutboundMessage,
+    SignupStatus,
     Survivor,
     Voicemail,
     VoicemailStatus,
@@ -109,6 +111,10 @@ def erase_survivor(session: Session, line: Line, survivor_id: int) -> Erasure:
     open_ = (VoicemailStatus.NEW, VoicemailStatus.CALLING)
     session.execute(update(Voicemail).where(voicemails, Voicemail.status.in_(open_))
                     .values(status=VoicemailStatus.ERASED))
+    # Group sign-ups end too: no reminder reaches the phone (peerline.groups).
+    session.execute(update(GroupSignup).where(
+        GroupSignup.survivor_id == survivor.id, GroupSignup.status == SignupStatus.ACTIVE)
+        .values(status=SignupStatus.CANCELLED, cancelled_at=line.now()))
 
     peer_forget.forget(session, survivor)  # choice of peer, feedback words, applications
     survivor.erased_at = line.now()

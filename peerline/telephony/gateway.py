@@ -54,6 +54,14 @@ class Gateway(Protocol):
         """Redirect a live call to new TwiML, or end it (``status='completed'``)."""
         ...
 
+    def update_participant(self, conference_sid: str, call_sid: str, *, muted: bool) -> None:
+        """Mute or unmute one participant of a live conference."""
+        ...
+
+    def end_conference(self, conference_sid: str) -> None:
+        """End a live conference (every participant leaves it)."""
+        ...
+
     def delete_message(self, sid: str) -> None:
         """Delete a message record (and its body) at the provider.
 

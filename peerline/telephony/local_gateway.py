@@ -71,3 +71,17 @@ class LocalGateway:
                                      to_hash=sid, from_number="",
                                      body=status or url or twiml or "",
                                      created_at=self._now()))
+
+    def update_participant(self, conference_sid: str, call_sid: str, *, muted: bool) -> None:
+        """Record a participant update (``mute:CA…`` or ``unmute:CA…``)."""
+        self._conference(conference_sid, f"{'mute' if muted else 'unmute'}:{call_sid}")
+
+    def end_conference(self, conference_sid: str) -> None:
+        """Record the end of a conference."""
+        self._conference(conference_sid, "end")
+
+    def _conference(self, conference_sid: str, body: str) -> None:
+        with self._sessions.begin() as session:
+            session.add(LocalMessage(sid="UP" + uuid.uuid4().hex, kind="update", to_enc="",
+                                     to_hash=conference_sid, from_number="", body=body,
+                                     created_at=self._now()))

@@ -143,6 +143,15 @@ class TwilioGateway:
             kwargs["status"] = status
         self._call(self.client.calls(sid).update, **kwargs)
 
+    def update_participant(self, conference_sid: str, call_sid: str, *, muted: bool) -> None:
+        """Mute or unmute one conference participant (Participants resource)."""
+        self._call(self.client.conferences(conference_sid).participants(call_sid).update,
+                   muted=muted)
+
+    def end_conference(self, conference_sid: str) -> None:
+        """End a conference (``Status=completed``)."""
+        self._call(self.client.conferences(conference_sid).update, status="completed")
+
     def delete_message(self, sid: str) -> None:
         """Delete a message record and its body (Twilio refuses while delivering: 20009)."""
         self._call(self.client.messages(sid).delete)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from peerline.delivery import remote_delete
+from peerline.groups import texting as group_texts
 from peerline.line import Line
 from peerline.models import (
     Conversation,
@@ -193,6 +194,10 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
         reply.texts.append(say("help_survivor", survivor.lang,
                                hotline=conversations.hotline_text(line, survivor.lang)))
         return reply
+    if group_texts.is_group_command(word):  # answered by the line, never relayed
+        _store(session, line, kind="command",
+               conversation_id=conversation.id if conversation else None, **store)
+        return Reply([group_texts.command(session, line, survivor, word, line_number)])
 
     crisis = detection is not None and detection.crisis
     peer = survivor_words.before(session, line, survivor, conversation, line_number, word,

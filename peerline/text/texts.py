@@ -345,3 +345,63 @@ WELLBEING_TEXTS: dict[str, str] = {
     "capped": " (wellbeing cap reached: {shift} this shift, {week} in 7 days; crisis offers "
               "only)",
 }
+
+# --- group sessions (peerline.groups) ----------------------------------------------------
+GROUP_TEXTS: dict[str, dict[str, str]] = {
+    "groups_none": {
+        "en": "There are no group sessions coming up right now. Text this number any time "
+              "to talk with a peer one-to-one.",
+        "es": "Ahora mismo no hay sesiones de grupo próximas. Escribe a este número cuando "
+              "quieras para hablar con un par.",
+    },
+    "groups_list": {
+        "en": "Upcoming peer groups by phone: {items}. Reply JOIN and the number to sign "
+              "up (JOIN 1), LEAVE and the number to cancel.",
+        "es": "Próximos grupos de apoyo por teléfono: {items}. Responde JOIN y el número "
+              "para inscribirte (JOIN 1), LEAVE y el número para cancelar.",
+    },
+    "groups_item": {
+        "en": "{n}) {when}: {topic} ({language}, {minutes} min){mark}",
+        "es": "{n}) {when}: {topic} ({language}, {minutes} min){mark}",
+    },
+    "groups_mark": {"en": " - you're signed up", "es": " - ya estás inscrito/a"},
+    "group_joined": {
+        "en": "You're signed up for {topic}, {when}. At that time call {number} and enter "
+              "your session PIN {pin}, then #. We'll text you a reminder. LEAVE {n} "
+              "cancels.",
+        "es": "Te inscribiste en {topic}, {when}. A esa hora llama al {number} y marca tu "
+              "PIN de sesión {pin} y luego #. Te enviaremos un recordatorio. LEAVE {n} "
+              "cancela.",
+    },
+    "group_already": {
+        "en": "You're already signed up for {topic}, {when}. Call {number} then and enter "
+              "your session PIN {pin}, then #.",
+        "es": "Ya estás inscrito/a en {topic}, {when}. Llama al {number} a esa hora y marca "
+              "tu PIN de sesión {pin} y luego #.",
+    },
+    "group_full": {
+        "en": "Sorry, {topic} on {when} is full. Text GROUPS to see other sessions, or text "
+              "this number any time to talk with a peer one-to-one.",
+        "es": "Lo sentimos, {topic} del {when} está lleno. Escribe GROUPS para ver otras "
+              "sesiones, o escribe a este número para hablar con un par.",
+    },
+    "group_no_such": {
+        "en": "There's no group number {n} right now. Text GROUPS to see the list.",
+        "es": "No hay un grupo número {n} ahora. Escribe GROUPS para ver la lista.",
+    },
+    "group_left": {
+        "en": "You've left {topic} on {when}. Thank you for letting us know.",
+        "es": "Cancelaste tu lugar en {topic} del {when}. Gracias por avisarnos.",
+    },
+    "group_not_signed": {
+        "en": "You're not signed up for group {n}. Text GROUPS to see the list.",
+        "es": "No estás inscrito/a en el grupo {n}. Escribe GROUPS para ver la lista.",
+    },
+    "group_reminder": {
+        "en": "Reminder: {topic} starts {when}. Call {number} and enter your session PIN "
+              "{pin}, then #. Can't make it? Reply LEAVE {n}.",
+        "es": "Recordatorio: {topic} empieza {when}. Llama al {number} y marca tu PIN de "
+              "sesión {pin} y luego #. ¿No puedes ir? Responde LEAVE {n}.",
+    },
+}
+TEXTS.update(GROUP_TEXTS)

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from peerline.groups import conference as group_conference
+from peerline.groups import lead as group_lead
 from peerline.line import Line
 from peerline.models import (
     Call,
@@ -82,6 +84,7 @@ def menu(session: Session, line: Line, call: Call, intro: Sequence[str] = (),
     callers, texters, voicemails = _counts(session, volunteer)
     trusted = pin_verified(line, call, volunteer)
     option = to_volunteer("ivr_voicemail", n=voicemails) if voicemails and trusted else ""
+    option += group_lead.ivr_option(session, line, call, volunteer)
     if short:
         text = to_volunteer("ivr_short", voicemail=option)
     else:
@@ -127,6 +130,11 @@ def choice(session: Session, line: Line, *, call_id: int, sid: str, digits: str)
                             callers=callers, texters=texters, voicemails=voicemails)
     elif key == "4":
         return return_voicemail(session, line, call, volunteer)
+    elif key == group_lead.LEAD_KEY:
+        led = group_lead.lead(session, line, call, volunteer)
+        if led is not None:
+            return led
+        said = to_volunteer("group_none")
     else:
         return menu(session, line, call)
     return menu(session, line, call, intro=[said], short=True)
@@ -149,6 +157,7 @@ def ivr_call_over(session: Session, line: Line, call: Call) -> None:
             Voicemail.volunteer_id == call.volunteer_id,
             Voicemail.callback_sid == call.sid)):
         callbacks.put_back(voicemail)
+    group_conference.facilitator_gone(session, line, call)
     bridge.release(session, line, call.volunteer_id)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from peerline.groups import calls as group_calls
 from peerline.line import Line
 from peerline.models import Call, CallRole, CallStage, Conversation, ConversationStatus, Survivor
 from peerline.people.lookup import find_volunteer, get_or_create_survivor
@@ -59,7 +60,7 @@ def inbound(session: Session, line: Line, *, sid: str, from_raw: str, to_raw: st
                 conversation_id=conversation.id, created_at=now)
     session.add(call)
     session.flush()
-    return scripts.menu(call.id)
+    return scripts.menu(call.id, extra=group_calls.menu_offer(session, line, call))
 
 
 def _anonymous_survivor(session: Session, line: Line, sid: str) -> Survivor:
@@ -84,6 +85,10 @@ def menu_choice(session: Session, line: Line, *, call_id: int, sid: str, digits:
         return to_hotline(session, line, call)
     if crisis:
         return offer_hotline(session, line, call)
+    if choice is None and digits.strip()[:1] == group_calls.GROUP_KEY:
+        group = group_calls.start(session, line, call)  # None: no group open now
+        if group is not None:
+            return group
     if choice is None:
         call.tries += 1
         if call.tries < MENU_TRIES:

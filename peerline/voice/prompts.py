@@ -223,3 +223,104 @@ def spoken(key: str, lang: str, **values: Any) -> str:
 def to_volunteer(key: str, **values: Any) -> str:
     """The volunteer-facing words ``key``."""
     return VOLUNTEER_SPOKEN[key].format(**values).strip()
+
+
+# --- group sessions (peerline.groups) ----------------------------------------------------
+GROUP_SPOKEN: dict[str, dict[str, str]] = {
+    "group_menu_signed": {
+        "en": "You're signed up for a group session that is open now. To join it, press 7.",
+        "es": "Tienes una sesión de grupo abierta ahora. Para unirte, marca 7.",
+    },
+    "group_menu": {
+        "en": "To join a group session you signed up for, press 7.",
+        "es": "Para unirte a una sesión de grupo en la que te inscribiste, marca 7.",
+    },
+    "group_pin": {
+        "en": "Please enter your session PIN from your text, then press pound.",
+        "es": "Marca tu PIN de sesión del mensaje de texto y luego la tecla numeral.",
+    },
+    "group_pin_wrong": {
+        "en": "That PIN didn't match an open group. Please try again, then press pound.",
+        "es": "Ese PIN no corresponde a un grupo abierto. Inténtalo otra vez y marca "
+              "numeral.",
+    },
+    "group_pin_failed": {
+        "en": "Sorry, that PIN didn't match, so we can't put you in a group on this call. "
+              "Text GROUPS to this number to see your sign-ups and PIN, or text us any time "
+              "to talk with a peer. If you are in danger, call or text 988. Goodbye.",
+        "es": "Lo sentimos, ese PIN no coincide, así que no podemos unirte a un grupo en "
+              "esta llamada. Escribe GROUPS a este número para ver tus inscripciones, o "
+              "escríbenos para hablar con un par. Si estás en peligro, llama o escribe al "
+              "988. Adiós.",
+    },
+    "group_welcome": {
+        "en": "Welcome to {topic}. You'll hear the group in a moment. Press star at any "
+              "time to ask for one-to-one help.",
+        "es": "Bienvenida a {topic}. En un momento escucharás al grupo. Marca asterisco en "
+              "cualquier momento para pedir ayuda individual.",
+    },
+    "group_full": {
+        "en": "Sorry, this group is full right now. You can text this number any time to "
+              "talk with a peer one-to-one, or stay on the line for the menu.",
+        "es": "Lo sentimos, este grupo está lleno ahora. Puedes escribir a este número "
+              "para hablar con un par, o quedarte en la línea para el menú.",
+    },
+    "group_locked": {
+        "en": "Sorry, the facilitator has closed this group to new joiners. You can text "
+              "this number any time to talk with a peer, or stay on the line for the menu.",
+        "es": "Lo sentimos, la persona facilitadora cerró el grupo a nuevas personas. "
+              "Puedes escribir a este número para hablar con un par, o quedarte en la "
+              "línea para el menú.",
+    },
+    "group_late": {
+        "en": "Sorry, this group has been going for a while, so it's closed to new joiners "
+              "today. Text GROUPS for the next sessions, or stay on the line for the menu.",
+        "es": "Lo sentimos, este grupo ya lleva un rato, así que hoy no admite nuevas "
+              "personas. Escribe GROUPS para ver las próximas sesiones, o quédate en la "
+              "línea para el menú.",
+    },
+    "group_over": {
+        "en": "The group has ended. Thank you for being part of it. You can call or text "
+              "this number any time. Take care.",
+        "es": "El grupo ha terminado. Gracias por participar. Puedes llamar o escribir a "
+              "este número cuando quieras. Cuídate.",
+    },
+    "group_removed": {
+        "en": "The facilitator has asked you to leave the group for now. You can text "
+              "this number any time to talk with a peer one-to-one. If you are in danger, "
+              "call or text 988. Goodbye.",
+        "es": "La persona facilitadora te pidió dejar el grupo por ahora. Puedes escribir "
+              "a este número para hablar con un par. Si estás en peligro, llama o escribe "
+              "al 988. Adiós.",
+    },
+    "group_star": {
+        "en": "Press 1 to talk one-to-one with a peer volunteer. Press 9 for the 988 crisis "
+              "line. Press any other key, or wait, to go back to the group.",
+        "es": "Marca 1 para hablar a solas con una persona voluntaria. Marca 9 para la "
+              "línea de crisis 988. Marca otra tecla, o espera, para volver al grupo.",
+    },
+    "group_back": {
+        "en": "Back to the group.",
+        "es": "De vuelta al grupo.",
+    },
+}
+SPOKEN.update(GROUP_SPOKEN)
+
+VOLUNTEER_SPOKEN.update({
+    "ivr_group": ", 5 to lead your group, {topic}",
+    "group_lead": "You're leading {topic}. Participants join muted: {muted}. Press star "
+                  "for your controls.",
+    "group_controls": "Press 1 to mute everyone, 2 to unmute everyone, 3 to {lock} the "
+                      "group, 4 to remove the last speaker, 9 to end the group. Any other "
+                      "key, or wait, to go back.",
+    "group_muted": "Muting everyone.",
+    "group_unmuted": "Unmuting everyone.",
+    "group_locked": "The group is locked: nobody new can join.",
+    "group_unlocked": "The group is open to late joiners again.",
+    "group_removed": "Removing the last speaker.",
+    "group_nobody": "There's nobody to remove.",
+    "group_ended": "The group has ended. Thank you for leading it. Goodbye.",
+    "group_none": "You have no group open right now.",
+    "group_pin_needed": "Leading a group needs your PIN, keyed at the start of the call. "
+                        "If you don't have a PIN, ask a coordinator to set one for you.",
+})

@@ -7,6 +7,8 @@ in silence.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from peerline.voice.prompts import LANG_NAMES, SPEECH_LANG, spoken, to_volunteer
@@ -41,8 +43,9 @@ def empty() -> str:
 
 # --- survivors -------------------------------------------------------------------------
 
-def menu(call_id: int, again: bool = False) -> str:
-    """Greeting, language choice and the hotline option, by key or by voice."""
+def menu(call_id: int, again: bool = False, extra: Sequence[str] = ()) -> str:
+    """Greeting, language choice and the hotline option, by key or by voice; ``extra``:
+    words said after them (a group open now: press 7)."""
     r = VoiceResponse()
     action = f"/voice/menu?call={call_id}"
     g = r.gather(input="dtmf speech", num_digits=1, action=action, method=POST, timeout=6,
@@ -51,6 +54,8 @@ def menu(call_id: int, again: bool = False) -> str:
     key = "menu_again" if again else "menu"
     _say(g, spoken(key, "en"), "en")
     _say(g, spoken(key, "es"), "es")
+    for words in extra:
+        _say(g, words, "en")
     r.redirect(action, method=POST)
     return str(r)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from peerline.groups import scripts as group_scripts
 from peerline.line import Line
 from peerline.models import Call, CallStage
 from peerline.voice import scripts
@@ -30,6 +31,8 @@ def resume(session: Session, line: Line, call: Call) -> str:
         return scripts.voicemail(call.id, call.lang, call.withheld, None)
     if stage == CallStage.AFTER:
         return scripts.after_call(call.id, call.lang)
+    if stage == CallStage.GROUP_PIN:
+        return group_scripts.pin(call.id, None)
     return scripts.goodbye(call.lang)
 
 

@@ -15,6 +15,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from peerline.extensions import services
+from peerline.groups import calls as group_calls
+from peerline.groups import conference as group_conference
+from peerline.groups import lead as group_lead
 from peerline.line import Line
 from peerline.telephony.params import BadNumber, db_int, db_int_or_none
 from peerline.telephony.signature import twilio_signed
@@ -163,6 +166,15 @@ _route("/bridge/star", "bridge_star", _call_route(bridge.peer_star))
 _route("/bridge/option", "bridge_option", _call_route(bridge.peer_option, digits=_digits))
 _route("/hotline/leg", "hotline_leg", _call_route(hotline.hotline_leg))
 
+# --- group sessions (peerline.groups) --------------------------------------------------
+_route("/group/pin", "group_pin", _call_route(group_calls.check_pin, digits=_digits))
+_route("/group/star", "group_star", _call_route(group_calls.participant_star))
+_route("/group/option", "group_option", _call_route(group_calls.participant_option,
+                                                    digits=_digits))
+_route("/group/lead/star", "group_lead_star", _call_route(group_lead.facilitator_star))
+_route("/group/lead/key", "group_lead_key", _call_route(group_lead.facilitator_key,
+                                                        digits=_digits))
+
 # --- volunteer IVR ---------------------------------------------------------------------
 _route("/volunteer/pin", "volunteer_pin", _call_route(ivr.check_pin, digits=_digits))
 _route("/volunteer/choice", "volunteer_choice", _call_route(ivr.choice, digits=_digits))
@@ -243,3 +255,20 @@ def transcription() -> Response | tuple[str, int]:
     return _signal(lambda s, line: voicemail.transcription(
         s, line, call_id=call_id, sid=sid, text=text, status=state,
         transcription_sid=transcription_sid))
+
+
+@bp.post("/group/conference")
+@twilio_signed
+def group_conference_status() -> Response | tuple[str, int]:
+    """A group meeting's conference status callbacks (attendance counts)."""
+    try:
+        meeting_id = _arg_id("meeting")
+    except common.BadInput as exc:
+        return f"Bad request: {exc}", 400
+    event = _form("StatusCallbackEvent", 40)
+    if not event:
+        return "Bad request: StatusCallbackEvent is required", 400
+    conference_sid, call_sid = _form("ConferenceSid", 64), _form("CallSid", 64)
+    return _signal(lambda s, line: group_conference.conference_event(
+        s, line, meeting_id=meeting_id, conference_sid=conference_sid, event=event,
+        call_sid=call_sid))

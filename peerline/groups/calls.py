@@ -1,0 +1,174 @@
+"""Joining a group by phone: the menu's offer (7), the session PIN, the conference and the
+participants' ``*`` menu (one-to-one help). The facilitator's side is in
+:mod:`peerline.groups.lead`.
+
+Caller ID can be faked, so a caller whose number is signed up still keys the session
+PIN; three wrong PINs end the call kindly. A meeting can be joined from
+``schedule.OPEN_BEFORE`` before its start until ``schedule.LATE_JOIN`` after it (never
+after it ends or is locked or full: the caller is told why and gets the ordinary menu).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from peerline.groups import conference, scripts
+from peerline.groups.schedule import Meeting, open_now
+from peerline.groups.signup import pin_hash
+from peerline.line import Line
+from peerline.models import (
+    Call,
+    CallStage,
+    GroupMeeting,
+    GroupSession,
+    GroupSignup,
+    SignupStatus,
+)
+from peerline.voice import queue
+from peerline.voice.common import caller_id, get_call, lock
+from peerline.voice.hotline import to_hotline
+from peerline.voice.prompts import spoken
+from peerline.voice.stage import resume
+
+log = logging.getLogger(__name__)
+
+#: The menu key that joins a group (offered only while one is open).
+GROUP_KEY = "7"
+#: Wrong (or empty) session PINs on one call before it ends.
+PIN_TRIES = 3
+
+
+def _signup_for(session: Session, call: Call, meeting: Meeting) -> GroupSignup | None:
+    if not call.from_hash:
+        return None
+    return session.scalar(select(GroupSignup).where(
+        GroupSignup.group_id == meeting.group_id, GroupSignup.occurs_on == meeting.occurs_on,
+        GroupSignup.phone_hash == call.from_hash, GroupSignup.status == SignupStatus.ACTIVE))
+
+
+def menu_offer(session: Session, line: Line, call: Call) -> list[str]:
+    """Words the menu adds while a group is open (both languages), or nothing."""
+    meetings = open_now(session, line)
+    if not meetings:
+        return []
+    signed = any(_signup_for(session, call, m) for _, m in meetings)
+    key = "group_menu_signed" if signed else "group_menu"
+    return [spoken(key, "en"), spoken(key, "es")]
+
+
+def start(session: Session, line: Line, call: Call) -> str | None:
+    """The caller pressed 7 at the menu: the PIN prompt (None when no group is open)."""
+    meetings = open_now(session, line)
+    if not meetings:
+        return None
+    mine = [(g, m) for g, m in meetings if _signup_for(session, call, m)]
+    call.stage, call.tries = CallStage.GROUP_PIN, 0
+    return scripts.pin(call.id, mine[0][0].lang if mine else None)
+
+
+def _find(session: Session, line: Line, call: Call, keyed: str
+          ) -> tuple[GroupSession, Meeting, GroupSignup] | None:
+    """The open meeting and sign-up the keyed PIN belongs to (the caller's own first)."""
+    for group, meeting in open_now(session, line):
+        hashed = pin_hash(line, group.id, meeting.occurs_on, keyed)
+        signup = session.scalar(select(GroupSignup).where(
+            GroupSignup.group_id == group.id, GroupSignup.occurs_on == meeting.occurs_on,
+            GroupSignup.pin_hash == hashed, GroupSignup.status == SignupStatus.ACTIVE))
+        if signup is not None:
+            return group, meeting, signup
+    return None
+
+
+def check_pin(session: Session, line: Line, *, call_id: int, sid: str, digits: str) -> str:
+    """``/voice/group/pin``: the keyed session PIN; in, again, or a kind goodbye."""
+    call = get_call(session, call_id, sid)
+    if call.stage != CallStage.GROUP_PIN:
+        return resume(session, line, call)
+    keyed = digits.strip()
+    found = _find(session, line, call, keyed) if keyed.isdigit() else None
+    if found is None:
+        call.tries += 1
+        if call.tries >= PIN_TRIES:
+            call.stage = CallStage.ENDED
+            log.info("call %s: no group after %s PIN tries", call.id, call.tries)
+            return scripts.told("group_pin_failed", call.lang)
+        return scripts.pin(call.id, None, wrong=True)
+    group, meeting, _ = found
+    return _admit(session, line, call, group, meeting)
+
+
+def _admit(session: Session, line: Line, call: Call, group: GroupSession,
+           meeting: Meeting) -> str:
+    """Into the conference, or told why not (locked, late, full) and the menu."""
+    # The group row serialises admissions: capacity holds with callers at once.
+    session.scalar(select(GroupSession).where(GroupSession.id == group.id).with_for_update())
+    row = conference.meeting_row(session, line, meeting)
+    lang = group.lang
+    call.lang = lang
+    if call.conversation is not None:
+        call.conversation.lang = lang
+    now = line.now()
+    refusal = None
+    if row.ended_at is not None or now >= meeting.ends_at:
+        refusal = "group_over"
+    elif row.locked:
+        refusal = "group_locked"
+    elif now >= meeting.join_until:
+        refusal = "group_late"
+    elif len(conference.seated(session, row.id)) >= group.capacity:
+        refusal = "group_full"
+    if refusal is not None:  # told why, then the ordinary menu: never a dead end
+        call.stage, call.tries = CallStage.MENU, 0
+        return scripts.told_then_menu(refusal, lang, call.id)
+    call.stage, call.group_meeting_id = CallStage.GROUP, row.id
+    return scripts.participant(call.id, row.id, lang, group.topic, group.muted,
+                               caller_id(line, call))
+
+
+def _meeting_of(session: Session, call: Call) -> tuple[GroupMeeting, GroupSession] | None:
+    if call.group_meeting_id is None:
+        return None
+    meeting = lock(session, GroupMeeting, call.group_meeting_id)
+    return (meeting, meeting.group) if meeting is not None else None
+
+
+def participant_star(session: Session, line: Line, *, call_id: int, sid: str) -> str:
+    """``/voice/group/star`` (the ``<Dial>`` action): ``*`` pressed, or the group ended."""
+    call = get_call(session, call_id, sid)
+    found = _meeting_of(session, call)
+    if call.stage != CallStage.GROUP or found is None:
+        return resume(session, line, call)
+    meeting, _ = found
+    if meeting.ended_at is not None:
+        call.stage = CallStage.ENDED
+        return scripts.told("group_over", call.lang)
+    call.stage = CallStage.GROUP_STAR
+    return scripts.participant_star(call.id, call.lang)
+
+
+def participant_option(session: Session, line: Line, *, call_id: int, sid: str,
+                       digits: str) -> str:
+    """``/voice/group/option``: 1 one-to-one help (the voice queue), 9 the hotline, else
+    back into the group (the seat was kept)."""
+    call = get_call(session, call_id, sid)
+    found = _meeting_of(session, call)
+    if call.stage != CallStage.GROUP_STAR or found is None:
+        return resume(session, line, call)
+    meeting, group = found
+    key = digits.strip()[:1]
+    if key == "1":  # an ordinary call for a peer: rung, held, voicemail, never silence
+        call.stage = CallStage.MENU
+        log.info("call %s: one-to-one help asked from a group", call.id)
+        return queue.enqueue(session, line, call)
+    if key == "9":
+        call.stage = CallStage.MENU
+        return to_hotline(session, line, call)
+    if meeting.ended_at is not None:
+        call.stage = CallStage.ENDED
+        return scripts.told("group_over", call.lang)
+    call.stage = CallStage.GROUP
+    return scripts.participant(call.id, meeting.id, call.lang, group.topic, group.muted,
+                               caller_id(line, call), welcome=False)

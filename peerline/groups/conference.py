@@ -1,0 +1,214 @@
+"""A group meeting's conference: its row, Twilio's conference status callbacks (attendance
+counts, never identities), and the facilitator's keypad actions carried out by REST.
+
+Every REST call on a conference goes through the Gateway from a task
+(``TaskKind.GROUP_ACTION``), never from a webhook.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from peerline.delivery import tasks
+from peerline.delivery.tasks import TaskKind
+from peerline.groups import scripts
+from peerline.groups.schedule import Meeting
+from peerline.line import Line
+from peerline.models import (
+    Call,
+    CallRole,
+    CallStage,
+    GroupAction,
+    GroupActionKind,
+    GroupMeeting,
+    GroupSession,
+)
+from peerline.telephony.gateway import GatewayError
+from peerline.voice.common import UnknownCall, lock
+
+log = logging.getLogger(__name__)
+
+#: Participants holding a seat (in the conference, or out of it with ``*`` for a moment).
+SEATED = (CallStage.GROUP, CallStage.GROUP_STAR)
+#: An action whose conference never reported its sid is dropped after this long.
+ACTION_GIVE_UP = timedelta(minutes=5)
+
+
+def meeting_row(session: Session, line: Line, meeting: Meeting) -> GroupMeeting:
+    """The row of one meeting, created on first use (two callers at once: one row)."""
+    found = session.scalar(select(GroupMeeting).where(
+        GroupMeeting.group_id == meeting.group_id, GroupMeeting.occurs_on == meeting.occurs_on))
+    if found is not None:
+        return found
+    row = GroupMeeting(group_id=meeting.group_id, occurs_on=meeting.occurs_on, locked=False,
+                       attended=0, present=0, peak=0, created_at=line.now())
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        row = session.scalar(select(GroupMeeting).where(
+            GroupMeeting.group_id == meeting.group_id,
+            GroupMeeting.occurs_on == meeting.occurs_on))
+    return row
+
+
+def seated(session: Session, meeting_id: int) -> list[Call]:
+    """Participants' calls holding a seat in the meeting, oldest first."""
+    return list(session.scalars(select(Call).where(
+        Call.group_meeting_id == meeting_id, Call.role == CallRole.SURVIVOR,
+        Call.stage.in_(SEATED), Call.ended_at.is_(None)).order_by(Call.id)))
+
+
+def conference_event(session: Session, line: Line, *, meeting_id: int, conference_sid: str,
+                     event: str, call_sid: str) -> None:
+    """One conference status callback: start/end, a participant joined/left/spoke."""
+    meeting = lock(session, GroupMeeting, meeting_id)
+    if meeting is None:
+        raise UnknownCall(f"meeting {meeting_id}")
+    now = line.now()
+    if conference_sid and event in ("conference-start", "participant-join"):
+        meeting.conference_sid = conference_sid  # a restarted conference replaces it
+    if event == "conference-start":
+        meeting.started_at = meeting.started_at or now
+        return
+    if event == "conference-end":
+        if conference_sid == meeting.conference_sid:
+            meeting.present = 0
+        return
+    call = session.scalar(select(Call).where(Call.sid == call_sid)) if call_sid else None
+    if call is None or call.group_meeting_id != meeting.id or call.role != CallRole.SURVIVOR:
+        return  # the facilitator (or a call not ours) is not counted
+    if event == "participant-join":
+        meeting.present += 1
+        meeting.peak = max(meeting.peak, meeting.present)
+        if call.group_joined_at is None:
+            call.group_joined_at = now
+            meeting.attended += 1
+    elif event == "participant-leave":
+        meeting.present = max(0, meeting.present - 1)
+    elif event == "participant-speech-start":
+        meeting.last_speaker_sid = call_sid
+
+
+def request_action(session: Session, line: Line, meeting: GroupMeeting, kind: str,
+                   target_call_id: int | None = None) -> None:
+    """Store a keypad action and its task (run after commit by a worker)."""
+    action = GroupAction(meeting_id=meeting.id, kind=kind, target_call_id=target_call_id,
+                         created_at=line.now())
+    session.add(action)
+    session.flush()
+    tasks.add(session, TaskKind.GROUP_ACTION, action.id, line.now())
+
+
+def last_speaker(session: Session, meeting: GroupMeeting) -> Call | None:
+    """Whom "remove the last speaker" removes: the last to speak (speaker events) if still
+    in the group, else the participant who joined last."""
+    calls = [c for c in seated(session, meeting.id) if c.stage == CallStage.GROUP]
+    for call in calls:
+        if meeting.last_speaker_sid and call.sid == meeting.last_speaker_sid:
+            return call
+    return calls[-1] if calls else None
+
+
+def facilitator_gone(session: Session, line: Line, call: Call) -> None:
+    """The facilitator's call ended: the meeting ends for everyone (by REST)."""
+    if call.group_meeting_id is None:
+        return
+    meeting = lock(session, GroupMeeting, call.group_meeting_id)
+    if meeting is not None and meeting.ended_at is None:
+        meeting.ended_at = line.now()
+        request_action(session, line, meeting, GroupActionKind.END)
+
+
+def _gone(exc: GatewayError) -> bool:
+    """The participant, call or conference is no longer there (nothing to do)."""
+    return exc.permanent or exc.status == 404
+
+
+def action_task(sessions: sessionmaker[Session], line: Line, action_id: int | None) -> None:
+    """Worker entry: carry out one keypad action on the conference, by REST."""
+    with sessions() as session:
+        action = session.get(GroupAction, action_id)
+        if action is None or action.done_at is not None:
+            return
+        meeting = action.meeting
+        conference_sid, kind = meeting.conference_sid, action.kind
+        participants = [c.sid for c in seated(session, meeting.id)
+                        if c.stage == CallStage.GROUP]
+        target = session.get(Call, action.target_call_id) if action.target_call_id else None
+        target_sid, target_lang = (target.sid, target.lang) if target else (None, "en")
+        waited = line.now() - action.created_at
+    if conference_sid is None and kind != GroupActionKind.REMOVE:
+        if waited < ACTION_GIVE_UP:
+            raise tasks.Retry(2.0, "conference sid not known yet")
+        log.warning("group action %s dropped: the conference never reported", action_id)
+    else:
+        try:
+            _carry_out(line, kind, conference_sid, participants, target_sid, target_lang)
+        except GatewayError as exc:
+            raise tasks.Retry(exc.retry_after or 2.0, str(exc)) from None
+    with sessions.begin() as session:
+        row = session.get(GroupAction, action_id)
+        row.done_at = line.now()
+
+
+def _carry_out(line: Line, kind: str, conference_sid: str | None, participants: list[str],
+               target_sid: str | None, target_lang: str) -> None:
+    if kind in (GroupActionKind.MUTE_ALL, GroupActionKind.UNMUTE_ALL):
+        assert conference_sid is not None
+        for sid in participants:  # idempotent: a retry mutes everyone again
+            try:
+                line.gateway.update_participant(conference_sid, sid,
+                                                muted=kind == GroupActionKind.MUTE_ALL)
+            except GatewayError as exc:
+                if not _gone(exc):
+                    raise
+    elif kind == GroupActionKind.REMOVE and target_sid:
+        try:
+            line.gateway.update_call(target_sid, twiml=scripts.told("group_removed",
+                                                                    target_lang))
+        except GatewayError as exc:
+            if not _gone(exc):
+                raise
+    elif kind == GroupActionKind.END and conference_sid:
+        try:
+            line.gateway.end_conference(conference_sid)
+        except GatewayError as exc:
+            if not _gone(exc):
+                raise
+
+
+@dataclass
+class Attendance:
+    """One meeting's counts (never who)."""
+
+    group_id: int
+    topic: str
+    occurs_on: date
+    attended: int
+    peak: int
+
+
+def attendance(session: Session, since: date | None = None,
+               until: date | None = None) -> list[Attendance]:
+    """Attendance counts per meeting (for reports and the dashboard), newest first."""
+    stmt = (select(GroupMeeting, GroupSession.topic)
+            .join(GroupSession, GroupSession.id == GroupMeeting.group_id)
+            .order_by(GroupMeeting.occurs_on.desc(), GroupMeeting.id.desc()))
+    if since is not None:
+        stmt = stmt.where(GroupMeeting.occurs_on >= since)
+    if until is not None:
+        stmt = stmt.where(GroupMeeting.occurs_on <= until)
+    return [Attendance(m.group_id, topic, m.occurs_on, m.attended, m.peak)
+            for m, topic in session.execute(stmt)]
+
+
+def ended(meeting: GroupMeeting, now: datetime) -> bool:
+    """True once the facilitator ended the meeting."""
+    return meeting.ended_at is not None and meeting.ended_at <= now

@@ -1,0 +1,531 @@
+"""Group sessions by conference call: schedule (CLI), sign-up by text, the reminder, joining
+by phone with the session PIN, the facilitator's keypad, one-to-one help, attendance."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from peerline.config import ConfigError, finalise, from_environment
+from peerline.groups import admin, conference
+from peerline.groups.schedule import local_time, meetings_of, parse_day
+from peerline.models import (
+    AuditEntry,
+    Call,
+    Conversation,
+    GroupMeeting,
+    GroupSession,
+    GroupSignup,
+    Volunteer,
+)
+
+from .dashboard_helpers import post, signed_in
+from .helpers import LINE, LINE2
+from .test_text_line import ALEX, SAM, add_volunteer
+from .test_voice import Leg, Survivor, rings_to, updates_for, volunteers_on
+from .test_voice_ivr import PIN, pin_call, set_pin
+from .test_voice_simulator import hook
+
+SURV = "+15550199301"
+SURV2 = "+15550199302"
+SURV3 = "+15550199303"
+
+
+def schedule(svc, *, in_minutes: float, capacity: int = 8, muted: bool = True,
+             topic: str = "Healing together", lang: str = "en", minutes: int = 60) -> int:
+    """A one-off group starting ``in_minutes`` from the line's now, led by Alex."""
+    at = local_time(svc.line, svc.line.now() + timedelta(minutes=in_minutes))
+    with svc.sessions.begin() as session:
+        return admin.add_group(session, svc.line, topic=topic, lang=lang, day=None,
+                               on_date=at.date(), start=f"{at:%H:%M}", minutes=minutes,
+                               capacity=capacity, facilitator_phone=ALEX, muted=muted,
+                               actor="test").id
+
+
+def reply(phones, number: str, body: str, to: str = LINE) -> str:
+    return " ".join(phones.replies(phones.text(number, body, to=to)))
+
+
+def pin_of(text: str) -> str:
+    found = re.search(r"PIN (\d{6})", text)
+    assert found, text
+    return found.group(1)
+
+
+# --- the CLI -------------------------------------------------------------------------------
+
+def test_groups_cli_add_list_remove(app, svc):
+    add_volunteer(svc, "Alex", ALEX)
+    runner = app.test_cli_runner()
+    added = runner.invoke(args=["groups", "add", "--topic", "Loss", "--lang", "es", "--day",
+                                "tue", "--start", "19:00", "--minutes", "60", "--capacity",
+                                "8", "--facilitator", ALEX])
+    assert added.exit_code == 0, added.output
+    once = runner.invoke(args=["groups", "add", "--topic", "Once", "--lang", "en", "--date",
+                               "2030-01-02", "--start", "9:30", "--minutes", "45",
+                               "--capacity", "4", "--facilitator", ALEX])
+    assert once.exit_code == 0, once.output
+    listing = runner.invoke(args=["groups", "list"]).output
+    assert "Loss\tes\tevery tue 19:00" in listing and "2030-01-02 09:30" in listing
+    assert "facilitator Alex" in listing and ALEX not in listing and "0100001" not in listing
+    for bad in (["--day", "someday"], ["--day", "mon", "--date", "2030-01-01"],
+                ["--date", "2030-13-01"], ["--day", "mon", "--facilitator", SAM]):
+        args = ["groups", "add", "--topic", "X", "--lang", "en", "--start", "10:00",
+                "--minutes", "60", "--capacity", "3", "--facilitator", ALEX, *bad]
+        result = runner.invoke(args=args)
+        assert result.exit_code != 0 and "Error" in result.output, (bad, result.output)
+    gid = re.search(r"#(\d+)\tLoss", listing).group(1)
+    removed = runner.invoke(args=["groups", "remove", gid])
+    assert removed.exit_code == 0 and "Loss" not in runner.invoke(args=["groups",
+                                                                          "list"]).output
+    assert runner.invoke(args=["groups", "remove", gid]).exit_code != 0
+
+
+# --- sign-up by text -----------------------------------------------------------------------
+
+def test_groups_join_leave_by_text_never_a_conversation(phones, svc):
+    add_volunteer(svc, "Alex", ALEX)
+    assert "no group sessions" in reply(phones, SURV, "GROUPS")
+    schedule(svc, in_minutes=2 * 24 * 60)
+    listing = reply(phones, SURV, "groups")
+    assert "1) " in listing and "Healing together" in listing and "JOIN" in listing
+    assert reply(phones, SURV, "JOIN") == listing  # JOIN alone lists them
+    joined = reply(phones, SURV, "Join 1!")
+    assert LINE in joined and "#" in joined and "Healing together" in joined
+    pin = pin_of(joined)
+    again = reply(phones, SURV, "JOIN 1")
+    assert "already signed up" in again and pin in again
+    assert "signed up" in reply(phones, SURV, "GROUPS")
+    assert "no group number 7" in reply(phones, SURV, "JOIN 7")
+    assert "You've left" in reply(phones, SURV, "LEAVE 1")
+    assert "not signed up" in reply(phones, SURV, "LEAVE 1")
+    with svc.sessions() as session:
+        assert session.scalar(select(Conversation.id)) is None  # never opened one
+        row = session.scalar(select(GroupSignup))
+        assert row.status == "cancelled" and pin not in (row.pin_hash or "")
+    # Spanish: GRUPOS answers in Spanish.
+    assert "Próximos grupos" in reply(phones, SURV2, "GRUPOS")
+
+
+def test_group_commands_inside_a_live_conversation_are_not_relayed(phones, svc):
+    add_volunteer(svc, "Alex", ALEX)
+    add_volunteer(svc, "Sam", SAM)
+    schedule(svc, in_minutes=2 * 24 * 60)
+    number = phones.pair(SAM, SURV)
+    before = len(phones.bodies(SAM))
+    assert "PIN" in reply(phones, SURV, "JOIN 1", to=LINE)
+    phones.work()
+    assert len(phones.bodies(SAM)) == before  # the peer never saw it
+    phones.text(SURV, "thank you")
+    phones.work()
+    assert phones.bodies(SAM)[-1].endswith("thank you") and number
+
+
+def test_a_full_group_is_declined_politely(phones, svc):
+    add_volunteer(svc, "Alex", ALEX)
+    schedule(svc, in_minutes=2 * 24 * 60, capacity=1)
+    assert "PIN" in reply(phones, SURV, "JOIN 1")
+    full = reply(phones, SURV2, "JOIN 1")
+    assert "is full" in full and "PIN" not in full
+
+
+def test_reminder_texts_dial_in_and_pin_before_the_group(phones, svc, clock):
+    add_volunteer(svc, "Alex", ALEX)
+    schedule(svc, in_minutes=3 * 60)
+    pin = pin_of(reply(phones, SURV, "JOIN 1", to=LINE2))
+    phones.work()
+    assert phones.bodies(SURV) == []  # not yet: an hour before the start
+    clock.advance(2 * 3600 + 30)
+    phones.work()
+    [(from_number, body)] = phones.received(SURV)
+    assert from_number == LINE2 and body.startswith("Reminder:")
+    assert pin in body and LINE2 in body
+    clock.advance(600)
+    phones.work()
+    assert len(phones.bodies(SURV)) == 1  # once
+
+
+def test_no_reminder_after_leave_stop_or_quick_exit(phones, svc, clock):
+    add_volunteer(svc, "Alex", ALEX)
+    schedule(svc, in_minutes=3 * 60)
+    for number in (SURV, SURV2, SURV3):
+        reply(phones, number, "JOIN 1")
+    reply(phones, SURV, "LEAVE 1")
+    phones.text(SURV2, "STOP")
+    phones.text(SURV3, "#ERASE")
+    with svc.sessions() as session:  # the quick exit ended the sign-up at once
+        assert [s.status for s in session.scalars(select(GroupSignup).order_by(
+            GroupSignup.id))] == ["cancelled", "active", "cancelled"]
+    clock.advance(2 * 3600 + 30)
+    phones.work()
+    assert [phones.bodies(n) for n in (SURV, SURV2, SURV3)] == [[], [], []]
+
+
+# --- by phone ------------------------------------------------------------------------------
+
+def signed_up(phones, svc, number: str = SURV, **kwargs) -> str:
+    """Alex leads a group starting in 5 minutes; ``number`` signed up: their PIN."""
+    if not _has_alex(svc):
+        add_volunteer(svc, "Alex", ALEX)
+        set_pin(svc, ALEX, PIN)
+        schedule(svc, in_minutes=5, **kwargs)
+    return pin_of(reply(phones, number, "JOIN 1"))
+
+
+def _has_alex(svc) -> bool:
+    with svc.sessions() as session:
+        return session.scalar(select(Volunteer.id).where(
+            Volunteer.phone_hash == svc.line.vault.hash(ALEX))) is not None
+
+
+def group_caller(phones, number: str = SURV) -> Survivor:
+    caller = Survivor(phones, number)
+    menu = caller.call()
+    assert "press 7" in menu.said
+    doc = caller.choose("7")
+    gather = doc.one("Gather")
+    assert gather.get("finishOnKey") == "#" and "PIN" in doc.said
+    return caller
+
+
+def joins(caller: Survivor, pin: str):  # noqa: ANN201
+    return caller.doc(f"/voice/group/pin?call={caller.call_id}", Digits=pin)
+
+
+def meeting_id(svc) -> int:
+    with svc.sessions() as session:
+        return session.scalar(select(GroupMeeting.id))
+
+
+def conference_event(phones, leg: Leg, event: str, conference_sid: str = "CF" + "1" * 32):
+    return leg.post(f"/voice/group/conference?meeting={meeting_id(phones.svc)}",
+                    StatusCallbackEvent=event, ConferenceSid=conference_sid,
+                    FriendlyName=f"peerline-group-{meeting_id(phones.svc)}", Muted="true",
+                    Hold="false", SequenceNumber="1")
+
+
+def test_signed_up_caller_keys_the_pin_and_joins_muted(phones, svc):
+    pin = signed_up(phones, svc)
+    caller = group_caller(phones)
+    doc = joins(caller, pin)
+    dial = doc.one("Dial")
+    assert dial.get("callerId") == LINE and dial.get("hangupOnStar") == "true"
+    conf = doc.one("Conference")
+    assert conf.text == f"peerline-group-{meeting_id(svc)}"
+    assert conf.get("muted") == "true" and conf.get("startConferenceOnEnter") == "false"
+    assert conf.get("endConferenceOnExit") == "false"
+    assert "/voice/group/conference" in conf.get("statusCallback")
+    assert "Healing together" in doc.said
+    with svc.sessions() as session:
+        assert session.scalar(select(Call.stage).where(Call.sid == caller.sid)) == "group"
+
+
+def test_a_faked_caller_id_still_needs_the_pin_three_wrong_end_politely(phones, svc):
+    pin = signed_up(phones, svc)
+    caller = group_caller(phones)  # shows SURV's number: proves nothing
+    repeated = caller.doc("/voice/inbound", CallStatus="ringing")  # Twilio asked again
+    assert repeated.one("Gather").get("action") == f"/voice/group/pin?call={caller.call_id}"
+    wrong = "000000" if pin != "000000" else "111111"
+    for _ in range(2):
+        again = joins(caller, wrong)
+        assert "didn't match" in again.said and again.has("Gather")
+        assert not again.has("Conference")
+    last = joins(caller, "")
+    assert not last.has("Conference") and last.has("Hangup") and "988" in last.said
+
+
+def test_an_unknown_number_with_the_right_pin_joins(phones, svc):
+    pin = signed_up(phones, svc)
+    caller = Survivor(phones, "+15550199399")
+    assert "press 7" in caller.call().said
+    caller.choose("7")
+    assert joins(caller, pin).has("Conference")
+
+
+def test_no_group_open_no_offer_and_7_is_not_a_group(phones, svc):
+    add_volunteer(svc, "Alex", ALEX)
+    schedule(svc, in_minutes=120)  # opens 10 minutes before
+    caller = Survivor(phones, SURV)
+    assert "press 7" not in caller.call().said
+    assert not caller.choose("7").has("Conference")
+
+
+def test_a_full_group_by_phone_is_told_and_offered_the_menu(phones, svc):
+    pin = signed_up(phones, svc, capacity=1)
+    first = group_caller(phones)
+    assert joins(first, pin).has("Conference")
+    second = Survivor(phones, SURV)  # the same PIN again (a second phone): no seat left
+    second.call()
+    second.choose("7")
+    told = joins(second, pin)
+    assert "full" in told.said and not told.has("Conference")
+    assert told.one("Gather").get("action") == f"/voice/menu?call={second.call_id}"
+    assert "text this number" in told.said
+
+
+def test_unsigned_group_webhooks_are_refused(phones, svc):
+    leg = Leg(phones, SURV)
+    for path, query in (("/voice/group/pin", "call=1"), ("/voice/group/star", "call=1"),
+                        ("/voice/group/option", "call=1"), ("/voice/group/lead/key", "call=1"),
+                        ("/voice/group/conference", "meeting=1")):
+        assert phones.post(path, leg.params(), signed=False, query=query).status_code == 403
+
+
+def lead_call(phones):  # noqa: ANN201
+    """Alex calls, keys the PIN, presses 5: the conference as facilitator."""
+    leg, menu, call_id = pin_call(phones)
+    assert "5 to lead your group" in menu.said
+    doc = leg.doc(f"/voice/volunteer/choice?call={call_id}", Digits="5")
+    return leg, doc, call_id
+
+
+def test_facilitator_leads_starts_the_conference_and_attendance_is_counted(phones, svc):
+    pin = signed_up(phones, svc)
+    leg, doc, call_id = lead_call(phones)
+    conf = doc.one("Conference")
+    assert conf.get("startConferenceOnEnter") == "true" and conf.get("muted") == "false"
+    assert doc.one("Dial").get("hangupOnStar") == "true"
+    assert doc.one("Dial").get("callerId") == LINE
+    caller = group_caller(phones)
+    joins(caller, pin)
+    assert conference_event(phones, leg, "conference-start").status_code == 204
+    assert conference_event(phones, leg, "participant-join").status_code == 204  # Alex
+    assert conference_event(phones, caller, "participant-join").status_code == 204
+    assert conference_event(phones, caller, "participant-leave").status_code == 204
+    assert conference_event(phones, caller, "participant-join").status_code == 204  # again
+    with svc.sessions() as session:
+        [counts] = conference.attendance(session)
+        assert (counts.attended, counts.peak, counts.topic) == (1, 1, "Healing together")
+    bad = leg.post("/voice/group/conference?meeting=999999", StatusCallbackEvent="x")
+    assert bad.status_code == 404
+
+
+@pytest.fixture
+def twilio_settings(settings, fake):
+    settings.update({"TWILIO_ACCOUNT_SID": fake.account_sid,
+                     "TWILIO_AUTH_TOKEN": fake.auth_token, "TWILIO_API_BASE_URL": fake.url,
+                     "PEERLINE_GATEWAY": "twilio", "TWILIO_TIMEOUT_S": 2.0})
+    return settings
+
+
+def test_facilitator_mutes_everyone_through_the_rest_api(twilio_settings, fake, phones, svc):
+    pin = signed_up(phones, svc, muted=False)
+    pin2 = pin_of(reply(phones, SURV2, "JOIN 1"))
+    leg, _, call_id = lead_call(phones)
+    callers = []
+    for number, key in ((SURV, pin), (SURV2, pin2)):
+        caller = group_caller(phones, number)
+        assert joins(caller, key).one("Conference").get("muted") == "false"
+        callers.append(caller)
+    conference_event(phones, callers[0], "participant-join")
+    controls = leg.doc(f"/voice/group/lead/star?call={call_id}")
+    assert "1 to mute everyone" in controls.said
+    back = leg.doc(f"/voice/group/lead/key?call={call_id}", Digits="1")
+    assert "Muting everyone" in back.said and back.has("Conference")  # redialled in
+    phones.work()
+    muted = [(cf, ca, form.get("Muted")) for cf, ca, form in fake.conference_updates]
+    assert sorted(muted) == sorted(("CF" + "1" * 32, c.sid, "true") for c in callers)
+    # 9 ends the group for everyone.
+    ended = leg.doc(f"/voice/group/lead/key?call={call_id}", Digits="9")
+    assert "ended" in ended.said and ended.has("Hangup")
+    phones.work()
+    assert fake.conference_updates[-1] == ("CF" + "1" * 32, None, {"Status": "completed"})
+    over = callers[1].doc(f"/voice/group/star?call={callers[1].call_id}")
+    assert "The group has ended" in over.said and over.has("Hangup")
+
+
+def test_facilitator_mute_all_with_the_local_gateway_and_lock(phones, svc):
+    pin = signed_up(phones, svc)
+    leg, _, call_id = lead_call(phones)
+    caller = group_caller(phones)
+    joins(caller, pin)
+    conference_event(phones, caller, "participant-join", "CF" + "2" * 32)
+    leg.doc(f"/voice/group/lead/key?call={call_id}", Digits="1")
+    phones.work()
+    assert updates_for(phones, "CF" + "2" * 32) == [f"mute:{caller.sid}"]
+    # 4 removes the last speaker: told kindly and taken out of the conference by REST.
+    other = group_caller(phones, SURV)
+    joins(other, pin)
+    conference_event(phones, caller, "participant-speech-start", "CF" + "2" * 32)
+    removed = leg.doc(f"/voice/group/lead/key?call={call_id}", Digits="4")
+    assert "Removing the last speaker" in removed.said and removed.has("Conference")
+    phones.work()
+    [twiml] = updates_for(phones, caller.sid)
+    assert "asked you to leave" in twiml and "988" in twiml
+    assert updates_for(phones, other.sid) == []
+    locked = leg.doc(f"/voice/group/lead/key?call={call_id}", Digits="3")
+    assert "locked" in locked.said
+    late = Survivor(phones, SURV2)
+    late.call()
+    late.choose("7")
+    told = joins(late, pin)  # even with a valid PIN: locked
+    assert "closed this group" in told.said and not told.has("Conference")
+
+
+def test_facilitator_hanging_up_ends_the_group(phones, svc):
+    pin = signed_up(phones, svc)
+    leg, _, call_id = lead_call(phones)
+    caller = Leg(phones, SURV)
+    conference_event(phones, caller, "conference-start", "CF" + "3" * 32)
+    leg.status("completed")
+    phones.work()
+    assert updates_for(phones, "CF" + "3" * 32) == ["end"]
+    late = group_caller(phones)
+    told = joins(late, pin)
+    assert "The group has ended" in told.said and not told.has("Conference")
+    assert told.one("Gather").get("action") == f"/voice/menu?call={late.call_id}"
+
+
+def test_lead_needs_the_volunteer_pin_on_the_call(phones, svc):
+    add_volunteer(svc, "Alex", ALEX)  # no PIN on file: the IVR opens without one
+    schedule(svc, in_minutes=5)
+    leg = Leg(phones, ALEX)  # anyone can make a call show Alex's number
+    menu = leg.doc("/voice/inbound", CallStatus="ringing")
+    assert "lead your group" not in menu.said
+    with svc.sessions() as session:
+        call_id = session.scalar(select(Call.id).where(Call.sid == leg.sid))
+    refused = leg.doc(f"/voice/volunteer/choice?call={call_id}", Digits="5")
+    assert "needs your PIN" in refused.said and not refused.has("Conference")
+
+
+def test_participant_star_1_asks_for_one_to_one_help(phones, svc):
+    pin = signed_up(phones, svc)
+    volunteers_on(phones.svc, (SAM, "en"))
+    caller = group_caller(phones)
+    joins(caller, pin)
+    menu = caller.doc(f"/voice/group/star?call={caller.call_id}")
+    assert "Press 1 to talk one-to-one" in menu.said
+    back = caller.doc(f"/voice/group/option?call={caller.call_id}", Digits="5")
+    assert back.has("Conference") and "Back to the group" in back.said
+    caller.doc(f"/voice/group/star?call={caller.call_id}")
+    help_ = caller.doc(f"/voice/group/option?call={caller.call_id}", Digits="1")
+    assert help_.has("Enqueue")  # the ordinary voice queue: a peer is rung
+    phones.work()
+    assert len(rings_to(phones, SAM)) == 1 and rings_to(phones, ALEX) == []
+
+
+def test_spanish_group_prompts(phones, svc):
+    add_volunteer(svc, "Alex", ALEX)
+    set_pin(svc, ALEX, PIN)
+    schedule(svc, in_minutes=5, lang="es", topic="Sanar")
+    pin = pin_of(reply(phones, SURV3, "JOIN 1"))
+    caller = group_caller(phones, SURV3)
+    doc = joins(caller, pin)
+    assert "Bienvenida a Sanar" in doc.said and doc.one("Say").get("language") == "es-MX"
+
+
+def test_weekly_meetings_in_the_line_time_zone(app, svc, clock):
+    add_volunteer(svc, "Alex", ALEX)
+    clock.now = datetime(2026, 3, 5, 12, 0)  # a Thursday; US clocks change on 8 March
+    with svc.sessions.begin() as session:
+        gid = admin.add_group(session, svc.line, topic="Weekly", lang="en",
+                              day=parse_day("tue"), on_date=None, start="19:00", minutes=60,
+                              capacity=5, facilitator_phone=ALEX, actor="test").id
+    with svc.sessions() as session:
+        group = session.get(GroupSession, gid)
+        found = meetings_of(svc.line, group, clock.now, clock.now + timedelta(days=14))
+    assert [m.occurs_on for m in found] == [date(2026, 3, 10), date(2026, 3, 17)]
+    # 19:00 in New York is 23:00 UTC after the change (EDT), 00:00 before it (EST).
+    assert [m.starts_at for m in found] == [datetime(2026, 3, 10, 23), datetime(2026, 3, 17, 23)]
+    svc.line.settings["PEERLINE_TIMEZONE"] = "Europe/Madrid"
+    with svc.sessions() as session:
+        group = session.get(GroupSession, gid)
+        found = meetings_of(svc.line, group, clock.now, clock.now + timedelta(days=7))
+    assert [m.starts_at for m in found] == [datetime(2026, 3, 10, 18)]
+
+
+def test_an_unknown_time_zone_is_refused_at_start():
+    with pytest.raises(ConfigError) as caught:
+        finalise(from_environment({"PEERLINE_TIMEZONE": "Mars/Olympus"}))
+    assert "PEERLINE_TIMEZONE" in str(caught.value)
+    assert finalise(from_environment({}))["PEERLINE_TIMEZONE"] == "America/New_York"
+
+
+# --- the dashboard -------------------------------------------------------------------------
+
+def test_dashboard_groups_schedule_remove_attendance_and_roles(app, svc):
+    add_volunteer(svc, "Alex", ALEX)
+    coordinator = signed_in(app, svc, "coordinator")
+    form = {"topic": "After loss", "lang": "es", "day": "wed", "on_date": "", "start": "18:30",
+            "minutes": "90", "capacity": "6", "facilitator": ALEX, "muted": "y"}
+    added = post(coordinator, "/dashboard/groups", form, page="/dashboard/groups")
+    assert added.status_code == 302
+    page = coordinator.get("/dashboard/groups").get_data(as_text=True)
+    assert "After loss" in page and "every wed 18:30" in page and ALEX not in page
+    bad = post(coordinator, "/dashboard/groups", {**form, "day": "", "on_date": ""},
+               page="/dashboard/groups")
+    assert bad.status_code == 400 and "exactly one of" in bad.get_data(as_text=True)
+    assert coordinator.post("/dashboard/groups",
+                            data={**form, "csrf_token": "forged"}).status_code == 400
+    with svc.sessions.begin() as session:
+        gid = session.scalar(select(GroupSession.id))
+        meeting = GroupMeeting(group_id=gid, occurs_on=svc.line.now().date(), locked=False,
+                               attended=4, present=0, peak=3, created_at=svc.line.now())
+        session.add(meeting)
+    viewer = signed_in(app, svc, "viewer")
+    seen = viewer.get("/dashboard/groups").get_data(as_text=True)
+    assert "After loss" in seen and '<td class="attended">4</td>' in seen
+    assert "Schedule a group" not in seen and "Remove" not in seen
+    assert post(viewer, "/dashboard/groups", form, page="/dashboard/groups").status_code == 403
+    assert post(viewer, f"/dashboard/groups/{gid}/remove",
+                page="/dashboard/groups").status_code == 403
+    removed = post(coordinator, f"/dashboard/groups/{gid}/remove", page="/dashboard/groups")
+    assert removed.status_code == 302
+    assert "No groups are scheduled" in coordinator.get("/dashboard/groups").get_data(
+        as_text=True)
+    with svc.sessions() as session:
+        actions = list(session.scalars(select(AuditEntry.action).where(
+            AuditEntry.action.like("group.%")).order_by(AuditEntry.id)))
+    assert actions == ["group.add", "group.remove"]
+
+
+# --- the simulator -------------------------------------------------------------------------
+
+def test_the_simulator_joins_a_group_and_plays_the_facilitator_keypad(phones, svc, app):
+    pin = signed_up(phones, svc)  # signed up by text
+    client = app.test_client()
+    page = client.get("/simulator/call").get_data(as_text=True)
+    assert "participant-join" in page and "statusCallback" in page
+    menu = hook(client, "/voice/inbound", CallSid="CAsimgroup1", From=SURV,
+                CallStatus="ringing")
+    gather = menu["steps"][0]
+    assert any("press 7" in c["text"] for c in gather["children"])
+    asked = hook(client, gather["attrs"]["action"], CallSid="CAsimgroup1", From=SURV,
+                 Digits="7")
+    joined = hook(client, asked["steps"][0]["attrs"]["action"], CallSid="CAsimgroup1",
+                  From=SURV, Digits=pin)
+    dial = joined["steps"][-1]
+    assert dial["verb"] == "Dial" and dial["attrs"]["hangupOnStar"] == "true"
+    conf = dial["children"][0]
+    callback = hook(client, conf["attrs"]["statusCallback"], CallSid="CAsimgroup1",
+                    From=SURV, StatusCallbackEvent="participant-join",
+                    ConferenceSid="CF" + "9" * 32, FriendlyName=conf["text"])
+    assert callback["status"] == 204
+    with svc.sessions() as session:
+        assert conference.attendance(session)[0].attended == 1
+    # The facilitator: PIN, 5, then * and 1 (mute everyone) from the simulator.
+    lead = dict(CallSid="CAsimlead1", From=ALEX)
+    pin_prompt = hook(client, "/voice/inbound", CallStatus="ringing", **lead)
+    ivr = hook(client, pin_prompt["steps"][0]["attrs"]["action"], Digits=PIN, **lead)
+    choice = next(s for s in ivr["steps"] if s["verb"] == "Gather")["attrs"]["action"]
+    led = hook(client, choice, Digits="5", **lead)
+    star = hook(client, led["steps"][-1]["attrs"]["action"], **lead)
+    keys = hook(client, star["steps"][0]["attrs"]["action"], Digits="1", **lead)
+    assert keys["steps"][-1]["verb"] == "Dial"
+    phones.work()
+    updates = client.get(f"/simulator/call/api/updates?sid={'CF' + '9' * 32}").get_json()
+    assert [u["status"] for u in updates["updates"]] == ["mute:CAsimgroup1"]
+
+
+def test_joining_late_is_declined_kindly_and_the_menu_follows(phones, svc, clock):
+    pin = signed_up(phones, svc)  # starts in 5 minutes, lasts an hour
+    clock.advance(40 * 60)  # 35 minutes in: past the 30 minutes of late joining
+    caller = group_caller(phones)
+    told = joins(caller, pin)
+    assert "going for a while" in told.said and not told.has("Conference")
+    assert told.one("Gather").get("action") == f"/voice/menu?call={caller.call_id}"
+    clock.advance(30 * 60)  # over: no offer any more
+    assert "press 7" not in Survivor(phones, SURV2).call().said
