@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline.line import Line
 from peerline.models import Task
+from peerline.models.upsert import insert_for
 
 log = logging.getLogger(__name__)
 
@@ -69,28 +69,47 @@ def add(session: Session, kind: str, ref_id: int | None, now: datetime, *,
         delay_s: float = 0.0, dedupe_key: str | None = None) -> Task | None:
     """Store a task in the caller's transaction; it is enqueued after commit.
 
-    With ``dedupe_key``, a second pending task with the same key is not added.
+    With ``dedupe_key``, a second pending task with the same key is not added: one
+    ``INSERT ... ON CONFLICT DO NOTHING`` (a key asked for twice in one transaction costs
+    nothing the second time). A worker's claim frees the key, so a conflict nearly always
+    means a pending twin; only when the holder has finished does this free the key and try
+    again.
     """
     at = now + timedelta(seconds=delay_s)
-    if dedupe_key is not None:
-        existing = session.scalar(select(Task).where(Task.dedupe_key == dedupe_key))
-        if existing is not None:
-            if existing.status == TaskStatus.PENDING:
-                return None
-            existing.dedupe_key = None  # a finished task frees its key
-            session.flush()
-    task = Task(kind=kind, ref_id=ref_id, dedupe_key=dedupe_key, status=TaskStatus.PENDING,
-                not_before=at, enqueued_at=at, attempts=0, created_at=now)
     if dedupe_key is None:
-        session.add(task)  # flushed with the rest of the caller's transaction
-    else:
-        try:  # a concurrent twin may win the unique key: then this one is not needed
-            with session.begin_nested():
-                session.add(task)
-        except IntegrityError:
+        task = Task(kind=kind, ref_id=ref_id, dedupe_key=None, status=TaskStatus.PENDING,
+                    not_before=at, enqueued_at=at, attempts=0, created_at=now)
+        session.add(task)  # flushed (batched) with the rest of the caller's transaction
+        session.info.setdefault("new_tasks", []).append(task)
+        return task
+    seen = session.info.get("task_keys")
+    if seen is None or seen[0] is not session.get_transaction():
+        seen = session.info["task_keys"] = (session.get_transaction(), set())
+    if dedupe_key in seen[1]:
+        return None  # asked for already in this transaction
+    seen[1].add(dedupe_key)
+    values = {"kind": kind, "ref_id": ref_id, "dedupe_key": dedupe_key,
+              "status": TaskStatus.PENDING, "not_before": at, "enqueued_at": at,
+              "attempts": 0, "created_at": now}
+    task = _insert_keyed(session, values)
+    if task is None:
+        existing = session.scalar(select(Task).where(Task.dedupe_key == dedupe_key))
+        if existing is None or existing.status == TaskStatus.PENDING:
+            return None  # a pending twin (or a concurrent one that just went)
+        existing.dedupe_key = None  # a finished task frees its key
+        session.flush()
+        task = _insert_keyed(session, values)
+        if task is None:
             return None
     session.info.setdefault("new_tasks", []).append(task)
     return task
+
+
+def _insert_keyed(session: Session, values: dict[str, object]) -> Task | None:
+    """Insert a task with a dedupe key unless the key is taken (one round trip)."""
+    stmt = (insert_for(session)(Task).values(**values)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Task))
+    return session.scalars(stmt).one_or_none()
 
 
 def claim(sessions: sessionmaker[Session], task_id: int, now: datetime,
