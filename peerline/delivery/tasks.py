@@ -7,13 +7,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
+from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline.line import Line
 from peerline.models import Task
-from peerline.models.upsert import insert_for
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +73,9 @@ def add(session: Session, kind: str, ref_id: int | None, now: datetime, *,
 
     With ``dedupe_key``, a second pending task with the same key is not added: one
     ``INSERT ... ON CONFLICT DO NOTHING`` (a key asked for twice in one transaction costs
-    nothing the second time). A worker's claim frees the key, so a conflict nearly always
-    means a pending twin; only when the holder has finished does this free the key and try
-    again.
+    nothing the second time). Only a pending task that no worker has claimed holds its
+    key (:func:`claim` frees it; migration 0010 freed those of older finished tasks), so a
+    conflict means a pending twin will do the work.
     """
     at = now + timedelta(seconds=delay_s)
     if dedupe_key is None:
@@ -88,28 +90,22 @@ def add(session: Session, kind: str, ref_id: int | None, now: datetime, *,
     if dedupe_key in seen[1]:
         return None  # asked for already in this transaction
     seen[1].add(dedupe_key)
-    values = {"kind": kind, "ref_id": ref_id, "dedupe_key": dedupe_key,
-              "status": TaskStatus.PENDING, "not_before": at, "enqueued_at": at,
-              "attempts": 0, "created_at": now}
-    task = _insert_keyed(session, values)
-    if task is None:
-        existing = session.scalar(select(Task).where(Task.dedupe_key == dedupe_key))
-        if existing is None or existing.status == TaskStatus.PENDING:
-            return None  # a pending twin (or a concurrent one that just went)
-        existing.dedupe_key = None  # a finished task frees its key
-        session.flush()
-        task = _insert_keyed(session, values)
-        if task is None:
-            return None
-    session.info.setdefault("new_tasks", []).append(task)
+    task = session.scalars(_keyed_insert(session.get_bind().dialect.name), {
+        "kind": kind, "ref_id": ref_id, "dedupe_key": dedupe_key,
+        "status": TaskStatus.PENDING, "not_before": at, "enqueued_at": at, "attempts": 0,
+        "created_at": now}).one_or_none()
+    if task is not None:
+        session.info.setdefault("new_tasks", []).append(task)
     return task
 
 
-def _insert_keyed(session: Session, values: dict[str, object]) -> Task | None:
-    """Insert a task with a dedupe key unless the key is taken (one round trip)."""
-    stmt = (insert_for(session)(Task).values(**values)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Task))
-    return session.scalars(stmt).one_or_none()
+@cache
+def _keyed_insert(dialect: str) -> Any:
+    """``INSERT INTO tasks ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING tasks.*``,
+    built once per dialect (the values are bound per call)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (insert(Task).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(Task))
 
 
 def claim(sessions: sessionmaker[Session], task_id: int, now: datetime,

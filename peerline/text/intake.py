@@ -24,7 +24,7 @@ from peerline.models import (
     Survivor,
     Volunteer,
 )
-from peerline.models.upsert import insert_for
+from peerline.models.upsert import insert_message
 from peerline.people import breaks, oncall, roster
 from peerline.people.lookup import survivor_for
 from peerline.people.phones import InvalidNumber, normalise
@@ -117,11 +117,11 @@ def _store(session: Session, line: Line, *, sid: str, sender: str, sender_hash: 
            line_number: str, body: str | None, num_media: int, kind: str,
            conversation_id: int | None) -> int:
     """Store the text unless its sid is stored already (then :class:`Duplicate`)."""
-    stored = session.scalar(insert_for(session)(Message).values(
-        sid=sid, sender=sender, sender_hash=sender_hash, line_number=line_number, body=body,
-        num_media=num_media, kind=kind, conversation_id=conversation_id,
-        created_at=line.now()).on_conflict_do_nothing(index_elements=["sid"])
-        .returning(Message.id))
+    session.flush()  # the conversation and survivor rows it refers to
+    stored = session.connection().execute(insert_message(session), {
+        "sid": sid, "sender": sender, "sender_hash": sender_hash, "line_number": line_number,
+        "body": body, "num_media": num_media, "kind": kind, "conversation_id": conversation_id,
+        "created_at": line.now()}).scalar()
     if stored is None:
         raise Duplicate("this MessageSid is stored already")
     return stored
