@@ -123,10 +123,12 @@ class Counter:
 
     def __init__(self, engine: Any) -> None:
         self.count = 0
+        self.last: list[str] = []
         event.listen(engine, "before_cursor_execute", self._seen)
 
-    def _seen(self, *_args: Any) -> None:
+    def _seen(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         self.count += 1
+        self.last = [*self.last[-40:], " ".join(statement.split())[:150]]
 
 
 def timed(client: Any, requests: list[tuple[dict[str, str], str]]) -> list[float]:
@@ -154,6 +156,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--volunteers", type=int, default=5)
     parser.add_argument("--profile", default="")
+    parser.add_argument("--show-sql", action="store_true", help="the last request's SQL")
     args = parser.parse_args()
     n = args.n
     app = line_app(tempfile.mkdtemp(prefix="peerline-bench-"))
@@ -190,6 +193,10 @@ def main() -> None:
         ratios.append(bare_s / sum(times))
         print(f"round: bare {n / bare_s:7.0f} req/s, line {n / sum(times):6.0f} req/s, "
               f"ratio {ratios[-1]:.3f}, {statements[-1]:.1f} SQL statements/request")
+    if args.show_sql:
+        counter.last = []
+        timed(client, batch()[:1])
+        print("\n".join(counter.last))
     if args.profile:
         profiler = Profiler(interval=0.0005)
         requests = batch()

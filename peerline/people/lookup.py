@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from peerline.line import Line
@@ -32,13 +32,15 @@ def get_or_create_survivor(session: Session, line: Line, number: str, lang: str)
     return survivor_for(session, line, number, lang)[0]
 
 
-def survivor_for(session: Session, line: Line, number: str,
-                 lang: str) -> tuple[Survivor, bool]:
+def survivor_for(session: Session, line: Line, number: str, lang: str,
+                 known: bool = True) -> tuple[Survivor, bool]:
     """:func:`get_or_create_survivor`, and whether this transaction created the row (then
-    it has no conversations yet). A known survivor costs one statement, a new one two."""
+    it has no conversations yet). A known survivor costs one statement, a new one two;
+    ``known=False`` (a lookup in this transaction found no row) goes straight to the
+    insert, which still takes a twin's row if one was made since."""
     phone_hash = line.vault.hash(number)
     stmt = select(Survivor).where(Survivor.phone_hash == phone_hash).with_for_update()
-    survivor = session.scalar(stmt)
+    survivor = session.scalar(stmt) if known else None
     if survivor is not None:
         return survivor, False
     insert = insert_for(session)(Survivor).values(
@@ -54,6 +56,7 @@ def survivor_for(session: Session, line: Line, number: str,
 
 def is_opted_out(session: Session, to_hash: str) -> bool:
     """True when the person with this phone hash has opted out of texts."""
-    survivor = session.scalar(select(Survivor.opted_out).where(Survivor.phone_hash == to_hash))
-    volunteer = session.scalar(select(Volunteer.opted_out).where(Volunteer.phone_hash == to_hash))
-    return bool(survivor) or bool(volunteer)
+    opted = session.execute(select(
+        exists().where(Survivor.phone_hash == to_hash, Survivor.opted_out.is_(True)),
+        exists().where(Volunteer.phone_hash == to_hash, Volunteer.opted_out.is_(True)))).one()
+    return bool(opted[0]) or bool(opted[1])  # one round trip for both tables

@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from peerline.delivery import outbox
 from peerline.line import Line
@@ -23,6 +23,7 @@ def open_conversation(session: Session, survivor_id: int) -> Conversation | None
     """The survivor's waiting or live conversation, if any."""
     return session.scalar(select(Conversation).where(
         Conversation.survivor_id == survivor_id, Conversation.status.in_(OPEN))
+        .options(joinedload(Conversation.volunteer))  # a relay needs the peer
         .order_by(Conversation.id.desc()).limit(1))
 
 

@@ -146,7 +146,8 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
                    who: Sender | None = None) -> Reply:
     word = command_word(body)
     lang_guess = escalation.guess_language(body) if body.strip() else "en"
-    survivor, created = survivor_for(session, line, sender, lang_guess)
+    survivor, created = survivor_for(session, line, sender, lang_guess,
+                                     known=who.survivor_known if who is not None else True)
     store = {"sid": sid, "sender": "survivor", "sender_hash": survivor.phone_hash,
              "line_number": line_number, "body": body, "num_media": num_media}
     if erasure.arrived_before_erasure(survivor, spooled_at):
@@ -209,7 +210,8 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
         survivor.lang = lang_guess
         conversation = conversations.start(session, line, survivor, line_number)
     assert conversation is not None
-    conversation.last_survivor_at = line.now()
+    if not new:  # start() stamped it
+        conversation.last_survivor_at = line.now()
     relay_body = body
     if len(body) > MAX_BODY:
         relay_body = body[:MAX_BODY]
