@@ -18,6 +18,7 @@ writes its text report.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import sys
@@ -115,7 +116,12 @@ def live_survivors(app: Flask, count: int, volunteers: list[Any]) -> list[str]:
 
 def signed(params: dict[str, str]) -> tuple[dict[str, str], str]:
     """Params with the signature Twilio would send."""
-    return params, sign(BASE + "/sms/inbound", params, "bench")
+    return signed_with(BASE, "bench", params)
+
+
+def signed_with(base: str, token: str, params: dict[str, str]) -> tuple[dict[str, str], str]:
+    """Params with the signature Twilio would send to ``base``/sms/inbound."""
+    return params, sign(base + "/sms/inbound", params, token)
 
 
 class Counter:
@@ -131,15 +137,20 @@ class Counter:
         self.last = [*self.last[-40:], " ".join(statement.split())[:150]]
 
 
+CPU = {"s": 0.0}  # this process's CPU seconds in timed()
+
+
 def timed(client: Any, requests: list[tuple[dict[str, str], str]]) -> list[float]:
-    """Per-request seconds, each response checked 2xx."""
+    """Per-request seconds, each response checked 2xx (CPU seconds add up in ``CPU``)."""
     out = []
+    cpu = time.process_time()
     for params, signature in requests:
         start = time.perf_counter()
         response = client.post("/sms/inbound", data=params,
                                headers={"X-Twilio-Signature": signature})
         out.append(time.perf_counter() - start)
         assert 200 <= response.status_code < 300, response.status_code
+    CPU["s"] += time.process_time() - cpu
     return out
 
 
@@ -164,6 +175,7 @@ def main() -> None:
     volunteers = on_shift(app, args.volunteers)
     live = live_survivors(app, 50, volunteers) if args.mode == "live" else []
     detect("warm up the lexicons")  # once per process (wsgi.py does this too)
+    logging.disable(logging.WARNING)  # event lines (crisis escalations) on the terminal
     counter = Counter(svc.engine)
     seq = iter(range(10**9))
 
@@ -182,17 +194,21 @@ def main() -> None:
     bare = bare_app().test_client()
     client = app.test_client()
     timed(client, batch()[: max(10, n // 20)])  # warm the pool and caches
-    ratios, line_times, statements = [], [], []
+    ratios, cpu_ratios, line_times, statements = [], [], [], []
     for _ in range(args.repeat):
         requests = batch()
+        CPU["s"] = 0.0
         bare_s = sum(timed(bare, requests))
+        bare_cpu, CPU["s"] = CPU["s"], 0.0
         before = counter.count
         times = timed(client, requests)
+        cpu_ratios.append(bare_cpu / CPU["s"])
         statements.append((counter.count - before) / n)
         line_times += times
         ratios.append(bare_s / sum(times))
         print(f"round: bare {n / bare_s:7.0f} req/s, line {n / sum(times):6.0f} req/s, "
-              f"ratio {ratios[-1]:.3f}, {statements[-1]:.1f} SQL statements/request")
+              f"ratio {ratios[-1]:.3f} (CPU of this process {cpu_ratios[-1]:.3f}), "
+              f"{statements[-1]:.1f} SQL statements/request")
     if args.show_sql:
         counter.last = []
         timed(client, batch()[:1])
@@ -209,6 +225,8 @@ def main() -> None:
           f"x {args.repeat} rounds, {args.volunteers} volunteers on shift")
     print(f"line p50 {pct(line_times, 0.5) * 1000:.2f} ms, p99 {pct(line_times, 0.99) * 1000:.2f} "
           f"ms; {statistics.mean(statements):.1f} SQL statements/request")
+    print(f"CPU ratio of this process (bare CPU / webhook CPU), median: "
+          f"{statistics.median(cpu_ratios):.3f}")
     print(f"ratio (webhook / bare), median of {args.repeat}: {statistics.median(ratios):.3f}")
 
 
