@@ -38,10 +38,20 @@ def start(session: Session, line: Line, survivor: Survivor, line_number: str,
                                 last_survivor_at=now)
     session.add(conversation)
     session.flush()
+    started_here(session).add(conversation.id)
     log.info("event=conversation_started conversation=%s channel=%s lang=%s",
              conversation.id, channel, conversation.lang)
     pairing.request_pairing(session, line)
     return conversation
+
+
+def started_here(session: Session) -> set[int]:
+    """Ids of the conversations this transaction started (nobody else can see them yet:
+    they need no lock, and have no escalation or offer of their own)."""
+    seen = session.info.get("started_conversations")
+    if seen is None or seen[0] is not session.get_transaction():
+        seen = session.info["started_conversations"] = (session.get_transaction(), set())
+    return seen[1]
 
 
 def hotline_text(line: Line, lang: str, abuse: bool = False) -> str:
