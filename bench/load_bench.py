@@ -72,11 +72,15 @@ def start(app: str, port: int, config: str, env: dict[str, str]) -> subprocess.P
                             stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
+        try:  # the arbiter listens before its workers have loaded the app
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if sock.recv(64).startswith(b"HTTP/1.1 "):
+                    time.sleep(2.0)  # and the other workers theirs
+                    return proc
         except OSError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     stop(proc)
     raise SystemExit(f"gunicorn did not start on port {port}")
 

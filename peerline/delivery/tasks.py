@@ -90,22 +90,26 @@ def add(session: Session, kind: str, ref_id: int | None, now: datetime, *,
     if dedupe_key in seen[1]:
         return None  # asked for already in this transaction
     seen[1].add(dedupe_key)
-    task = session.scalars(_keyed_insert(session.get_bind().dialect.name), {
-        "kind": kind, "ref_id": ref_id, "dedupe_key": dedupe_key,
-        "status": TaskStatus.PENDING, "not_before": at, "enqueued_at": at, "attempts": 0,
-        "created_at": now}).one_or_none()
-    if task is not None:
-        session.info.setdefault("new_tasks", []).append(task)
+    values = {"kind": kind, "ref_id": ref_id, "dedupe_key": dedupe_key,
+              "status": TaskStatus.PENDING, "not_before": at, "enqueued_at": at,
+              "attempts": 0, "created_at": now}
+    task_id = session.connection().execute(_keyed_insert(session.get_bind().dialect.name),
+                                           values).scalar()
+    if task_id is None:
+        return None
+    task = Task(id=task_id, **values)  # a detached copy of the row: no ORM round trip
+    session.info.setdefault("new_tasks", []).append(task)
     return task
 
 
 @cache
 def _keyed_insert(dialect: str) -> Any:
-    """``INSERT INTO tasks ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING tasks.*``,
-    built once per dialect (the values are bound per call)."""
+    """``INSERT INTO tasks ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`` (Core,
+    built once per dialect; the values are bound per call)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (insert(Task).on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(Task))
+    table = Task.__table__
+    return (insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(table.c.id))
 
 
 def claim(sessions: sessionmaker[Session], task_id: int, now: datetime,
