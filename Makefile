@@ -32,8 +32,17 @@ test: install  ## the whole suite (DATABASE_URL / REDIS_URL if set, else embedde
 lint: install
 	$(BIN)/ruff check peerline workers tests bench wsgi.py
 
+# Every benchmark, each printing its ratio or figure last (bench/README.md has the
+# results and conditions). The webhook, load, offer and surge benches need DATABASE_URL /
+# REDIS_URL of a scratch database and Redis db (they drop and rebuild the schema).
 bench: install
-	$(BIN)/python bench/crisis_bench.py
+	$(BIN)/python bench/crisis_bench.py --messages 8000
+	$(BIN)/python bench/webhook_bench.py 300 --mode first
+	$(BIN)/python bench/webhook_bench.py 300 --mode live
+	$(BIN)/python bench/load_bench.py --requests 800 --rounds 2
+	$(BIN)/python bench/offer_bench.py --runs 500 --crisis-runs 100
+	$(BIN)/python bench/surge_bench.py
+	$(BIN)/python bench/day_sim.py
 
 # The README's dashboard screenshots, refreshed: a demo evening on a throwaway database
 # and embedded Redis, photographed by headless Chromium (/usr/bin/chromium).

@@ -3,7 +3,21 @@
 The settings are checked once in the arbiter before any worker is forked, so a line
 that must not start (see ``peerline.config.finalise``) prints one line and exits 1
 instead of booting workers that each fail.
+
+Worker class and count were chosen by measurement (``bench/load_bench.py``, results in
+``bench/README.md``): a webhook spends most of its time waiting on PostgreSQL and Redis
+round trips, so threads that overlap those waits answer several times more texts a
+second than the same number of sync processes on two cores (gthread 2×4: ~95 texts/s;
+sync ×2: ~20; sync ×4: ~28, same run, a busy 2-core box; a second run on a saturated box found 2×4
+threads level with sync ×2 and 2×8 ahead). ``WEB_CONCURRENCY`` (the
+usual platform variable) sets the processes; each holds up to ``threads`` requests.
 """
+
+import os
+
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
+threads = 4
 
 
 def on_starting(server: object) -> None:

@@ -14,6 +14,7 @@ from redis import Redis
 from rq import Queue
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline import embedded_redis
@@ -36,8 +37,9 @@ def make_engine(url: str) -> Engine:
     ``hide_parameters``: SQL errors in logs never show values (numbers, bodies).
     """
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                             hide_parameters=True)
+        engine = create_engine(url, pool_size=10, max_overflow=20, hide_parameters=True)
+        _ping_when_idle(engine)
+        return engine
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                            hide_parameters=True)
 
@@ -55,6 +57,33 @@ def make_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+#: A pooled connection idle this long is pinged before use (a busy one is not: the ping
+#: would be a round trip per request). A connection that died in between fails its
+#: request like any outage (the text is spooled, answered 2xx) and the pool is renewed.
+PING_IDLE_S = 2.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Pessimistic disconnect handling, for connections that sat idle in the pool."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_IDLE_S:
+            return
+        try:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_conn.rollback()
+        except Exception as exc:  # noqa: BLE001 - the pool retries with a new connection
+            raise DisconnectionError(type(exc).__name__) from None
 
 
 class Kicker:

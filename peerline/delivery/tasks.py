@@ -7,9 +7,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
+from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline.line import Line
@@ -73,28 +75,45 @@ def add(session: Session, kind: str, ref_id: int | None, now: datetime, *,
         delay_s: float = 0.0, dedupe_key: str | None = None) -> Task | None:
     """Store a task in the caller's transaction; it is enqueued after commit.
 
-    With ``dedupe_key``, a second pending task with the same key is not added.
+    With ``dedupe_key``, a second pending task with the same key is not added: one
+    ``INSERT ... ON CONFLICT DO NOTHING`` (a key asked for twice in one transaction costs
+    nothing the second time). Only a pending task that no worker has claimed holds its
+    key (:func:`claim` frees it; migration 0010 freed those of older finished tasks), so a
+    conflict means a pending twin will do the work.
     """
     at = now + timedelta(seconds=delay_s)
-    if dedupe_key is not None:
-        existing = session.scalar(select(Task).where(Task.dedupe_key == dedupe_key))
-        if existing is not None:
-            if existing.status == TaskStatus.PENDING:
-                return None
-            existing.dedupe_key = None  # a finished task frees its key
-            session.flush()
-    task = Task(kind=kind, ref_id=ref_id, dedupe_key=dedupe_key, status=TaskStatus.PENDING,
-                not_before=at, enqueued_at=at, attempts=0, created_at=now)
     if dedupe_key is None:
-        session.add(task)  # flushed with the rest of the caller's transaction
-    else:
-        try:  # a concurrent twin may win the unique key: then this one is not needed
-            with session.begin_nested():
-                session.add(task)
-        except IntegrityError:
-            return None
+        task = Task(kind=kind, ref_id=ref_id, dedupe_key=None, status=TaskStatus.PENDING,
+                    not_before=at, enqueued_at=at, attempts=0, created_at=now)
+        session.add(task)  # flushed (batched) with the rest of the caller's transaction
+        session.info.setdefault("new_tasks", []).append(task)
+        return task
+    seen = session.info.get("task_keys")
+    if seen is None or seen[0] is not session.get_transaction():
+        seen = session.info["task_keys"] = (session.get_transaction(), set())
+    if dedupe_key in seen[1]:
+        return None  # asked for already in this transaction
+    seen[1].add(dedupe_key)
+    values = {"kind": kind, "ref_id": ref_id, "dedupe_key": dedupe_key,
+              "status": TaskStatus.PENDING, "not_before": at, "enqueued_at": at,
+              "attempts": 0, "created_at": now}
+    task_id = session.connection().execute(_keyed_insert(session.get_bind().dialect.name),
+                                           values).scalar()
+    if task_id is None:
+        return None
+    task = Task(id=task_id, **values)  # a detached copy of the row: no ORM round trip
     session.info.setdefault("new_tasks", []).append(task)
     return task
+
+
+@cache
+def _keyed_insert(dialect: str) -> Any:
+    """``INSERT INTO tasks ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`` (Core,
+    built once per dialect; the values are bound per call)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = Task.__table__
+    return (insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(table.c.id))
 
 
 def claim(sessions: sessionmaker[Session], task_id: int, now: datetime,

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from peerline.line import Line
 from peerline.models import Survivor, Volunteer
+from peerline.models.upsert import insert_for
 
 
 def find_volunteer(session: Session, line: Line, number: str) -> Volunteer | None:
@@ -31,26 +29,34 @@ def get_or_create_survivor(session: Session, line: Line, number: str, lang: str)
     the second sees the conversation the first opened. Creation is an
     ``INSERT ... ON CONFLICT DO NOTHING``, so two first texts at once make one row.
     """
+    return survivor_for(session, line, number, lang)[0]
+
+
+def survivor_for(session: Session, line: Line, number: str, lang: str,
+                 known: bool = True) -> tuple[Survivor, bool]:
+    """:func:`get_or_create_survivor`, and whether this transaction created the row (then
+    it has no conversations yet). A known survivor costs one statement, a new one two;
+    ``known=False`` (a lookup in this transaction found no row) goes straight to the
+    insert, which still takes a twin's row if one was made since."""
     phone_hash = line.vault.hash(number)
     stmt = select(Survivor).where(Survivor.phone_hash == phone_hash).with_for_update()
-    survivor = session.scalar(stmt)
-    if survivor is None:
-        insert = _insert_for(session)(Survivor).values(
-            phone_enc=line.vault.encrypt(number), phone_hash=phone_hash, lang=lang,
-            opted_out=False, created_at=line.now())
-        session.execute(insert.on_conflict_do_nothing(index_elements=["phone_hash"]))
-        survivor = session.scalars(stmt.execution_options(populate_existing=True)).one()
-    return survivor
-
-
-def _insert_for(session: Session) -> Any:
-    """The dialect's ``insert`` construct that knows ``ON CONFLICT``."""
-    name = session.get_bind().dialect.name
-    return postgresql.insert if name == "postgresql" else sqlite.insert
+    survivor = session.scalar(stmt) if known else None
+    if survivor is not None:
+        return survivor, False
+    insert = insert_for(session)(Survivor).values(
+        phone_enc=line.vault.encrypt(number), phone_hash=phone_hash, lang=lang,
+        opted_out=False, created_at=line.now())
+    created = session.scalars(insert.on_conflict_do_nothing(index_elements=["phone_hash"])
+                              .returning(Survivor)).one_or_none()
+    if created is not None:
+        return created, True  # a row this transaction inserted is locked by it
+    # A twin created it at the same moment: wait for its lock and take the row.
+    return session.scalars(stmt.execution_options(populate_existing=True)).one(), False
 
 
 def is_opted_out(session: Session, to_hash: str) -> bool:
     """True when the person with this phone hash has opted out of texts."""
-    survivor = session.scalar(select(Survivor.opted_out).where(Survivor.phone_hash == to_hash))
-    volunteer = session.scalar(select(Volunteer.opted_out).where(Volunteer.phone_hash == to_hash))
-    return bool(survivor) or bool(volunteer)
+    opted = session.execute(select(
+        exists().where(Survivor.phone_hash == to_hash, Survivor.opted_out.is_(True)),
+        exists().where(Volunteer.phone_hash == to_hash, Volunteer.opted_out.is_(True)))).one()
+    return bool(opted[0]) or bool(opted[1])  # one round trip for both tables

@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from peerline.delivery import outbox
 from peerline.line import Line
@@ -25,6 +25,7 @@ def open_conversation(session: Session, survivor_id: int) -> Conversation | None
     """The survivor's waiting or live conversation, if any."""
     return session.scalar(select(Conversation).where(
         Conversation.survivor_id == survivor_id, Conversation.status.in_(OPEN))
+        .options(joinedload(Conversation.volunteer))  # a relay needs the peer
         .order_by(Conversation.id.desc()).limit(1))
 
 
@@ -39,10 +40,20 @@ def start(session: Session, line: Line, survivor: Survivor, line_number: str,
                                 last_survivor_at=now)
     session.add(conversation)
     session.flush()
+    started_here(session).add(conversation.id)
     log.info("event=conversation_started conversation=%s channel=%s lang=%s",
              conversation.id, channel, conversation.lang)
     pairing.request_pairing(session, line)
     return conversation
+
+
+def started_here(session: Session) -> set[int]:
+    """Ids of the conversations this transaction started (nobody else can see them yet:
+    they need no lock, and have no escalation or offer of their own)."""
+    seen = session.info.get("started_conversations")
+    if seen is None or seen[0] is not session.get_transaction():
+        seen = session.info["started_conversations"] = (session.get_transaction(), set())
+    return seen[1]
 
 
 def hotline_text(line: Line, lang: str, abuse: bool = False) -> str:

@@ -23,7 +23,7 @@ from peerline.models import (
     Survivor,
 )
 from peerline.text import pairing
-from peerline.text.conversations import alert_oncall, hotline_text
+from peerline.text.conversations import alert_oncall, hotline_text, started_here
 from peerline.text.texts import ONCALL_TEXTS, VOLUNTEER_TEXTS
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,10 @@ def _more_severe(first: str | None, second: str | None) -> str | None:
 
 def _open_record(session: Session, conversation: Conversation) -> Escalation | None:
     """The conversation's unacknowledged escalation, if any (the conversation is locked
-    first, so two crisis texts at once cannot both start one)."""
+    first, so two crisis texts at once cannot both start one). A conversation this
+    transaction started has none, and no one else sees it yet: no round trip."""
+    if conversation.id in started_here(session):
+        return None
     session.execute(select(Conversation.id).where(Conversation.id == conversation.id)
                     .with_for_update())
     return session.scalar(select(Escalation).where(

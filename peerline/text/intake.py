@@ -25,10 +25,12 @@ from peerline.models import (
     Survivor,
     Volunteer,
 )
+from peerline.models.upsert import insert_message
 from peerline.peer import survivor_words
 from peerline.people import breaks, oncall, roster, wellbeing
-from peerline.people.lookup import find_volunteer, get_or_create_survivor
+from peerline.people.lookup import survivor_for
 from peerline.people.phones import InvalidNumber, normalise
+from peerline.people.senders import Sender, identify
 from peerline.privacy import erasure
 from peerline.scheduling import commands as shift_commands
 from peerline.text import conversations, escalation, pairing
@@ -52,6 +54,12 @@ class BadInput(ValueError):
     """A signed request the line cannot use; answered with a 4xx and this reason."""
 
 
+class Duplicate(Exception):
+    """This ``MessageSid`` is stored already (a redelivered webhook). Raised when the
+    text is stored, so the caller's transaction rolls back whatever came before it and
+    the caller answers as for a duplicate (``Reply(duplicate=True)``)."""
+
+
 @dataclass
 class Reply:
     """The immediate TwiML reply: texts sent back from the number that was texted."""
@@ -72,6 +80,8 @@ def receive_sms(session: Session, line: Line, *, sid: str, from_raw: str, to_raw
     """Handle one inbound text; the caller commits.
 
     ``spooled_at``: when a text replayed from the outage spool first reached the line.
+    Raises :class:`Duplicate` for a ``MessageSid`` stored before (dedupe and insert are
+    one ``INSERT ... ON CONFLICT DO NOTHING``): the caller rolls back and stores nothing.
     """
     if not sid or len(sid) > 64:
         raise BadInput("MessageSid is missing or malformed")
@@ -83,17 +93,15 @@ def receive_sms(session: Session, line: Line, *, sid: str, from_raw: str, to_raw
         line_number = normalise(to_raw)
     except InvalidNumber:
         raise BadInput("To is not a phone number") from None
-    if session.scalar(select(Message.id).where(Message.sid == sid)) is not None:
-        return Reply(duplicate=True)
     body = body.replace("\x00", "")
-    volunteer = find_volunteer(session, line, sender)
-    if volunteer is not None:
-        return _from_volunteer(session, line, volunteer, sid, line_number, body, num_media,
-                               spooled_at)
+    who = identify(session, line, sender)
+    if who.volunteer is not None:
+        return _from_volunteer(session, line, who.volunteer, sid, line_number, body,
+                               num_media, spooled_at)
     if oncall.is_oncall(line, sender):
         return _from_oncall(session, line, sender, sid, line_number, body, num_media)
     return _from_survivor(session, line, sender, sid, line_number, body, num_media,
-                          spooled_at)
+                          spooled_at, who)
 
 
 def _from_oncall(session: Session, line: Line, sender: str, sid: str, line_number: str,
@@ -110,13 +118,16 @@ def _from_oncall(session: Session, line: Line, sender: str, sid: str, line_numbe
 
 def _store(session: Session, line: Line, *, sid: str, sender: str, sender_hash: str,
            line_number: str, body: str | None, num_media: int, kind: str,
-           conversation_id: int | None) -> Message:
-    message = Message(sid=sid, sender=sender, sender_hash=sender_hash, line_number=line_number,
-                      body=body, num_media=num_media, kind=kind,
-                      conversation_id=conversation_id, created_at=line.now())
-    session.add(message)
-    session.flush()
-    return message
+           conversation_id: int | None) -> int:
+    """Store the text unless its sid is stored already (then :class:`Duplicate`)."""
+    session.flush()  # the conversation and survivor rows it refers to
+    stored = session.connection().execute(insert_message(session), {
+        "sid": sid, "sender": sender, "sender_hash": sender_hash, "line_number": line_number,
+        "body": body, "num_media": num_media, "kind": kind, "conversation_id": conversation_id,
+        "created_at": line.now()}).scalar()
+    if stored is None:
+        raise Duplicate("this MessageSid is stored already")
+    return stored
 
 
 # --- survivors -------------------------------------------------------------------------
@@ -134,10 +145,12 @@ def _previous_text(session: Session, line: Line, conversation: Conversation | No
 
 
 def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_number: str,
-                   body: str, num_media: int, spooled_at: datetime | None = None) -> Reply:
+                   body: str, num_media: int, spooled_at: datetime | None = None,
+                   who: Sender | None = None) -> Reply:
     word = command_word(body)
     lang_guess = escalation.guess_language(body) if body.strip() else "en"
-    survivor = get_or_create_survivor(session, line, sender, lang_guess)
+    survivor, created = survivor_for(session, line, sender, lang_guess,
+                                     known=who.survivor_known if who is not None else True)
     store = {"sid": sid, "sender": "survivor", "sender_hash": survivor.phone_hash,
              "line_number": line_number, "body": body, "num_media": num_media}
     if erasure.arrived_before_erasure(survivor, spooled_at):
@@ -146,7 +159,7 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
                **{**store, "body": None})
         remote_delete.forget(session, line, "message", sid, survivor.id)
         return Reply()
-    conversation = conversations.open_conversation(session, survivor.id)
+    conversation = None if created else conversations.open_conversation(session, survivor.id)
 
     if word in OPT_OUT:
         _store(session, line, kind="optout",
@@ -212,7 +225,8 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
         survivor.lang = lang_guess
         conversation = conversations.start(session, line, survivor, line_number)
     assert conversation is not None
-    conversation.last_survivor_at = line.now()
+    if not new:  # start() stamped it
+        conversation.last_survivor_at = line.now()
     relay_body = body
     if len(body) > MAX_BODY:
         relay_body = body[:MAX_BODY]
@@ -233,7 +247,9 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
         reply.texts.append(say("empty", survivor.lang))
     if new:
         reply.texts.insert(0, say("welcome", survivor.lang))
-        if roster.on_shift_count(session, conversation.lang) == 0:
+        on_shift = (who.on_shift_in(session, conversation.lang) if who is not None
+                    else roster.on_shift_count(session, conversation.lang))
+        if on_shift == 0:
             hotline = "" if hotline_first else conversations.hotline_text(line, survivor.lang)
             reply.texts.append(say(
                 "nobody_on_shift", survivor.lang, hotline=hotline,

@@ -64,6 +64,8 @@ def _receive(svc: Any, form: Any, num_media: int) -> intake.Reply:
                                           from_raw=form.get("From", ""),
                                           to_raw=form.get("To", ""),
                                           body=form.get("Body", ""), num_media=num_media)
+        except intake.Duplicate:  # stored before: this transaction was rolled back
+            return intake.Reply(duplicate=True)
         except IntegrityError:
             if attempt == 2:
                 raise

@@ -46,6 +46,8 @@ def replay_one(sessions: sessionmaker[Session], line: Line, entry: dict[str, str
                     for text in reply.texts:
                         outbox.queue_text(session, line, sender, to, text, kind="system")
             return
+        except intake.Duplicate:
+            return  # stored before (nothing of this replay was kept)
         except sa_exc.IntegrityError:
             if attempt == INTEGRITY_TRIES:
                 raise

@@ -1,0 +1,160 @@
+"""A surge: 2,000 first texts from distinct survivors within 60 s, 20 volunteers on shift.
+
+    .venv/bin/python bench/surge_bench.py [--texts 2000] [--seconds 60] [--volunteers 20]
+        [--crisis-share 0.05] [--config sync:2]
+
+The line runs as the Procfile runs it: gunicorn (``wsgi:app``, the project's
+``gunicorn.conf.py``) and one worker (``flask --app wsgi worker``), the Twilio gateway on
+the suite's fake Twilio, PostgreSQL and Redis from DATABASE_URL / REDIS_URL. The texts
+are sent at an even pace over ``--seconds`` (each signed, a new survivor each, a share of
+crisis texts), up to 64 at once. Then it waits until the outbox is drained (no pending
+task is due and the RQ queue is empty) and checks: every answer 2xx, every text stored
+once (one message and one conversation per sid and survivor), and offers in order
+(within each priority, the conversations offered are the earliest to arrive; crisis
+first). Prints the webhook p50/p99 and the time to drain last. The schema is dropped and
+rebuilt: never point it at a line's real database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from load_bench import _one, free_port, request_bytes, start, stop  # noqa: E402
+from redis import Redis  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+from webhook_bench import pct  # noqa: E402
+
+from peerline import schema  # noqa: E402
+from peerline.app import create_app  # noqa: E402
+from peerline.extensions import QUEUE_NAME  # noqa: E402
+from peerline.models import Base  # noqa: E402
+from peerline.people import roster  # noqa: E402
+from tests.fake_twilio import FakeTwilio  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LINE = "+15550000001"
+CALM = ["hi, I had a really rough night and I don't know who else to talk to about it",
+        "hola, necesito hablar con alguien, no me siento bien hoy",
+        "can someone text back, this week has been a lot"]
+CRISIS = "I want to end it all tonight, I have the pills right here"
+
+
+async def paced(port: int, payloads: list[bytes], seconds: float) -> tuple[list[float], list[int]]:
+    """Send each payload at its slot of an even pace; (latencies, statuses)."""
+    gate = asyncio.Semaphore(64)
+    start_at = time.perf_counter()
+    times: list[float] = []
+    statuses: list[int] = []
+
+    async def one(i: int, payload: bytes) -> None:
+        await asyncio.sleep(max(0.0, start_at + i * seconds / len(payloads)
+                                - time.perf_counter()))
+        async with gate:
+            took, status = await _one(port, payload)
+        times.append(took)
+        statuses.append(status)
+
+    await asyncio.gather(*[one(i, p) for i, p in enumerate(payloads)])
+    return times, statuses
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--texts", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--volunteers", type=int, default=20)
+    parser.add_argument("--crisis-share", type=float, default=0.05)
+    parser.add_argument("--config", default="sync:2")
+    args = parser.parse_args()
+    tmp = tempfile.mkdtemp(prefix="peerline-surge-")
+    port = free_port()
+    with FakeTwilio() as fake:
+        env = {**os.environ, "PEERLINE_GATEWAY": "twilio",
+               "TWILIO_AUTH_TOKEN": fake.auth_token, "TWILIO_ACCOUNT_SID": fake.account_sid,
+               "TWILIO_API_BASE_URL": fake.url, "PEERLINE_INSTANCE_DIR": tmp,
+               "SECRET_KEY": "bench-secret-key-long-enough-for-the-line-0123456789",
+               "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+               "PEERLINE_NUMBERS": "+15550000001,+15550000002,+15550000003"}
+        app = create_app({k: env[k] for k in env if k.startswith(("PEERLINE", "TWILIO",
+                                                                    "SECRET", "PUBLIC"))})
+        svc = app.extensions["peerline"]
+        with svc.engine.begin() as conn:
+            Base.metadata.drop_all(conn)
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        schema.upgrade(svc.engine)
+        svc.redis().flushdb()
+        with svc.sessions.begin() as session:
+            for i in range(args.volunteers):
+                volunteer = roster.add_volunteer(session, svc.line, f"Peer {i}",
+                                                 f"+1555888{i:04d}", "en,es", capacity=3)
+                volunteer.on_shift, volunteer.shift_started_at = True, svc.line.now()
+        crisis_every = round(1 / args.crisis_share) if args.crisis_share else 0
+        payloads = []
+        for i in range(args.texts):
+            crisis = crisis_every and i % crisis_every == crisis_every - 1
+            body = CRISIS if crisis else CALM[i % len(CALM)]
+            payloads.append(request_bytes(port, {"MessageSid": f"SM{i:032d}",
+                                                 "From": f"+1559{i:07d}", "To": LINE,
+                                                 "Body": body, "NumMedia": "0"},
+                                          token=fake.auth_token))
+        log = open(os.path.join(tmp, "worker.log"), "w")  # noqa: SIM115
+        worker = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "flask"),
+                                   "--app", "wsgi", "worker"], cwd=ROOT, env=env,
+                                  stdout=log, stderr=subprocess.STDOUT)
+        web = start("wsgi:app", port, args.config, env)
+        try:
+            began = time.perf_counter()
+            times, statuses = asyncio.run(paced(port, payloads, args.seconds))
+            sent = time.perf_counter()
+            redis = Redis.from_url(env["REDIS_URL"])
+            while True:
+                with svc.engine.connect() as conn:
+                    due = conn.execute(text("SELECT count(*) FROM tasks WHERE status='pending' "
+                                            "AND not_before <= now() at time zone 'utc'")).scalar()
+                if not due and redis.llen(f"rq:queue:{QUEUE_NAME}") == 0:
+                    break
+                if time.perf_counter() - sent > 600:
+                    raise SystemExit(f"not drained after 10 minutes ({due} tasks due)")
+                time.sleep(0.05)
+            drained = time.perf_counter()
+        finally:
+            stop(web)
+            worker.terminate()
+            worker.wait(timeout=30)
+            log.close()
+        with svc.engine.connect() as conn:
+            stored = conn.execute(text("SELECT count(*), count(DISTINCT sid) FROM messages")).one()
+            convs = conn.execute(text("SELECT count(*), count(DISTINCT survivor_id) "
+                                      "FROM conversations")).one()
+            rows = conn.execute(text(
+                "SELECT c.id, c.priority, c.queued_at, c.id IN (SELECT conversation_id FROM "
+                "offers) FROM conversations c ORDER BY c.priority DESC, c.queued_at, c.id")).all()
+        bad = [s for s in statuses if not 200 <= s < 300]
+        out_of_order = 0
+        for priority in {r[1] for r in rows}:
+            offered = [r[3] for r in rows if r[1] == priority]
+            # offered conversations must be a prefix of their class's arrival order
+            first_gap = offered.index(False) if False in offered else len(offered)
+            out_of_order += sum(offered[first_gap:])
+        print(f"surge: {args.texts} first texts in {sent - began:.1f} s "
+              f"({args.config}, {args.volunteers} volunteers on shift, 1 worker)")
+        print(f"answers not 2xx: {len(bad)}; messages stored {stored[0]} "
+              f"(distinct sids {stored[1]}); conversations {convs[0]} (survivors {convs[1]})")
+        print(f"conversations offered: {sum(1 for r in rows if r[3])}; offered out of "
+              f"priority/arrival order: {out_of_order}; offer texts accepted by the fake "
+              f"Twilio: {len(fake.messages)}")
+        print(f"webhook p50 {pct(times, 0.5) * 1000:.1f} ms, p99 {pct(times, 0.99) * 1000:.1f} "
+              f"ms; drained {drained - sent:.1f} s after the last text "
+              f"({drained - began:.1f} s from the first)")
+
+
+if __name__ == "__main__":
+    main()
