@@ -5,7 +5,9 @@ offered by text to peers who are free then and under their weekly limit; the fir
 A slot is numbered by its id everywhere (reminders, ``SHIFTS``, ``OPEN``), so a number
 read in one text still means the same shift in the next. ``TAKE`` locks the slot's row
 and changes it with a compare-and-set: of two peers taking one shift at once, one gets
-it and the other is told it has gone.
+it and the other is told it has gone. It then locks the taker's volunteer row before
+checking they are free and under their weekly limit, so one peer's takes of two shifts
+at once run one after the other (the second counts the first).
 """
 
 from __future__ import annotations
@@ -126,6 +128,10 @@ def take(session: Session, line: Line, volunteer: Volunteer, slot_id: int) -> st
         return SCHEDULE_TEXTS["take_own"].format(sid=slot_id)
     if slot.open_since is None or slot.starts_at <= line.now():
         return SCHEDULE_TEXTS["taken_already"].format(sid=slot_id)
+    # One take at a time per volunteer: the checks below must see their other claims.
+    # (Slot, then volunteer: the same order as the schedule's shift start.)
+    session.execute(select(Volunteer.id).where(Volunteer.id == volunteer.id)
+                    .with_for_update())
     if not is_free(session, line, volunteer.id, slot):
         return SCHEDULE_TEXTS["take_busy"].format(sid=slot_id)
     if not within_limit(session, line, volunteer.id, slot):
