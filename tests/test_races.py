@@ -182,7 +182,9 @@ def test_one_volunteers_two_takes_at_once_stay_within_the_weekly_limit(svc, cloc
         ids = [session.scalar(select(ShiftSlot.id).where(ShiftSlot.shift_id == s))
                for s in (tue, wed)]
         for slot_id in ids:
-            claims.swap(session, svc.line, session.get(Volunteer, alex), slot_id)
+            slot = claims.swappable(session, svc.line, session.get(Volunteer, alex), slot_id)
+            assert isinstance(slot, ShiftSlot)
+            claims.swap(session, svc.line, session.get(Volunteer, alex), slot)
     replies: dict[str, str] = {}
 
     def second_take() -> None:
