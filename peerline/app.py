@@ -24,6 +24,7 @@ from peerline.text.views import bp as sms_bp
 from peerline.voice.views import bp as voice_bp
 from peerline.web.bodylimit import BodyLimit
 from peerline.web.health import bp as health_bp
+from peerline.web.ids import DatabaseIdConverter
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ def create_app(config: dict[str, Any] | None = None,
 
 
 def _register_blueprints(app: Flask) -> None:
+    # Before any route is added: ids past the database's integer range are 404s.
+    app.url_map.converters["int"] = DatabaseIdConverter
     app.register_blueprint(health_bp)
     app.register_blueprint(sms_bp)
     app.register_blueprint(voice_bp)

@@ -202,3 +202,17 @@ def test_retention_blanks_feedback_words_and_decided_applications(app, phones, s
         assert session.scalar(select(Feedback.words)) is None
         assert session.scalar(select(Feedback.score)) == 5
         assert session.scalar(select(Application.name)) is None
+
+
+def test_retention_deletes_an_application_abandoned_half_way(phones, svc, clock):
+    for body in ("VOLUNTEER", "Jordan", "English and Spanish"):
+        phones.text(APPLICANT, body)  # never answers the availability question
+    clock.advance(29 * 86400)
+    phones.text(OTHER, "VOLUNTEER")
+    phones.text(OTHER, "Sam")  # will lapse too, but is younger than the retention period
+    clock.advance(2 * 86400)
+    with svc.sessions.begin() as session:
+        purge_expired(session, svc.line)
+    with svc.sessions() as session:
+        rows = session.scalars(select(Application)).all()
+        assert [(row.status, row.name) for row in rows] == [("asking", "Sam")]

@@ -8,17 +8,24 @@ set) they fail instead of skipping. Each one fails when its guard is removed.
 from __future__ import annotations
 
 import threading
+import time
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from peerline.models import Conversation, Message, Survivor
+from peerline.models import Conversation, Message, ShiftSlot, Survivor, Volunteer
 from peerline.people.lookup import get_or_create_survivor
+from peerline.scheduling import claims, slots
 from peerline.text import conversations, intake
 
 from .helpers import LINE, Phones, new_sid
 from .races import needs_postgres
+from .schedule_helpers import MONDAY, at, schedule
+from .test_text_line import ALEX, add_volunteer
+
+KIM = "+15550100003"
 
 SURVIVOR = "+15550107001"
 
@@ -148,3 +155,61 @@ def test_the_database_refuses_a_second_bridge_for_a_call(svc, clock):
     with pytest.raises(IntegrityError), svc.sessions.begin() as session:
         session.add(Ring(call_id=call_id, volunteer_id=ids[1], line_number=LINE,
                          status="accepted", created_at=clock()))
+
+
+def _waiting_on_a_lock(svc) -> bool:  # noqa: ANN001
+    with svc.engine.connect() as conn:
+        return bool(conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'")).scalar())
+
+
+def test_one_volunteers_two_takes_at_once_stay_within_the_weekly_limit(svc, clock):
+    """Kim has 16 h that week (limit 20) and takes two open 3 h shifts at the same time.
+    The first take holds its transaction open; the second must wait for it (the
+    volunteer's row is locked) and then count the first: without the lock it sees 16 h,
+    takes the other shift too and Kim ends up at 22 h."""
+    needs_postgres(svc)
+    clock.now = at(MONDAY, 5)
+    alex = add_volunteer(svc, "Alex", ALEX)
+    kim = add_volunteer(svc, "Kim", KIM)
+    for day in ("thu", "fri", "sat", "sun"):
+        schedule(svc, kim, "08:00", "12:00", day=day)  # 16 h
+    tue = schedule(svc, alex, "09:00", "12:00", on_date=str(MONDAY + timedelta(days=1)))
+    wed = schedule(svc, alex, "09:00", "12:00", on_date=str(MONDAY + timedelta(days=2)))
+    with svc.sessions.begin() as session:
+        slots.ensure_ahead(session, svc.line, clock.now + timedelta(days=7))
+        ids = [session.scalar(select(ShiftSlot.id).where(ShiftSlot.shift_id == s))
+               for s in (tue, wed)]
+        for slot_id in ids:
+            slot = claims.swappable(session, svc.line, session.get(Volunteer, alex), slot_id)
+            assert isinstance(slot, ShiftSlot)
+            claims.swap(session, svc.line, session.get(Volunteer, alex), slot)
+    replies: dict[str, str] = {}
+
+    def second_take() -> None:
+        with svc.sessions.begin() as session:
+            replies["second"] = claims.take(session, svc.line, session.get(Volunteer, kim),
+                                            ids[1])
+
+    first = svc.sessions()
+    try:
+        with first.begin():
+            replies["first"] = claims.take(first, svc.line, first.get(Volunteer, kim), ids[0])
+            thread = threading.Thread(target=second_take)
+            thread.start()
+            for _ in range(600):  # until the second take is done or waits on a lock
+                if not thread.is_alive() or _waiting_on_a_lock(svc):
+                    break
+                time.sleep(0.05)
+        thread.join()
+    finally:
+        first.close()
+    assert "It's yours" in replies["first"], replies
+    assert "over 20 hours" in replies["second"], replies
+    with svc.sessions() as session:
+        held = session.scalars(select(ShiftSlot.id).where(ShiftSlot.volunteer_id == kim,
+                                                          ShiftSlot.id.in_(ids))).all()
+        assert held == [ids[0]]
+        slot = session.get(ShiftSlot, ids[0])
+        assert claims.week_hours(session, svc.line, kim, slot) == 19

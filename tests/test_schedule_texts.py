@@ -1,9 +1,11 @@
 """Volunteers keep their shifts by text: reminders (OK, CANT, nobody answers, someone
 takes it), SHIFTS, OPEN, TAKE n (first wins, free and under the weekly limit), SWAP n;
+CANT and SWAP only act on the reply with the code (a faked From gives nothing away);
 reminders on the line's clock across DST."""
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import date, timedelta
 
@@ -17,6 +19,19 @@ from .schedule_helpers import MONDAY, at, schedule, shift_number
 from .test_text_line import ALEX, ONCALL, SAM, add_volunteer
 
 KIM = "+15550100003"
+CONFIRM = re.compile(r"reply (YES (?:CANT|SWAP) \d+ \d{4}) within 15 min")
+
+
+def confirmed(phones, number, word):
+    """Text ``word`` (``CANT``, ``SWAP 12``...), then the confirmation it asks for; returns
+    the question and the texts the phone got after confirming."""
+    question = phones.replies(phones.text(number, word))[0]
+    match = CONFIRM.search(question)
+    assert match, question
+    seen = len(phones.bodies(number))
+    assert phones.replies(phones.text(number, match.group(1))) == []
+    phones.work()
+    return question, phones.bodies(number)[seen:]
 
 
 def reminders(phones, number):
@@ -63,9 +78,9 @@ def test_ok_confirms_and_nothing_more_happens(phones, svc, clock):
 def test_cant_gives_it_up_and_the_first_take_gets_it(phones, svc, clock):
     alex, sam, n = monday_shift(phones, svc, clock)
     kim = add_volunteer(svc, "Kim", KIM)
-    reply = phones.replies(phones.text(ALEX, "CANT"))
-    assert "offered to other peers" in reply[0]
-    phones.work()
+    question, notices = confirmed(phones, ALEX, "CANT")
+    assert f"give up shift #{n} (Mon Jan 4 09:00-12:00)" in question
+    assert len(notices) == 1 and "offered to other peers" in notices[0]
     assert any("Alex can't make shift" in b for b in phones.bodies(ONCALL))
     assert offers_of_shifts(phones, SAM) and offers_of_shifts(phones, KIM)
     assert offers_of_shifts(phones, ALEX) == []
@@ -78,6 +93,27 @@ def test_cant_gives_it_up_and_the_first_take_gets_it(phones, svc, clock):
     clock.now = at(MONDAY, 9, 0, 1)
     phones.work()
     assert on_shift(svc, sam) and not on_shift(svc, alex) and not on_shift(svc, kim)
+
+
+def test_a_faked_cant_or_swap_gives_nothing_away(phones, svc, clock):
+    """Someone faking Alex's number can ask, but the code goes to Alex's real phone: a
+    wrong, missing or stale code changes nothing, and Alex sees every question."""
+    alex, sam, n = monday_shift(phones, svc, clock)
+    question = phones.replies(phones.text(ALEX, f"CANT {n}"))[0]
+    assert "Not you? Ignore this" in question
+    code = CONFIRM.search(question).group(1).split()[-1]
+    wrong = "0000" if code != "0000" else "1111"
+    for word in (f"YES CANT {n} {wrong}", f"CANT {n} {wrong}", f"YES SWAP {n} {wrong}"):
+        assert "doesn't match" in phones.replies(phones.text(ALEX, word))[0], word
+    assert CONFIRM.search(phones.replies(phones.text(ALEX, f"YES CANT {n}"))[0])  # asks
+    clock.advance(31 * 60)  # past the code's second window
+    assert "too old" in phones.replies(phones.text(ALEX, f"YES CANT {n} {code}"))[0]
+    phones.work()
+    assert offers_of_shifts(phones, SAM) == [] and phones.bodies(ONCALL) == []
+    with svc.sessions() as session:
+        slot = session.get(ShiftSlot, int(n))
+        assert (slot.volunteer_id, slot.open_since) == (alex, None)
+    assert "Thanks" in phones.replies(phones.text(ALEX, "OK"))[0]  # still Alex's to confirm
 
 
 def test_nobody_answers_the_coordinator_hears_and_it_is_offered(phones, svc, clock):
@@ -126,8 +162,7 @@ def test_take_refuses_a_busy_peer_and_one_over_the_weekly_limit(phones, svc, clo
     schedule(svc, sam, "11:00", "13:00", day="mon")  # overlaps Alex's 09:00-12:00
     for day in ("tue", "wed", "thu", "fri", "sat", "sun"):
         schedule(svc, kim, "08:00", "11:00", day=day)  # 18 h that week (limit 20)
-    phones.text(ALEX, "CANT")
-    phones.work()
+    confirmed(phones, ALEX, "CANT")
     assert offers_of_shifts(phones, SAM) == [] and offers_of_shifts(phones, KIM) == []
     assert "already have a shift then" in phones.replies(phones.text(SAM, f"TAKE {n}"))[0]
     assert "over 20 hours" in phones.replies(phones.text(KIM, f"TAKE {n}"))[0]
@@ -145,10 +180,11 @@ def test_swap_offers_a_shift_that_stays_yours_until_taken(phones, svc, clock):
     assert "Wed Jan 6 09:00-12:00" in listing and "Fri Jan 8 09:00-12:00" in listing
     assert listing.index("Wed") < listing.index("Fri")
     n = shift_number(listing)
-    assert "stays yours" in phones.replies(phones.text(ALEX, f"SWAP {n}"))[0]
+    question, notices = confirmed(phones, ALEX, f"SWAP {n}")
+    assert f"offer shift #{n} (Wed Jan 6 09:00-12:00) to other peers" in question
+    assert len(notices) == 1 and "stays yours" in notices[0]
     assert "already offered" in phones.replies(phones.text(ALEX, f"SWAP {n}"))[0]
     assert "no upcoming shift" in phones.replies(phones.text(SAM, f"SWAP {n}"))[0]
-    phones.work()
     assert len(offers_of_shifts(phones, SAM)) == 1
     assert phones.bodies(ONCALL) == []  # a swap is the volunteer's own arrangement
     assert "It's yours" in phones.replies(phones.text(SAM, f"TAKE {n}"))[0]
@@ -199,7 +235,7 @@ def test_two_takes_at_once_one_wins(app, svc, clock):
     clock.now = at(MONDAY, 6, 0, 1)
     phones.work()
     n = shift_number(reminders(phones, ALEX)[0])
-    phones.text(ALEX, "CANT")
+    confirmed(phones, ALEX, "CANT")
     barrier = threading.Barrier(len(takers))
     replies: list[str] = []
     errors: list[BaseException] = []

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Response, abort, current_app, render_template, request
 
+from peerline import days
 from peerline.models import Role
 from peerline.people import wellbeing
 from peerline.reports import charts, measure, report
@@ -28,9 +29,9 @@ def _day(name: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        abort(400, description=f"{name} must be a date, YYYY-MM-DD")
+        return days.parse_day(raw)
+    except ValueError as exc:
+        abort(400, description=f"{name}: {exc}")
 
 
 def _number(name: str, default: float, low: float, high: float) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline.delivery import outbox, tasks
@@ -28,7 +28,8 @@ def purge_expired(session: Session, line: Line) -> int:
     """Blank message bodies, voicemails and escalation spans past the retention period.
 
     Rows stay (counts, times, statuses for reports); only the words go. Texts still
-    waiting to be sent are never blanked.
+    waiting to be sent are never blanked. Applications abandoned half-way (still asking,
+    untouched for the retention period and lapsed) are deleted outright.
     """
     cutoff = line.now() - timedelta(days=line.setting("PEERLINE_RETENTION_DAYS"))
     purged = session.execute(update(Message).where(
@@ -47,6 +48,10 @@ def purge_expired(session: Session, line: Line) -> int:
         Application.updated_at < cutoff,
         Application.status.not_in((ApplicationStatus.ASKING, ApplicationStatus.SUBMITTED)),
         Application.name.is_not(None)).values(name=None, languages=None, availability=None))
+    lapsed = line.now() - timedelta(seconds=line.setting("PEERLINE_APPLICATION_WINDOW_S"))
+    session.execute(delete(Application).where(
+        Application.status == ApplicationStatus.ASKING,
+        Application.updated_at < min(cutoff, lapsed)))
     purged += session.execute(update(Voicemail).where(
         Voicemail.created_at < cutoff,
         (Voicemail.transcript.is_not(None)) | (Voicemail.recording_url.is_not(None)))

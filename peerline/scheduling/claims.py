@@ -1,11 +1,13 @@
-"""Open shifts: given up (``CANT``), unconfirmed, or offered by their holder (``SWAP n``);
-offered by text to peers who are free then and under their weekly limit; the first
-``TAKE n`` gets it.
+"""Open shifts: given up (``CANT``), unconfirmed, or offered by their holder (``SWAP n``;
+both confirmed by a second text first, see :mod:`confirm`); offered by text to peers who
+are free then and under their weekly limit; the first ``TAKE n`` gets it.
 
 A slot is numbered by its id everywhere (reminders, ``SHIFTS``, ``OPEN``), so a number
 read in one text still means the same shift in the next. ``TAKE`` locks the slot's row
 and changes it with a compare-and-set: of two peers taking one shift at once, one gets
-it and the other is told it has gone.
+it and the other is told it has gone. It then locks the taker's volunteer row before
+checking they are free and under their weekly limit, so one peer's takes of two shifts
+at once run one after the other (the second counts the first).
 """
 
 from __future__ import annotations
@@ -84,28 +86,38 @@ def announce(session: Session, line: Line, slot: ShiftSlot, reason: str,
     return len(offered)
 
 
-def give_up(session: Session, line: Line, volunteer: Volunteer, slot: ShiftSlot) -> str:
-    """``CANT``: the holder gives the shift up; it is offered to others at once."""
+def give_up(session: Session, line: Line, volunteer: Volunteer, slot: ShiftSlot) -> None:
+    """``CANT`` (confirmed): the holder gives the shift up; it is offered to others at
+    once. The holder's own phone (the roster's number) is always texted that it went."""
     slot.volunteer_id = None
     slot.status = SlotStatus.GIVEN_UP
     slot.open_since, slot.open_reason = line.now(), "cant"
     session.flush()
     announce(session, line, slot, "cant", holder=volunteer)
-    return SCHEDULE_TEXTS["given_up"].format(sid=slot.id, when=shifts.slot_when(line, slot))
+    _tell(session, line, volunteer, SCHEDULE_TEXTS["given_up"].format(
+        sid=slot.id, when=shifts.slot_when(line, slot)))
 
 
-def swap(session: Session, line: Line, volunteer: Volunteer, slot_id: int) -> str:
-    """``SWAP n``: offer one's own upcoming shift to others; it stays theirs until taken."""
+def swappable(session: Session, line: Line, volunteer: Volunteer,
+              slot_id: int) -> ShiftSlot | str:
+    """The volunteer's upcoming shift ``slot_id`` (locked) if it can be offered with
+    ``SWAP``, else the reply that says why not."""
     slot = session.scalar(select(ShiftSlot).where(ShiftSlot.id == slot_id).with_for_update())
     if slot is None or slot.volunteer_id != volunteer.id or slot.starts_at <= line.now():
         return SCHEDULE_TEXTS["swap_unknown"].format(sid=slot_id)
     if slot.open_since is not None:
         return SCHEDULE_TEXTS["swap_already"].format(sid=slot_id)
+    return slot
+
+
+def swap(session: Session, line: Line, volunteer: Volunteer, slot: ShiftSlot) -> None:
+    """``SWAP n`` (confirmed, ``slot`` from :func:`swappable`): offer one's own upcoming
+    shift to others; it stays theirs until taken. Their phone is texted that it is offered."""
     slot.open_since, slot.open_reason = line.now(), "swap"
     session.flush()
     announce(session, line, slot, "swap")
-    return SCHEDULE_TEXTS["swap_offered"].format(sid=slot.id, when=shifts.slot_when(
-        line, slot))
+    _tell(session, line, volunteer, SCHEDULE_TEXTS["swap_offered"].format(
+        sid=slot.id, when=shifts.slot_when(line, slot)))
 
 
 def open_slots(session: Session, line: Line, volunteer: Volunteer) -> list[ShiftSlot]:
@@ -126,6 +138,10 @@ def take(session: Session, line: Line, volunteer: Volunteer, slot_id: int) -> st
         return SCHEDULE_TEXTS["take_own"].format(sid=slot_id)
     if slot.open_since is None or slot.starts_at <= line.now():
         return SCHEDULE_TEXTS["taken_already"].format(sid=slot_id)
+    # One take at a time per volunteer: the checks below must see their other claims.
+    # (Slot, then volunteer: the same order as the schedule's shift start.)
+    session.execute(select(Volunteer.id).where(Volunteer.id == volunteer.id)
+                    .with_for_update())
     if not is_free(session, line, volunteer.id, slot):
         return SCHEDULE_TEXTS["take_busy"].format(sid=slot_id)
     if not within_limit(session, line, volunteer.id, slot):

@@ -3,7 +3,8 @@
 
 ``OK`` and ``CANT`` answer the volunteer's soonest reminded shift still waiting for an
 answer (``OK 12``/``CANT 12`` name one); ``CANT`` also gives up any upcoming shift of
-theirs by number.
+theirs by number. ``CANT`` and ``SWAP n`` give a shift away, so they only ask: the
+reply with the code (``YES CANT 12 4821``, ``YES SWAP 12 4821``) acts (:mod:`confirm`).
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ from sqlalchemy.orm import Session
 
 from peerline.line import Line
 from peerline.models import ShiftSlot, SlotStatus, Volunteer
-from peerline.scheduling import claims, shifts, slots
+from peerline.scheduling import claims, confirm, shifts, slots
 from peerline.telephony.params import db_int_or_none
 from peerline.text.texts import SCHEDULE_TEXTS
 
-_COMMAND = re.compile(r"^(SHIFTS|OPEN|OK|OKAY|CANT|CAN'T|CAN’T|CANNOT|TAKE|SWAP)"
-                      r"(?:\s*#?\s*([0-9]{1,12}))?$")
+_COMMAND = re.compile(r"^(?:YES\s+)?(SHIFTS|OPEN|OK|OKAY|CANT|CAN'T|CAN’T|CANNOT|TAKE|SWAP)"
+                      r"(?:\s*#?\s*([0-9]{1,12}))?(?:\s+([0-9]{4}))?$")
 #: Words that need a shift number.
 _NUMBERED = {"TAKE", "SWAP"}
+#: Words that give a shift up (confirmed as ``CANT``).
+_CANT = {"CANT", "CAN'T", "CAN’T", "CANNOT"}
 
 
 def is_command(word: str) -> bool:
@@ -51,7 +54,7 @@ def answer(session: Session, line: Line, volunteer: Volunteer, word: str) -> str
     """The reply to a shift command (``is_command(word)`` is true)."""
     match = _COMMAND.match(word)
     assert match is not None
-    verb, raw = match.group(1), match.group(2)
+    verb, raw, given = match.group(1), match.group(2), match.group(3)
     number = db_int_or_none(raw) if raw else None
     if raw and number is None:
         return SCHEDULE_TEXTS["take_unknown" if verb == "TAKE" else "swap_unknown"].format(
@@ -69,7 +72,15 @@ def answer(session: Session, line: Line, volunteer: Volunteer, word: str) -> str
         return claims.take(session, line, volunteer, number)
     if verb == "SWAP":
         assert number is not None
-        return claims.swap(session, line, volunteer, number)
+        swappable = claims.swappable(session, line, volunteer, number)
+        if isinstance(swappable, str):
+            return swappable
+        if given is None:
+            return _ask(line, volunteer, "SWAP", swappable)
+        if not confirm.check(line, "SWAP", volunteer.id, swappable.id, given):
+            return SCHEDULE_TEXTS["confirm_wrong"].format(word="SWAP", sid=swappable.id)
+        claims.swap(session, line, volunteer, swappable)
+        return ""  # the volunteer's phone is texted by the outbox
     slot = _answerable(session, line, volunteer, number)
     if slot is None:
         return SCHEDULE_TEXTS["nothing_to_answer"]
@@ -79,7 +90,20 @@ def answer(session: Session, line: Line, volunteer: Volunteer, word: str) -> str
             slot.open_since = slot.open_reason = None
         return SCHEDULE_TEXTS["confirmed"].format(sid=slot.id,
                                                   when=shifts.slot_when(line, slot))
-    return claims.give_up(session, line, volunteer, slot)
+    assert verb in _CANT
+    if given is None:
+        return _ask(line, volunteer, "CANT", slot)
+    if not confirm.check(line, "CANT", volunteer.id, slot.id, given):
+        return SCHEDULE_TEXTS["confirm_wrong"].format(word="CANT", sid=slot.id)
+    claims.give_up(session, line, volunteer, slot)
+    return ""  # the volunteer's phone is texted by the outbox
+
+
+def _ask(line: Line, volunteer: Volunteer, verb: str, slot: ShiftSlot) -> str:
+    """The question that comes back before a shift is given away (with its code)."""
+    return SCHEDULE_TEXTS[f"{verb.lower()}_confirm"].format(
+        sid=slot.id, when=shifts.slot_when(line, slot),
+        code=confirm.code(line, verb, volunteer.id, slot.id))
 
 
 def next_shifts(session: Session, line: Line, volunteer: Volunteer) -> str:

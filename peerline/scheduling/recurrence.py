@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from peerline import days
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -120,8 +122,8 @@ def parse_time(raw: str) -> time:
 
 
 def parse_date(raw: str) -> date:
-    """``YYYY-MM-DD`` as a date; ``ValueError`` otherwise."""
+    """``YYYY-MM-DD`` (years 1900-2999) as a date; ``ValueError`` otherwise."""
     try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        raise ValueError(f"date must be YYYY-MM-DD, not {raw.strip()[:12]!r}") from None
+        return days.parse_day(raw)
+    except ValueError as exc:
+        raise ValueError(f"date must be YYYY-MM-DD: {exc}") from None

@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from peerline import days
 from peerline.line import Line
 from peerline.models import AuditEntry, Escalation
 from peerline.staff import audit
@@ -40,9 +41,9 @@ def parse_day(raw: str | None) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise FilterError(f"{raw[:20]!r} is not a date (YYYY-MM-DD)") from None
+        return days.parse_day(raw)
+    except ValueError as exc:
+        raise FilterError(str(exc)) from None
 
 
 def filters(status: str | None = "open", category: str | None = "",

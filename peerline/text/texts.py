@@ -254,8 +254,11 @@ SCHEDULE_TEXTS: dict[str, str] = {
     "reminder": "Reminder: your shift #{sid} is {when}. Reply OK to confirm or CANT if you "
                 "can't make it.",
     "confirmed": "Thanks, shift #{sid} ({when}) is confirmed.",
+    "cant_confirm": "To give up shift #{sid} ({when}), reply YES CANT {sid} {code} within "
+                    "15 min. Not you? Ignore this; nothing changes.",
     "given_up": "Thanks for letting us know. Shift #{sid} ({when}) is offered to other "
-                "peers and the coordinator is told. Take care.",
+                "peers and the coordinator is told. Take care. Not you? Tell the "
+                "coordinator.",
     "nothing_to_answer": "There's no shift reminder waiting for an answer. SHIFTS lists your "
                          "next shifts.",
     "shifts": "Your next shifts: {items}. SWAP n offers shift n to others.",
@@ -273,8 +276,12 @@ SCHEDULE_TEXTS: dict[str, str] = {
     "take_own": "Shift #{sid} is already yours.",
     "your_shift_taken": "Another peer took your shift #{sid} ({when}); it's no longer yours. "
                         "Thank you.",
+    "swap_confirm": "To offer shift #{sid} ({when}) to other peers, reply YES SWAP {sid} "
+                    "{code} within 15 min. Not you? Ignore this; nothing changes.",
     "swap_offered": "Shift #{sid} ({when}) is offered to other peers. It stays yours until "
-                    "someone takes it.",
+                    "someone takes it. Not you? Tell the coordinator.",
+    "confirm_wrong": "That code doesn't match or is too old, so nothing changed. Text "
+                     "{word} {sid} for a new one.",
     "swap_unknown": "You have no upcoming shift #{sid}. SHIFTS lists yours.",
     "swap_already": "Shift #{sid} is already offered to others.",
     "bad_number": "Please add the shift's number, for example {word} 12.",

@@ -1,1 +1,2 @@
-"""The web app's own pieces that belong to no line: health check and the body-size limit."""
+"""The web app's own pieces that belong to no line: health check, the body-size limit and
+the bounded ``int`` URL converter."""
