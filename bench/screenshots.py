@@ -7,7 +7,10 @@ Starts the app on a throwaway SQLite database and an embedded Redis in a temp fo
 demo evening through the real webhooks and a real RQ worker (volunteers going on shift,
 survivors texting, one in crisis, offers taken, a break, a voicemail), serves it on a
 local port, signs in as a demo admin and saves PNGs of the live board, the roster, the
-escalations, the voicemails and, when the app has it, the schedule (`/dashboard/schedule`).
+schedule's week view, the escalations, the voicemails, the reports, the groups and the
+(masked) settings. Behind the evening (:mod:`bench.demo_data`): a week of scheduled
+shifts with some empty hours, four weeks of history for the reports' charts, and group
+sessions with past meetings.
 Needs Debian's Chromium at /usr/bin/chromium and the test tools (`make install`).
 """
 
@@ -31,6 +34,7 @@ from rq import SimpleWorker
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from bench import demo_data
 from peerline import embedded_redis, schema
 from peerline.app import create_app
 from peerline.delivery.sweeper import sweep
@@ -53,7 +57,12 @@ VOLUNTEERS = (("Alex Moreno", "+15550100001", "en,es", 3, True),
 #: Pages to take (file name, path), if the app answers them with 200.
 PAGES = (("board", "/dashboard"), ("roster", "/dashboard/roster"),
          ("schedule", "/dashboard/schedule"), ("escalations", "/dashboard/escalations"),
-         ("voicemails", "/dashboard/voicemails"))
+         ("voicemails", "/dashboard/voicemails"), ("reports", "/dashboard/reports"),
+         ("groups", "/dashboard/groups"), ("settings", "/dashboard/settings"))
+#: Pages cut at this height (pixels): the reports' charts and the first hours of the
+#: 168-row staffing table, not all of it.
+CUT = {"reports": 2900}
+WIDTH = 1280
 
 
 class Clock:
@@ -148,6 +157,11 @@ def seed(app: Any, clock: Clock) -> None:
             session.add(Voicemail(call_id=call.id, status="new", lang=lang,
                                   priority=int(crisis), duration_s=40 + 10 * i, attempts=0,
                                   created_at=call.created_at))
+    # The background, added after the evening (no sweep runs again, so the schedule does
+    # not move anyone on or off shift in the pictures).
+    demo_data.seed_schedule(svc, ADMIN)
+    demo_data.seed_history(svc, LINES)
+    demo_data.seed_groups(svc, ADMIN, (VOLUNTEERS[1][1], VOLUNTEERS[3][1]))
 
 
 @contextmanager
@@ -172,7 +186,7 @@ def shoot(url: str, out: Path) -> list[Path]:
             "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run"])
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 860})
+            page = browser.new_page(viewport={"width": WIDTH, "height": 860})
             page.goto(url + "/login")
             page.get_by_label("Email").fill(ADMIN)
             page.get_by_label("Password").fill(PASSWORD)
@@ -184,7 +198,10 @@ def shoot(url: str, out: Path) -> list[Path]:
                     print(f"skipped {path} ({response.status if response else 'no answer'})")
                     continue
                 target = out / f"{name}.png"
-                page.screenshot(path=str(target), full_page=True)
+                height = page.evaluate("document.documentElement.scrollHeight")
+                clip = {"x": 0, "y": 0, "width": WIDTH,
+                        "height": min(height, CUT.get(name, height))}
+                page.screenshot(path=str(target), full_page=True, clip=clip)
                 saved.append(target)
         finally:
             browser.close()

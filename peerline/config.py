@@ -168,6 +168,16 @@ def _cast(value: str, kind: type) -> Any:
     return value
 
 
+def names() -> list[str]:
+    """Every setting the line reads from the environment, in this module's order."""
+    return list(_SETTINGS)
+
+
+def default(name: str) -> Any:
+    """A setting's built-in default (``""`` when it has none)."""
+    return _SETTINGS[name][0]
+
+
 def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
     """Every setting as given in ``environ`` (text), else its default; checked by finalise."""
     env = os.environ if environ is None else environ

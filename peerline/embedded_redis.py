@@ -19,6 +19,11 @@ def start(directory: str) -> str:
     return "unix://" + _servers[path].socket_file
 
 
+def is_embedded(url: str) -> bool:
+    """True for the URL of an embedded server this process started."""
+    return any(url == "unix://" + server.socket_file for server in _servers.values())
+
+
 def stop_all() -> None:
     """Shut down every embedded server this process started (tests call this)."""
     while _servers:

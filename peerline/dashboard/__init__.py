@@ -1,6 +1,6 @@
 """The coordinators' dashboard: sign-in, live board, roster, schedule, escalations,
-voicemails, reports, wellbeing, peer support (feedback, applications), jobs, users and
-the audit log.
+voicemails, reports, wellbeing, peer support (feedback, applications), jobs, users,
+the audit log and the settings.
 
 ``init_app(app)`` wires Flask-Login, Flask-WTF's CSRF protection (checked on every
 POST of this blueprint only: Twilio's webhooks carry signatures, not tokens), the
@@ -19,12 +19,14 @@ from peerline.dashboard import (
     peer_views,
     reports_views,
     schedule_views,
+    settings_views,
     views,
 )
 from peerline.dashboard.extensions import csrf, login_manager
 
 #: The modules that put their pages on the blueprint (imported for their routes).
-PAGES = (auth, callbacks, groups, jobs, peer_views, reports_views, schedule_views, views)
+PAGES = (auth, callbacks, groups, jobs, peer_views, reports_views, schedule_views,
+         settings_views, views)
 
 
 def init_app(app: Flask) -> None:
