@@ -32,6 +32,25 @@ SPOKEN: dict[str, dict[str, str]] = {
               "atenderá en cuanto esté libre. Si estás en peligro, marca 9 o di ayuda para "
               "la línea de crisis 988.",
     },
+    "hold_peer_question": {
+        "en": "While you wait, one optional question: would you like a peer who has lived "
+              "through something similar? {options}. Or press 0 for no preference. You "
+              "don't have to answer.",
+        "es": "Mientras esperas, una pregunta opcional: ¿te gustaría hablar con un par que "
+              "haya vivido algo parecido? {options}. O marca 0 si no tienes preferencia. "
+              "No tienes que responder.",
+    },
+    "hold_peer_option": {"en": "press {n} for {name}", "es": "marca {n} para {name}"},
+    "hold_peer_chosen": {
+        "en": "Thank you. We've noted that you'd like a peer with experience of {tag}; it's "
+              "kept for next time, and you can text PEER to change it.",
+        "es": "Gracias. Anotamos que te gustaría un par con experiencia en {tag}; lo "
+              "guardamos para la próxima vez, y puedes escribir PAR para cambiarlo.",
+    },
+    "hold_peer_skipped": {
+        "en": "Thank you, noted. You can text PEER any time to choose.",
+        "es": "Gracias, anotado. Puedes escribir PAR cuando quieras para elegir.",
+    },
     "crisis_offer": {
         "en": "It sounds like you may be in danger. You matter, and help is there right "
               "now. Press 9, or just stay on the line, and we'll connect you to the 988 "
