@@ -50,6 +50,7 @@ def test_asked_once_after_the_facilitator_ends_it_never_during(app, phones, svc,
     pin2 = pin_of(reply(phones, SURV2, "JOIN 1", to=LINE2))
     reply(phones, SURV3, "JOIN 1")  # signed up, never calls: not an attendee
     leg, _, call_id = lead_call(phones)
+    conference_event(phones, leg, "conference-start")
     callers = [attend(phones, SURV, pin), attend(phones, SURV2, pin2)]
     clock.advance(20 * 60)
     phones.work()
@@ -90,7 +91,8 @@ def test_asked_once_after_the_facilitator_ends_it_never_during(app, phones, svc,
 def test_asked_after_the_scheduled_end_when_nobody_ends_it(phones, svc, clock):
     clock.now = clock.now.replace(second=0, microsecond=0)  # the group starts on a minute
     pin = signed_up(phones, svc)
-    lead_call(phones)
+    leg, _, _ = lead_call(phones)
+    conference_event(phones, leg, "conference-start")
     attend(phones, SURV, pin)
     clock.advance(5 * 60 + 59 * 60)  # a minute before the scheduled end
     phones.work()
@@ -103,11 +105,23 @@ def test_asked_after_the_scheduled_end_when_nobody_ends_it(phones, svc, clock):
     assert len(asked(phones, SURV)) == 1
 
 
+def test_nobody_is_asked_when_the_facilitator_never_came(phones, svc, clock):
+    pin = signed_up(phones, svc)
+    attend(phones, SURV, pin)  # waited with the hold music: the conference never started
+    clock.advance(2 * 3600)
+    phones.work()
+    assert asked(phones, SURV) == []
+    with svc.sessions() as session:
+        assert session.scalar(select(GroupMeeting.attended)) == 1
+        assert session.scalars(select(Feedback)).all() == []
+
+
 def test_never_after_a_crisis_the_hotline_stop_removal_withheld_or_mid_conversation(
         phones, svc, clock):
     pin = signed_up(phones, svc)
     pins = {n: pin_of(reply(phones, n, "JOIN 1")) for n in (SURV2, SURV3, DAN, EVE, GUS, HAL)}
     leg, _, call_id = lead_call(phones)
+    conference_event(phones, leg, "conference-start")
     attend(phones, SURV, pin)  # the only one asked
     hotline = attend(phones, SURV2, pins[SURV2])  # * then 9: the hotline from the group
     hotline.doc(f"/voice/group/star?call={hotline.call_id}")

@@ -2,8 +2,9 @@
 
 Asked once per person and meeting, ``AFTER_END`` after the meeting ended (the facilitator
 ended it, or their call did), or after its scheduled end when nobody ended it; never while
-it goes on. Only to participants who joined the conference (the attendance count), by
-text from the number they signed up on, and never to someone who:
+it goes on, and not at all when the conference never started (the facilitator never came:
+callers only heard the hold music). Only to participants who joined the conference (the
+attendance count), by text from the number they signed up on, and never to someone who:
 
 - had a crisis in it: a crisis heard on their call, the hotline from the group (``*`` 9),
   or a crisis escalation in any of their conversations since their call began;
@@ -144,5 +145,8 @@ def feedback_task(sessions: sessionmaker[Session], line: Line, meeting_id: int |
         due = over + AFTER_END
         if line.now() < due:
             raise tasks.Retry((due - line.now()).total_seconds(), "the group is not over")
+        if meeting.started_at is None:  # the facilitator never came: no group to rate
+            log.info("group meeting %s never started: no feedback question", meeting.id)
+            return
         asked = ask_attendees(session, line, meeting)
         log.info("group meeting %s: feedback question to %s participant(s)", meeting.id, asked)
