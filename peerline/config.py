@@ -110,6 +110,10 @@ _SETTINGS: dict[str, tuple[Any, type]] = {
     # Group sessions (peerline.groups), in PEERLINE_TIMEZONE (below).
     "PEERLINE_GROUP_REMINDER_S": (3600, int),
     "PEERLINE_GROUPS_AHEAD_DAYS": (14, int),
+    # Wrong session PINs per caller across calls (peerline/groups/pin_lock.py).
+    "PEERLINE_GROUP_PIN_MAX_FAILURES": (5, int),
+    "PEERLINE_GROUP_PIN_WINDOW_S": (3600, int),
+    "PEERLINE_GROUP_PIN_LOCK_S": (3600, int),
     "PEERLINE_COOKIE_SECURE": ("", str),  # "" = Secure when PUBLIC_BASE_URL is https
     # The shift schedule (peerline/scheduling): local times are in this zone.
     "PEERLINE_TIMEZONE": ("America/New_York", str),

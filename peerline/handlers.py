@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from peerline.delivery import outbox, remote_delete
 from peerline.delivery.tasks import Handler, TaskKind
 from peerline.groups import conference, signup
+from peerline.groups import feedback as group_feedback
 from peerline.line import TextFailed
 from peerline.people import breaks, cooldown, oncall
 from peerline.privacy import purge
@@ -42,6 +43,7 @@ HANDLERS: Mapping[str, Handler] = {
     TaskKind.MATCH_WAIT_OVER: pairing.match_wait_task,
     TaskKind.GROUP_REMIND: signup.remind_task,
     TaskKind.GROUP_ACTION: conference.action_task,
+    TaskKind.GROUP_FEEDBACK: group_feedback.feedback_task,
 }
 
 #: What happens when a text fails for good, by ``OutboundMessage.kind`` (in the same

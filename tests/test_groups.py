@@ -17,6 +17,7 @@ from peerline.models import (
     Call,
     Conversation,
     GroupMeeting,
+    GroupPinFailures,
     GroupSession,
     GroupSignup,
     Volunteer,
@@ -358,10 +359,11 @@ def test_facilitator_mute_all_with_the_local_gateway_and_lock(phones, svc):
     assert updates_for(phones, other.sid) == []
     locked = leg.doc(f"/voice/group/lead/key?call={call_id}", Digits="3")
     assert "locked" in locked.said
+    pin2 = pin_of(reply(phones, SURV2, "JOIN 1"))  # not the removed caller's PIN
     late = Survivor(phones, SURV2)
     late.call()
     late.choose("7")
-    told = joins(late, pin)  # even with a valid PIN: locked
+    told = joins(late, pin2)  # even with a valid PIN: locked
     assert "closed this group" in told.said and not told.has("Conference")
 
 
@@ -529,3 +531,72 @@ def test_joining_late_is_declined_kindly_and_the_menu_follows(phones, svc, clock
     assert told.one("Gather").get("action") == f"/voice/menu?call={caller.call_id}"
     clock.advance(30 * 60)  # over: no offer any more
     assert "press 7" not in Survivor(phones, SURV2).call().said
+
+
+# --- removed participants, PIN guessing across calls ---------------------------------------
+
+def test_a_removed_participant_cannot_rejoin_by_number_or_by_pin(phones, svc):
+    pin = signed_up(phones, svc)
+    pin2 = pin_of(reply(phones, SURV2, "JOIN 1"))
+    leg, _, call_id = lead_call(phones)
+    caller = group_caller(phones)
+    assert joins(caller, pin).has("Conference")
+    conference_event(phones, caller, "participant-join")
+    conference_event(phones, caller, "participant-speech-start")
+    removed = leg.doc(f"/voice/group/lead/key?call={call_id}", Digits="4")
+    assert "Removing the last speaker" in removed.said
+    phones.work()
+    assert "asked you to leave" in updates_for(phones, caller.sid)[0]
+    caller.status("completed")
+    # The same number calls back and keys their own PIN: refused, then the menu.
+    again = group_caller(phones)
+    told = joins(again, pin)
+    assert "can't rejoin" in told.said and not told.has("Conference")
+    assert told.one("Gather").get("action") == f"/voice/menu?call={again.call_id}"
+    # The same number with someone else's PIN: refused (the number is recognised).
+    other_pin = group_caller(phones)
+    assert "can't rejoin" in joins(other_pin, pin2).said
+    # Another phone with the removed caller's PIN: refused (the PIN is known).
+    stranger = Survivor(phones, "+15550199399")
+    stranger.call()
+    stranger.choose("7")
+    told = joins(stranger, pin)
+    assert "can't rejoin" in told.said and not told.has("Conference")
+    # Anyone else still joins.
+    assert joins(group_caller(phones, SURV2), pin2).has("Conference")
+    with svc.sessions() as session:
+        seated = list(session.scalars(select(Call.group_signup_id).where(
+            Call.stage == "group")))
+        signup2 = session.scalar(select(GroupSignup.id).where(
+            GroupSignup.phone_hash == svc.line.vault.hash(SURV2)))
+    assert seated == [signup2]
+
+
+def test_pin_guessing_is_locked_across_calls(phones, svc, clock):
+    pin = signed_up(phones, svc)
+    svc.line.settings["PEERLINE_GROUP_PIN_LOCK_S"] = 600
+    wrong = "000000" if pin != "000000" else "111111"
+    early = group_caller(phones)  # a call open before the lock, PIN not keyed yet
+    first = group_caller(phones)
+    for _ in range(2):
+        assert "didn't match" in joins(first, wrong).said
+    assert joins(first, wrong).has("Hangup")  # three on this call: goodbye
+    second = group_caller(phones)  # hang up and call again: the count goes on
+    assert "didn't match" in joins(second, wrong).said  # 4th wrong PIN
+    locked = joins(second, wrong)  # 5th (PEERLINE_GROUP_PIN_MAX_FAILURES): locked
+    assert locked.has("Hangup") and not locked.has("Conference")
+    third = Survivor(phones, SURV)
+    assert "press 7" in third.call().said
+    paused = third.choose("7")
+    assert "paused" in paused.said and not paused.has("Conference")
+    assert paused.one("Gather").get("action") == f"/voice/menu?call={third.call_id}"
+    told = joins(early, pin)  # even the right PIN, on a call opened before the lock
+    assert "paused" in told.said and not told.has("Conference")
+    # Another phone is not locked; the lock ends after PEERLINE_GROUP_PIN_LOCK_S.
+    assert joins(group_caller(phones, SURV2), pin).has("Conference")
+    clock.advance(601)
+    assert joins(group_caller(phones), pin).has("Conference")
+    with svc.sessions() as session:
+        rows = list(session.scalars(select(GroupPinFailures)))
+    assert len(rows) == 1 and rows[0].phone_hash != svc.line.vault.hash(SURV)
+    assert SURV not in rows[0].phone_hash

@@ -8,7 +8,7 @@ import csv
 import io
 import json
 import math
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +18,8 @@ from peerline.models import (
     Call,
     Conversation,
     Escalation,
+    GroupMeeting,
+    GroupSession,
     Offer,
     Survivor,
     Volunteer,
@@ -273,3 +275,78 @@ def test_the_wellbeing_page_and_command(app, svc, clock):
     page = coordinator.get("/dashboard/wellbeing").get_data(as_text=True)
     assert "Alex" in page and "several crises" in page
     assert signed_in(app, svc, "viewer").get("/dashboard/wellbeing").status_code == 403
+
+
+# --- group attendance (counts per meeting, never who) -------------------------------------
+
+#: (group, local date, joined, most at once): the first and last fall outside the range.
+MEETINGS = [(0, "2026-11-01", 9, 9), (0, "2026-11-03", 5, 4), (1, "2026-11-05", 0, 0),
+            (0, "2026-11-10", 7, 6), (1, "2026-11-15", 3, 3), (1, "2026-11-16", 8, 8)]
+
+
+def seed_attendance(svc) -> list[int]:
+    """Two groups and their meetings' stored counts; returns the groups' ids."""
+    add_volunteer(svc, "Alex", ALEX)
+    with svc.sessions.begin() as s:
+        alex = s.scalar(select(Volunteer.id))
+        groups = []
+        for topic in ("Healing together", "After loss"):
+            group = GroupSession(topic=topic, lang="en", weekday=1, start="19:00",
+                                 minutes=60, capacity=10, muted=True, facilitator_id=alex,
+                                 active=True, created_at=utc("2026-10-01 12:00"))
+            s.add(group)
+            s.flush()
+            groups.append(group.id)
+        for n, day, joined, peak in MEETINGS:
+            s.add(GroupMeeting(group_id=groups[n], occurs_on=date.fromisoformat(day),
+                               locked=False, attended=joined, present=0, peak=peak,
+                               created_at=utc(f"{day} 18:50")))
+    return groups
+
+
+def expected_attendance(groups: list[int]) -> list[list[str]]:
+    inside = [m for m in MEETINGS if SINCE <= m[1] <= UNTIL]
+    topics = ("Healing together", "After loss")
+    return [[day, str(groups[n]), topics[n], str(joined), str(peak)]
+            for n, day, joined, peak in sorted(inside, key=lambda m: m[1])]
+
+
+def test_group_attendance_reaches_the_command_line(app, svc):
+    groups = seed_attendance(svc)
+    expected = expected_attendance(groups)
+    out = app.test_cli_runner().invoke(args=["reports", "attendance", "--since", SINCE,
+                                             "--until", UNTIL, "--csv"])
+    assert out.exit_code == 0, out.output
+    rows = list(csv.reader(io.StringIO(out.output)))
+    assert rows[0] == ["date", "group", "topic", "attended", "most_at_once"]
+    assert rows[1:] == expected
+    plain = app.test_cli_runner().invoke(args=["reports", "attendance", "--since", SINCE,
+                                               "--until", UNTIL])
+    assert f"2026-11-10  #{groups[0]} Healing together: 7 joined, at most 6 at once" \
+        in plain.output
+    summary = app.test_cli_runner().invoke(args=["reports", "summary", "--since", SINCE,
+                                                 "--until", UNTIL, "--json"])
+    data = json.loads(summary.output)
+    assert data["group_attendance"] == {
+        "meetings": len(expected), "attended": sum(int(r[3]) for r in expected),
+        "peak": max(int(r[4]) for r in expected)}
+    assert data["group_attendance"]["attended"] == 15  # 5 + 0 + 7 + 3, by hand
+    empty = app.test_cli_runner().invoke(args=["reports", "attendance", "--since",
+                                               "2026-12-01", "--until", "2026-12-02"])
+    assert "no group meetings" in empty.output
+
+
+def test_group_attendance_on_the_reports_page_chart_and_csv(app, svc):
+    groups = seed_attendance(svc)
+    client = signed_in(app, svc, "viewer")
+    html = client.get("/dashboard/reports" + QUERY).get_data(as_text=True)
+    assert 'data-figure="group_attendance">15<' in html
+    assert "over 4 group meeting(s), at most 6 at once" in html
+    assert 'data-chart="attendance"' in html
+    svg = client.get("/dashboard/reports/attendance.svg" + QUERY)
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
+    assert "11-10 #" in svg.get_data(as_text=True)  # a meeting's label
+    download = client.get("/dashboard/reports/attendance.csv" + QUERY).get_data(as_text=True)
+    assert list(csv.reader(io.StringIO(download)))[1:] == expected_attendance(groups)
+    for text in (html, download):
+        assert ALEX not in text and "0100001" not in text  # never a number

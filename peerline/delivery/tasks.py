@@ -57,6 +57,7 @@ class TaskKind(StrEnum):
     MATCH_WAIT_OVER = "match_wait_over"  # peer support: the extra wait for a match ends
     GROUP_REMIND = "group_remind"
     GROUP_ACTION = "group_action"
+    GROUP_FEEDBACK = "group_feedback"  # the feedback question after a group meeting
 
 
 class TaskStatus(StrEnum):

@@ -15,13 +15,15 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from peerline.groups import conference, scripts
+from peerline.groups import conference, pin_lock, scripts
 from peerline.groups.schedule import Meeting, open_now
 from peerline.groups.signup import pin_hash
 from peerline.line import Line
 from peerline.models import (
     Call,
     CallStage,
+    GroupAction,
+    GroupActionKind,
     GroupMeeting,
     GroupSession,
     GroupSignup,
@@ -65,6 +67,10 @@ def start(session: Session, line: Line, call: Call) -> str | None:
     if not meetings:
         return None
     mine = [(g, m) for g, m in meetings if _signup_for(session, call, m)]
+    lang = mine[0][0].lang if mine else call.lang
+    if pin_lock.locked(session, line, call):  # too many wrong PINs lately: the menu
+        call.stage, call.tries = CallStage.MENU, 0
+        return scripts.told_then_menu("group_pin_locked", lang, call.id)
     call.stage, call.tries = CallStage.GROUP_PIN, 0
     return scripts.pin(call.id, mine[0][0].lang if mine else None)
 
@@ -87,21 +93,37 @@ def check_pin(session: Session, line: Line, *, call_id: int, sid: str, digits: s
     call = get_call(session, call_id, sid)
     if call.stage != CallStage.GROUP_PIN:
         return resume(session, line, call)
+    if pin_lock.locked(session, line, call):  # locked meanwhile (another call): not even
+        call.stage, call.tries = CallStage.MENU, 0  # the right PIN
+        return scripts.told_then_menu("group_pin_locked", call.lang, call.id)
     keyed = digits.strip()
     found = _find(session, line, call, keyed) if keyed.isdigit() else None
     if found is None:
         call.tries += 1
-        if call.tries >= PIN_TRIES:
+        now_locked = bool(keyed) and pin_lock.failed(session, line, call)
+        if now_locked or call.tries >= PIN_TRIES:
             call.stage = CallStage.ENDED
             log.info("call %s: no group after %s PIN tries", call.id, call.tries)
             return scripts.told("group_pin_failed", call.lang)
         return scripts.pin(call.id, None, wrong=True)
-    group, meeting, _ = found
-    return _admit(session, line, call, group, meeting)
+    group, meeting, signup = found
+    return _admit(session, line, call, group, meeting, signup)
+
+
+def _removed(session: Session, call: Call, meeting_id: int, signup: GroupSignup) -> bool:
+    """True when the facilitator removed this caller from the meeting: a call seated by
+    the same sign-up's PIN, or from the same number (the keyed hash), was removed."""
+    removed = (select(Call.id).join(GroupAction, GroupAction.target_call_id == Call.id)
+               .where(GroupAction.meeting_id == meeting_id,
+                      GroupAction.kind == GroupActionKind.REMOVE))
+    same = Call.group_signup_id == signup.id
+    if call.from_hash:
+        same = same | (Call.from_hash == call.from_hash)
+    return session.scalar(removed.where(same).limit(1)) is not None
 
 
 def _admit(session: Session, line: Line, call: Call, group: GroupSession,
-           meeting: Meeting) -> str:
+           meeting: Meeting, signup: GroupSignup) -> str:
     """Into the conference, or told why not (locked, late, full) and the menu."""
     # The group row serialises admissions: capacity holds with callers at once.
     session.scalar(select(GroupSession).where(GroupSession.id == group.id).with_for_update())
@@ -114,6 +136,9 @@ def _admit(session: Session, line: Line, call: Call, group: GroupSession,
     refusal = None
     if row.ended_at is not None or now >= meeting.ends_at:
         refusal = "group_over"
+    elif _removed(session, call, row.id, signup):
+        refusal = "group_removed_rejoin"
+        log.info("call %s: a removed participant tried to rejoin", call.id)
     elif row.locked:
         refusal = "group_locked"
     elif now >= meeting.join_until:
@@ -123,7 +148,7 @@ def _admit(session: Session, line: Line, call: Call, group: GroupSession,
     if refusal is not None:  # told why, then the ordinary menu: never a dead end
         call.stage, call.tries = CallStage.MENU, 0
         return scripts.told_then_menu(refusal, lang, call.id)
-    call.stage, call.group_meeting_id = CallStage.GROUP, row.id
+    call.stage, call.group_meeting_id, call.group_signup_id = CallStage.GROUP, row.id, signup.id
     return scripts.participant(call.id, row.id, lang, group.topic, group.muted,
                                caller_id(line, call))
 

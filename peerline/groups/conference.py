@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
-from peerline.groups import scripts
+from peerline.groups import feedback, scripts
 from peerline.groups.schedule import Meeting
 from peerline.line import Line
 from peerline.models import (
@@ -90,6 +90,8 @@ def conference_event(session: Session, line: Line, *, meeting_id: int, conferenc
         if call.group_joined_at is None:
             call.group_joined_at = now
             meeting.attended += 1
+            if meeting.attended == 1:
+                feedback.after_first_join(session, line, meeting)
     elif event == "participant-leave":
         meeting.present = max(0, meeting.present - 1)
     elif event == "participant-speech-start":
@@ -116,14 +118,20 @@ def last_speaker(session: Session, meeting: GroupMeeting) -> Call | None:
     return calls[-1] if calls else None
 
 
+def end_meeting(session: Session, line: Line, meeting: GroupMeeting) -> None:
+    """End the meeting for everyone (by REST); the feedback question follows."""
+    meeting.ended_at = line.now()
+    request_action(session, line, meeting, GroupActionKind.END)
+    feedback.after_end(session, line, meeting)
+
+
 def facilitator_gone(session: Session, line: Line, call: Call) -> None:
     """The facilitator's call ended: the meeting ends for everyone (by REST)."""
     if call.group_meeting_id is None:
         return
     meeting = lock(session, GroupMeeting, call.group_meeting_id)
     if meeting is not None and meeting.ended_at is None:
-        meeting.ended_at = line.now()
-        request_action(session, line, meeting, GroupActionKind.END)
+        end_meeting(session, line, meeting)
 
 
 def _gone(exc: GatewayError) -> bool:

@@ -94,9 +94,8 @@ def facilitator_key(session: Session, line: Line, *, call_id: int, sid: str,
                                       target_call_id=target.id)
             said = "group_removed"
     elif key == "9":
-        meeting.ended_at = line.now()
         call.stage = CallStage.IVR
-        conference.request_action(session, line, meeting, GroupActionKind.END)
+        conference.end_meeting(session, line, meeting)
         return scripts.volunteer_told("group_ended")
     intro = to_volunteer(said) if said else to_volunteer("group_lead", topic=meeting.group.topic,
                                                          muted="yes" if meeting.group.muted

@@ -131,3 +131,20 @@ class GroupAction(Base):
     done_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     meeting: Mapped[GroupMeeting] = relationship()
+
+
+class GroupPinFailures(Base):
+    """Wrong session PINs from one caller, across calls (``phone_hash``: the keyed hash of
+    their number, ``"withheld"`` hashed for every withheld caller together).
+
+    ``failures`` counts wrong PINs each within the window of the one before
+    (``last_failed_at``); reaching the limit sets ``locked_until``.
+    """
+
+    __tablename__ = "group_pin_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from peerline.models.base import Base
@@ -32,15 +32,23 @@ class PeerChoice(Base):
 
 
 class Feedback(Base):
-    """The one feedback question after a conversation ended, and its answer (1-5).
+    """The one feedback question after a conversation or a group meeting ended, and its
+    answer (1-5).
 
+    Exactly one of ``conversation_id`` (a text conversation) and ``group_meeting_id`` (a
+    group meeting the survivor attended; one question per person and meeting) is set.
     ``words``: the optional word after the digit, sealed. Nothing here is relayed.
     """
 
     __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("group_meeting_id", "phone_hash", name="uq_feedback_group_person"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), unique=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"),
+                                                        unique=True)
+    group_meeting_id: Mapped[int | None] = mapped_column(ForeignKey("group_meetings.id"))
     phone_hash: Mapped[str] = mapped_column(String(64), index=True)
     asked_at: Mapped[datetime] = mapped_column(DateTime)
     score: Mapped[int | None] = mapped_column(Integer)

@@ -147,6 +147,8 @@ class Call(Base):
     pin_verified_at: Mapped[datetime | None] = mapped_column(DateTime)
     group_meeting_id: Mapped[int | None] = mapped_column(ForeignKey("group_meetings.id"))
     group_joined_at: Mapped[datetime | None] = mapped_column(DateTime)  # first join (counted)
+    #: The sign-up whose session PIN seated this call (a removed caller's PIN stops working).
+    group_signup_id: Mapped[int | None] = mapped_column(ForeignKey("group_signups.id"))
 
     conversation: Mapped[Conversation | None] = relationship()
     volunteer: Mapped[Volunteer | None] = relationship()

@@ -1,5 +1,6 @@
 """The survivor's choice of peer: a short optional question after the first reply (and
-again whenever they text ``PEER``), answered by a number or ``SKIP``.
+again whenever they text ``PEER``), answered by a number or ``SKIP``; on a call, asked once
+while the caller waits on hold and answered by a key (:func:`call_question`).
 
 The answer is kept against the survivor's keyed phone hash (:class:`PeerChoice`), so a
 returning texter is not asked again and can change it with ``PEER``. The question belongs
@@ -22,6 +23,9 @@ from peerline.text import pairing
 from peerline.text.texts import say
 
 SKIP_WORDS = {"SKIP", "OMITIR", "SALTAR"}
+#: On a call: keys 1-8 choose a tag (9 stays the hotline), 0 is no preference.
+KEYPAD_MAX = 8
+SKIP_KEY = "0"
 #: How long a question asked with no conversation open waits for its answer.
 QUESTION_WINDOW = timedelta(hours=1)
 
@@ -95,3 +99,40 @@ def answer(session: Session, line: Line, survivor: Survivor, row: PeerChoice,
     if tag is None:
         return say("peer_skipped", survivor.lang)
     return say("peer_chosen", survivor.lang, tag=tags.name_of(line, tag, survivor.lang))
+
+
+def call_question(session: Session, line: Line, survivor: Survivor,
+                  conversation: Conversation, lang: str) -> list[str] | None:
+    """On hold: the tags' names to offer by keypad (1..), opening the question for this
+    call's ``conversation``; None when it is not to be asked (asked before, by text or on
+    a call, or no tags). The caller checks the call (not withheld, no crisis heard)."""
+    if not should_ask(session, line, survivor):
+        return None
+    options = tags.names(line, lang)[:KEYPAD_MAX]
+    if not options:
+        return None
+    row = _row(session, survivor)
+    if row is None:
+        row = PeerChoice(phone_hash=survivor.phone_hash)
+        session.add(row)
+    row.asked_at, row.answered_at = line.now(), None
+    row.asked_conversation_id = conversation.id
+    return options
+
+
+def call_answer(session: Session, line: Line, survivor: Survivor,
+                conversation: Conversation, key: str, lang: str) -> str | None:
+    """A key on hold while the question is open on this call: records it and returns the
+    chosen tag's name ("" for no preference); None when the key does not answer it."""
+    row = _row(session, survivor)
+    if row is None or row.answered_at is not None or row.asked_conversation_id != conversation.id:
+        return None
+    options = tags.configured(line)[:KEYPAD_MAX]
+    if key == SKIP_KEY:
+        tag = None
+    elif key.isascii() and key.isdigit() and 1 <= int(key) <= len(options):
+        tag = options[int(key) - 1]
+    else:
+        return None
+    row.tag, row.answered_at, row.asked_conversation_id = tag, line.now(), None
+    return "" if tag is None else tags.name_of(line, tag, lang)

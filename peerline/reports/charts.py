@@ -94,4 +94,24 @@ def staffing(report: Report) -> bytes:
     return _svg(figure)
 
 
-DRAW = {"contacts": contacts, "waits": waits, "crises": crises, "staffing": staffing}
+def attendance(report: Report) -> bytes:
+    """Group meetings: participants who joined, and the most at once (counts only)."""
+    figure = Figure(figsize=(max(6, 0.6 * len(report.attendance) + 2), 3.2))
+    axes = figure.subplots()
+    labels = [f"{a.occurs_on:%m-%d} #{a.group_id}" for a in report.attendance]
+    x = list(range(len(labels)))
+    axes.bar([i - 0.2 for i in x], [a.attended for a in report.attendance], width=0.4,
+             color=TEXT_COLOUR, label="joined")
+    axes.bar([i + 0.2 for i in x], [a.peak for a in report.attendance], width=0.4,
+             color=CALL_COLOUR, label="most at once")
+    axes.set_xticks(x, labels, rotation=45, ha="right")
+    axes.set_title("Group attendance per meeting (date, group)")
+    axes.set_ylabel("participants")
+    axes.grid(axis="y", alpha=0.3)
+    if labels:
+        axes.legend()
+    return _svg(figure)
+
+
+DRAW = {"contacts": contacts, "waits": waits, "crises": crises, "staffing": staffing,
+        "attendance": attendance}

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from peerline.groups import conference
 from peerline.line import Line
 from peerline.reports import coverage, figures, measure, staffing
 from peerline.reports.measure import Period
@@ -17,7 +18,7 @@ from peerline.reports.measure import Period
 ANSWER_WITHIN_S = 120.0
 TARGET = 0.8
 #: The charts (and their CSV downloads), by name.
-CHARTS = ("contacts", "waits", "crises", "staffing")
+CHARTS = ("contacts", "waits", "crises", "staffing", "attendance")
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,16 @@ class Report:
     capacity: int
     answer_within_s: float
     target: float
+    #: Group meetings in the period, oldest first: counts only, never who.
+    attendance: list[conference.Attendance] = field(default_factory=list)
+
+    @property
+    def groups(self) -> dict[str, int]:
+        """Group meetings held in the period, participants counted over them (a person
+        at two meetings counts twice), and the most at once in any one."""
+        return {"meetings": len(self.attendance),
+                "attended": sum(a.attended for a in self.attendance),
+                "peak": max((a.peak for a in self.attendance), default=0)}
 
 
 def build(session: Session, line: Line, when: Period, answer_within_s: float = ANSWER_WITHIN_S,
@@ -45,7 +56,9 @@ def build(session: Session, line: Line, when: Period, answer_within_s: float = A
     rows = staffing.per_hour(hours, handle["texts"], handle["calls"], capacity,
                              answer_within_s, target,
                              coverage.on_shift_per_hour(session, line, when))
-    return Report(when, summary, hours, rows, capacity, answer_within_s, target)
+    meetings = conference.attendance(session, when.first, when.last)
+    meetings.reverse()  # oldest first, as the chart reads
+    return Report(when, summary, hours, rows, capacity, answer_within_s, target, meetings)
 
 
 def _fmt(value: object) -> object:
@@ -76,6 +89,10 @@ def table(report: Report, name: str) -> tuple[list[str], list[list[object]]]:
                 [[s.hour.label, s.hour.texts_per_week, s.hour.calls_per_week,
                   s.text_volunteers, s.call_volunteers, s.needed, s.on_shift, s.status,
                   "yes" if s.gap else ""] for s in report.staffing])
+    if name == "attendance":
+        return (["date", "group", "topic", "attended", "most_at_once"],
+                [[a.occurs_on.isoformat(), a.group_id, a.topic, a.attended, a.peak]
+                 for a in report.attendance])
     raise KeyError(name)
 
 

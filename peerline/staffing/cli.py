@@ -1,5 +1,6 @@
 """``flask --app wsgi reports …``: staffing for one hour's figures (Erlang C), and the
-measured reports over a range: ``summary``, ``hourly``, ``wellbeing`` (thin)."""
+measured reports over a range: ``summary``, ``hourly``, ``attendance`` (group meetings),
+``wellbeing`` (thin)."""
 
 from __future__ import annotations
 
@@ -101,6 +102,7 @@ def summary(since: datetime | None, until: datetime | None, answer_within: float
     data = dict(built.summary)
     data["coverage_gaps"] = [s.hour.label for s in built.staffing if s.gap]
     data["short_hours"] = [s.hour.label for s in built.staffing if s.status == "short"]
+    data["group_attendance"] = built.groups
     if as_json:
         click.echo(json.dumps(data))
         return
@@ -117,6 +119,9 @@ def summary(since: datetime | None, until: datetime | None, answer_within: float
                ("-" if handle["calls"] is None else f"{handle['calls']:.1f} min"))
     weeks = ", ".join(f"{w['week']}: {w['crises']}" for w in data["crises_per_week"])  # type: ignore[union-attr]
     click.echo(f"crises {data['crises']} ({weeks})")
+    groups = built.groups
+    click.echo(f"groups: {groups['meetings']} meetings, {groups['attended']} joined, at most "
+               f"{groups['peak']} at once")
     gaps = data["coverage_gaps"]
     click.echo(f"coverage gaps (texts with nobody on shift): {', '.join(gaps) or 'none'}")  # type: ignore[arg-type]
 
@@ -142,6 +147,25 @@ def hourly(since: datetime | None, until: datetime | None, answer_within: float,
         click.echo(f"{row.hour.label}  {row.hour.texts_per_week:5.1f}  "
                    f"{row.hour.calls_per_week:5.1f}  {row.needed:6d}  {on_shift:>8}  "
                    f"{row.status}{'  GAP' if row.gap else ''}")
+
+
+@reports_cli.command("attendance")
+@_with_range
+@click.option("--csv", "as_csv", is_flag=True, help="CSV, one row per group meeting.")
+def attendance(since: datetime | None, until: datetime | None, answer_within: float,
+               target: float, as_csv: bool) -> None:
+    """Group attendance per meeting: participants who joined and the most at once
+    (counts only, never who)."""
+    built = _build(since, until, answer_within, target)
+    if as_csv:
+        click.echo(report.as_csv(built, "attendance"), nl=False)
+        return
+    if not built.attendance:
+        click.echo(f"no group meetings from {built.period.first} to {built.period.last}")
+        return
+    for row in built.attendance:
+        click.echo(f"{row.occurs_on}  #{row.group_id} {row.topic}: {row.attended} joined, "
+                   f"at most {row.peak} at once")
 
 
 @reports_cli.command("wellbeing")

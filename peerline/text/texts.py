@@ -127,6 +127,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Una pregunta opcional: ¿cuánto te ayudó esta conversación, de 1 (nada) a 5 "
               "(mucho)? Responde con un número; puedes añadir una palabra.",
     },
+    "group_feedback_question": {
+        "en": "Thank you for joining {topic} today. One optional question: how much did "
+              "the group help, from 1 (not at all) to 5 (a lot)? Reply with one number; a "
+              "word after it is welcome.",
+        "es": "Gracias por participar hoy en {topic}. Una pregunta opcional: ¿cuánto te "
+              "ayudó el grupo, de 1 (nada) a 5 (mucho)? Responde con un número; puedes "
+              "añadir una palabra.",
+    },
     "feedback_thanks": {
         "en": "Thank you for telling us. Text this number any time to talk again.",
         "es": "Gracias por decírnoslo. Escribe a este número cuando quieras volver a hablar.",

@@ -32,6 +32,25 @@ SPOKEN: dict[str, dict[str, str]] = {
               "atenderá en cuanto esté libre. Si estás en peligro, marca 9 o di ayuda para "
               "la línea de crisis 988.",
     },
+    "hold_peer_question": {
+        "en": "While you wait, one optional question: would you like a peer who has lived "
+              "through something similar? {options}. Or press 0 for no preference. You "
+              "don't have to answer.",
+        "es": "Mientras esperas, una pregunta opcional: ¿te gustaría hablar con un par que "
+              "haya vivido algo parecido? {options}. O marca 0 si no tienes preferencia. "
+              "No tienes que responder.",
+    },
+    "hold_peer_option": {"en": "press {n} for {name}", "es": "marca {n} para {name}"},
+    "hold_peer_chosen": {
+        "en": "Thank you. We've noted that you'd like a peer with experience of {tag}; it's "
+              "kept for next time, and you can text PEER to change it.",
+        "es": "Gracias. Anotamos que te gustaría un par con experiencia en {tag}; lo "
+              "guardamos para la próxima vez, y puedes escribir PAR para cambiarlo.",
+    },
+    "hold_peer_skipped": {
+        "en": "Thank you, noted. You can text PEER any time to choose.",
+        "es": "Gracias, anotado. Puedes escribir PAR cuando quieras para elegir.",
+    },
     "crisis_offer": {
         "en": "It sounds like you may be in danger. You matter, and help is there right "
               "now. Press 9, or just stay on the line, and we'll connect you to the 988 "
@@ -292,6 +311,22 @@ GROUP_SPOKEN: dict[str, dict[str, str]] = {
         "es": "La persona facilitadora te pidió dejar el grupo por ahora. Puedes escribir "
               "a este número para hablar con un par. Si estás en peligro, llama o escribe "
               "al 988. Adiós.",
+    },
+    "group_removed_rejoin": {
+        "en": "Sorry, the facilitator asked you to leave this group today, so you can't "
+              "rejoin it. You can text this number any time to talk with a peer "
+              "one-to-one, or stay on the line for the menu.",
+        "es": "Lo sentimos, la persona facilitadora te pidió dejar este grupo hoy, así que "
+              "no puedes volver a entrar. Puedes escribir a este número para hablar con un "
+              "par, o quedarte en la línea para el menú.",
+    },
+    "group_pin_locked": {
+        "en": "Sorry, joining a group from this phone is paused for a while after several "
+              "PINs that didn't match. Text GROUPS to this number to see your sign-ups and "
+              "PIN, or stay on the line for the menu.",
+        "es": "Lo sentimos, unirse a un grupo desde este teléfono está en pausa un rato "
+              "después de varios PIN que no coincidieron. Escribe GROUPS a este número "
+              "para ver tus inscripciones y tu PIN, o quédate en la línea para el menú.",
     },
     "group_star": {
         "en": "Press 1 to talk one-to-one with a peer volunteer. Press 9 for the 988 crisis "

@@ -10,11 +10,13 @@ from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
 from peerline.models import Call, CallRole, CallStage
+from peerline.peer import choice
 from peerline.people import roster
 from peerline.text import conversations
 from peerline.voice import scripts
 from peerline.voice.common import DEADLINE_GRACE_S, HOLD_SLICE_S, elapsed, get_call, menu_word
 from peerline.voice.hotline import heard_crisis, offer_hotline, to_hotline
+from peerline.voice.prompts import spoken
 from peerline.voice.rings import has_live_rings, request_rings
 from peerline.voice.stage import join, resume
 from peerline.voice.status_callbacks import call_over
@@ -76,7 +78,23 @@ def hold(session: Session, line: Line, *, call_id: int, sid: str, queue_time: in
     if not has_live_rings(session, line, call.id):
         request_rings(session, line)  # a backstop beside the ring rounds' own retries
     return scripts.hold(call.id, call.lang, position(session, call),
-                        listen_s=int(min(HOLD_SLICE_S, remaining)))
+                        listen_s=int(min(HOLD_SLICE_S, remaining)),
+                        peer_options=_peer_question(session, line, call))
+
+
+def _askable(call: Call) -> bool:
+    """A call the "what kind of peer" question may be asked or answered on: a known
+    number (kept by its keyed hash), no crisis heard."""
+    return not call.withheld and call.priority == 0 and call.conversation is not None
+
+
+def _peer_question(session: Session, line: Line, call: Call) -> list[str] | None:
+    """The question's options on this hold cycle (once per caller, ever), else None."""
+    if not _askable(call):
+        return None
+    conversation = call.conversation
+    assert conversation is not None
+    return choice.call_question(session, line, conversation.survivor, conversation, call.lang)
 
 
 def hold_input(session: Session, line: Line, *, call_id: int, sid: str, digits: str,
@@ -91,6 +109,16 @@ def hold_input(session: Session, line: Line, *, call_id: int, sid: str, digits: 
     if menu_word(digits, speech) == "hotline":
         call.leave_reason = "hotline"
         return scripts.leave()
+    key = digits.strip()[:1]
+    if key and _askable(call):
+        conversation = call.conversation
+        assert conversation is not None
+        name = choice.call_answer(session, line, conversation.survivor, conversation, key,
+                                  call.lang)
+        if name is not None:
+            said = (spoken("hold_peer_chosen", call.lang, tag=name) if name
+                    else spoken("hold_peer_skipped", call.lang))
+            return scripts.back_to_hold(call.id, call.lang, said)
     return scripts.back_to_hold(call.id)
 
 

@@ -70,19 +70,28 @@ def enqueue(call_id: int, lang: str, intro: bool = True) -> str:
     return str(r)
 
 
-def hold(call_id: int, lang: str, position: int, listen_s: int) -> str:
-    """One hold cycle: the caller's position and the hotline option, then a pause."""
+def hold(call_id: int, lang: str, position: int, listen_s: int,
+         peer_options: Sequence[str] | None = None) -> str:
+    """One hold cycle: the caller's position and the hotline option, then a pause; with
+    ``peer_options``, first the optional "what kind of peer" question (keys 1.., 0)."""
     r = VoiceResponse()
     g = r.gather(input="dtmf speech", num_digits=1, action=f"/voice/hold/input?call={call_id}",
                  method=POST, timeout=max(1, listen_s), speech_timeout="auto",
                  language=SPEECH_LANG.get(lang, "en-US"), hints=HOLD_HINTS)
     _say(g, spoken("hold", lang, position=position), lang)
+    if peer_options:
+        listed = ", ".join(spoken("hold_peer_option", lang, n=n, name=name)
+                           for n, name in enumerate(peer_options, start=1))
+        _say(g, spoken("hold_peer_question", lang, options=listed[:1].upper() + listed[1:]),
+             lang)
     return str(r)
 
 
-def back_to_hold(call_id: int) -> str:
-    """Back to the hold loop (inside the queue)."""
+def back_to_hold(call_id: int, lang: str = "en", said: str | None = None) -> str:
+    """Back to the hold loop (inside the queue), after ``said`` if given."""
     r = VoiceResponse()
+    if said:
+        _say(r, said, lang)
     r.redirect(f"/voice/hold?call={call_id}", method=POST)
     return str(r)
 

@@ -1,0 +1,60 @@
+"""Wrong session PINs counted per caller across calls, so hanging up and calling again
+does not reset a guesser's tries.
+
+Kept by the caller's keyed hash (never the number; every withheld caller shares one
+count). ``PEERLINE_GROUP_PIN_MAX_FAILURES`` wrong PINs, each within
+``PEERLINE_GROUP_PIN_WINDOW_S`` of the one before, lock joining a group from that caller
+for ``PEERLINE_GROUP_PIN_LOCK_S``: while locked even the right PIN is refused. Silence (no
+digits) counts only toward the call's own tries; a right PIN does not wipe the count.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from peerline.line import Line
+from peerline.models import Call, GroupPinFailures
+from peerline.models.upsert import insert_for
+
+log = logging.getLogger(__name__)
+
+
+def caller_key(line: Line, call: Call) -> str:
+    """The key a caller's failures are counted under (a keyed hash, never the number)."""
+    return line.vault.hash("group-pin-caller:" + (call.from_hash or "withheld"))
+
+
+def locked(session: Session, line: Line, call: Call) -> bool:
+    """True while this caller may not join a group by PIN."""
+    row = session.scalar(select(GroupPinFailures).where(
+        GroupPinFailures.phone_hash == caller_key(line, call)))
+    return row is not None and row.locked_until is not None and row.locked_until > line.now()
+
+
+def failed(session: Session, line: Line, call: Call) -> bool:
+    """Count one wrong PIN from this caller; True when it locks them (or they were)."""
+    key = caller_key(line, call)
+    table = GroupPinFailures.__table__
+    session.execute(insert_for(session)(table).values(phone_hash=key, failures=0)
+                    .on_conflict_do_nothing(index_elements=["phone_hash"]))
+    row = session.scalar(select(GroupPinFailures).where(
+        GroupPinFailures.phone_hash == key).with_for_update())
+    now = line.now()
+    window = timedelta(seconds=line.setting("PEERLINE_GROUP_PIN_WINDOW_S"))
+    if row.locked_until is not None and row.locked_until > now:
+        return True
+    if row.last_failed_at is None or now - row.last_failed_at > window:
+        row.failures = 0
+    row.failures += 1
+    row.last_failed_at = now
+    if row.failures >= line.setting("PEERLINE_GROUP_PIN_MAX_FAILURES"):
+        row.locked_until = now + timedelta(seconds=line.setting("PEERLINE_GROUP_PIN_LOCK_S"))
+        row.failures = 0
+        log.warning("call %s: group PINs locked for this caller after repeated wrong PINs",
+                    call.id)
+        return True
+    return False
