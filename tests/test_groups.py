@@ -600,3 +600,19 @@ def test_pin_guessing_is_locked_across_calls(phones, svc, clock):
         rows = list(session.scalars(select(GroupPinFailures)))
     assert len(rows) == 1 and rows[0].phone_hash != svc.line.vault.hash(SURV)
     assert SURV not in rows[0].phone_hash
+
+
+def test_withheld_callers_keep_the_per_call_limit_and_never_lock_each_other_out(
+        phones, svc, clock):
+    """A guesser behind a withheld number cannot lock every withheld caller out: there
+    is no key to count them under, so each call has only its own three tries."""
+    pin = signed_up(phones, svc)
+    wrong = "000000" if pin != "000000" else "111111"
+    for _ in range(3):  # nine wrong PINs over three withheld calls
+        guesser = group_caller(phones, "Anonymous")
+        for _ in range(2):
+            assert "didn't match" in joins(guesser, wrong).said
+        assert joins(guesser, wrong).has("Hangup")
+    assert joins(group_caller(phones, "Anonymous"), pin).has("Conference")
+    with svc.sessions() as session:
+        assert list(session.scalars(select(GroupPinFailures))) == []

@@ -1,8 +1,11 @@
 """Wrong session PINs counted per caller across calls, so hanging up and calling again
 does not reset a guesser's tries.
 
-Kept by the caller's keyed hash (never the number; every withheld caller shares one
-count). ``PEERLINE_GROUP_PIN_MAX_FAILURES`` wrong PINs, each within
+Kept by the caller's keyed hash (never the number). A withheld caller has no key: they
+keep the per-call limit only, because one shared count would let a single guesser lock
+every withheld caller (often the ones hiding from someone) out of groups. A 6-digit PIN
+with three tries a call still needs tens of thousands of calls to hit.
+``PEERLINE_GROUP_PIN_MAX_FAILURES`` wrong PINs, each within
 ``PEERLINE_GROUP_PIN_WINDOW_S`` of the one before, lock joining a group from that caller
 for ``PEERLINE_GROUP_PIN_LOCK_S``: while locked even the right PIN is refused. Silence (no
 digits) counts only toward the call's own tries; a right PIN does not wipe the count.
@@ -23,21 +26,28 @@ from peerline.models.upsert import insert_for
 log = logging.getLogger(__name__)
 
 
-def caller_key(line: Line, call: Call) -> str:
-    """The key a caller's failures are counted under (a keyed hash, never the number)."""
-    return line.vault.hash("group-pin-caller:" + (call.from_hash or "withheld"))
+def caller_key(line: Line, call: Call) -> str | None:
+    """The key a caller's failures are counted under (a keyed hash, never the number);
+    None for a withheld caller, who is not counted across calls."""
+    if not call.from_hash:
+        return None
+    return line.vault.hash("group-pin-caller:" + call.from_hash)
 
 
 def locked(session: Session, line: Line, call: Call) -> bool:
     """True while this caller may not join a group by PIN."""
-    row = session.scalar(select(GroupPinFailures).where(
-        GroupPinFailures.phone_hash == caller_key(line, call)))
+    key = caller_key(line, call)
+    if key is None:
+        return False
+    row = session.scalar(select(GroupPinFailures).where(GroupPinFailures.phone_hash == key))
     return row is not None and row.locked_until is not None and row.locked_until > line.now()
 
 
 def failed(session: Session, line: Line, call: Call) -> bool:
     """Count one wrong PIN from this caller; True when it locks them (or they were)."""
     key = caller_key(line, call)
+    if key is None:
+        return False
     table = GroupPinFailures.__table__
     session.execute(insert_for(session)(table).values(phone_hash=key, failures=0)
                     .on_conflict_do_nothing(index_elements=["phone_hash"]))
