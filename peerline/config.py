@@ -244,6 +244,12 @@ def _production_problems(values: dict[str, Any]) -> list[str]:
             problems.append("PUBLIC_BASE_URL must be https (plain http only on loopback)")
     if not [n for n in str(values.get("PEERLINE_NUMBERS") or "").split(",") if n.strip()]:
         problems.append("PEERLINE_NUMBERS is missing")
+    # A URL that failed to load must not turn the line into an empty SQLite file and an
+    # embedded Redis (no roster: volunteers' texts taken as survivors'); SQLite by URL is
+    # a choice.
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        if not str(values.get(name) or "").strip():
+            problems.append(f"{name} is missing")
     return problems
 
 
@@ -258,7 +264,8 @@ def finalise(values: dict[str, Any]) -> dict[str, Any]:
 
     Fails closed: raises :class:`ConfigError` naming every missing or unsafe setting.
     The Twilio gateway (chosen, or implied by any Twilio credential) needs a real
-    ``SECRET_KEY``, both credentials, ``PUBLIC_BASE_URL`` and ``PEERLINE_NUMBERS``; the
+    ``SECRET_KEY``, both credentials, ``PUBLIC_BASE_URL``, ``PEERLINE_NUMBERS``,
+    ``DATABASE_URL`` and ``REDIS_URL``; the
     dev secret, dev signing token and dev numbers exist only for the local gateway.
     """
     problems: list[str] = []
