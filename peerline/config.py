@@ -270,6 +270,9 @@ def finalise(values: dict[str, Any]) -> dict[str, Any]:
     """
     problems: list[str] = []
     _typed(values, problems)
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+        # Blanks are no credential: a token of spaces would sign webhooks anyone can forge.
+        values[name] = str(values.get(name) or "").strip()
     gateway = values.get("PEERLINE_GATEWAY") or ""
     if not gateway:
         has_twilio = values.get("TWILIO_ACCOUNT_SID") or values.get("TWILIO_AUTH_TOKEN")
