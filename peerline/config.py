@@ -223,6 +223,11 @@ def _production_problems(values: dict[str, Any]) -> list[str]:
         problems.append("SECRET_KEY is the built-in dev key")
     elif len(secret) < MIN_SECRET_LENGTH:
         problems.append(f"SECRET_KEY is shorter than {MIN_SECRET_LENGTH} characters")
+    hash_key = str(values.get("PEERLINE_HASH_KEY") or "")
+    if hash_key and len(hash_key.strip()) < MIN_SECRET_LENGTH:
+        # A short or blank key makes every stored number hash easy to reverse by trying
+        # all numbers; unset, it is derived from SECRET_KEY.
+        problems.append(f"PEERLINE_HASH_KEY is shorter than {MIN_SECRET_LENGTH} characters")
     token = values.get("TWILIO_AUTH_TOKEN") or ""
     if not token:
         problems.append("TWILIO_AUTH_TOKEN is missing")

@@ -260,6 +260,8 @@ def test_every_simulator_route_is_a_404_on_the_twilio_gateway(app, settings, clo
     ({"SECRET_KEY": " " * 20}, "SECRET_KEY is missing"),
     ({"TWILIO_AUTH_TOKEN": " " * 32}, "TWILIO_AUTH_TOKEN is missing"),
     ({"TWILIO_ACCOUNT_SID": "\t \n"}, "TWILIO_ACCOUNT_SID is missing"),
+    ({"PEERLINE_HASH_KEY": " " * 20}, "PEERLINE_HASH_KEY is shorter than 16"),
+    ({"PEERLINE_HASH_KEY": "changeme"}, "PEERLINE_HASH_KEY is shorter than 16"),
     ({"PUBLIC_BASE_URL": "http://line.example.org"}, "PUBLIC_BASE_URL must be https"),
     ({"PUBLIC_BASE_URL": "https://me:pw@line.example.org"}, "user name or password"),
     ({"PEERLINE_NUMBERS": " , "}, "PEERLINE_NUMBERS is missing"),
