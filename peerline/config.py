@@ -237,6 +237,11 @@ def _production_problems(values: dict[str, Any]) -> list[str]:
         problems.append("SECRET_KEY is the built-in dev key")
     elif len(secret) < MIN_SECRET_LENGTH:
         problems.append(f"SECRET_KEY is shorter than {MIN_SECRET_LENGTH} characters")
+    hash_key = str(values.get("PEERLINE_HASH_KEY") or "")
+    if hash_key and len(hash_key.strip()) < MIN_SECRET_LENGTH:
+        # A short or blank key makes every stored number hash easy to reverse by trying
+        # all numbers; unset, it is derived from SECRET_KEY.
+        problems.append(f"PEERLINE_HASH_KEY is shorter than {MIN_SECRET_LENGTH} characters")
     token = values.get("TWILIO_AUTH_TOKEN") or ""
     if not token:
         problems.append("TWILIO_AUTH_TOKEN is missing")
@@ -258,6 +263,12 @@ def _production_problems(values: dict[str, Any]) -> list[str]:
             problems.append("PUBLIC_BASE_URL must be https (plain http only on loopback)")
     if not [n for n in str(values.get("PEERLINE_NUMBERS") or "").split(",") if n.strip()]:
         problems.append("PEERLINE_NUMBERS is missing")
+    # A URL that failed to load must not turn the line into an empty SQLite file and an
+    # embedded Redis (no roster: volunteers' texts taken as survivors'); SQLite by URL is
+    # a choice.
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        if not str(values.get(name) or "").strip():
+            problems.append(f"{name} is missing")
     return problems
 
 
@@ -272,11 +283,15 @@ def finalise(values: dict[str, Any]) -> dict[str, Any]:
 
     Fails closed: raises :class:`ConfigError` naming every missing or unsafe setting.
     The Twilio gateway (chosen, or implied by any Twilio credential) needs a real
-    ``SECRET_KEY``, both credentials, ``PUBLIC_BASE_URL`` and ``PEERLINE_NUMBERS``; the
+    ``SECRET_KEY``, both credentials, ``PUBLIC_BASE_URL``, ``PEERLINE_NUMBERS``,
+    ``DATABASE_URL`` and ``REDIS_URL``; the
     dev secret, dev signing token and dev numbers exist only for the local gateway.
     """
     problems: list[str] = []
     _typed(values, problems)
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+        # Blanks are no credential: a token of spaces would sign webhooks anyone can forge.
+        values[name] = str(values.get(name) or "").strip()
     gateway = values.get("PEERLINE_GATEWAY") or ""
     if not gateway:
         has_twilio = values.get("TWILIO_ACCOUNT_SID") or values.get("TWILIO_AUTH_TOKEN")

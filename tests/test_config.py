@@ -24,9 +24,11 @@ PRODUCTION = {
     "TWILIO_AUTH_TOKEN": "real-auth-token",
     "PUBLIC_BASE_URL": "https://line.example.org",
     "PEERLINE_NUMBERS": "+15550000001,+15550000002",
+    "DATABASE_URL": "postgresql+psycopg://db.example.org/peerline",
+    "REDIS_URL": "redis://redis.example.org:6379/0",
 }
 REQUIRED = ("SECRET_KEY", "TWILIO_AUTH_TOKEN", "TWILIO_ACCOUNT_SID", "PUBLIC_BASE_URL",
-            "PEERLINE_NUMBERS")
+            "PEERLINE_NUMBERS", "DATABASE_URL", "REDIS_URL")
 
 
 def check(**values: str) -> dict:
@@ -256,6 +258,10 @@ def test_every_simulator_route_is_a_404_on_the_twilio_gateway(app, settings, clo
 
 @pytest.mark.parametrize(("overrides", "named"), [
     ({"SECRET_KEY": " " * 20}, "SECRET_KEY is missing"),
+    ({"TWILIO_AUTH_TOKEN": " " * 32}, "TWILIO_AUTH_TOKEN is missing"),
+    ({"TWILIO_ACCOUNT_SID": "\t \n"}, "TWILIO_ACCOUNT_SID is missing"),
+    ({"PEERLINE_HASH_KEY": " " * 20}, "PEERLINE_HASH_KEY is shorter than 16"),
+    ({"PEERLINE_HASH_KEY": "changeme"}, "PEERLINE_HASH_KEY is shorter than 16"),
     ({"PUBLIC_BASE_URL": "http://line.example.org"}, "PUBLIC_BASE_URL must be https"),
     ({"PUBLIC_BASE_URL": "https://me:pw@line.example.org"}, "user name or password"),
     ({"PEERLINE_NUMBERS": " , "}, "PEERLINE_NUMBERS is missing"),
@@ -266,7 +272,8 @@ def test_settings_that_look_set_but_are_unsafe_are_refused(overrides, named):
     negative lock time that switched the PIN lock off."""
     base = {"PEERLINE_GATEWAY": "twilio", "SECRET_KEY": "a-real-secret-0123456789",
             "TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "t" * 32,
-            "PUBLIC_BASE_URL": "https://line.example.org", "PEERLINE_NUMBERS": LINE}
+            "PUBLIC_BASE_URL": "https://line.example.org", "PEERLINE_NUMBERS": LINE,
+            "DATABASE_URL": "sqlite:///line.db", "REDIS_URL": "redis://127.0.0.1:6379/0"}
     finalise(from_environment(base))  # the base itself is fine
     with pytest.raises(ConfigError) as err:
         finalise(from_environment({**base, **overrides}))
@@ -277,5 +284,6 @@ def test_plain_http_is_fine_on_loopback_for_a_local_fake_twilio():
     values = finalise(from_environment({
         "PEERLINE_GATEWAY": "twilio", "SECRET_KEY": "a-real-secret-0123456789",
         "TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "t" * 32,
-        "PUBLIC_BASE_URL": "http://127.0.0.1:8000", "PEERLINE_NUMBERS": LINE}))
+        "PUBLIC_BASE_URL": "http://127.0.0.1:8000", "PEERLINE_NUMBERS": LINE,
+        "DATABASE_URL": "sqlite:///line.db", "REDIS_URL": "redis://127.0.0.1:6379/0"}))
     assert values["PUBLIC_BASE_URL"] == "http://127.0.0.1:8000"

@@ -238,6 +238,20 @@ def test_a_faked_caller_id_still_needs_the_pin_three_wrong_end_politely(phones, 
     assert not last.has("Conference") and last.has("Hangup") and "988" in last.said
 
 
+def test_a_faked_caller_id_learns_nothing_of_a_sign_up_before_the_pin(phones, svc):
+    """Caller ID can be faked: a signed-up number hears what any number hears, word for
+    word, at the menu and at the PIN prompt (an abuser must not learn she signed up)."""
+    signed_up(phones, svc)
+    heard = []
+    for number in (SURV, "+15550199398"):
+        caller = Survivor(phones, number)
+        menu = caller.call().said
+        prompt = caller.choose("7").said
+        heard.append((menu, prompt))
+    assert "press 7" in heard[0][0] and "PIN" in heard[0][1]
+    assert heard[0] == heard[1]
+
+
 def test_an_unknown_number_with_the_right_pin_joins(phones, svc):
     pin = signed_up(phones, svc)
     caller = Survivor(phones, "+15550199399")

@@ -116,6 +116,25 @@ def test_a_faked_cant_or_swap_gives_nothing_away(phones, svc, clock):
     assert "Thanks" in phones.replies(phones.text(ALEX, "OK"))[0]  # still Alex's to confirm
 
 
+def test_guessing_the_code_by_faked_texts_locks_after_a_few(phones, svc, clock):
+    """Four digits could all be tried from a faked number: wrong codes count like wrong
+    PINs; at the limit the on-call hears, and even the right code is refused meanwhile."""
+    alex, sam, n = monday_shift(phones, svc, clock)
+    code = CONFIRM.search(phones.replies(phones.text(ALEX, f"CANT {n}"))[0]).group(1)
+    code = code.split()[-1]
+    wrongs = [f"{i:04d}" for i in range(10) if f"{i:04d}" != code][:5]
+    answers = [phones.replies(phones.text(ALEX, f"YES CANT {n} {w}"))[0] for w in wrongs]
+    assert all("doesn't match" in a for a in answers[:4]), answers
+    assert "Too many wrong codes" in answers[4]
+    assert "Too many wrong codes" in phones.replies(phones.text(ALEX, f"YES CANT {n} {code}"))[0]
+    phones.work()
+    assert any("wrong shift codes" in b for b in phones.bodies(ONCALL))
+    assert offers_of_shifts(phones, SAM) == []
+    with svc.sessions() as session:
+        slot = session.get(ShiftSlot, int(n))
+        assert (slot.volunteer_id, slot.open_since) == (alex, None)
+
+
 def test_nobody_answers_the_coordinator_hears_and_it_is_offered(phones, svc, clock):
     alex, sam, n = monday_shift(phones, svc, clock)
     clock.now = at(MONDAY, 7, 59)

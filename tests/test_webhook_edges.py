@@ -8,7 +8,7 @@ from peerline.app import create_app
 from peerline.models import Message
 from peerline.telephony.signature import sign
 
-from .helpers import LINE, Phones, new_sid
+from .helpers import BASE_URL, LINE, Phones, new_sid
 from .test_text_line import SURV
 
 
@@ -101,3 +101,33 @@ def test_twilio_documented_signature_vector():
               "From": "+14158675309", "To": "+18005551212"}
     assert sign("https://mycompany.com/myapp.php?foo=1&bar=2", params,
                 "12345") == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+
+
+def test_every_twilio_route_refuses_forged_signatures_behind_a_proxy(settings, clock):
+    """Production config behind one trusted proxy: no route takes an unsigned request, a
+    signature for another host (sent with matching X-Forwarded-Host/Proto), or a signed
+    request whose parameters were changed."""
+    app = create_app({**settings, "PEERLINE_GATEWAY": "twilio", "PEERLINE_PROXY_HOPS": 1},
+                     clock=clock)
+    try:
+        client, token = app.test_client(), settings["TWILIO_AUTH_TOKEN"]
+        routes = sorted({r.rule for r in app.url_map.iter_rules() if "POST" in r.methods
+                         and r.rule.startswith(("/sms", "/voice"))})
+        assert len(routes) > 20
+        evil = {"Host": "evil.example.com", "X-Forwarded-Host": "evil.example.com",
+                "X-Forwarded-Proto": "https"}
+        for rule in routes:
+            path = rule + "?call=1&ring=1&vm=1&meeting=1"
+            params = {"CallSid": new_sid("CA"), "MessageSid": new_sid(), "From": SURV,
+                      "To": LINE, "Body": "hi", "NumMedia": "0", "CallStatus": "completed",
+                      "MessageStatus": "failed", "StatusCallbackEvent": "participant-join"}
+            forged = [({}, params),
+                      ({**evil, "X-Twilio-Signature": sign(
+                          "https://evil.example.com" + path, params, token)}, params),
+                      ({"X-Twilio-Signature": sign(BASE_URL + path, params, token)},
+                       {**params, "From": "+15550199002"})]
+            for headers, data in forged:
+                answer = client.post(path, data=data, headers=headers)
+                assert answer.status_code == 403, (rule, headers, answer.status_code)
+    finally:
+        app.extensions["peerline"].engine.dispose()

@@ -3,9 +3,11 @@ participants' ``*`` menu (one-to-one help). The facilitator's side is in
 :mod:`peerline.groups.lead`.
 
 Caller ID can be faked, so a caller whose number is signed up still keys the session
-PIN; three wrong PINs end the call kindly. A meeting can be joined from
-``schedule.OPEN_BEFORE`` before its start until ``schedule.LATE_JOIN`` after it (never
-after it ends or is locked or full: the caller is told why and gets the ordinary menu).
+PIN, and hears exactly what any caller hears until then (a faked number must not learn
+that a survivor signed up for a group); three wrong PINs end the call kindly. A meeting
+can be joined from ``schedule.OPEN_BEFORE`` before its start until ``schedule.LATE_JOIN``
+after it (never after it ends or is locked or full: the caller is told why and gets the
+ordinary menu).
 """
 
 from __future__ import annotations
@@ -43,36 +45,27 @@ GROUP_KEY = "7"
 PIN_TRIES = 3
 
 
-def _signup_for(session: Session, call: Call, meeting: Meeting) -> GroupSignup | None:
-    if not call.from_hash:
-        return None
-    return session.scalar(select(GroupSignup).where(
-        GroupSignup.group_id == meeting.group_id, GroupSignup.occurs_on == meeting.occurs_on,
-        GroupSignup.phone_hash == call.from_hash, GroupSignup.status == SignupStatus.ACTIVE))
-
-
 def menu_offer(session: Session, line: Line, call: Call) -> list[str]:
-    """Words the menu adds while a group is open (both languages), or nothing."""
-    meetings = open_now(session, line)
-    if not meetings:
+    """Words the menu adds while a group is open (both languages), or nothing.
+
+    The same words for every caller: whether the number is signed up is never said."""
+    if not open_now(session, line):
         return []
-    signed = any(_signup_for(session, call, m) for _, m in meetings)
-    key = "group_menu_signed" if signed else "group_menu"
-    return [spoken(key, "en"), spoken(key, "es")]
+    return [spoken("group_menu", "en"), spoken("group_menu", "es")]
 
 
 def start(session: Session, line: Line, call: Call) -> str | None:
-    """The caller pressed 7 at the menu: the PIN prompt (None when no group is open)."""
-    meetings = open_now(session, line)
-    if not meetings:
+    """The caller pressed 7 at the menu: the PIN prompt (None when no group is open).
+
+    Both languages for everyone: a signed-up number's group language would tell a faked
+    caller ID that it signed up."""
+    if not open_now(session, line):
         return None
-    mine = [(g, m) for g, m in meetings if _signup_for(session, call, m)]
-    lang = mine[0][0].lang if mine else call.lang
     if pin_lock.locked(session, line, call):  # too many wrong PINs lately: the menu
         call.stage, call.tries = CallStage.MENU, 0
-        return scripts.told_then_menu("group_pin_locked", lang, call.id)
+        return scripts.told_then_menu("group_pin_locked", call.lang, call.id)
     call.stage, call.tries = CallStage.GROUP_PIN, 0
-    return scripts.pin(call.id, mine[0][0].lang if mine else None)
+    return scripts.pin(call.id, None)
 
 
 def _find(session: Session, line: Line, call: Call, keyed: str

@@ -89,7 +89,17 @@ def verify(session: Session, line: Line, volunteer: Volunteer, keyed: str) -> Ou
     return _failed(session, line, volunteer)
 
 
-def _failed(session: Session, line: Line, volunteer: Volunteer) -> Outcome:
+def count_failure(session: Session, line: Line, volunteer: Volunteer,
+                  alert: str = "pin_locked") -> Outcome:
+    """Count one failed proof of identity (a wrong PIN, a wrong shift code): ``WRONG``,
+    or ``LOCKED`` when it was one too many (the on-call is sent ``ONCALL_TEXTS[alert]``).
+
+    The caller holds the volunteer's row locked (``FOR UPDATE``)."""
+    return _failed(session, line, volunteer, alert)
+
+
+def _failed(session: Session, line: Line, volunteer: Volunteer,
+            alert: str = "pin_locked") -> Outcome:
     now = line.now()
     window = timedelta(seconds=line.setting("PEERLINE_PIN_FAILURE_WINDOW_S"))
     last = volunteer.pin_failed_at
@@ -100,9 +110,9 @@ def _failed(session: Session, line: Line, volunteer: Volunteer) -> Outcome:
     lock_s = line.setting("PEERLINE_PIN_LOCK_S")
     volunteer.pin_locked_until = now + timedelta(seconds=lock_s)
     volunteer.pin_failures, volunteer.pin_failed_at = 0, None
-    log.warning("volunteer %s: voice access locked after repeated wrong PINs", volunteer.id)
+    log.warning("volunteer %s: locked after repeated wrong PINs or codes", volunteer.id)
     conversations.alert_oncall(
         session, line, f"pin_lock-{volunteer.id}", None,
-        ONCALL_TEXTS["pin_locked"].format(vid=volunteer.id, name=volunteer.name[:40],
+        ONCALL_TEXTS[alert].format(vid=volunteer.id, name=volunteer.name[:40],
                                           minutes=max(1, round(lock_s / 60))))
     return Outcome.LOCKED

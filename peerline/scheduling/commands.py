@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from peerline.line import Line
 from peerline.models import ShiftSlot, SlotStatus, Volunteer
+from peerline.people import pins
 from peerline.scheduling import claims, confirm, shifts, slots
 from peerline.telephony.params import db_int_or_none
 from peerline.text.texts import SCHEDULE_TEXTS
@@ -77,8 +78,9 @@ def answer(session: Session, line: Line, volunteer: Volunteer, word: str) -> str
             return swappable
         if given is None:
             return _ask(line, volunteer, "SWAP", swappable)
-        if not confirm.check(line, "SWAP", volunteer.id, swappable.id, given):
-            return SCHEDULE_TEXTS["confirm_wrong"].format(word="SWAP", sid=swappable.id)
+        refused = _code_refused(session, line, volunteer, "SWAP", swappable.id, given)
+        if refused is not None:
+            return refused
         claims.swap(session, line, volunteer, swappable)
         return ""  # the volunteer's phone is texted by the outbox
     slot = _answerable(session, line, volunteer, number)
@@ -93,10 +95,30 @@ def answer(session: Session, line: Line, volunteer: Volunteer, word: str) -> str
     assert verb in _CANT
     if given is None:
         return _ask(line, volunteer, "CANT", slot)
-    if not confirm.check(line, "CANT", volunteer.id, slot.id, given):
-        return SCHEDULE_TEXTS["confirm_wrong"].format(word="CANT", sid=slot.id)
+    refused = _code_refused(session, line, volunteer, "CANT", slot.id, given)
+    if refused is not None:
+        return refused
     claims.give_up(session, line, volunteer, slot)
     return ""  # the volunteer's phone is texted by the outbox
+
+
+def _code_refused(session: Session, line: Line, volunteer: Volunteer, verb: str,
+                  slot_id: int, given: str) -> str | None:
+    """None when ``given`` is the right code; else the reply (nothing changes).
+
+    A code is four digits, so a faked From could try them all: each wrong code counts
+    toward the volunteer's lock like a wrong voice PIN (``PEERLINE_PIN_MAX_FAILURES``),
+    and while locked no code is taken, not even the right one."""
+    session.flush()
+    session.scalar(select(Volunteer.id).where(Volunteer.id == volunteer.id).with_for_update())
+    session.refresh(volunteer, ["pin_failures", "pin_failed_at", "pin_locked_until"])
+    if pins.locked(line, volunteer):
+        return SCHEDULE_TEXTS["confirm_locked"]
+    if confirm.check(line, verb, volunteer.id, slot_id, given):
+        return None
+    if pins.count_failure(session, line, volunteer, alert="code_locked") is pins.Outcome.LOCKED:
+        return SCHEDULE_TEXTS["confirm_locked"]
+    return SCHEDULE_TEXTS["confirm_wrong"].format(word=verb, sid=slot_id)
 
 
 def _ask(line: Line, volunteer: Volunteer, verb: str, slot: ShiftSlot) -> str:

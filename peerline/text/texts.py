@@ -290,6 +290,8 @@ SCHEDULE_TEXTS: dict[str, str] = {
                     "someone takes it. Not you? Tell the coordinator.",
     "confirm_wrong": "That code doesn't match or is too old, so nothing changed. Text "
                      "{word} {sid} for a new one.",
+    "confirm_locked": "Too many wrong codes, so nothing changed and giving shifts away by "
+                      "text is paused for a while. Please ask the coordinator.",
     "swap_unknown": "You have no upcoming shift #{sid}. SHIFTS lists yours.",
     "swap_already": "Shift #{sid} is already offered to others.",
     "bad_number": "Please add the shift's number, for example {word} 12.",
@@ -329,6 +331,10 @@ ONCALL_TEXTS: dict[str, str] = {
                   "{minutes} min after repeated wrong PINs on calls showing their number. "
                   "If it wasn't them, someone may be faking their caller ID. A new PIN "
                   "(roster set-pin) lifts the lock.",
+    "code_locked": "peerline: volunteer #{vid} ({name}) is locked for {minutes} min (voice "
+                   "and shift codes) after repeated wrong shift codes (YES CANT/SWAP) "
+                   "texted from their number. If it wasn't them, someone may be faking "
+                   "their number. A new PIN (roster set-pin) lifts the lock.",
 }
 
 

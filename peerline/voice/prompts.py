@@ -246,10 +246,6 @@ def to_volunteer(key: str, **values: Any) -> str:
 
 # --- group sessions (peerline.groups) ----------------------------------------------------
 GROUP_SPOKEN: dict[str, dict[str, str]] = {
-    "group_menu_signed": {
-        "en": "You're signed up for a group session that is open now. To join it, press 7.",
-        "es": "Tienes una sesión de grupo abierta ahora. Para unirte, marca 7.",
-    },
     "group_menu": {
         "en": "To join a group session you signed up for, press 7.",
         "es": "Para unirte a una sesión de grupo en la que te inscribiste, marca 7.",
