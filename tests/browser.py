@@ -46,3 +46,16 @@ def serve(app: Any) -> Iterator[str]:
         server.shutdown()
         thread_.join(timeout=10)
         server.server_close()
+
+
+def sign_in(page: Any, base: str, email: str, password: str, *, go: bool = True) -> None:
+    """Sign in through the login form (opening /login first unless already there) and
+    wait to land on /dashboard."""
+    from playwright import sync_api
+
+    if go:
+        page.goto(base + "/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    sync_api.expect(page).to_have_url(base + "/dashboard")

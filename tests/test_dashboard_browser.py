@@ -27,10 +27,7 @@ def test_sign_in_and_watch_a_text_arrive_on_the_live_board(app, svc, phones, liv
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(live_server + "/dashboard")
             sync_api.expect(page).to_have_url(live_server + "/login")
-            page.get_by_label("Email").fill("coord@example.org")
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            sync_api.expect(page).to_have_url(live_server + "/dashboard")
+            browser.sign_in(page, live_server, "coord@example.org", PASSWORD, go=False)
 
             waiting = page.locator('[data-board="waiting"]')
             sync_api.expect(waiting).to_have_text("0")
@@ -71,11 +68,7 @@ def test_a_coordinators_shift_in_the_browser(app, svc, phones, live_server):
             page = chromium.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(live_server + "/login")
-            page.get_by_label("Email").fill("coord@example.org")
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            expect(page).to_have_url(live_server + "/dashboard")
+            browser.sign_in(page, live_server, "coord@example.org", PASSWORD)
 
             # Add a volunteer.
             page.get_by_role("link", name="Roster").click()

@@ -36,11 +36,7 @@ def test_a_coordinator_adds_a_weekly_shift_and_sees_it_covered(app, svc, clock,
             page = chromium.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(live_server + "/login")
-            page.get_by_label("Email").fill("coord@example.org")
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            expect(page).to_have_url(live_server + "/dashboard")
+            browser.sign_in(page, live_server, "coord@example.org", PASSWORD)
 
             page.get_by_role("link", name="Schedule").click()
             expect(page).to_have_url(live_server + "/dashboard/schedule")

@@ -10,6 +10,7 @@ reply with the code (``YES CANT 12 4821``, ``YES SWAP 12 4821``) acts (:mod:`con
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -76,13 +77,7 @@ def answer(session: Session, line: Line, volunteer: Volunteer, word: str) -> str
         swappable = claims.swappable(session, line, volunteer, number)
         if isinstance(swappable, str):
             return swappable
-        if given is None:
-            return _ask(line, volunteer, "SWAP", swappable)
-        refused = _code_refused(session, line, volunteer, "SWAP", swappable.id, given)
-        if refused is not None:
-            return refused
-        claims.swap(session, line, volunteer, swappable)
-        return ""  # the volunteer's phone is texted by the outbox
+        return _confirmed(session, line, volunteer, "SWAP", swappable, given, claims.swap)
     slot = _answerable(session, line, volunteer, number)
     if slot is None:
         return SCHEDULE_TEXTS["nothing_to_answer"]
@@ -93,13 +88,22 @@ def answer(session: Session, line: Line, volunteer: Volunteer, word: str) -> str
         return SCHEDULE_TEXTS["confirmed"].format(sid=slot.id,
                                                   when=shifts.slot_when(line, slot))
     assert verb in _CANT
+    return _confirmed(session, line, volunteer, "CANT", slot, given, claims.give_up)
+
+
+def _confirmed(session: Session, line: Line, volunteer: Volunteer, verb: str,
+               slot: ShiftSlot, given: str | None,
+               act: Callable[[Session, Line, Volunteer, ShiftSlot], None]
+               ) -> str:
+    """Ask for the code first; act only on the right one (the reply, or "" when the
+    volunteer's phone is texted by the outbox)."""
     if given is None:
-        return _ask(line, volunteer, "CANT", slot)
-    refused = _code_refused(session, line, volunteer, "CANT", slot.id, given)
+        return _ask(line, volunteer, verb, slot)
+    refused = _code_refused(session, line, volunteer, verb, slot.id, given)
     if refused is not None:
         return refused
-    claims.give_up(session, line, volunteer, slot)
-    return ""  # the volunteer's phone is texted by the outbox
+    act(session, line, volunteer, slot)
+    return ""
 
 
 def _code_refused(session: Session, line: Line, volunteer: Volunteer, verb: str,
