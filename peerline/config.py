@@ -7,6 +7,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography.fernet import Fernet
+
 from peerline.people.phones import InvalidNumber, normalise
 
 #: Used only when nothing else is configured; a warning is logged in that case.
@@ -227,6 +229,19 @@ def _line_numbers(raw: Any, problems: list[str]) -> list[str]:
     return numbers
 
 
+def _encryption_keys(raw: Any, problems: list[str]) -> None:
+    """Each ``PEERLINE_ENCRYPTION_KEYS`` entry must be a Fernet key (named by position,
+    never echoed): a bad one would otherwise stop the app with a traceback."""
+    for position, key in enumerate((k.strip() for k in str(raw or "").split(",")), start=1):
+        if not key:
+            continue
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):  # binascii.Error is a ValueError
+            problems.append(f"PEERLINE_ENCRYPTION_KEYS entry {position} is not a Fernet key "
+                            "(32 url-safe base64-encoded bytes)")
+
+
 def _production_problems(values: dict[str, Any]) -> list[str]:
     """What the Twilio gateway needs and is missing or unsafe (one entry per setting)."""
     problems = []
@@ -311,6 +326,7 @@ def finalise(values: dict[str, Any]) -> dict[str, Any]:
     if gateway == "twilio":
         problems.extend(_production_problems(values))
     numbers = _line_numbers(values.get("PEERLINE_NUMBERS") or "", problems)
+    _encryption_keys(values.get("PEERLINE_ENCRYPTION_KEYS"), problems)
     # Normalised once here: alerts are sent to it and every inbound text is compared.
     oncall = values.get("PEERLINE_ONCALL_NUMBER") or ""
     try:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from cryptography.fernet import Fernet
 
 from peerline.app import create_app
 from peerline.config import DEV_AUTH_TOKEN, DEV_SECRET_KEY, ConfigError, finalise, from_environment
@@ -287,3 +288,29 @@ def test_plain_http_is_fine_on_loopback_for_a_local_fake_twilio():
         "PUBLIC_BASE_URL": "http://127.0.0.1:8000", "PEERLINE_NUMBERS": LINE,
         "DATABASE_URL": "sqlite:///line.db", "REDIS_URL": "redis://127.0.0.1:6379/0"}))
     assert values["PUBLIC_BASE_URL"] == "http://127.0.0.1:8000"
+
+
+@pytest.mark.parametrize("keys", [
+    "not-a-key", "c2hvcnQ=", "=" * 44, "a" * 43 + "!",
+    Fernet.generate_key().decode() + ",oops",
+])
+def test_a_malformed_encryption_key_is_one_line_without_the_key(keys):
+    """Found in an attack review: a bad PEERLINE_ENCRYPTION_KEYS stopped the app with a
+    traceback (and the key in it) instead of the usual one-line refusal."""
+    error = refusal(PEERLINE_ENCRYPTION_KEYS=keys)
+    assert "PEERLINE_ENCRYPTION_KEYS entry" in str(error)
+    for key in keys.split(","):
+        assert key not in str(error)
+
+
+def test_good_encryption_keys_start(settings, clock):
+    keys = f"{Fernet.generate_key().decode()} , {Fernet.generate_key().decode()}"
+    assert check(PEERLINE_ENCRYPTION_KEYS=keys)["PEERLINE_ENCRYPTION_KEYS"] == keys
+
+
+def test_gunicorn_refuses_a_malformed_encryption_key_with_one_line(tmp_path):
+    secret = "s3cr3t-but-not-a-fernet-key"
+    result = _run([_bin("gunicorn"), "--workers", "1", "--bind", "127.0.0.1:0", "wsgi:app"],
+                  PEERLINE_ENCRYPTION_KEYS=secret, PEERLINE_INSTANCE_DIR=str(tmp_path))
+    _assert_one_clear_line(result, ("PEERLINE_ENCRYPTION_KEYS",))
+    assert secret not in result.stdout + result.stderr

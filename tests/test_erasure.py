@@ -221,8 +221,7 @@ def test_a_text_spooled_before_the_quick_exit_is_replayed_without_its_words(
         assert all(m.body is None and m.kind == "erased" for m in replayed)
     assert set(spooled) <= set(fake.deleted("message"))
     assert not [b for b in fake.bodies(ALEX) if "orchard" in b]
-    # A text after the quick exit is the survivor's own again (stored, nothing sent).
-    send(phones, story, SURV, "START", on_sid=fake.add_inbound)
+    # A text after the quick exit is the survivor's own again (a fresh start, no START).
     send(phones, story, SURV, "new words later", on_sid=fake.add_inbound)
     with svc.sessions() as session:
         assert "new words later" in session.scalars(select(Message.body)).all()

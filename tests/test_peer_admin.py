@@ -4,6 +4,8 @@ feedback page, and what a quick exit erases of it all."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select, text
 
 from peerline.models import Application, AuditEntry, Feedback, PeerChoice, Volunteer
@@ -12,7 +14,7 @@ from peerline.privacy.purge import purge_expired
 
 from .dashboard_helpers import post, signed_in
 from .helpers import Phones
-from .test_text_line import ALEX, add_volunteer
+from .test_text_line import ALEX, ONCALL, add_volunteer
 
 APPLICANT = "+15550199601"
 OTHER = "+15550199602"
@@ -56,27 +58,109 @@ def test_an_application_lapses_after_its_window(phones, svc, clock):
     assert "peer support line" in reply[0]
 
 
-def test_dashboard_approval_puts_them_on_the_roster_and_texts_them(app, phones, svc):
+def texted_code(phones: Phones, number: str = APPLICANT) -> str:
+    found = re.search(r"VOLUNTEER (\d{4})", phones.bodies(number)[-1])
+    assert found, phones.bodies(number)[-1]
+    return found.group(1)
+
+
+def approve_on_dashboard(client, svc, phones, languages: str = "en,es") -> int:  # noqa: ANN001
+    with svc.sessions() as session:
+        app_id = session.scalar(select(Application.id).order_by(Application.id.desc()))
+    response = post(client, f"/dashboard/applications/{app_id}/approve",
+                    {f"a{app_id}-languages": languages}, page="/dashboard/applications")
+    assert response.status_code == 302
+    phones.work()
+    return app_id
+
+
+def test_dashboard_approval_texts_a_code_and_the_phone_confirms_it(app, phones, svc):
+    """Found in an attack review: approval put the applicant's number straight on the
+    roster, and a faked From can apply for any number. Now the phone has to confirm."""
     apply_by_text(phones)
     viewer = signed_in(app, svc, "viewer", "viewer@example.org")
     assert viewer.get("/dashboard/applications").status_code == 403
     client = signed_in(app, svc, "coordinator", "coord@example.org")
     page = client.get("/dashboard/applications").get_data(as_text=True)
     assert "Jordan" in page and "weekday evenings" in page and APPLICANT not in page
-    with svc.sessions() as session:
-        app_id = session.scalar(select(Application.id))
-    response = post(client, f"/dashboard/applications/{app_id}/approve",
-                    {f"a{app_id}-languages": "en,es"}, page="/dashboard/applications")
-    assert response.status_code == 302
-    phones.work()
+    approve_on_dashboard(client, svc, phones)
     assert "application to be a peer volunteer was approved" in phones.bodies(APPLICANT)[-1]
+    code = texted_code(phones)
     with svc.sessions() as session:
         volunteer = session.scalar(select(Volunteer))
-        assert (volunteer.name, volunteer.languages, volunteer.active, volunteer.on_shift,
-                volunteer.pin_hash) == ("Jordan", "en,es", True, False, None)
-        actions = session.scalars(select(AuditEntry.action)).all()
-    assert "application.approve" in actions
+        assert (volunteer.name, volunteer.languages, volunteer.active) == ("Jordan", "en,es",
+                                                                           False)
+        assert session.scalar(select(Application.status)) == "confirming"
+        assert "application.approve" in session.scalars(select(AuditEntry.action)).all()
+    page = client.get("/dashboard/applications").get_data(as_text=True)
+    assert "waiting for the phone to confirm" in page and "Jordan" in page
+    # Not a volunteer yet: ON is a survivor's word (a new conversation), never a shift.
+    assert "peer support line" in phones.replies(phones.text(APPLICANT, "ON"))[0]
+    with svc.sessions() as session:
+        assert not session.scalar(select(Volunteer.on_shift))
+    # The code from the phone, even with a conversation waiting: confirmed after it.
+    assert "after this conversation" in phones.replies(
+        phones.text(APPLICANT, f"VOLUNTEER {code}"))[0]
+    phones.text(APPLICANT, "#END")
+    assert "you're a peer volunteer now" in phones.replies(
+        phones.text(APPLICANT, f"volunteer {code}."))[0]
+    with svc.sessions() as session:
+        volunteer = session.scalar(select(Volunteer))
+        assert (volunteer.active, volunteer.on_shift, volunteer.pin_hash) == (True, False, None)
+        assert session.scalar(select(Application.status)) == "approved"
+        assert "application.confirm" in session.scalars(select(AuditEntry.action)).all()
+        assert code not in " ".join(session.scalars(select(AuditEntry.detail)))
     assert "on shift" in phones.replies(phones.text(APPLICANT, "ON"))[0]
+    page = client.get("/dashboard/applications").get_data(as_text=True)
+    assert "Jordan" not in page
+
+
+def test_wrong_codes_from_a_faked_number_lock_and_send_the_application_back(app, phones, svc):
+    apply_by_text(phones)  # by someone faking APPLICANT's number, say
+    client = signed_in(app, svc, "coordinator", "coord@example.org")
+    approve_on_dashboard(client, svc, phones)
+    code = texted_code(phones)  # reaches the real phone only
+    wrong = [c for c in (f"{n:04d}" for n in range(10)) if c != code]
+    replies = [phones.replies(phones.text(APPLICANT, f"VOLUNTEER {c}"))[0] for c in wrong[:5]]
+    assert all("isn't right" in r for r in replies[:4]) and "Too many" in replies[4]
+    # Locked: the right code is not taken any more; back to the coordinators.
+    assert "already have your application" in phones.replies(
+        phones.text(APPLICANT, f"VOLUNTEER {code}"))[0]
+    phones.work()
+    with svc.sessions() as session:
+        assert session.scalar(select(Volunteer.active)) is False
+        assert session.scalar(select(Application.status)) == "submitted"
+        assert "application.confirm_locked" in session.scalars(select(AuditEntry.action)).all()
+    assert any("wrong VOLUNTEER codes" in b for b in phones.bodies(ONCALL))
+    # A new approval texts a new code; that one works.
+    approve_on_dashboard(client, svc, phones)
+    assert "peer volunteer now" in phones.replies(
+        phones.text(APPLICANT, f"VOLUNTEER {texted_code(phones)}"))[0]
+    with svc.sessions() as session:
+        assert session.scalars(select(Volunteer.active)).all() == [True]
+
+
+def test_an_unconfirmed_approval_lapses_and_can_be_approved_again(app, phones, svc, clock):
+    apply_by_text(phones)
+    client = signed_in(app, svc, "coordinator", "coord@example.org")
+    approve_on_dashboard(client, svc, phones)
+    code = texted_code(phones)
+    clock.advance(48 * 3600 + 1)
+    assert "expired" in phones.replies(phones.text(APPLICANT, f"VOLUNTEER {code}"))[0]
+    page = client.get("/dashboard/applications").get_data(as_text=True)
+    assert "did not confirm in time" in page
+    approve_on_dashboard(client, svc, phones)
+    assert "peer volunteer now" in phones.replies(
+        phones.text(APPLICANT, f"VOLUNTEER {texted_code(phones)}"))[0]
+    with svc.sessions() as session:
+        assert session.scalars(select(Volunteer.active)).all() == [True]
+
+
+def test_a_code_text_without_an_approval_is_an_ordinary_text(phones, svc):
+    replies = phones.replies(phones.text(APPLICANT, "VOLUNTEER 1234"))
+    assert "peer support line" in replies[0]
+    with svc.sessions() as session:
+        assert session.scalars(select(Volunteer)).all() == []
 
 
 def test_cli_lists_approves_and_declines(app, phones, svc):
@@ -89,12 +173,18 @@ def test_cli_lists_approves_and_declines(app, phones, svc):
         first, second = session.scalars(select(Application.id).order_by(Application.id))
     result = runner.invoke(args=["applications", "approve", str(first)])
     assert result.exit_code == 0, result.output
+    assert "waiting for the phone to confirm" in result.output
     assert runner.invoke(args=["applications", "approve", str(first)]).exit_code != 0
+    assert "waiting for the phone" in runner.invoke(args=["applications", "list"]).output
     assert runner.invoke(args=["applications", "decline", str(second)]).exit_code == 0
     phones.work()
     assert "can't take you on" in phones.bodies(OTHER)[-1]
     with svc.sessions() as session:
         assert session.scalar(select(Volunteer.languages)) == "en,es"  # from the answer
+        assert session.scalar(select(Volunteer.active)) is False  # until the phone confirms
+    phones.text(APPLICANT, f"VOLUNTEER {texted_code(phones)}")
+    with svc.sessions() as session:
+        assert session.scalar(select(Volunteer.active)) is True
 
 
 def test_roster_tags_cli_checks_and_audits(app, svc):

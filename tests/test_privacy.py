@@ -8,10 +8,19 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select, text
 
 from peerline.app import create_app
-from peerline.models import Escalation, Message, OutboundMessage, Survivor, Volunteer
+from peerline.models import (
+    Conversation,
+    Escalation,
+    Message,
+    Offer,
+    OutboundMessage,
+    Survivor,
+    Volunteer,
+)
 from peerline.privacy.purge import purge_expired
 
-from .test_text_line import ALEX, SURV, add_volunteer
+from .privacy_story import dump, opened, redis_values
+from .test_text_line import ALEX, ONCALL, SURV, add_volunteer
 
 
 def test_numbers_are_never_stored_in_clear(phones, svc):
@@ -116,6 +125,84 @@ def test_quick_exit_erases_and_silences(phones, svc):
     phones.work()
     assert len(phones.received(SURV)) == before
     assert phones.bodies(SURV) == []  # the gateway's records are deleted, as Twilio's are
+
+
+def _quick_exited(phones, svc) -> str:
+    """Alex and SURV talk, SURV quick-exits: the line number they used."""
+    add_volunteer(svc, "Alex", ALEX)
+    number = phones.pair(ALEX, SURV, "my stepfather keeps texting me")
+    phones.text(SURV, "he reads my phone at night")
+    phones.work()
+    assert phones.replies(phones.text(SURV, "#erase")) == []
+    phones.work()
+    return number
+
+
+def _readable(svc) -> str:
+    values = [v for vs in dump(svc.engine).values() for v in vs]
+    values += [v.decode("utf-8", "replace") for v in redis_values(svc.redis())]
+    return "\n".join(opened(values, svc.line.vault))
+
+
+def test_a_crisis_text_after_a_quick_exit_is_answered_escalated_and_alerted(phones, svc):
+    """Found in an attack review: after #ERASE every text was stored and never answered
+    until START. The next text is a fresh start, as if START came first."""
+    _quick_exited(phones, svc)
+    replies = phones.replies(phones.text(
+        SURV, "I want to kill myself tonight, I have the pills"))
+    assert any("988" in r for r in replies)  # the hotline, in the same reply
+    assert any("peer support line" in r for r in replies)  # a new conversation's welcome
+    phones.work()
+    with svc.sessions() as session:
+        survivor = session.scalars(select(Survivor)).one()
+        assert not survivor.opted_out
+        fresh = session.scalars(select(Conversation).where(
+            Conversation.status != "closed")).one()
+        assert fresh.priority == 1
+        escalation = session.scalars(select(Escalation)).one()
+        assert escalation.conversation_id == fresh.id
+        assert session.scalars(select(Offer).where(Offer.conversation_id == fresh.id)).all()
+    assert "CRISIS" in phones.bodies(ONCALL)[-1]  # the on-call coordinator is alerted
+
+
+def test_an_ordinary_text_after_a_quick_exit_opens_a_new_conversation_without_old_words(
+        phones, svc):
+    _quick_exited(phones, svc)
+    replies = phones.replies(phones.text(SURV, "hello again, can someone talk"))
+    assert replies and "peer support line" in replies[0]
+    phones.work()
+    with svc.sessions() as session:
+        conversations = session.scalars(select(Conversation).order_by(Conversation.id)).all()
+        assert [c.status for c in conversations][0] == "closed"
+        assert conversations[0].closed_reason == "erased"
+        assert len(conversations) == 2 and conversations[1].status != "closed"
+    offer_line = phones.received(ALEX)[-1][0]  # offered to the free peer, as any first text
+    assert "YES" in phones.bodies(ALEX)[-1]
+    phones.text(ALEX, "YES", to=offer_line)
+    phones.work()
+    everything = _readable(svc) + "\n".join(phones.bodies(ALEX) + phones.bodies(SURV))
+    for old in ("stepfather", "reads my phone"):
+        assert old not in everything, old
+    assert "hello again" in everything
+    with svc.sessions() as session:
+        fresh = session.scalars(select(Conversation).where(
+            Conversation.status == "active")).one()
+        assert fresh.volunteer_line and not fresh.closed_reason
+
+
+def test_stop_after_a_quick_exit_stays_silent(phones, svc):
+    _quick_exited(phones, svc)
+    assert phones.replies(phones.text(SURV, "STOP")) == []
+    assert phones.replies(phones.text(SURV, "I want to kill myself tonight")) == []
+    phones.work()
+    with svc.sessions() as session:
+        assert session.scalars(select(Survivor)).one().opted_out
+        assert session.scalars(select(Escalation)).all() == []
+        assert session.scalars(select(Conversation).where(
+            Conversation.status != "closed")).all() == []
+    assert phones.bodies(SURV) == []
+    # START lifts it, as before.
+    assert phones.replies(phones.text(SURV, "START"))
 
 
 def test_key_rotation(settings, clock, svc, phones):

@@ -268,6 +268,26 @@ def test_permanent_errors_are_never_retried_and_21610_opts_out(
     assert "hello?" not in [m.body for m in outbound(svc)]
 
 
+
+def test_the_carriers_opt_out_after_a_quick_exit_is_never_lifted_by_a_text(
+        twilio_settings, phones, svc, fake):
+    """A quick exit is lifted by the survivor's next text; the carrier's opt-out (21610)
+    is not (it is told apart by ``opted_out_at``)."""
+    add_volunteer(svc, "Alex", ALEX)
+    phones.text(ALEX, "ON")
+    pair(phones, svc, fake, ALEX, SURV)
+    phones.text(SURV, "#ERASE")
+    work(svc)
+    line_no = pair(phones, svc, fake, ALEX, SURV, first="hello again")  # a fresh start
+    fake.configure(permanent={SURV: 21610})
+    phones.text(ALEX, "are you ok?", to=line_no)
+    work(svc)
+    assert phones.replies(phones.text(SURV, "hi, are you there")) == []
+    with svc.sessions() as session:
+        survivor = session.scalars(select(Survivor)).one()
+        assert survivor.opted_out and survivor.opted_out_at is not None
+
+
 # --- (d) a worker killed mid-send -------------------------------------------------------
 
 class WorkerKilled(BaseException):

@@ -20,18 +20,26 @@ def applications_list() -> None:
     svc = services()
     with svc.sessions() as session:
         rows = applications.submitted(session)
-        if not rows:
+        confirming = applications.waiting_for_phone(session)
+        if not rows and not confirming:
             click.echo("no applications waiting")
         for row in rows:
             click.echo(f"#{row.id}\t{row.name}\tlanguages: {row.languages}\t"
                        f"availability: {row.availability}\t{row.created_at:%Y-%m-%d}")
+        for row in confirming:
+            state = ("the phone did not confirm in time: approve again"
+                     if applications.lapsed(svc.line, row) else
+                     f"approved, waiting for the phone to confirm (until "
+                     f"{applications.confirm_until(row):%Y-%m-%d %H:%M} UTC)")
+            click.echo(f"#{row.id}\t{row.name}\t{state}")
 
 
 @applications_cli.command("approve")
 @click.argument("application_id", type=int)
 @click.option("--lang", default=None, help="Language codes (en,es); else from the answer.")
 def applications_approve(application_id: int, lang: str | None) -> None:
-    """Put the applicant on the roster (off shift, no PIN yet) and text them."""
+    """Approve: text the applicant's phone a code; it joins the roster (off shift, no PIN
+    yet) when that phone replies with it."""
     svc = services()
     try:
         with svc.sessions.begin() as session:
@@ -40,7 +48,8 @@ def applications_approve(application_id: int, lang: str | None) -> None:
             vid = volunteer.id
     except (InvalidNumber, RosterError) as exc:
         raise click.UsageError(str(exc)) from None
-    click.echo(f"approved: volunteer #{vid} (no PIN yet: roster set-pin)")
+    click.echo(f"approved: volunteer #{vid}, waiting for the phone to confirm (texted a "
+               "code; then roster set-pin for the voice line)")
 
 
 @applications_cli.command("decline")

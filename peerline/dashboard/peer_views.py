@@ -33,17 +33,24 @@ def feedback_page() -> Any:
 @roles(*EDITORS)
 def applications_page() -> Any:
     """Applications to volunteer waiting for a decision (the applicants' own answers)."""
-    with _svc().sessions() as db:
+    svc = _svc()
+    with svc.sessions() as db:
+        confirming = applications.waiting_for_phone(db)
+        lapsed = [row for row in confirming if applications.lapsed(svc.line, row)]
         rows = [(row, ApproveForm(prefix=f"a{row.id}", data={
             "languages": applications.guess_languages(row.languages, row.lang)}))
-            for row in applications.submitted(db)]
-    return render_template("dashboard/applications.html", rows=rows, decline=DeclineForm())
+            for row in applications.submitted(db) + lapsed]
+        waiting = [(row, applications.confirm_until(row)) for row in confirming
+                   if row not in lapsed]
+    return render_template("dashboard/applications.html", rows=rows, decline=DeclineForm(),
+                           waiting=waiting)
 
 
 @bp.route("/dashboard/applications/<int:application_id>/approve", methods=["POST"])
 @roles(*EDITORS)
 def application_approve(application_id: int) -> Any:
-    """Approve: the applicant goes on the roster (off shift, no PIN yet) and is texted."""
+    """Approve: the applicant's phone is texted a code; it joins the roster (off shift, no
+    PIN yet) when that phone replies with it."""
     svc = _svc()
     form = ApproveForm(prefix=f"a{application_id}")
     if not form.validate_on_submit():
@@ -57,7 +64,8 @@ def application_approve(application_id: int) -> Any:
     except (InvalidNumber, RosterError) as exc:
         flash(f"Application #{application_id}: {exc}", "error")
         return redirect(url_for("dashboard.applications_page"))
-    flash(f"{name} is on the roster (off shift; set a PIN for the voice line).", "info")
+    flash(f"{name}: approved, waiting for the phone to confirm (the line texted it a code; "
+          "they join the roster, off shift, when that phone replies with it).", "info")
     return redirect(url_for("dashboard.applications_page"))
 
 

@@ -305,9 +305,12 @@ def _fail(session: Session, line: Line, message: OutboundMessage, code: int | No
     """Record a permanent failure; an opted-out recipient is marked so."""
     message.status, message.error_code = OutboundStatus.FAILED, code
     if code == OPTED_OUT:
-        for model in (Survivor, Volunteer):
-            session.execute(update(model).where(model.phone_hash == message.to_hash)
-                            .values(opted_out=True))
+        # The carrier's STOP: stamped, so it is never taken for a quick exit (which a
+        # survivor's next text lifts, see privacy.erasure.quick_exited).
+        session.execute(update(Survivor).where(Survivor.phone_hash == message.to_hash)
+                        .values(opted_out=True, opted_out_at=line.now()))
+        session.execute(update(Volunteer).where(Volunteer.phone_hash == message.to_hash)
+                        .values(opted_out=True))
     hook = line.text_failed.get(message.kind)
     if hook is not None:  # e.g. an undeliverable offer moves on (see peerline.handlers)
         hook(session, line, message)

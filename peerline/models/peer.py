@@ -61,7 +61,8 @@ class ApplicationStatus(StrEnum):
 
     ASKING = "asking"  # questions still being answered by text
     SUBMITTED = "submitted"  # waiting for a coordinator
-    APPROVED = "approved"
+    CONFIRMING = "confirming"  # approved, waiting for the applicant's phone to text the code
+    APPROVED = "approved"  # and confirmed from the phone: an active volunteer
     DECLINED = "declined"
     CANCELLED = "cancelled"  # lapsed, opted out or erased before it was submitted
 

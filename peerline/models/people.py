@@ -95,7 +95,7 @@ class Survivor(Base):
     phone_hash: Mapped[str] = mapped_column(String(64), unique=True)
     lang: Mapped[str] = mapped_column(String(8), default="en")
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
-    opted_out_at: Mapped[datetime | None] = mapped_column(DateTime)
+    opted_out_at: Mapped[datetime | None] = mapped_column(DateTime)  # STOP; None after a quick exit
     last_hotline_at: Mapped[datetime | None] = mapped_column(DateTime)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime)  # last quick exit
     created_at: Mapped[datetime] = mapped_column(DateTime)

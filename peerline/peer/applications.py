@@ -5,16 +5,25 @@ application waits at most ``PEERLINE_APPLICATION_WINDOW_S`` for each answer, the
 (a later text is an ordinary message). Texts with crisis words are never taken as an
 answer: the application is dropped and the text goes the crisis way.
 
-A coordinator approves on the dashboard or with ``applications approve ID``: the
-applicant goes on the roster as an active volunteer, off shift and without a voice PIN
-(the coordinator's approval is the sign that their training is done; ``roster set-pin``
-gives them the voice line), and is texted that they can text ``ON``. Declining texts a
-kind note. Both are audited.
+A coordinator approves on the dashboard or with ``applications approve ID``, but a
+faked ``From`` could have applied for someone else's number, so approval takes two steps:
+the line texts the applicant's phone a four-digit code, and only a reply of
+``VOLUNTEER <code>`` from that phone within ``CONFIRM_WINDOW`` makes it an active
+volunteer (off shift, without a voice PIN: the coordinator's approval is the sign that
+their training is done; ``roster set-pin`` gives them the voice line). Until then the
+volunteer row exists but is inactive (texts from the phone are still a survivor's) and
+the application is ``confirming``. The code is a keyed hash of the application and the
+approval time (nothing stored, as for shift codes in :mod:`peerline.scheduling.confirm`);
+each wrong code counts toward the volunteer row's lock like a wrong PIN, and the lock
+sends the application back to the coordinators (a new approval, a new code). Declining
+texts a kind note. All of it is audited.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import hmac
+import re
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,13 +37,18 @@ from peerline.models import (
     Survivor,
     Volunteer,
 )
-from peerline.people import roster
+from peerline.people import pins, roster
 from peerline.people.roster import RosterError
 from peerline.staff import audit
 from peerline.text import conversations
 from peerline.text.texts import say
 
 WORDS = {"VOLUNTEER", "VOLUNTARIO", "VOLUNTARIA"}
+#: How long the applicant's phone has to text the code back after an approval.
+CONFIRM_WINDOW = timedelta(hours=48)
+_CONFIRMATION = re.compile(r"(?:VOLUNTEER|VOLUNTARIO|VOLUNTARIA)\s+(\d{4})")
+#: Who confirms, in the audit log (the applicant's phone; never its number).
+PHONE_ACTOR = "applicant's phone"
 MAX_ANSWER = 300
 _NEXT = {ApplicationStep.NAME: ApplicationStep.LANGUAGES,
          ApplicationStep.LANGUAGES: ApplicationStep.AVAILABILITY,
@@ -63,6 +77,8 @@ def start(session: Session, line: Line, survivor: Survivor, line_number: str) ->
     """``VOLUNTEER``: start (or resume) an application; returns the question to ask."""
     if _latest(session, survivor, ApplicationStatus.SUBMITTED) is not None:
         return say("volunteer_pending", survivor.lang)
+    if _latest(session, survivor, ApplicationStatus.CONFIRMING) is not None:
+        return say("volunteer_confirm_waiting", survivor.lang)
     row = asking(session, line, survivor)
     now = line.now()
     if row is None:
@@ -113,18 +129,67 @@ def guess_languages(text: str | None, fallback: str) -> str:
     return ",".join(codes) or fallback
 
 
-def _submitted(session: Session, application_id: int) -> Application:
+def waiting_for_phone(session: Session) -> list[Application]:
+    """Applications approved but not yet confirmed from the applicant's phone."""
+    return list(session.scalars(select(Application).where(
+        Application.status == ApplicationStatus.CONFIRMING).order_by(Application.id)))
+
+
+def confirm_until(row: Application) -> datetime | None:
+    """Until when the applicant's phone can confirm an approval (None: not approved)."""
+    return row.decided_at + CONFIRM_WINDOW if row.decided_at is not None else None
+
+
+def lapsed(line: Line, row: Application) -> bool:
+    """True when an approval waited too long for the phone (it can be approved again)."""
+    until = confirm_until(row)
+    return row.status == ApplicationStatus.CONFIRMING and until is not None \
+        and until <= line.now()
+
+
+def code(line: Line, row: Application) -> str:
+    """The four-digit code texted to the applicant's phone for this approval."""
+    assert row.decided_at is not None
+    digest = line.vault.hash(f"application-confirm:{row.id}:{row.volunteer_id}:"
+                             f"{row.decided_at.isoformat()}")
+    return f"{int(digest[:12], 16) % 10000:04d}"
+
+
+def _decidable(session: Session, line: Line, application_id: int) -> Application:
     row = session.scalar(select(Application).where(Application.id == application_id)
                          .with_for_update())
-    if row is None or row.status != ApplicationStatus.SUBMITTED:
+    if row is None or not (row.status == ApplicationStatus.SUBMITTED or lapsed(line, row)):
         raise RosterError("no such application waiting for a decision")
     return row
 
 
+def _pending_volunteer(session: Session, line: Line, number: str, name: str,
+                       langs: str) -> Volunteer:
+    """The inactive volunteer row this approval makes active once the phone confirms.
+
+    Re-approving (after a lapse, a lock, a quick exit) reuses the row made for this phone
+    by an earlier application that never became a volunteer."""
+    earlier = session.scalar(select(Volunteer).where(
+        Volunteer.phone_hash == line.vault.hash(number), Volunteer.active.is_(False),
+        Volunteer.id.in_(select(Application.volunteer_id).where(
+            Application.status != ApplicationStatus.APPROVED))).with_for_update())
+    if earlier is None:
+        volunteer = roster.add_volunteer(session, line, name, number, langs)
+    else:
+        volunteer = earlier
+        volunteer.name, volunteer.languages = name, roster.parse_languages(langs)
+    # Not on the roster yet: its texts stay a survivor's, it gets no offers or rings.
+    volunteer.active = False
+    volunteer.pin_failures, volunteer.pin_failed_at, volunteer.pin_locked_until = 0, None, None
+    session.flush()
+    return volunteer
+
+
 def approve(session: Session, line: Line, actor: str, application_id: int,
             languages: str | None = None) -> Volunteer:
-    """Put the applicant on the roster (active, off shift, no PIN), text them; audited."""
-    row = _submitted(session, application_id)
+    """Approve: text the applicant's phone a code; audited. The returned volunteer is
+    inactive until that phone texts the code back (:func:`confirm`)."""
+    row = _decidable(session, line, application_id)
     survivor = session.get(Survivor, row.survivor_id)
     if survivor is None:
         raise RosterError("the applicant is gone")
@@ -132,15 +197,72 @@ def approve(session: Session, line: Line, actor: str, application_id: int,
         raise RosterError("the applicant is in a conversation right now; try again later")
     number = line.vault.decrypt(survivor.phone_enc)
     langs = languages or guess_languages(row.languages, row.lang)
-    volunteer = roster.add_volunteer(session, line, (row.name or "").strip()[:120] or "new peer",
-                                     number, langs)
-    row.status, row.volunteer_id = ApplicationStatus.APPROVED, volunteer.id
+    volunteer = _pending_volunteer(session, line, number,
+                                   (row.name or "").strip()[:120] or "new peer", langs)
+    row.status, row.volunteer_id = ApplicationStatus.CONFIRMING, volunteer.id
     row.decided_by, row.decided_at = actor[:254], line.now()
+    row.updated_at = line.now()
     audit.record(session, line, actor, "application.approve", f"application #{row.id}",
-                 f"volunteer #{volunteer.id} languages={volunteer.languages}")
+                 f"volunteer #{volunteer.id} languages={volunteer.languages}; "
+                 "waiting for the phone to confirm")
     outbox.text_survivor(session, line, survivor, row.line_number,
-                         say("volunteer_approved", row.lang))
+                         say("volunteer_confirm", row.lang, code=code(line, row),
+                             hours=int(CONFIRM_WINDOW.total_seconds() // 3600)))
     return volunteer
+
+
+def confirmation_code(word: str) -> str | None:
+    """The code in ``VOLUNTEER 4821`` (or ``VOLUNTARIO``/``VOLUNTARIA``), else None."""
+    match = _CONFIRMATION.fullmatch(word)
+    return match.group(1) if match else None
+
+
+def confirm(session: Session, line: Line, survivor: Survivor, given: str) -> str | None:
+    """``VOLUNTEER 4821`` from the applicant's phone: the right code (in time) makes the
+    approved applicant an active volunteer. Returns the reply; None when this phone has
+    no application at all (the text goes the ordinary way)."""
+    row = session.scalar(select(Application).where(
+        Application.survivor_id == survivor.id,
+        Application.status == ApplicationStatus.CONFIRMING)
+        .order_by(Application.id.desc()).limit(1).with_for_update())
+    if row is None or row.volunteer_id is None:
+        if _latest(session, survivor, ApplicationStatus.SUBMITTED) is not None:
+            return say("volunteer_pending", survivor.lang)  # e.g. sent back by the lock
+        return None
+    if lapsed(line, row):
+        return say("volunteer_confirm_expired", row.lang)
+    if conversations.open_conversation(session, survivor.id) is not None:
+        return say("volunteer_confirm_later", row.lang)
+    volunteer = session.scalar(select(Volunteer).where(Volunteer.id == row.volunteer_id)
+                               .with_for_update())
+    if volunteer is None:
+        return None
+    session.refresh(volunteer, ["pin_failures", "pin_failed_at", "pin_locked_until"])
+    if pins.locked(line, volunteer):
+        return say("volunteer_confirm_locked", row.lang)
+    if not hmac.compare_digest(code(line, row), given):
+        if pins.count_failure(session, line, volunteer,
+                              alert="application_code_locked") is pins.Outcome.LOCKED:
+            # Back to the coordinators: a new approval texts a new code.
+            row.status, row.updated_at = ApplicationStatus.SUBMITTED, line.now()
+            audit.record(session, line, PHONE_ACTOR, "application.confirm_locked",
+                         f"application #{row.id}", f"volunteer #{volunteer.id}")
+            return say("volunteer_confirm_locked", row.lang)
+        return say("volunteer_confirm_wrong", row.lang)
+    volunteer.active = True
+    volunteer.pin_failures, volunteer.pin_failed_at = 0, None
+    row.status, row.updated_at = ApplicationStatus.APPROVED, line.now()
+    audit.record(session, line, PHONE_ACTOR, "application.confirm", f"application #{row.id}",
+                 f"volunteer #{volunteer.id} is on the roster")
+    return say("volunteer_approved", row.lang)
+
+
+def _submitted(session: Session, application_id: int) -> Application:
+    row = session.scalar(select(Application).where(Application.id == application_id)
+                         .with_for_update())
+    if row is None or row.status != ApplicationStatus.SUBMITTED:
+        raise RosterError("no such application waiting for a decision")
+    return row
 
 
 def decline(session: Session, line: Line, actor: str, application_id: int) -> Application:

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from peerline.models import Application, ApplicationStatus, Feedback, PeerChoice, Survivor
 
-OPEN_APPLICATION = (ApplicationStatus.ASKING, ApplicationStatus.SUBMITTED)
+OPEN_APPLICATION = (ApplicationStatus.ASKING, ApplicationStatus.SUBMITTED,
+                    ApplicationStatus.CONFIRMING)
 
 
 def forget(session: Session, survivor: Survivor) -> None:

@@ -2,7 +2,8 @@
 
 :func:`before` runs before an ordinary text is stored and relayed: ``RESOURCES`` /
 ``RECURSOS`` (answered in any state, never relayed to a peer, never opening a
-conversation), and, outside a live conversation, ``PEER``, ``SAME``, ``VOLUNTEER``, the
+conversation), ``VOLUNTEER <code>`` confirming an approved application (in any state,
+never relayed), and, outside a live conversation, ``PEER``, ``SAME``, ``VOLUNTEER``, the
 answer to the peer question, a feedback digit and application answers. Inside a live
 conversation every other word is relayed as usual ("same" is an ordinary reply there).
 A text with crisis words is never taken by any of these: it goes the crisis way.
@@ -41,6 +42,11 @@ def before(session: Session, line: Line, survivor: Survivor,
         return None
     if resources.is_resources(word):
         return Answer([resources.reply(line, word, survivor.lang)])
+    given = applications.confirmation_code(word)
+    if given is not None:  # VOLUNTEER 4821: in any state, never relayed (the code is theirs)
+        text = applications.confirm(session, line, survivor, given)
+        if text is not None:
+            return Answer([text])
     if conversation is not None and conversation.status != ConversationStatus.WAITING:
         return None  # live: relayed as usual
     if word in PEER_WORDS:

@@ -65,7 +65,8 @@ def erase_survivor(session: Session, line: Line, survivor_id: int) -> Erasure:
     """Quick exit: erase the survivor's words everywhere, opt them out, tell their peer.
 
     Runs in the caller's transaction (the webhook's). Nothing more is sent to the
-    survivor until ``START``; a paired peer is told the person has left.
+    survivor until they text again (:func:`quick_exited`); a paired peer is told the
+    person has left.
     """
     survivor = session.get(Survivor, survivor_id)
     if survivor is None:
@@ -119,6 +120,9 @@ def erase_survivor(session: Session, line: Line, survivor_id: int) -> Erasure:
     peer_forget.forget(session, survivor)  # choice of peer, feedback words, applications
     survivor.erased_at = line.now()
     conversations.survivor_opted_out(session, line, survivor, reason="erased")
+    # Opted out by the quick exit, not by the carrier: no ``opted_out_at`` (STOP sets
+    # one), so the survivor's next text is a fresh start (:func:`quick_exited`).
+    survivor.opted_out_at = None
     session.flush()
     log.info("event=survivor_erased survivor=%s conversations=%s messages=%s outbound=%s "
              "cancelled=%s escalations=%s voicemails=%s remote=%s", survivor.id,
@@ -132,3 +136,16 @@ def arrived_before_erasure(survivor: Survivor, arrived_at: datetime | None) -> b
     last quick exit: replayed now, it is stored without its words and deleted at Twilio."""
     return (arrived_at is not None and survivor.erased_at is not None
             and arrived_at <= survivor.erased_at)
+
+
+def quick_exited(survivor: Survivor) -> bool:
+    """True while the survivor is silent because of a quick exit (not STOP).
+
+    Their next text that is not an opt-out word is a fresh start, as if they had texted
+    ``START`` first: a faked text could make the line answer that phone, but a faked
+    ``From`` can do that to any number that never used the line, so the quick exit adds
+    no exposure, while silence could cost a life. STOP after it sets ``opted_out_at``
+    and stays silent until ``START``.
+    """
+    return (survivor.opted_out and survivor.opted_out_at is None
+            and survivor.erased_at is not None)

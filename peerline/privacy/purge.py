@@ -46,7 +46,8 @@ def purge_expired(session: Session, line: Line) -> int:
         Feedback.asked_at < cutoff, Feedback.words.is_not(None)).values(words=None))
     session.execute(update(Application).where(
         Application.updated_at < cutoff,
-        Application.status.not_in((ApplicationStatus.ASKING, ApplicationStatus.SUBMITTED)),
+        Application.status.not_in((ApplicationStatus.ASKING, ApplicationStatus.SUBMITTED,
+                                    ApplicationStatus.CONFIRMING)),
         Application.name.is_not(None)).values(name=None, languages=None, availability=None))
     lapsed = line.now() - timedelta(seconds=line.setting("PEERLINE_APPLICATION_WINDOW_S"))
     session.execute(delete(Application).where(

@@ -176,9 +176,13 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
                conversation_id=conversation.id if conversation else None, **store)
         erasure.erase_survivor(session, line, survivor.id)
         return Reply(erased=True)  # nothing is sent: a phone in the wrong hands shows no reply
+    if erasure.quick_exited(survivor):
+        # A fresh start, as if START came first (why: erasure.quick_exited). Nothing from
+        # before comes back: the erasure closed and emptied every conversation.
+        survivor.opted_out = False
     if survivor.opted_out:
         _store(session, line, kind="text", conversation_id=None, **store)
-        return Reply()  # opted out: nothing is sent until START
+        return Reply()  # opted out (STOP): nothing is sent until START
 
     reply = Reply()
     previous = _previous_text(session, line, conversation, survivor.phone_hash)

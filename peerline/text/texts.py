@@ -170,10 +170,46 @@ TEXTS: dict[str, dict[str, str]] = {
               "VOLUNTARIO entonces.",
     },
     "volunteer_approved": {
-        "en": "Good news: your application to be a peer volunteer was approved. Text ON "
-              "here when you're ready for a shift, HELP for the commands.",
-        "es": "Buenas noticias: aprobamos tu solicitud de voluntariado. Escribe ON aquí "
-              "cuando estés listo/a para un turno, HELP para ver los comandos.",
+        "en": "Confirmed: you're a peer volunteer now. Text ON here when you're ready for "
+              "a shift, HELP for the commands.",
+        "es": "Confirmado: ya eres voluntario/a. Escribe ON aquí cuando estés listo/a para "
+              "un turno, HELP para ver los comandos.",
+    },
+    "volunteer_confirm": {
+        "en": "Good news: your application to be a peer volunteer was approved. To finish, "
+              "reply VOLUNTEER {code} from this phone within {hours} hours (it shows this "
+              "phone is yours).",
+        "es": "Buenas noticias: aprobamos tu solicitud de voluntariado. Para terminar, "
+              "responde VOLUNTARIO {code} desde este teléfono en {hours} horas (así sabemos "
+              "que el teléfono es tuyo).",
+    },
+    "volunteer_confirm_waiting": {
+        "en": "Your application was approved: reply VOLUNTEER and the 4-digit code we "
+              "texted you to finish.",
+        "es": "Aprobamos tu solicitud: responde VOLUNTARIO y el código de 4 cifras que te "
+              "enviamos para terminar.",
+    },
+    "volunteer_confirm_wrong": {
+        "en": "That code isn't right. Reply VOLUNTEER and the 4-digit code from our text.",
+        "es": "Ese código no es correcto. Responde VOLUNTARIO y el código de 4 cifras de "
+              "nuestro mensaje.",
+    },
+    "volunteer_confirm_locked": {
+        "en": "Too many wrong codes. A coordinator will need to approve your application "
+              "again; we'll text you a new code.",
+        "es": "Demasiados códigos incorrectos. Alguien del equipo tendrá que aprobar tu "
+              "solicitud otra vez; te enviaremos un código nuevo.",
+    },
+    "volunteer_confirm_expired": {
+        "en": "That code has expired. A coordinator can approve your application again; "
+              "we'll text you a new code.",
+        "es": "Ese código venció. Alguien del equipo puede aprobar tu solicitud otra vez; "
+              "te enviaremos un código nuevo.",
+    },
+    "volunteer_confirm_later": {
+        "en": "You can confirm after this conversation: reply VOLUNTEER and the code then.",
+        "es": "Puedes confirmarlo después de esta conversación: responde VOLUNTARIO y el "
+              "código entonces.",
     },
     "volunteer_declined": {
         "en": "Thank you for applying to be a peer volunteer. We can't take you on right "
@@ -331,6 +367,10 @@ ONCALL_TEXTS: dict[str, str] = {
                   "{minutes} min after repeated wrong PINs on calls showing their number. "
                   "If it wasn't them, someone may be faking their caller ID. A new PIN "
                   "(roster set-pin) lifts the lock.",
+    "application_code_locked": "peerline: the approval of new volunteer #{vid} ({name}) "
+                               "was sent back after repeated wrong VOLUNTEER codes texted "
+                               "from their number (locked {minutes} min). If it wasn't "
+                               "them, someone may be faking their number.",
     "code_locked": "peerline: volunteer #{vid} ({name}) is locked for {minutes} min (voice "
                    "and shift codes) after repeated wrong shift codes (YES CANT/SWAP) "
                    "texted from their number. If it wasn't them, someone may be faking "
