@@ -1,7 +1,7 @@
 """A surge: 2,000 first texts from distinct survivors within 60 s, 20 volunteers on shift.
 
     .venv/bin/python bench/surge_bench.py [--texts 2000] [--seconds 60] [--volunteers 20]
-        [--crisis-share 0.05] [--config sync:2]
+        [--crisis-share 0.05] [--config sync:2] [--offer-timeout 60]
 
 The line runs as the Procfile runs it: gunicorn (``wsgi:app``, the project's
 ``gunicorn.conf.py``) and one worker (``flask --app wsgi worker``), the Twilio gateway on
@@ -11,8 +11,11 @@ crisis texts), up to 64 at once. Then it waits until the outbox is drained (no p
 task is due and the RQ queue is empty) and checks: every answer 2xx, every text stored
 once (one message and one conversation per sid and survivor), and offers in order
 (within each priority, the conversations offered are the earliest to arrive; crisis
-first). Prints the webhook p50/p99 and the time to drain last. The schema is dropped and
-rebuilt: never point it at a line's real database.
+first). Prints the webhook p50/p99 and the time to drain last, and exits 1 if any
+conversation was offered out of order. ``--offer-timeout`` shorter than the run (say 15)
+makes offers time out during the surge, so the volunteers freed by time-outs are paired
+again while texts still arrive: the case that once offered survivors out of order. The
+schema is dropped and rebuilt: never point it at a line's real database.
 """
 
 from __future__ import annotations
@@ -73,6 +76,8 @@ def main() -> None:
     parser.add_argument("--volunteers", type=int, default=20)
     parser.add_argument("--crisis-share", type=float, default=0.05)
     parser.add_argument("--config", default="sync:2")
+    parser.add_argument("--offer-timeout", type=int, default=60,
+                        help="PEERLINE_OFFER_TIMEOUT_S for the line (seconds)")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="peerline-surge-")
     port = free_port()
@@ -82,7 +87,8 @@ def main() -> None:
                "TWILIO_API_BASE_URL": fake.url, "PEERLINE_INSTANCE_DIR": tmp,
                "SECRET_KEY": "bench-secret-key-long-enough-for-the-line-0123456789",
                "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-               "PEERLINE_NUMBERS": "+15550000001,+15550000002,+15550000003"}
+               "PEERLINE_NUMBERS": "+15550000001,+15550000002,+15550000003",
+               "PEERLINE_OFFER_TIMEOUT_S": str(args.offer_timeout)}
         app = create_app({k: env[k] for k in env if k.startswith(("PEERLINE", "TWILIO",
                                                                     "SECRET", "PUBLIC"))})
         svc = app.extensions["peerline"]
@@ -145,7 +151,8 @@ def main() -> None:
             first_gap = offered.index(False) if False in offered else len(offered)
             out_of_order += sum(offered[first_gap:])
         print(f"surge: {args.texts} first texts in {sent - began:.1f} s "
-              f"({args.config}, {args.volunteers} volunteers on shift, 1 worker)")
+              f"({args.config}, {args.volunteers} volunteers on shift, 1 worker, "
+              f"offer time-out {args.offer_timeout} s)")
         print(f"answers not 2xx: {len(bad)}; messages stored {stored[0]} "
               f"(distinct sids {stored[1]}); conversations {convs[0]} (survivors {convs[1]})")
         print(f"conversations offered: {sum(1 for r in rows if r[3])}; offered out of "
@@ -154,6 +161,9 @@ def main() -> None:
         print(f"webhook p50 {pct(times, 0.5) * 1000:.1f} ms, p99 {pct(times, 0.99) * 1000:.1f} "
               f"ms; drained {drained - sent:.1f} s after the last text "
               f"({drained - began:.1f} s from the first)")
+        if out_of_order or bad:
+            raise SystemExit(f"FAILED: {out_of_order} conversation(s) offered out of order, "
+                             f"{len(bad)} answer(s) not 2xx")
 
 
 if __name__ == "__main__":
