@@ -79,7 +79,7 @@ def run(runs: int, volunteers: int, body: str, label: str, fake: FakeTwilio,
     with svc.sessions.begin() as session:
         session.execute(text("UPDATE volunteers SET on_shift = false"))
         for i in range(volunteers):
-            number = f"+1555{7 + group:d}8{i:05d}"
+            number = f"+1555{(7 + group) % 10:d}8{i:05d}"
             volunteer = roster.add_volunteer(session, svc.line, f"{label} {i}", number, "en,es",
                                              capacity=3)
             volunteer.on_shift, volunteer.shift_started_at = True, svc.line.now()

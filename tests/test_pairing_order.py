@@ -11,7 +11,7 @@ happen at a fixed point of a pass run by a real RQ SimpleWorker.
 from __future__ import annotations
 
 from rq import SimpleWorker
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from peerline.delivery.sweeper import sweep
 from peerline.models import Conversation, Offer
@@ -105,3 +105,36 @@ def test_a_pass_does_not_jump_a_waiting_survivor_whose_row_is_locked(phones, svc
         assert _offers(svc) == []
     phones.work()  # the pass runs again shortly
     assert _offers(svc) == [(s0, alex, "pending")]
+
+
+def test_room_freed_mid_pass_without_a_request_still_gets_a_next_pass(
+        phones, svc, clock, monkeypatch):
+    needs_postgres(svc)
+    alex = add_volunteer(svc, "Alex", ALEX, capacity=1)
+    add_volunteer(svc, "Sam", SAM, capacity=1)
+    add_volunteer(svc, "Kim", KIM, lang="es", capacity=1)
+    for phone in (ALEX, SAM, KIM):
+        phones.text(phone, "ON")
+    for survivor in SURVIVORS[:3]:
+        phones.text(survivor, "hi, I need to talk to someone")
+        clock.advance(1)
+        phones.work()
+    s0, _s1, s2 = _conversation_ids(svc)
+    phones.text(SURVIVORS[4], "hola, necesito hablar con alguien")  # asks for a pass
+    real_candidates = pairing.candidates
+    fired = []
+
+    def candidates(session, line, conversation, *args, **kwargs):  # noqa: ANN001, ANN202
+        if conversation.id == s2 and not fired:
+            # Alex's offer closes in a transaction whose own request for a pass found
+            # this one still pending (a conflict on its key): it asks for nothing now.
+            with svc.sessions.begin() as other:
+                fired.append(other.execute(
+                    update(Offer).where(Offer.conversation_id == s0, Offer.volunteer_id == alex)
+                    .values(status="passed", resolved_at=clock())).rowcount)
+        return real_candidates(session, line, conversation, *args, **kwargs)
+
+    monkeypatch.setattr(pairing, "candidates", candidates)
+    _run_queued_jobs(svc)  # no sweeper: its backstop would hide a missing request
+    assert fired == [1]
+    assert (s2, alex, "pending") in _offers(svc)  # the next pass came and used the room

@@ -10,10 +10,11 @@ Order: a pairing pass offers in queue order (crisis first, then by arrival). On
 PostgreSQL (READ COMMITTED) each statement of a pass sees what other transactions
 commit meanwhile: an offer expired by the sweeper, a PASS, an end. So a pass only uses
 the room volunteers had when it began (:class:`Room`); room freed during a pass goes to
-the next pass, which whoever freed it asks for, and which starts again at the head of the
-line. Passes run one at a time (a transaction-scoped advisory lock), and a pass that
-meets a waiting conversation locked by someone else stops there and runs again shortly
-instead of offering the survivors behind it first.
+the next pass, which starts again at the head of the line (whoever freed it asks for
+one, and the pass asks for one itself when it ends with more room than it used).
+Passes run one at a time (a transaction-scoped advisory lock), and a pass that meets a
+waiting conversation locked by someone else stops there and runs again shortly instead
+of offering the survivors behind it first.
 """
 
 from __future__ import annotations
@@ -111,17 +112,40 @@ class Room:
     ordinary: bool
 
 
-def room_at_start(session: Session, line: Line) -> dict[int, Room]:
-    """Volunteers with room for an offer as a pass begins (volunteer id → :class:`Room`)."""
+def _loads(session: Session) -> dict[int, int]:
+    """Live conversations plus open offers per volunteer (two grouped queries)."""
+    used: dict[int, int] = {}
+    for vid, count in session.execute(
+            select(Conversation.volunteer_id, func.count())
+            .where(Conversation.volunteer_id.is_not(None),
+                   Conversation.status == ConversationStatus.ACTIVE)
+            .group_by(Conversation.volunteer_id)):
+        used[vid] = used.get(vid, 0) + count
+    for vid, count in session.execute(
+            select(Offer.volunteer_id, func.count()).where(Offer.status == OPEN_OFFER)
+            .group_by(Offer.volunteer_id)):
+        used[vid] = used.get(vid, 0) + count
+    return used
+
+
+def room_now(session: Session, line: Line) -> dict[int, Room]:
+    """Volunteers with room for an offer now (volunteer id → :class:`Room`)."""
     room: dict[int, Room] = {}
+    used = _loads(session)
     for volunteer in session.scalars(_offerable(line)):
-        if not may_offer(session, line, volunteer, crisis=True):
-            continue
-        active, offers = load(session, volunteer.id)
-        slots = effective_capacity(line, volunteer) - active - offers
-        if slots > 0:
+        slots = effective_capacity(line, volunteer) - used.get(volunteer.id, 0)
+        if slots > 0 and may_offer(session, line, volunteer, crisis=True):
             room[volunteer.id] = Room(slots, may_offer(session, line, volunteer, crisis=False))
     return room
+
+
+def _freed(before: dict[int, Room], now: dict[int, Room]) -> bool:
+    """True when ``now`` has room ``before`` (what a pass had left) did not."""
+    for vid, fresh in now.items():
+        had = before.get(vid)
+        if had is None or fresh.slots > had.slots or (fresh.ordinary and not had.ordinary):
+            return True
+    return False
 
 
 def candidates(session: Session, line: Line, conversation: Conversation,
@@ -132,7 +156,7 @@ def candidates(session: Session, line: Line, conversation: Conversation,
     the wellbeing caps unless this is a crisis: :func:`peerline.people.caps.may_offer`),
     speaks the language, has free capacity and a free line number, has not passed, let
     expire or already held this conversation; fewest live conversations first, then the
-    longest idle. With ``room`` (a pass's :func:`room_at_start`), only volunteers who
+    longest idle. With ``room`` (what a pass began with, :func:`room_now`), only volunteers who
     had room then and have some left in this pass.
     """
     crisis = conversation.priority > 0
@@ -236,9 +260,18 @@ def pair_pass(session: Session, line: Line) -> Pass:
     done = Pass()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PAIR_LOCK})
-    room = room_at_start(session, line)
-    if not room:
-        return done
+    room = room_now(session, line)
+    if room:
+        _walk(session, line, room, done)
+    if not done.blocked and _freed(room, room_now(session, line)):
+        # Room freed while this pass ran, by a transaction whose own request for a pass
+        # may have found this one still pending: ask for the next pass here.
+        request_pairing(session, line)
+    return done
+
+
+def _walk(session: Session, line: Line, room: dict[int, Room], done: Pass) -> None:
+    """Offer the waiting line, head first, the room the pass began with."""
     waiting = session.scalars(select(Conversation.id).where(
         Conversation.status == ConversationStatus.WAITING, Conversation.channel == "sms")
         .order_by(*queue_order()).limit(200)).all()
@@ -272,7 +305,6 @@ def pair_pass(session: Session, line: Line) -> Pass:
                 room[choice.volunteer.id].slots -= 1
                 if not crisis:
                     break
-    return done
 
 
 #: Seconds before a pass that stopped at a locked conversation runs again.
