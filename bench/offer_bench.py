@@ -1,6 +1,7 @@
 """Offer latency: a survivor's webhook to the offer handed to the gateway.
 
     .venv/bin/python bench/offer_bench.py [--runs 500] [--crisis-runs 100]
+        [--crisis-volunteers 10[,20,...]] [--workers 1]
 
 An idle volunteer on shift and a running worker (``flask --app wsgi worker``, a process
 of its own, as the Procfile runs it), the Twilio gateway pointed at the fake Twilio of
@@ -9,9 +10,10 @@ wall clock). Each run posts one signed first text to ``/sms/inbound`` (the app i
 process, Flask's test client) and waits for the offer to reach the fake Twilio; the
 latency is the fake's acceptance time minus the moment the webhook was called. Between
 runs the offer and the conversation are closed in the database, so the volunteer is idle
-again. The crisis runs have ten volunteers on shift and time the last of the ten
-broadcast offers. A baseline figure of the same run: the webhook's own time. Prints p50 /
-p99 for both, the crisis broadcast last. The schema is dropped and rebuilt.
+again. The crisis runs have ten volunteers on shift (or each of ``--crisis-volunteers``)
+and time the last of the broadcast offers. A baseline figure of the same run: the
+webhook's own time. Prints p50 / p99 for both, the crisis broadcast last. The schema is
+dropped and rebuilt.
 """
 
 from __future__ import annotations
@@ -71,12 +73,13 @@ def wait_for(fake: FakeTwilio, count: int, timeout: float = 10.0) -> None:
 
 
 def run(runs: int, volunteers: int, body: str, label: str, fake: FakeTwilio,
-        client: Any, svc: Any) -> tuple[list[float], list[float]]:  # noqa: PLR0913
-    """(latencies to the last offer, webhook times) in seconds, over ``runs`` runs."""
+        client: Any, svc: Any, group: int = 0) -> tuple[list[float], list[float]]:  # noqa: PLR0913
+    """(latencies to the last offer, webhook times) in seconds, over ``runs`` runs;
+    ``group`` keeps each run's volunteers, survivors and sids apart."""
     with svc.sessions.begin() as session:
         session.execute(text("UPDATE volunteers SET on_shift = false"))
         for i in range(volunteers):
-            number = f"+1555{7 + (label == 'crisis'):d}8{i:05d}"
+            number = f"+1555{(7 + group) % 10:d}8{i:05d}"
             volunteer = roster.add_volunteer(session, svc.line, f"{label} {i}", number, "en,es",
                                              capacity=3)
             volunteer.on_shift, volunteer.shift_started_at = True, svc.line.now()
@@ -85,7 +88,7 @@ def run(runs: int, volunteers: int, body: str, label: str, fake: FakeTwilio,
         reset(svc)
         before = len(fake.messages)
         params, signature = signed_with(BASE, svc.config["TWILIO_AUTH_TOKEN"], {
-            "MessageSid": f"SM{label[0]}{i:031d}", "From": f"+1558{label == 'crisis':d}{i:06d}",
+            "MessageSid": f"SM{label[0]}{group}{i:030d}", "From": f"+1558{group:d}{i:06d}",
             "To": LINE, "Body": body, "NumMedia": "0"})
         start = time.time()
         response = client.post("/sms/inbound", data=params,
@@ -104,6 +107,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=500)
     parser.add_argument("--crisis-runs", type=int, default=100)
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
+    parser.add_argument("--crisis-volunteers", default="10",
+                        help="volunteers on shift for the crisis runs; a list runs each")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="peerline-offer-")
     logging.disable(logging.WARNING)  # event lines (crisis escalations) on the terminal
@@ -130,10 +135,12 @@ def main() -> None:
                   f"p50 {pct(lat, 0.5) * 1000:.1f} ms, "
                   f"p99 {pct(lat, 0.99) * 1000:.1f} ms (webhook alone p50 "
                   f"{pct(hook, 0.5) * 1000:.1f} ms, p99 {pct(hook, 0.99) * 1000:.1f} ms)")
-            clat, chook = run(args.crisis_runs, 10, CRISIS, "crisis", fake, client, svc)
-            print(f"crisis broadcast to 10, {args.crisis_runs} runs, last offer: p50 "
-                  f"{pct(clat, 0.5) * 1000:.1f} ms, p99 {pct(clat, 0.99) * 1000:.1f} ms "
-                  f"(webhook alone p50 {pct(chook, 0.5) * 1000:.1f} ms)")
+            for k, size in enumerate(int(n) for n in args.crisis_volunteers.split(",")):
+                clat, chook = run(args.crisis_runs, size, CRISIS, "crisis", fake, client, svc,
+                                  group=k + 1)
+                print(f"crisis broadcast to {size}, {args.crisis_runs} runs, last offer: p50 "
+                      f"{pct(clat, 0.5) * 1000:.1f} ms, p99 {pct(clat, 0.99) * 1000:.1f} ms "
+                      f"(webhook alone p50 {pct(chook, 0.5) * 1000:.1f} ms)")
             print(f"offer p99 {pct(lat, 0.99) * 1000:.1f} ms; crisis broadcast p99 "
                   f"{pct(clat, 0.99) * 1000:.1f} ms")
         finally:

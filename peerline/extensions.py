@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 QUEUE_NAME = "peerline"
 RUN_TASK = "workers.jobs.run_task"
+RUN_BATCH = "workers.jobs.run_batch"
 
 
 def make_engine(url: str) -> Engine:
@@ -93,19 +94,24 @@ class Kicker:
         self._services = services
         self._down_until = 0.0
 
-    def kick(self, tasks: list[tuple[int, datetime]], force: bool = False) -> bool:
+    def kick(self, tasks: list[tuple[int, datetime]], force: bool = False,
+             together: list[int] | None = None) -> bool:
         """Enqueue one job per (task id, not_before); True when all were enqueued.
 
-        While Redis is down this skips quietly for a moment (a webhook must not wait on
-        it); ``force`` (the sweeper) tries anyway.
+        ``together``: due send tasks run by one job, side by side
+        (:mod:`peerline.delivery.send_batch`). While Redis is down this skips quietly for
+        a moment (a webhook must not wait on it); ``force`` (the sweeper) tries anyway.
         """
-        if not tasks:
+        if not tasks and not together:
             return True
         if not force and time.monotonic() < self._down_until:
             return False
         try:
             queue = self._services.queue()
             now = self._services.line.now()
+            if together:
+                queue.enqueue(RUN_BATCH, list(together), job_timeout=120, result_ttl=60,
+                              failure_ttl=3600)
             for task_id, not_before in tasks:
                 if not_before > now:
                     # RQ reads a naive datetime as server-local time; ours are UTC.
@@ -153,12 +159,24 @@ class Services:
 
     def _after_commit(self, session: Session) -> None:
         pending = session.info.pop("new_tasks", None)
-        if pending:
-            self.kicker.kick([(t.id, t.not_before) for t in pending])
+        batchable = session.info.pop("batch_sends", None)
+        if not pending:
+            return
+        now = self.line.now()
+        # Several fan-out texts due now (a crisis broadcast's offers): one job sends them
+        # side by side; everything else, one job per task.
+        together = [t.id for t in pending if batchable and t in batchable
+                    and t.not_before <= now]
+        if len(together) < 2:
+            together = []
+        joined = set(together)
+        self.kicker.kick([(t.id, t.not_before) for t in pending if t.id not in joined],
+                         together=together)
 
     @staticmethod
     def _after_rollback(session: Session, _previous: Any) -> None:
         session.info.pop("new_tasks", None)
+        session.info.pop("batch_sends", None)
 
     def redis_url(self) -> str:
         """The configured Redis URL, or the embedded server's (started on first use)."""

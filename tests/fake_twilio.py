@@ -119,6 +119,7 @@ class FakeTwilio:
         self.deletions: list[tuple[str, str, int]] = []  # (kind, sid, HTTP status)
         self.requests: list[tuple[str, str, str]] = []  # (method, kind, outcome)
         self.in_flight: dict[int, Sent | None] = {}  # client port -> message being sent
+        self.peak_in_flight = 0  # most sends held at once (``slow_s``): were they parallel?
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -325,6 +326,7 @@ class FakeTwilio:
         if self.slow_s:
             with self._lock:
                 self.in_flight[int(port or 0)] = message
+                self.peak_in_flight = max(self.peak_in_flight, len(self.in_flight))
             self._hold(self.slow_s)
             with self._lock:
                 self.in_flight.pop(int(port or 0), None)

@@ -10,7 +10,7 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from peerline.delivery import gateway_hold, remote_delete, tasks
+from peerline.delivery import gateway_hold, remote_delete, send_batch, tasks
 from peerline.delivery.tasks import TaskKind, TaskStatus
 from peerline.line import Line
 from peerline.models import (
@@ -51,7 +51,7 @@ def queue_text(session: Session, line: Line, to_number: str, from_number: str, b
                               created_at=line.now())
     session.add(message)
     session.flush()
-    tasks.add(session, TaskKind.SEND, message.id, line.now())
+    send_batch.note(session, kind, tasks.add(session, TaskKind.SEND, message.id, line.now()))
     return message
 
 

@@ -5,14 +5,25 @@ volunteer_id IS NULL``) and rows are locked conversation first, volunteer second
 (``FOR UPDATE``; SQLite serialises writers with ``BEGIN IMMEDIATE``), so two volunteers
 never hold one conversation and no volunteer goes over capacity, with any number of
 workers.
+
+Order: a pairing pass offers in queue order (crisis first, then by arrival). On
+PostgreSQL (READ COMMITTED) each statement of a pass sees what other transactions
+commit meanwhile: an offer expired by the sweeper, a PASS, an end. So a pass only uses
+the room volunteers had when it began (:class:`Room`); room freed during a pass goes to
+the next pass, which starts again at the head of the line (whoever freed it asks for
+one, and the pass asks for one itself when it ends with more room than it used).
+Passes run one at a time (a transaction-scoped advisory lock), and a pass that meets a
+waiting conversation locked by someone else stops there and runs again shortly instead
+of offering the survivors behind it first.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline.delivery import outbox, tasks
@@ -84,26 +95,86 @@ def _lock(session: Session, model: type, ident: int, skip_locked: bool = False):
     return session.scalar(stmt.execution_options(populate_existing=True))
 
 
-def candidates(session: Session, line: Line, conversation: Conversation) -> list[Volunteer]:
+def _offerable(line: Line):  # noqa: ANN202
+    """SELECT the volunteers on shift who may get text offers (before per-person rules)."""
+    return select(Volunteer).where(
+        Volunteer.on_shift.is_(True), Volunteer.active.is_(True),
+        Volunteer.on_call.is_(False), Volunteer.opted_out.is_(False),
+        Volunteer.off_break(line.now()))
+
+
+@dataclass
+class Room:
+    """What a volunteer could take when a pairing pass began: free slots, and whether
+    ordinary (not only crisis) conversations may be offered to them."""
+
+    slots: int
+    ordinary: bool
+
+
+def _loads(session: Session) -> dict[int, int]:
+    """Live conversations plus open offers per volunteer (two grouped queries)."""
+    used: dict[int, int] = {}
+    for vid, count in session.execute(
+            select(Conversation.volunteer_id, func.count())
+            .where(Conversation.volunteer_id.is_not(None),
+                   Conversation.status == ConversationStatus.ACTIVE)
+            .group_by(Conversation.volunteer_id)):
+        used[vid] = used.get(vid, 0) + count
+    for vid, count in session.execute(
+            select(Offer.volunteer_id, func.count()).where(Offer.status == OPEN_OFFER)
+            .group_by(Offer.volunteer_id)):
+        used[vid] = used.get(vid, 0) + count
+    return used
+
+
+def room_now(session: Session, line: Line) -> dict[int, Room]:
+    """Volunteers with room for an offer now (volunteer id → :class:`Room`)."""
+    room: dict[int, Room] = {}
+    used = _loads(session)
+    for volunteer in session.scalars(_offerable(line)):
+        slots = effective_capacity(line, volunteer) - used.get(volunteer.id, 0)
+        if slots > 0 and may_offer(session, line, volunteer, crisis=True):
+            room[volunteer.id] = Room(slots, may_offer(session, line, volunteer, crisis=False))
+    return room
+
+
+def _freed(before: dict[int, Room], now: dict[int, Room]) -> bool:
+    """True when ``now`` has room ``before`` (what a pass had left) did not."""
+    for vid, fresh in now.items():
+        had = before.get(vid)
+        if had is None or fresh.slots > had.slots or (fresh.ordinary and not had.ordinary):
+            return True
+    return False
+
+
+def candidates(session: Session, line: Line, conversation: Conversation,
+               room: dict[int, Room] | None = None) -> list[Volunteer]:
     """Volunteers who may be offered ``conversation``, best first.
 
     On shift, may be offered now (not on a break or cooling down after a crisis, under
     the wellbeing caps unless this is a crisis: :func:`peerline.people.caps.may_offer`),
     speaks the language, has free capacity and a free line number, has not passed, let
     expire or already held this conversation; fewest live conversations first, then the
-    longest idle.
+    longest idle. With ``room`` (what a pass began with, :func:`room_now`), only volunteers who
+    had room then and have some left in this pass.
     """
+    crisis = conversation.priority > 0
+    if room is not None and not any(r.slots > 0 and (crisis or r.ordinary)
+                                    for r in room.values()):
+        return []
     spent = set(session.scalars(select(Offer.volunteer_id).where(
         Offer.conversation_id == conversation.id,
         Offer.status.in_(SPENT + (OPEN_OFFER, OfferStatus.ACCEPTED)))))
     ranked = []
-    for volunteer in session.scalars(select(Volunteer).where(
-            Volunteer.on_shift.is_(True), Volunteer.active.is_(True),
-            Volunteer.on_call.is_(False), Volunteer.opted_out.is_(False),
-            Volunteer.off_break(line.now()))):
+    for volunteer in session.scalars(_offerable(line)):
         if volunteer.id in spent or not volunteer.speaks(conversation.lang):
             continue
-        if not may_offer(session, line, volunteer, crisis=conversation.priority > 0):
+        if room is not None:
+            had = room.get(volunteer.id)
+            if had is None or had.slots <= 0 or not (crisis or had.ordinary):
+                continue
+        if not may_offer(session, line, volunteer, crisis=crisis):
             continue
         active, offers = load(session, volunteer.id)
         if active + offers >= effective_capacity(line, volunteer):
@@ -162,26 +233,66 @@ def _make_offer(session: Session, line: Line, conversation: Conversation,
     return offer
 
 
+#: The advisory lock (PostgreSQL) that lets one pairing pass run at a time.
+PAIR_LOCK = 0x7065_6572  # "peer"
+
+
+@dataclass
+class Pass:
+    """What a pairing pass did: offers made, and whether it stopped at a conversation
+    another transaction held (then it must run again soon)."""
+
+    made: int = 0
+    blocked: bool = False
+
+
 def pair(session: Session, line: Line) -> int:
     """Offer waiting conversations to free volunteers, head of the queue first.
 
     Returns how many offers were made. Normal conversations get one offer at a time;
     crisis conversations go to every eligible volunteer at once.
     """
-    made = 0
+    return pair_pass(session, line).made
+
+
+def pair_pass(session: Session, line: Line) -> Pass:
+    """One pairing pass in queue order (see the module doc for what keeps it in order)."""
+    done = Pass()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PAIR_LOCK})
+    room = room_now(session, line)
+    if room:
+        _walk(session, line, room, done)
+    if not done.blocked and _freed(room, room_now(session, line)):
+        # Room freed while this pass ran, by a transaction whose own request for a pass
+        # may have found this one still pending: ask for the next pass here.
+        request_pairing(session, line)
+    return done
+
+
+def _walk(session: Session, line: Line, room: dict[int, Room], done: Pass) -> None:
+    """Offer the waiting line, head first, the room the pass began with."""
     waiting = session.scalars(select(Conversation.id).where(
         Conversation.status == ConversationStatus.WAITING, Conversation.channel == "sms")
         .order_by(*queue_order()).limit(200)).all()
     for conversation_id in waiting:
+        if not any(r.slots > 0 for r in room.values()):
+            break
         conversation = _lock(session, Conversation, conversation_id, skip_locked=True)
-        if conversation is None or conversation.status != ConversationStatus.WAITING:
+        if conversation is None:
+            if session.scalar(select(Conversation.status).where(
+                    Conversation.id == conversation_id)) == ConversationStatus.WAITING:
+                done.blocked = True  # someone holds it: the ones behind it must wait
+                break
+            continue
+        if conversation.status != ConversationStatus.WAITING:
             continue
         open_offers = session.scalar(select(func.count()).where(
             Offer.conversation_id == conversation.id, Offer.status == OPEN_OFFER)) or 0
         crisis = conversation.priority > 0
         if open_offers and not crisis:
             continue
-        people = candidates(session, line, conversation)
+        people = candidates(session, line, conversation, room)
         if crisis:  # never waits for a match: everyone eligible at once
             chosen = [matching.Pick(volunteer) for volunteer in people]
         else:  # the one place an ordinary conversation's volunteer is chosen
@@ -190,16 +301,23 @@ def pair(session: Session, line: Line) -> int:
         for choice in chosen:
             if _make_offer(session, line, conversation, choice.volunteer, broadcast=crisis,
                            why=choice.why):
-                made += 1
+                done.made += 1
+                room[choice.volunteer.id].slots -= 1
                 if not crisis:
                     break
-    return made
 
 
-def pair_task(sessions: sessionmaker[Session], line: Line, _ref: int | None) -> None:
-    """Worker entry: one pairing pass."""
+#: Seconds before a pass that stopped at a locked conversation runs again.
+BLOCKED_RETRY_S = 0.5
+
+
+def pair_task(sessions: sessionmaker[Session], line: Line,
+              _ref: int | None) -> tasks.Retry | None:
+    """Worker entry: one pairing pass (again shortly if it stopped at a locked row)."""
     with sessions.begin() as session:
-        pair(session, line)
+        done = pair_pass(session, line)
+    return tasks.Retry(BLOCKED_RETRY_S, "a waiting conversation was locked") \
+        if done.blocked else None
 
 
 def match_wait_task(sessions: sessionmaker[Session], line: Line,

@@ -1,0 +1,78 @@
+"""Texts that fan out to many people at once (a crisis broadcast's offers, alerts), sent
+side by side by a small pool of threads instead of one job after another.
+
+Nothing about a send changes: each text keeps its own outbox task, and each task runs
+through :func:`peerline.delivery.tasks.run` exactly as its own job would (lease, claim
+with a compare-and-set, the never-twice check, retries with back-off, the delivery
+recorded on its own row, a permanent failure handled per recipient). Only the waiting
+overlaps: one recipient's slow or failing send does not hold up the others. Texts to
+the same person stay in one thread, oldest first, so they still leave in order. If the
+batch job is lost (Redis restarted) the sweeper re-enqueues the tasks one by one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from peerline.delivery import tasks
+from peerline.delivery.tasks import TaskKind
+from peerline.line import Line
+from peerline.models import OutboundMessage, Task
+
+log = logging.getLogger(__name__)
+
+#: Kinds of text queued as a batch when one transaction queues several of them.
+BATCH_KINDS = frozenset({"offer", "alert"})
+#: Threads one batch sends with (each holds a database connection while it runs).
+THREADS = 8
+
+
+def note(session: Session, kind: str, task: Task | None) -> None:
+    """Mark a just-added send task of ``kind`` as batchable in this transaction."""
+    if task is not None and kind in BATCH_KINDS:
+        session.info.setdefault("batch_sends", set()).add(task)
+
+
+def by_recipient(sessions: sessionmaker[Session], task_ids: list[int]) -> list[list[int]]:
+    """The tasks grouped per recipient (each group oldest first); non-send tasks alone."""
+    with sessions() as session:
+        rows = session.execute(
+            select(Task.id, OutboundMessage.to_hash)
+            .outerjoin(OutboundMessage, (Task.kind == TaskKind.SEND)
+                       & (OutboundMessage.id == Task.ref_id))
+            .where(Task.id.in_(task_ids)).order_by(Task.id)).all()
+    groups: dict[object, list[int]] = {}
+    for task_id, to_hash in rows:
+        groups.setdefault(to_hash if to_hash is not None else ("task", task_id),
+                          []).append(task_id)
+    return list(groups.values())
+
+
+def _run_group(sessions: sessionmaker[Session], line: Line, task_ids: list[int],
+               handlers: Mapping[str, tasks.Handler]) -> list[str]:
+    outcomes = []
+    for task_id in task_ids:
+        try:
+            outcomes.append(tasks.run(sessions, line, task_id, handlers))
+        except Exception:  # noqa: BLE001 - e.g. the database went away: the sweeper retries
+            log.exception("batched task %s could not run; left for the sweeper", task_id)
+            outcomes.append("error")
+    return outcomes
+
+
+def run_batch(sessions: sessionmaker[Session], line: Line, task_ids: list[int],
+              handlers: Mapping[str, tasks.Handler], threads: int = THREADS) -> list[str]:
+    """Run the tasks, one thread per recipient (at most ``threads``); their outcomes."""
+    groups = by_recipient(sessions, task_ids)
+    if len(groups) <= 1:
+        return [o for group in groups for o in _run_group(sessions, line, group, handlers)]
+    with ThreadPoolExecutor(max_workers=min(threads, len(groups)),
+                            thread_name_prefix="send-batch") as pool:
+        done = list(pool.map(lambda group: _run_group(sessions, line, group, handlers),
+                             groups))
+    return [o for group in done for o in group]
