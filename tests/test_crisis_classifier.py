@@ -16,8 +16,8 @@ from peerline.models import Escalation
 
 ROOT = Path(__file__).resolve().parent.parent
 BLIND_DIR = ROOT / "data" / "crisis" / "blind"
-#: The blind sets the suite guards (set B is kept unscored for the next figure).
-GUARDED = ("2026-12-04-a", "2026-12-04-c")
+#: The blind sets the suite guards (all three are spent: write a new one for the next figure).
+GUARDED = ("2026-12-04-a", "2026-12-04-b", "2026-12-04-c")
 #: A plan with no crisis word in it: the lexicon is silent, the classifier is not.
 INDIRECT = "i already wrote letters for my kids and put them in my drawer"
 
@@ -37,7 +37,7 @@ def test_the_blind_sets_hold_their_recorded_figures(name: str) -> None:
         assert now.fpr <= figures["fpr"] + 0.02, (key, now.fpr, figures)
 
 
-@pytest.mark.parametrize("name", (*GUARDED, "2026-12-04-b"))
+@pytest.mark.parametrize("name", GUARDED)
 def test_the_blind_sets_are_the_size_the_readme_says(name: str) -> None:
     rows = read_rows(BLIND_DIR / f"{name}.csv")
     assert len(rows) == 880
