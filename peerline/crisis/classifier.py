@@ -10,7 +10,8 @@ the ``wordllama`` wheel's own 256-dimension static embeddings of the raw, lower-
 text, scored by a small MLP. (3) A stacking logistic regression turns the two scores
 (and their Spanish interactions: the static vectors are weaker in Spanish) plus the
 lexicon's six indicators into a calibrated ``P(crisis)``. A model file without the
-vector head and stacker (``"kind": "ngram"``) is the n-gram regression alone.
+vector head and stacker (``"kind": "ngram"``, the shipped one: it won out of fold) is
+the n-gram regression alone, and never imports ``wordllama``.
 
 The weights are data: ``classifier.npz`` (non-zero weights only) and ``classifier.json``
 (thresholds, training provenance, figures) beside this module, written by
