@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from peerline.crisis import CATEGORIES, detect, load_lexicons  # noqa: E402
+from peerline.crisis import CATEGORIES, classifier, detect, load_lexicons  # noqa: E402
 from peerline.crisis.lexicon import _current_lexicon  # noqa: E402
 
 EN = [
@@ -185,6 +185,10 @@ def main() -> None:
     t0 = time.perf_counter()
     _current_lexicon()
     load_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    model = classifier.shipped()
+    detect("warm up")  # the sentence-vector model loads on first use too
+    model_s = time.perf_counter() - t0
     phrases = baseline_phrases()
     def lexicon_only(m: str) -> object:
         return detect(m, model="0")
@@ -198,6 +202,8 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, one core, {len(messages)} messages, "
           f"{words:.1f} words on average, crisis share {args.crisis_share:.0%}")
     print(f"lexicon load + compile (once per process): {load_s * 1000:.0f} ms")
+    kind = model.meta.get("kind", "ngram") if model is not None else "none"
+    print(f"classifier load ({kind}, once per process): {model_s * 1000:.0f} ms")
     print(f"lexicon  : {ours:10,.0f} messages/s  (flagged {flagged})")
     print(f"lexicon + classifier (the default): {both:10,.0f} messages/s  "
           f"(flagged {both_flagged} of all)")

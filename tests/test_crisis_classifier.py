@@ -16,8 +16,8 @@ from peerline.models import Escalation
 
 ROOT = Path(__file__).resolve().parent.parent
 BLIND_DIR = ROOT / "data" / "crisis" / "blind"
-#: The blind sets the suite guards (set B is kept unscored for the next figure).
-GUARDED = ("2026-12-04-a", "2026-12-04-c")
+#: The blind sets the suite guards (all three are spent: write a new one for the next figure).
+GUARDED = ("2026-12-04-a", "2026-12-04-b", "2026-12-04-c")
 #: A plan with no crisis word in it: the lexicon is silent, the classifier is not.
 INDIRECT = "i already wrote letters for my kids and put them in my drawer"
 
@@ -37,7 +37,7 @@ def test_the_blind_sets_hold_their_recorded_figures(name: str) -> None:
         assert now.fpr <= figures["fpr"] + 0.02, (key, now.fpr, figures)
 
 
-@pytest.mark.parametrize("name", (*GUARDED, "2026-12-04-b"))
+@pytest.mark.parametrize("name", GUARDED)
 def test_the_blind_sets_are_the_size_the_readme_says(name: str) -> None:
     rows = read_rows(BLIND_DIR / f"{name}.csv")
     assert len(rows) == 880
@@ -77,6 +77,38 @@ def test_the_model_files_load_without_pickle_and_once() -> None:
     meta = model.meta
     assert meta["rows"] >= 8000 and meta["trained_on"]
     assert not any("blind" in f["file"] for f in meta["trained_on"])
+    if meta["kind"] == "stack":
+        assert model.head is not None and model.stack is not None
+        assert len(model.stack) == len(classifier.STACK_INPUTS) + 1
+
+
+def test_a_stacked_model_is_built_saved_and_loaded_as_plain_arrays(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``train.build`` on a small labelled file writes npz/json only; the loaded stack
+    gives the same P(crisis) as computing it from its parts, and reads the raw text."""
+    from peerline.crisis import train
+
+    monkeypatch.setattr(train, "FOLDS", 2)  # small and quick: the method, not the figures
+    monkeypatch.setattr(train, "INNER_FOLDS", 2)
+    rows = (ROOT / "tests" / "data" / "crisis_dev.csv").read_text(encoding="utf-8")
+    small = tmp_path / "small.csv"
+    small.write_text("\n".join(rows.splitlines()[:401]) + "\n", encoding="utf-8")
+    meta = train.build([small], tmp_path, kind="stack")
+    assert meta["stack_inputs"] == list(classifier.STACK_INPUTS)
+    model = classifier.load(tmp_path)
+    assert model is not None and model.meta["kind"] == "stack" and model.head is not None
+    with np.load(tmp_path / classifier.WEIGHTS_FILE, allow_pickle=False) as z:
+        assert {"stack", "head_w0", "head_b0", "head_w1", "head_b1"} <= set(z.files)
+    text, raw = "i want to die", "I want to DIE"
+    got = model.predict(text, ("suicidal_intent",), raw=raw, lang="en").probability
+    ngram = (classifier.featurise([text], [("suicidal_intent",)]) @ model.coef
+             ).toarray()[0, 0] + model.intercept[0]
+    vectors = model.head.logit(classifier.embed([raw]))
+    x = classifier.stack_features(np.array([ngram]), vectors, np.array([False]),
+                                  [("suicidal_intent",)])
+    expected = 1 / (1 + np.exp(-(x @ model.stack[:-1] + model.stack[-1])))
+    assert got == pytest.approx(float(expected[0]), abs=1e-6)
+    assert 0.0 <= got <= 1.0
 
 
 def test_the_line_takes_the_setting_from_its_config(settings, clock) -> None:  # noqa: ANN001
@@ -115,7 +147,7 @@ def test_a_watch_level_message_quietly_tells_the_paired_peer_only(phones, svc) -
     to the survivor, no escalation; repeated at most once per gap."""
     from .test_text_line import ALEX, add_volunteer
 
-    text = "i keep thinking about my dads old pills in the cabinet"
+    text = "some days i wonder what the point is"
     d = detect(text)
     assert d.watch and not d.crisis
     add_volunteer(svc, "Alex", ALEX)

@@ -1,11 +1,17 @@
 """The learned crisis classifier (scikit-learn): it decides where the lexicon is silent.
 
-Features: word 1–2-grams and character 2–5-grams of the detector's own normalised,
-letter-collapsed text (``killl mys3lf`` → ``kil myself``), hashed (scikit-learn's
-``HashingVectorizer``: no vocabulary to store), plus the lexicon's verdict as six
-indicator features (a kept match in each category; a phrase an idiom or past-account
-filter dropped). A logistic regression gives ``P(crisis)``; a second one, fitted on the
-crisis rows only, names the category.
+Two base models and a stacker. (1) N-grams: word 1–2-grams and character 2–5-grams of
+the detector's own normalised, letter-collapsed text (``killl mys3lf`` → ``kil
+myself``), hashed (scikit-learn's ``HashingVectorizer``: no vocabulary to store), plus
+the lexicon's verdict as six indicator features (a kept match in each category; a
+phrase an idiom or past-account filter dropped). A logistic regression scores crisis; a
+second one, fitted on the crisis rows only, names the category. (2) Sentence vectors:
+the ``wordllama`` wheel's own 256-dimension static embeddings of the raw, lower-cased
+text, scored by a small MLP. (3) A stacking logistic regression turns the two scores
+(and their Spanish interactions: the static vectors are weaker in Spanish) plus the
+lexicon's six indicators into a calibrated ``P(crisis)``. A model file without the
+vector head and stacker (``"kind": "ngram"``, the shipped one: it won out of fold) is
+the n-gram regression alone, and never imports ``wordllama``.
 
 The weights are data: ``classifier.npz`` (non-zero weights only) and ``classifier.json``
 (thresholds, training provenance, figures) beside this module, written by
@@ -29,7 +35,7 @@ from scipy import sparse
 MODEL_DIR = Path(__file__).parent
 WEIGHTS_FILE = "classifier.npz"
 META_FILE = "classifier.json"
-FORMAT = 2
+FORMAT = 3
 
 #: Hash buckets per n-gram family (word, character).
 N_HASH = 2 ** 18
@@ -37,6 +43,56 @@ N_HASH = 2 ** 18
 LEXICON_FEATURES = ("suicidal_intent", "self_harm", "means", "imminent_danger",
                     "harm_to_others", "filtered")
 N_FEATURES = 2 * N_HASH + len(LEXICON_FEATURES)
+#: The stacker's inputs: n-gram logit, vector logit, both again for Spanish, Spanish,
+#: then the lexicon indicators.
+STACK_INPUTS = ("ngram", "vectors", "ngram*es", "vectors*es", "es", *LEXICON_FEATURES)
+
+
+@functools.lru_cache(maxsize=1)
+def _wordllama() -> Any:
+    """The ``wordllama`` wheel's packaged model, loaded once (never downloads)."""
+    import wordllama
+    from wordllama import WordLlama
+
+    return WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+
+
+def embed(texts: Sequence[str]) -> np.ndarray:
+    """Unit-length static sentence vectors of the raw ``texts`` (lower-cased)."""
+    if not texts:
+        return np.zeros((0, 256), dtype=np.float32)
+    vectors = _wordllama().embed([t.lower() for t in texts], norm=True)
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def lexicon_matrix(lexicon: Sequence[Iterable[str]]) -> np.ndarray:
+    """The lexicon verdicts as dense 0/1 columns in :data:`LEXICON_FEATURES` order."""
+    return np.array([[float(n in set(names)) for n in LEXICON_FEATURES] for names in lexicon],
+                    dtype=np.float64).reshape(len(lexicon), len(LEXICON_FEATURES))
+
+
+def stack_features(ngram: np.ndarray, vectors: np.ndarray, spanish: np.ndarray,
+                   lexicon: Sequence[Iterable[str]]) -> np.ndarray:
+    """The stacker's input rows (:data:`STACK_INPUTS`) from the two base logits."""
+    es = np.asarray(spanish, dtype=np.float64)
+    return np.column_stack([ngram, vectors, ngram * es, vectors * es, es,
+                            lexicon_matrix(lexicon)])
+
+
+@dataclass(frozen=True)
+class VectorHead:
+    """A multi-layer perceptron on sentence vectors (ReLU between layers; the output is
+    a logit)."""
+
+    layers: tuple[tuple[np.ndarray, np.ndarray], ...]
+
+    def logit(self, x: np.ndarray) -> np.ndarray:
+        """The crisis logit of each row of ``x``."""
+        for i, (w, b) in enumerate(self.layers):
+            x = x @ w + b
+            if i < len(self.layers) - 1:
+                x = np.maximum(x, 0.0)
+        return x[:, 0]
 
 
 @functools.lru_cache(maxsize=1)
@@ -87,31 +143,54 @@ class Classifier:
     watch: float  # P(crisis) at or above which it is worth a quiet word to the peer
     overrule: float  # P(crisis) below which a lexicon match is dropped (0: never)
     meta: dict
+    head: VectorHead | None = None  # the sentence-vector model (None: n-grams alone)
+    stack: np.ndarray | None = None  # stacker weights over STACK_INPUTS, then intercept
 
-    def predict_many(self, texts: Sequence[str],
-                     lexicon: Sequence[Iterable[str]]) -> list[Verdict]:
-        """Verdicts for normalised ``texts`` with their lexicon verdicts."""
+    def predict_many(self, texts: Sequence[str], lexicon: Sequence[Iterable[str]],
+                     raw: Sequence[str] | None = None,
+                     langs: Sequence[str] | None = None) -> list[Verdict]:
+        """Verdicts for normalised ``texts`` with their lexicon verdicts; the vector head
+        reads the ``raw`` texts (default: ``texts``), the stacker their ``langs``."""
+        lexicon = [tuple(names) for names in lexicon]
         scores = (featurise(texts, lexicon) @ self.coef).toarray() + self.intercept
-        crisis = 1.0 / (1.0 + np.exp(-np.clip(scores[:, 0], -50, 50)))
+        logit = scores[:, 0]
+        if self.head is not None and self.stack is not None:
+            vectors = self.head.logit(embed(list(raw if raw is not None else texts)))
+            spanish = np.array([lang == "es" for lang in (langs or ["en"] * len(texts))])
+            x = stack_features(logit, vectors, spanish, lexicon)
+            logit = x @ self.stack[:-1] + self.stack[-1]
+        crisis = 1.0 / (1.0 + np.exp(-np.clip(logit, -50, 50)))
         best = scores[:, 1:].argmax(axis=1)
         return [Verdict(float(p), self.classes[int(k)]) for p, k in zip(crisis, best,
                                                                           strict=True)]
 
-    def predict(self, text: str, lexicon: Iterable[str] = ()) -> Verdict:
-        """The verdict for one normalised message."""
-        return self.predict_many([text], [tuple(lexicon)])[0]
+    def predict(self, text: str, lexicon: Iterable[str] = (), raw: str | None = None,
+                lang: str = "en") -> Verdict:
+        """The verdict for one normalised message (``raw``: as the person wrote it)."""
+        return self.predict_many([text], [tuple(lexicon)], [raw if raw is not None else text],
+                                 [lang])[0]
 
 
 def save(directory: Path, coef: np.ndarray, intercept: np.ndarray, classes: Sequence[str],
-         meta: dict) -> None:
+         meta: dict, head: Sequence[tuple[np.ndarray, np.ndarray]] = (),
+         stack: np.ndarray | None = None) -> None:
     """Write the model files: ``coef`` is ``(1 + n_categories, n_features)`` (the crisis
-    row, then one row per category of ``classes``), as scikit-learn lays weights out."""
+    row, then one row per category of ``classes``), as scikit-learn lays weights out;
+    ``head`` the vector MLP's ``(W, b)`` layers and ``stack`` the stacker's weights
+    (intercept last), both or neither."""
     weights = sparse.csr_matrix(np.asarray(coef, dtype=np.float32).T)
     weights.eliminate_zeros()
+    extra: dict[str, np.ndarray] = {}
+    for i, (w, b) in enumerate(head):
+        extra[f"head_w{i}"] = np.asarray(w, dtype=np.float32)
+        extra[f"head_b{i}"] = np.asarray(b, dtype=np.float32)
+    if stack is not None:
+        extra["stack"] = np.asarray(stack, dtype=np.float64)
     np.savez_compressed(directory / WEIGHTS_FILE, data=weights.data, indices=weights.indices,
                         indptr=weights.indptr, shape=np.array(weights.shape),
-                        intercept=np.asarray(intercept, dtype=np.float64))
-    body = {"format": FORMAT, "classes": list(classes), **meta}
+                        intercept=np.asarray(intercept, dtype=np.float64), **extra)
+    kind = "stack" if stack is not None else "ngram"
+    body = {"format": FORMAT, "kind": kind, "classes": list(classes), **meta}
     (directory / META_FILE).write_text(json.dumps(body, indent=1, sort_keys=True) + "\n",
                                        encoding="utf-8")
 
@@ -122,7 +201,7 @@ def load(directory: Path = MODEL_DIR) -> Classifier | None:
     if not weights_path.exists() or not meta_path.exists():
         return None
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    if meta.get("format") != FORMAT:
+    if meta.get("format") not in (2, FORMAT):  # 2: the n-gram model alone
         raise ValueError(f"crisis classifier: unsupported format {meta.get('format')!r}")
     with np.load(weights_path, allow_pickle=False) as z:
         shape = tuple(int(x) for x in z["shape"])
@@ -130,9 +209,16 @@ def load(directory: Path = MODEL_DIR) -> Classifier | None:
             raise ValueError("crisis classifier: feature space does not match this code")
         coef = sparse.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=shape)
         intercept = np.array(z["intercept"])
+        layers = tuple((np.array(z[f"head_w{i}"]), np.array(z[f"head_b{i}"]))
+                       for i in range(len(z.files)) if f"head_w{i}" in z.files)
+        stack = np.array(z["stack"]) if "stack" in z.files else None
+    if meta.get("kind", "ngram") == "stack" and (not layers or stack is None
+                                                  or len(stack) != len(STACK_INPUTS) + 1):
+        raise ValueError("crisis classifier: the stacked model's weights are incomplete")
     op = meta["operating_point"]
     return Classifier(coef, intercept, tuple(meta["classes"]), float(op["threshold"]),
-                      float(op["watch"]), float(op["overrule"]), meta)
+                      float(op["watch"]), float(op["overrule"]), meta,
+                      VectorHead(layers) if layers else None, stack)
 
 
 @functools.lru_cache(maxsize=1)

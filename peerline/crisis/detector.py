@@ -129,7 +129,7 @@ def detect(text: str, lang_hint: str | None = None, previous: str | None = None,
     clf = _classifier() if lexicon is None and model_enabled(model) else None
     if clf is None:
         return Detection(bool(matches), category, lang, matches)
-    verdict = clf.predict(lexicon_pass.words, lexicon_pass.features)
+    verdict = clf.predict(lexicon_pass.words, lexicon_pass.features, raw=text, lang=lang)
     if matches:
         # A phrase split over two texts is the lexicon's call: the classifier reads only
         # the new text ("die"), so it must not overrule what the two say together.

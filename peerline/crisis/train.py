@@ -2,17 +2,19 @@
 
 Reads every labelled CSV under ``data/crisis/train/`` (columns ``text,lang,label`` and,
 where the writer gave them, ``kind,source``) plus ``tests/data/crisis_dev.csv``, drops
-duplicate texts, and fits a multinomial logistic regression (scikit-learn) over the
-features of :mod:`peerline.crisis.classifier`. The operating point is chosen on
-out-of-fold predictions (5-fold, fixed seed) of the line's whole decision — "the lexicon
-matched, or P(crisis) ≥ t" — as the highest recall whose false-positive rate stays at or
-under ``--max-fpr``. The blind sets are never read here.
+duplicate texts, and fits the models of :mod:`peerline.crisis.classifier` (scikit-learn):
+an n-gram logistic regression, an MLP on ``wordllama`` sentence vectors, and a stacking
+logistic regression over their out-of-fold scores and the lexicon's hits (``--kind
+ngram`` builds the n-gram regression alone). The operating point is chosen on
+out-of-fold predictions (5-fold, fixed seed; the stacker nested, its inputs from inner
+folds) of the line's whole decision — "the lexicon matched unless P < o, else P ≥ t" —
+as the highest recall whose false-positive rate stays at or under ``--max-fpr``. The
+blind sets are never read here.
 
-``--compare`` also prints out-of-fold figures for the other candidates the issue asks
-about (n-grams alone, static sentence vectors from ``wordllama``, and their mixes with
-the lexicon's hits), without writing anything; it needs ``pip install wordllama``,
-which the line itself does not. Deterministic: the same data gives the
-same files.
+``--compare`` prints out-of-fold figures per language and kind for every candidate
+(n-grams with and without the lexicon's hits, ``wordllama`` vectors under an LR and an
+MLP, one LR over all features, the stack), writing nothing. Deterministic: the same
+data gives the same files.
 """
 
 from __future__ import annotations
@@ -38,8 +40,10 @@ DEV_CSV = ROOT / "tests" / "data" / "crisis_dev.csv"
 SEED = 20261204
 FOLDS = 5
 C = 32.0
-MAX_FPR = 0.08
+INNER_FOLDS = 4
+MAX_FPR = 0.10
 WATCH_FPR = 0.15
+HIDDEN = 128
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,8 @@ class Example:
     source: str
     words: str
     lexicon: frozenset[str]
+    guess: str  # the detector's language guess (what the stacker sees at run time)
+    slice: str = ""  # a blind set's slice (direct_en ...)
 
     @property
     def crisis(self) -> bool:
@@ -76,27 +82,30 @@ def training_files(train_dir: Path = TRAIN_DIR) -> list[Path]:
     return sorted(train_dir.glob("*.csv")) + ([DEV_CSV] if DEV_CSV.exists() else [])
 
 
-def load_examples(files: Sequence[Path]) -> list[Example]:
-    """Every row of ``files`` once (first copy of a duplicate text wins)."""
+def load_examples(files: Sequence[Path], dedupe: bool = True) -> list[Example]:
+    """Every row of ``files`` once (first copy of a duplicate text wins; every row with
+    ``dedupe=False``)."""
     seen: set[str] = set()
     out = []
     for path in files:
         for row in read_csv(path):
             text = row["text"]
             key = " ".join(text.lower().split())
-            if not key or key in seen:
+            if not key or (dedupe and key in seen):
                 continue
             seen.add(key)
             lex = scan_lexicon(text)
             out.append(Example(text, (row.get("lang") or "en").strip(), row["label"].strip(),
                                (row.get("kind") or "").strip(),
                                (row.get("source") or path.stem).strip(),
-                               lex.words, lex.features))
+                               lex.words, lex.features, lex.lang,
+                               (row.get("slice") or "").strip()))
     return out
 
 
-def folds(labels: Sequence[str], k: int = FOLDS, seed: int = SEED) -> np.ndarray:
-    """A fold number per row, stratified by label."""
+def folds(labels: Sequence[str], k: int | None = None, seed: int = SEED) -> np.ndarray:
+    """A fold number per row (``k`` folds, default :data:`FOLDS`), stratified by label."""
+    k = k or FOLDS
     rng = np.random.default_rng(seed)
     fold = np.zeros(len(labels), dtype=int)
     for label in sorted(set(labels)):
@@ -110,7 +119,7 @@ def fit_crisis(x: sparse.spmatrix | np.ndarray, labels: Sequence[str]) -> object
     """Crisis or not: a binary logistic regression (liblinear)."""
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=C, solver="liblinear", max_iter=1000)
+    model = LogisticRegression(C=C, solver="liblinear", max_iter=1000, random_state=SEED)
     model.fit(x, [label != "none" for label in labels])
     return model
 
@@ -125,16 +134,92 @@ def fit_category(x: sparse.spmatrix | np.ndarray, labels: Sequence[str]) -> obje
     return model
 
 
-def out_of_fold(x: sparse.spmatrix | np.ndarray, labels: Sequence[str]) -> np.ndarray:
-    """P(crisis) for every row from a model that never saw it."""
-    fold = folds(labels)
-    scores = np.zeros(len(labels))
-    y = np.array(labels)
-    for k in range(FOLDS):
-        test = fold == k
-        model = fit_crisis(x[~test], y[~test])
-        scores[test] = model.predict_proba(x[test])[:, 1]  # type: ignore[attr-defined]
+def fit_mlp(x: np.ndarray, truth: np.ndarray) -> object:
+    """Crisis or not from sentence vectors: one hidden ReLU layer (scikit-learn)."""
+    from sklearn.neural_network import MLPClassifier
+
+    model = MLPClassifier(hidden_layer_sizes=(HIDDEN,), alpha=1e-3, max_iter=200,
+                          early_stopping=True, n_iter_no_change=10, random_state=SEED)
+    model.fit(x, truth)
+    return model
+
+
+def fit_stacker(x: np.ndarray, truth: np.ndarray) -> object:
+    """The stacking logistic regression over base logits and lexicon hits."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=1.0, max_iter=1000)
+    model.fit(x, truth)
+    return model
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-7, 1 - 1e-7)
+    return np.log(p / (1 - p))
+
+
+#: A base learner: fit on rows ``train``, return the crisis logits of rows ``test``.
+Learner = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def linear(x: sparse.spmatrix | np.ndarray, truth: np.ndarray) -> Learner:
+    """A logistic regression on the rows of ``x``."""
+    def run(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        model = fit_crisis(x[train], np.where(truth[train], "crisis", "none"))
+        return model.decision_function(x[test])  # type: ignore[attr-defined]
+    return run
+
+
+def mlp(x: np.ndarray, truth: np.ndarray) -> Learner:
+    """The MLP on the rows of ``x``."""
+    def run(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        model = fit_mlp(x[train], truth[train])
+        return _logit(model.predict_proba(x[test])[:, 1])  # type: ignore[attr-defined]
+    return run
+
+
+def out_of_fold(learner: Learner, fold: np.ndarray) -> np.ndarray:
+    """The logit of every row from a model that never saw it."""
+    scores = np.zeros(len(fold))
+    for k in range(int(fold.max()) + 1):
+        scores[fold == k] = learner(np.flatnonzero(fold != k), np.flatnonzero(fold == k))
     return scores
+
+
+def stack_inputs(examples: Sequence[Example], rows: np.ndarray, ngram: np.ndarray,
+                 vectors: np.ndarray) -> np.ndarray:
+    """The stacker's input rows for ``examples[rows]`` given their base logits."""
+    return classifier.stack_features(ngram, vectors,
+                                     np.array([examples[i].guess == "es" for i in rows]),
+                                     [examples[i].lexicon for i in rows])
+
+
+def stacked_out_of_fold(examples: Sequence[Example], bases: Sequence[Learner],
+                        base_oof: Sequence[np.ndarray], fold: np.ndarray) -> np.ndarray:
+    """Out-of-fold logits of the stack, nested: in each outer fold the stacker learns
+    from inner-fold logits of the training rows only, and scores the held-out rows from
+    base models fitted on the training rows (= the outer out-of-fold logits)."""
+    truth = np.array([e.crisis for e in examples])
+    labels = [e.label for e in examples]
+    out = np.zeros(len(examples))
+    for k in range(int(fold.max()) + 1):
+        train, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+        inner = folds([labels[i] for i in train], INNER_FOLDS, SEED + k)
+        level1 = []
+        for learner in bases:
+            col = np.zeros(len(train))
+            for j in range(INNER_FOLDS):
+                col[inner == j] = learner(train[inner != j], train[inner == j])
+            level1.append(col)
+        stacker = fit_stacker(stack_inputs(examples, train, *level1), truth[train])
+        held = stack_inputs(examples, test, *(s[test] for s in base_oof))
+        out[test] = stacker.decision_function(held)  # type: ignore[attr-defined]
+    return out
+
+
+def probability(logits: np.ndarray) -> np.ndarray:
+    """Logits as probabilities."""
+    return 1.0 / (1.0 + np.exp(-np.clip(logits, -50, 50)))
 
 
 def decide(examples: Sequence[Example], scores: np.ndarray, threshold: float,
@@ -184,54 +269,107 @@ def ngram_features(examples: Sequence[Example], with_lexicon: bool = True) -> sp
 
 
 def embedding_features(examples: Sequence[Example]) -> np.ndarray:
-    """256-dimension static sentence vectors from the ``wordllama`` wheel's own model."""
-    import wordllama
-    from wordllama import WordLlama
-
-    wl = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
-    return np.asarray(wl.embed([e.text for e in examples]), dtype=np.float32)
+    """256-dimension static sentence vectors (``wordllama``) of the raw texts."""
+    return classifier.embed([e.text for e in examples])
 
 
 def lexicon_columns(examples: Sequence[Example]) -> np.ndarray:
     """The lexicon's verdict as dense indicator columns."""
-    names = classifier.LEXICON_FEATURES
-    return np.array([[float(n in e.lexicon) for n in names] for e in examples],
-                    dtype=np.float32)
+    return classifier.lexicon_matrix([e.lexicon for e in examples])
 
 
-def candidates(examples: Sequence[Example]) -> dict[str, Callable[[], object]]:
-    """Feature builders for ``--compare``, by name."""
-    def embed_lex() -> np.ndarray:
-        return np.hstack([embedding_features(examples), lexicon_columns(examples)])
+#: A candidate's logits: out of fold on the training rows, and on the blind rows from
+#: models fitted on every training row (None when no blind set was given).
+Scored = tuple[np.ndarray, np.ndarray | None]
 
-    def all_three() -> sparse.csr_matrix:
-        return sparse.hstack([ngram_features(examples), sparse.csr_matrix(
-            embedding_features(examples))], format="csr")
+
+def candidates(examples: Sequence[Example], fold: np.ndarray
+               ) -> dict[str, Callable[[], Scored]]:
+    """Logits for ``--compare``, by candidate name (computed on demand). ``examples`` are
+    the training rows (as many as ``fold``) followed by any blind rows."""
+    truth = np.array([e.crisis for e in examples])
+    n = len(fold)
+    train, blind = np.arange(n), np.arange(n, len(examples))
+    cache: dict[str, Scored] = {}
+
+    def vectors() -> np.ndarray:
+        if "v" not in cache:
+            cache["v"] = (embedding_features(examples), None)
+        return cache["v"][0]
+
+    def scored(learner: Learner) -> Scored:
+        return out_of_fold(learner, fold), learner(train, blind) if len(blind) else None
+
+    def memo(key: str, make: Callable[[], Learner]) -> Callable[[], Scored]:
+        def run() -> Scored:
+            if key not in cache:
+                cache[key] = scored(make())
+            return cache[key]
+        return run
+
+    ngram_lex = memo("n", lambda: linear(ngram_features(examples), truth))
+    vec_mlp = memo("m", lambda: mlp(vectors(), truth))
+
+    def stacked() -> Scored:
+        bases = [linear(ngram_features(examples), truth), mlp(vectors(), truth)]
+        (n_oof, n_blind), (v_oof, v_blind) = ngram_lex(), vec_mlp()
+        oof = stacked_out_of_fold(examples, bases, [n_oof, v_oof], fold)
+        if n_blind is None or v_blind is None:
+            return oof, None
+        stacker = fit_stacker(stack_inputs(examples, train, n_oof, v_oof), truth[train])
+        return oof, stacker.decision_function(  # type: ignore[attr-defined]
+            stack_inputs(examples, blind, n_blind, v_blind))
 
     return {
-        "word+char n-grams": lambda: ngram_features(examples, with_lexicon=False),
-        "n-grams + lexicon hits (shipped)": lambda: ngram_features(examples),
-        "wordllama vectors": lambda: embedding_features(examples),
-        "wordllama + lexicon hits": embed_lex,
-        "n-grams + wordllama + lexicon": all_three,
+        "word+char n-grams, LR": memo("w", lambda: linear(
+            ngram_features(examples, with_lexicon=False), truth)),
+        "n-grams + lexicon hits, LR": ngram_lex,
+        "wordllama vectors, LR": memo("vl", lambda: linear(vectors(), truth)),
+        "wordllama vectors, MLP": vec_mlp,
+        "wordllama + lexicon hits, LR": memo("vlx", lambda: linear(
+            np.hstack([vectors(), lexicon_columns(examples)]), truth)),
+        "n-grams + wordllama + lexicon, one LR": memo("all", lambda: linear(sparse.hstack(
+            [ngram_features(examples), sparse.csr_matrix(vectors())], format="csr"), truth)),
+        "stack: n-gram LR, vector MLP, lexicon": stacked,
     }
 
 
+SLICES = ("all", "en", "es", "direct_en", "direct_es", "indirect_en", "indirect_es",
+          "hard_negative_en", "hard_negative_es", "benign")
+
+
 def slice_figures(examples: Sequence[Example], flagged: np.ndarray) -> dict[str, dict]:
-    """Recall and FPR overall, per language and for indirect rows."""
+    """Recall and FPR overall, per language, and per kind and language (crisis kinds
+    have recall only, benign kinds FPR only)."""
+    truth = np.array([e.crisis for e in examples])
+
     def fig(mask: np.ndarray) -> dict:
-        truth = np.array([e.crisis for e in examples])
         pos, neg = mask & truth, mask & ~truth
         return {"n_crisis": int(pos.sum()), "n_benign": int(neg.sum()),
                 "recall": round(float(flagged[pos].mean()), 3) if pos.any() else None,
                 "fpr": round(float(flagged[neg].mean()), 3) if neg.any() else None}
 
-    every = np.ones(len(examples), dtype=bool)
     langs = np.array([e.lang for e in examples])
     kinds = np.array([e.kind for e in examples])
-    indirect = (kinds == "indirect") | (kinds == "hard_negative")
-    return {"all": fig(every), "en": fig(langs == "en"), "es": fig(langs == "es"),
-            "indirect+hard negatives": fig(indirect)}
+    out = {"all": fig(np.ones(len(examples), dtype=bool)),
+           "en": fig(langs == "en"), "es": fig(langs == "es"),
+           "benign": fig(kinds == "benign")}
+    for kind in ("direct", "indirect", "hard_negative"):
+        for lang in ("en", "es"):
+            out[f"{kind}_{lang}"] = fig((kinds == kind) & (langs == lang))
+    return {key: out[key] for key in SLICES}
+
+
+def brier(examples: Sequence[Example], p: np.ndarray) -> float:
+    """Mean squared error of P(crisis) (lower: better calibrated and sharper)."""
+    truth = np.array([e.crisis for e in examples], dtype=float)
+    return round(float(np.mean((p - truth) ** 2)), 4)
+
+
+def _name(path: Path) -> str:
+    """``path`` relative to the repository when inside it."""
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def sha256(path: Path) -> str:
@@ -239,12 +377,30 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def build(files: Sequence[Path], out_dir: Path, max_fpr: float = MAX_FPR) -> dict:
+def build(files: Sequence[Path], out_dir: Path, max_fpr: float = MAX_FPR,
+          kind: str = "ngram") -> dict:
     """Choose the operating point out of fold, fit on everything, write the files."""
     examples = load_examples(files)
     labels = [e.label for e in examples]
+    truth = np.array([e.crisis for e in examples])
+    fold = folds(labels)
     x = ngram_features(examples)
-    scores = out_of_fold(x, labels)
+    ngram_oof = out_of_fold(linear(x, truth), fold)
+    head: list[tuple[np.ndarray, np.ndarray]] = []
+    stack = None
+    if kind == "stack":
+        v = embedding_features(examples)
+        vector_oof = out_of_fold(mlp(v, truth), fold)
+        logits = stacked_out_of_fold(examples, [linear(x, truth), mlp(v, truth)],
+                                     [ngram_oof, vector_oof], fold)
+        stacker = fit_stacker(stack_inputs(examples, np.arange(len(examples)), ngram_oof,
+                                           vector_oof), truth)
+        stack = np.concatenate([stacker.coef_[0], stacker.intercept_])  # type: ignore[attr-defined]
+        net = fit_mlp(v, truth)
+        head = list(zip(net.coefs_, net.intercepts_, strict=True))  # type: ignore[attr-defined]
+    else:
+        logits = ngram_oof
+    scores = probability(logits)
     points = curve(examples, scores)
     threshold, overrule, recall, fpr = choose(points, max_fpr)
     watch = choose([p for p in points if p[1] == overrule], WATCH_FPR)[0]
@@ -254,39 +410,82 @@ def build(files: Sequence[Path], out_dir: Path, max_fpr: float = MAX_FPR) -> dic
     intercept = np.concatenate([crisis_model.intercept_,  # type: ignore[attr-defined]
                                 category_model.intercept_])  # type: ignore[attr-defined]
     meta = {
-        "trained_on": [{"file": str(p.relative_to(ROOT)), "sha256": sha256(p)} for p in files],
+        "trained_on": [{"file": _name(p), "sha256": sha256(p)} for p in files],
         "rows": len(examples),
         "crisis_rows": sum(e.crisis for e in examples),
-        "C": C, "seed": SEED, "folds": FOLDS,
+        "C": C, "seed": SEED, "folds": FOLDS, "inner_folds": INNER_FOLDS, "hidden": HIDDEN,
+        "stack_inputs": list(classifier.STACK_INPUTS) if stack is not None else [],
         "operating_point": {"threshold": threshold, "watch": min(watch, threshold),
                             "overrule": overrule, "max_fpr": max_fpr},
         "out_of_fold": {"recall": round(recall, 3), "fpr": round(fpr, 3),
+                        "brier": brier(examples, scores),
                         "slices": slice_figures(examples, flagged)},
-        "curve": [[t, round(r, 3), round(f, 3)] for t, o, r, f in points
-                  if o == overrule and round(t * 100) % 5 == 0],
+        "curve": [[t, round(r, 3), round(f, 3)] for t, o, r, f in points if o == overrule],
     }
     classifier.save(out_dir, coef, intercept,
-                    list(category_model.classes_), meta)  # type: ignore[attr-defined]
+                    list(category_model.classes_), meta,  # type: ignore[attr-defined]
+                    head, stack)
     return meta
 
 
-def compare(files: Sequence[Path], max_fpr: float = MAX_FPR) -> str:
-    """Out-of-fold recall at the chosen FPR for every candidate, as a table."""
+BLIND_SLICES = ("direct_en", "direct_es", "indirect_en", "indirect_es")
+
+
+def blind_figures(examples: Sequence[Example], flagged: np.ndarray) -> dict[str, dict]:
+    """Recall and FPR of a blind set overall and per ``slice`` column."""
+    truth = np.array([e.crisis for e in examples])
+    slices = np.array([e.slice for e in examples])
+    out = {}
+    for key in ("all", *BLIND_SLICES):
+        mask = np.ones(len(examples), dtype=bool) if key == "all" else slices == key
+        pos, neg = mask & truth, mask & ~truth
+        out[key] = {"recall": round(float(flagged[pos].mean()), 3) if pos.any() else None,
+                    "fpr": round(float(flagged[neg].mean()), 3) if neg.any() else None}
+    return out
+
+
+def compare(files: Sequence[Path], max_fpr: float = MAX_FPR, only: Sequence[str] = (),
+            blind: Path | None = None) -> str:
+    """Out-of-fold figures at the FPR ceiling for every candidate, as a table; with
+    ``blind``, a second table: each candidate fitted on every training row and scored on
+    the blind set at its out-of-fold operating point (nothing is tuned on it)."""
     examples = load_examples(files)
-    labels = [e.label for e in examples]
+    fold = folds([e.label for e in examples])
+    blind_rows = load_examples([blind], dedupe=False) if blind else []
+    everything = [*examples, *blind_rows]
+    cols = SLICES[1:]
     lines = [f"{len(examples)} rows, {FOLDS}-fold out of fold; decision = lexicon unless "
-             f"P < o, else P >= t; t, o chosen at FPR <= {max_fpr}",
-             f"{'candidate':36} {'t/o':>9} {'recall':>7} {'FPR':>6} {'en R/F':>12} "
-             f"{'es R/F':>12} {'indirect R/F':>14}"]
-    for name, build_x in candidates(examples).items():
-        scores = out_of_fold(build_x(), labels)
+             f"P < o, else P >= t; t, o chosen at FPR <= {max_fpr}; recall/FPR per slice "
+             "(crisis kinds: recall; benign kinds: FPR)", "",
+             "| candidate | t/o | recall | FPR | Brier | "
+             + " | ".join(c.replace("hard_negative", "hardneg") for c in cols) + " |",
+             "|---" * (5 + len(cols)) + "|"]
+    blind_lines = ["", f"blind {blind} ({len(blind_rows)} rows), recall/FPR at each "
+                   "candidate's out-of-fold point:", "",
+                   "| candidate | all | " + " | ".join(BLIND_SLICES) + " |",
+                   "|---" * (2 + len(BLIND_SLICES)) + "|"]
+    for name, run in candidates(everything, fold).items():
+        if only and not any(o in name for o in only):
+            continue
+        oof, held = run()
+        scores = probability(oof)
         t, o, recall, fpr = choose(curve(examples, scores), max_fpr)
         figs = slice_figures(examples, decide(examples, scores, t, o))
-        cells = [f"{figs[k]['recall']}/{figs[k]['fpr']}"
-                 for k in ("en", "es", "indirect+hard negatives")]
-        lines.append(f"{name:36} {t:4.2f}/{o:4.2f} {recall:7.3f} {fpr:6.3f} {cells[0]:>12} "
-                     f"{cells[1]:>12} {cells[2]:>14}")
-    return "\n".join(lines)
+        cells = []
+        for c in cols:
+            f = figs[c]
+            cells.append(f"{f['recall']}/{f['fpr']}" if c in ("en", "es") else
+                         str(f["recall"] if f["recall"] is not None else f["fpr"]))
+        lines.append(f"| {name} | {t:.2f}/{o:.2f} | {recall:.3f} | {fpr:.3f} | "
+                     f"{brier(examples, scores)} | " + " | ".join(cells) + " |")
+        print(lines[-1], file=sys.stderr, flush=True)
+        if held is not None:
+            bf = blind_figures(blind_rows, decide(blind_rows, probability(held), t, o))
+            blind_lines.append(f"| {name} | " + " | ".join(
+                f"{bf[k]['recall']} / {bf[k]['fpr']}" for k in ("all", *BLIND_SLICES))
+                + " |")
+            print(blind_lines[-1], file=sys.stderr, flush=True)
+    return "\n".join(lines + (blind_lines if blind else []))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -296,14 +495,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-dir", default=str(TRAIN_DIR))
     parser.add_argument("--out", default=str(classifier.MODEL_DIR))
     parser.add_argument("--max-fpr", type=float, default=MAX_FPR)
+    parser.add_argument("--kind", choices=("ngram", "stack"), default="ngram",
+                        help="the model to build (default: the n-gram LR, the out-of-fold "
+                        "winner on the 2026-12-05 data)")
     parser.add_argument("--compare", action="store_true",
                         help="print out-of-fold figures for every candidate; write nothing")
+    parser.add_argument("--only", action="append", default=[],
+                        help="with --compare: candidates whose name contains this")
+    parser.add_argument("--blind", metavar="CSV",
+                        help="with --compare: also score every candidate, fitted on all the "
+                        "training rows, on this blind set (spends it)")
     args = parser.parse_args(argv)
     files = training_files(Path(args.train_dir))
     if args.compare:
-        print(compare(files, args.max_fpr))
+        print(compare(files, args.max_fpr, args.only,
+                      Path(args.blind) if args.blind else None))
         return 0
-    meta = build(files, Path(args.out), args.max_fpr)
+    meta = build(files, Path(args.out), args.max_fpr, args.kind)
     op, oof = meta["operating_point"], meta["out_of_fold"]
     print(f"{meta['rows']} rows ({meta['crisis_rows']} crisis) from {len(files)} files")
     print(f"threshold {op['threshold']:.2f} (watch {op['watch']:.2f}, overrule "
