@@ -195,6 +195,7 @@ def main() -> None:
     client = app.test_client()
     timed(client, batch()[: max(10, n // 20)])  # warm the pool and caches
     ratios, cpu_ratios, line_times, statements = [], [], [], []
+    cpu_ms: list[tuple[float, float]] = []  # (bare, line) CPU ms per request, per round
     for _ in range(args.repeat):
         requests = batch()
         CPU["s"] = 0.0
@@ -203,6 +204,7 @@ def main() -> None:
         before = counter.count
         times = timed(client, requests)
         cpu_ratios.append(bare_cpu / CPU["s"])
+        cpu_ms.append((bare_cpu * 1000 / n, CPU["s"] * 1000 / n))
         statements.append((counter.count - before) / n)
         line_times += times
         ratios.append(bare_s / sum(times))
@@ -225,6 +227,9 @@ def main() -> None:
           f"x {args.repeat} rounds, {args.volunteers} volunteers on shift")
     print(f"line p50 {pct(line_times, 0.5) * 1000:.2f} ms, p99 {pct(line_times, 0.99) * 1000:.2f} "
           f"ms; {statistics.mean(statements):.1f} SQL statements/request")
+    print(f"CPU per request in this process, median: bare "
+          f"{statistics.median(b for b, _ in cpu_ms):.3f} ms, line "
+          f"{statistics.median(li for _, li in cpu_ms):.3f} ms")
     print(f"CPU ratio of this process (bare CPU / webhook CPU), median: "
           f"{statistics.median(cpu_ratios):.3f}")
     print(f"ratio (webhook / bare), median of {args.repeat}: {statistics.median(ratios):.3f}")

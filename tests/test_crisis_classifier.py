@@ -186,3 +186,23 @@ def test_the_app_passes_its_lexicon_dir_to_the_detector(settings, clock, tmp_pat
                 count = session.scalar(select(func.count()).select_from(Escalation))
             assert count == (1 if escalates else 0), extra
         app.extensions["peerline"].engine.dispose()
+
+
+def test_one_message_scores_as_the_batch_path_scores_it() -> None:
+    """``predict`` (the webhook's fast path, no sparse matrices) agrees with
+    ``predict_many`` (scikit-learn's transform) on every blind-set text, with and without
+    lexicon features: same category, P(crisis) equal to float32 rounding."""
+    from peerline.crisis.detector import scan_lexicon
+
+    clf = classifier.shipped()
+    assert clf is not None
+    texts = [row[0] for row in read_rows(BLIND_DIR / "2026-12-04-a.csv")]
+    texts += ["", "   ", "a", "killl mys3lf", "ñandú ¿qué?"]
+    for text in texts:
+        scanned = scan_lexicon(text, "en", None)
+        for lexicon in (scanned.features, (), ("means", "means", "filtered")):
+            fast = clf.predict(scanned.words, lexicon)
+            slow = clf.predict_many([scanned.words], [tuple(lexicon)])[0]
+            assert fast.category == slow.category, text
+            assert abs(fast.probability - slow.probability) < 1e-5, text
+            assert (fast.probability >= clf.threshold) == (slow.probability >= clf.threshold)

@@ -308,3 +308,34 @@ def test_help_lists_the_new_words(phones, svc):
         assert word in reply
     assert phones.replies(phones.text(SURV, "#END"))
     assert LINE
+
+
+def test_the_choice_row_read_once_a_transaction_stays_true(svc) -> None:  # noqa: ANN001
+    """The memo of the peer-choice row (one read a transaction) sees a row added in it,
+    forgets a row the quick exit deleted, and is read afresh by the next transaction."""
+    from peerline.peer import choice
+    from peerline.peer.forget import forget
+    from peerline.people.lookup import get_or_create_survivor
+
+    with svc.sessions.begin() as session:
+        survivor = get_or_create_survivor(session, svc.line, SURV, "en")
+        assert choice._row(session, survivor) is None
+        added = choice._add(session, survivor)
+        assert choice._row(session, survivor) is added
+    with svc.sessions.begin() as session:
+        survivor = get_or_create_survivor(session, svc.line, SURV, "en")
+        row = choice._row(session, survivor)
+        assert row is not None and row.id == added.id
+        forget(session, survivor)
+        assert choice._row(session, survivor) is None
+    with svc.sessions.begin() as session:
+        session.add(PeerChoice(phone_hash=svc.line.vault.hash(SURV2)))
+    session = svc.sessions()
+    try:
+        other = get_or_create_survivor(session, svc.line, SURV2, "en")
+        assert choice._row(session, other) is not None
+        session.execute(text("DELETE FROM peer_choices"))
+        session.commit()
+        assert choice._row(session, other) is None  # a new transaction reads again
+    finally:
+        session.close()

@@ -30,8 +30,41 @@ SKIP_KEY = "0"
 QUESTION_WINDOW = timedelta(hours=1)
 
 
+_MEMO = "peerline.peer_choice"
+
+
+def _memo(session: Session) -> dict[str, PeerChoice | None]:
+    """This transaction's answers of :func:`_row` (one text asks up to four times).
+
+    Kept in ``session.info`` against the root transaction, so a later transaction of the
+    same session reads again; :func:`_add` and :func:`forget` keep it true in between.
+    """
+    transaction = session.get_transaction()
+    held = session.info.get(_MEMO)
+    if held is None or held[0] is not transaction:
+        held = (transaction, {})
+        session.info[_MEMO] = held
+    return held[1]
+
+
 def _row(session: Session, survivor: Survivor) -> PeerChoice | None:
-    return session.scalar(select(PeerChoice).where(PeerChoice.phone_hash == survivor.phone_hash))
+    memo = _memo(session)
+    if survivor.phone_hash not in memo:
+        memo[survivor.phone_hash] = session.scalar(
+            select(PeerChoice).where(PeerChoice.phone_hash == survivor.phone_hash))
+    return memo[survivor.phone_hash]
+
+
+def _add(session: Session, survivor: Survivor) -> PeerChoice:
+    row = PeerChoice(phone_hash=survivor.phone_hash)
+    session.add(row)
+    _memo(session)[survivor.phone_hash] = row
+    return row
+
+
+def forget(session: Session, phone_hash: str) -> None:
+    """Drop this transaction's memo of ``phone_hash`` (its row was deleted)."""
+    _memo(session).pop(phone_hash, None)
 
 
 def should_ask(session: Session, line: Line, survivor: Survivor) -> bool:
@@ -50,8 +83,7 @@ def ask(session: Session, line: Line, survivor: Survivor,
         return say("peer_no_tags", survivor.lang)
     row = _row(session, survivor)
     if row is None:
-        row = PeerChoice(phone_hash=survivor.phone_hash)
-        session.add(row)
+        row = _add(session, survivor)
     row.asked_at, row.answered_at = line.now(), None  # open until answered
     row.asked_conversation_id = conversation.id if conversation is not None else None
     listed = ", ".join(f"{n} {name}" for n, name in enumerate(options, start=1))
@@ -113,8 +145,7 @@ def call_question(session: Session, line: Line, survivor: Survivor,
         return None
     row = _row(session, survivor)
     if row is None:
-        row = PeerChoice(phone_hash=survivor.phone_hash)
-        session.add(row)
+        row = _add(session, survivor)
     row.asked_at, row.answered_at = line.now(), None
     row.asked_conversation_id = conversation.id
     return options

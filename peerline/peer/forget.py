@@ -8,6 +8,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from peerline.models import Application, ApplicationStatus, Feedback, PeerChoice, Survivor
+from peerline.peer import choice
 
 OPEN_APPLICATION = (ApplicationStatus.ASKING, ApplicationStatus.SUBMITTED,
                     ApplicationStatus.CONFIRMING)
@@ -16,6 +17,7 @@ OPEN_APPLICATION = (ApplicationStatus.ASKING, ApplicationStatus.SUBMITTED,
 def forget(session: Session, survivor: Survivor) -> None:
     """Erase the survivor's peer-support words (in the caller's transaction)."""
     session.execute(delete(PeerChoice).where(PeerChoice.phone_hash == survivor.phone_hash))
+    choice.forget(session, survivor.phone_hash)
     session.execute(update(Feedback).where(Feedback.phone_hash == survivor.phone_hash,
                                            Feedback.words.is_not(None)).values(words=None))
     session.execute(update(Application).where(

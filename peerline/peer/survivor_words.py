@@ -35,10 +35,15 @@ class Answer:
 
 def before(session: Session, line: Line, survivor: Survivor,
            conversation: Conversation | None, line_number: str, word: str, body: str,
-           crisis: bool) -> Answer | None:
-    """The answer to a peer-support word, or None: the text goes the ordinary way."""
+           crisis: bool, fresh: bool = False) -> Answer | None:
+    """The answer to a peer-support word, or None: the text goes the ordinary way.
+
+    ``fresh``: this transaction inserted the survivor's row, so no application refers
+    to it yet (their lookups are skipped; choices and feedback are keyed by the phone
+    hash, which may have history, and are still read)."""
     if crisis:
-        applications.cancel(session, line, survivor)
+        if not fresh:
+            applications.cancel(session, line, survivor)
         return None
     if resources.is_resources(word):
         return Answer([resources.reply(line, word, survivor.lang)])
@@ -69,7 +74,7 @@ def before(session: Session, line: Line, survivor: Survivor,
     if pending is not None and parsed is not None:
         return Answer([feedback.record(line, pending, *parsed, survivor.lang)],
                       kind="feedback")
-    application = applications.asking(session, line, survivor)
+    application = None if fresh else applications.asking(session, line, survivor)
     if application is not None and word not in continuity.WORDS:
         return Answer([applications.answer(line, application, body)], kind="application")
     return None

@@ -218,7 +218,7 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
 
     crisis = detection is not None and detection.crisis
     peer = survivor_words.before(session, line, survivor, conversation, line_number, word,
-                                 body, crisis)
+                                 body, crisis, fresh=created)
     if peer is not None:  # RESOURCES, PEER, SAME, VOLUNTEER and their answers: not relayed
         _store(session, line, kind=peer.kind,
                conversation_id=conversation.id if conversation else None, **store)
