@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from peerline.models import Conversation, Message, ShiftSlot, Survivor, Volunteer
+from peerline.models import Conversation, Message, Offer, ShiftSlot, Survivor, Volunteer
 from peerline.people.lookup import get_or_create_survivor
 from peerline.scheduling import claims, slots
-from peerline.text import conversations, intake
+from peerline.text import conversations, intake, pairing
 
 from .helpers import LINE, Phones, new_sid
 from .races import needs_postgres
@@ -213,3 +213,45 @@ def test_one_volunteers_two_takes_at_once_stay_within_the_weekly_limit(svc, cloc
         assert held == [ids[0]]
         slot = session.get(ShiftSlot, ids[0])
         assert claims.week_hours(session, svc.line, kim, slot) == 19
+
+
+def test_two_offers_expiring_at_once_both_count_as_missed(phones, svc, clock):
+    """Alex lets two offers time out and two workers expire them at the same moment.
+    Each read Alex's missed-offer count before the other committed; without a lock on
+    Alex's row the second write is lost (1, not 2), and a volunteer who stopped
+    answering stays on shift one miss too long."""
+    needs_postgres(svc)
+    alex = add_volunteer(svc, "Alex", ALEX, capacity=2)
+    phones.text(ALEX, "ON")
+    for survivor in ("+15550290001", "+15550290002"):
+        phones.text(survivor, "hi, I need to talk to someone")
+        clock.advance(1)
+        phones.work()
+    with svc.sessions() as session:
+        offer_ids = list(session.scalars(select(Offer.id).where(
+            Offer.volunteer_id == alex).order_by(Offer.id)))
+    assert len(offer_ids) == 2
+    clock.advance(600)  # both offers are past their time-out
+
+    def second_expiry() -> None:
+        with svc.sessions.begin() as session:
+            seen = session.get(Volunteer, alex)  # read (and held) before the first commits
+            assert seen.missed_offers == 0
+            pairing.expire(session, svc.line, session.get(Offer, offer_ids[1]))
+
+    first = svc.sessions()
+    try:
+        with first.begin():
+            pairing.expire(first, svc.line, first.get(Offer, offer_ids[0]))
+            first.flush()
+            thread = threading.Thread(target=second_expiry)
+            thread.start()
+            for _ in range(600):  # until the second expiry is done or waits on a lock
+                if not thread.is_alive() or _waiting_on_a_lock(svc):
+                    break
+                time.sleep(0.05)
+        thread.join()
+    finally:
+        first.close()
+    with svc.sessions() as session:
+        assert session.get(Volunteer, alex).missed_offers == 2

@@ -479,7 +479,9 @@ def expire(session: Session, line: Line, offer: Offer) -> None:
     """
     if not decline(session, line, offer, status=OfferStatus.EXPIRED):
         return
-    volunteer = offer.volunteer
+    # Locked and re-read: two expiries of one volunteer's offers at once (an RQ job and
+    # the sweeper's backstop) would otherwise both write the count they read (a lost miss).
+    volunteer = _lock(session, Volunteer, offer.volunteer_id)
     volunteer.missed_offers = (volunteer.missed_offers or 0) + 1
     if volunteer.missed_offers >= MISSED_OFFERS_LIMIT and volunteer.on_shift:
         volunteer.on_shift, volunteer.shift_started_at = False, None
