@@ -269,13 +269,15 @@ def test_no_group_open_no_offer_and_7_is_not_a_group(phones, svc):
 
 
 def test_a_full_group_by_phone_is_told_and_offered_the_menu(phones, svc):
-    pin = signed_up(phones, svc, capacity=1)
+    pin = signed_up(phones, svc, capacity=2)
+    pin2 = signed_up(phones, svc, SURV2)
+    with svc.sessions.begin() as session:  # a coordinator cut the room to one since
+        for group in session.scalars(select(GroupSession)):
+            group.capacity = 1
     first = group_caller(phones)
     assert joins(first, pin).has("Conference")
-    second = Survivor(phones, SURV)  # the same PIN again (a second phone): no seat left
-    second.call()
-    second.choose("7")
-    told = joins(second, pin)
+    second = group_caller(phones, SURV2)  # their own PIN: no seat left
+    told = joins(second, pin2)
     assert "full" in told.said and not told.has("Conference")
     assert told.one("Gather").get("action") == f"/voice/menu?call={second.call_id}"
     assert "text this number" in told.said
@@ -607,7 +609,9 @@ def test_pin_guessing_is_locked_across_calls(phones, svc, clock):
     told = joins(early, pin)  # even the right PIN, on a call opened before the lock
     assert "paused" in told.said and not told.has("Conference")
     # Another phone is not locked; the lock ends after PEERLINE_GROUP_PIN_LOCK_S.
-    assert joins(group_caller(phones, SURV2), pin).has("Conference")
+    other_phone = group_caller(phones, SURV2)
+    assert joins(other_phone, pin).has("Conference")
+    other_phone.status("completed")  # one phone per PIN at a time
     clock.advance(601)
     assert joins(group_caller(phones), pin).has("Conference")
     with svc.sessions() as session:
@@ -630,3 +634,22 @@ def test_withheld_callers_keep_the_per_call_limit_and_never_lock_each_other_out(
     assert joins(group_caller(phones, "Anonymous"), pin).has("Conference")
     with svc.sessions() as session:
         assert list(session.scalars(select(GroupPinFailures))) == []
+
+
+def test_one_sign_up_seats_one_phone_at_a_time(phones, svc):
+    """A PIN passed on (or read off a shared phone) does not seat a second caller while
+    its owner is in the group; once that call ends, the PIN works again (a dropped call
+    can come back)."""
+    pin = signed_up(phones, svc)
+    owner = group_caller(phones)
+    assert joins(owner, pin).has("Conference")
+    conference_event(phones, owner, "participant-join")
+    other = Survivor(phones, "+15550199398")
+    other.call()
+    other.choose("7")
+    told = joins(other, pin)
+    assert "already in use" in told.said and not told.has("Conference")
+    assert told.one("Gather").get("action") == f"/voice/menu?call={other.call_id}"
+    owner.status("completed")  # the owner's call ends: the seat is free again
+    back = group_caller(phones)
+    assert joins(back, pin).has("Conference")

@@ -126,6 +126,7 @@ def _admit(session: Session, line: Line, call: Call, group: GroupSession,
     if call.conversation is not None:
         call.conversation.lang = lang
     now = line.now()
+    seats = conference.seated(session, row.id)
     refusal = None
     if row.ended_at is not None or now >= meeting.ends_at:
         refusal = "group_over"
@@ -136,7 +137,9 @@ def _admit(session: Session, line: Line, call: Call, group: GroupSession,
         refusal = "group_locked"
     elif now >= meeting.join_until:
         refusal = "group_late"
-    elif len(conference.seated(session, row.id)) >= group.capacity:
+    elif any(c.group_signup_id == signup.id for c in seats):
+        refusal = "group_pin_in_use"  # one phone per sign-up: a shared PIN seats nobody
+    elif len(seats) >= group.capacity:
         refusal = "group_full"
     if refusal is not None:  # told why, then the ordinary menu: never a dead end
         call.stage, call.tries = CallStage.MENU, 0

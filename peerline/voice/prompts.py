@@ -316,6 +316,14 @@ GROUP_SPOKEN: dict[str, dict[str, str]] = {
               "no puedes volver a entrar. Puedes escribir a este número para hablar con un "
               "par, o quedarte en la línea para el menú.",
     },
+    "group_pin_in_use": {
+        "en": "Sorry, that PIN is already in use in the group right now: each PIN lets "
+              "one phone in. If your call just dropped, please wait a minute and call "
+              "again. Or stay on the line for the menu.",
+        "es": "Lo sentimos, ese PIN ya está en uso en el grupo ahora mismo: cada PIN deja "
+              "entrar a un teléfono. Si tu llamada se cortó, espera un minuto y vuelve a "
+              "llamar. O quédate en la línea para el menú.",
+    },
     "group_pin_locked": {
         "en": "Sorry, joining a group from this phone is paused for a while after several "
               "PINs that didn't match. Text GROUPS to this number to see your sign-ups and "
