@@ -164,6 +164,25 @@ def _waiting_on_a_lock(svc) -> bool:  # noqa: ANN001
             "AND wait_event_type = 'Lock'")).scalar())
 
 
+def _second_while_first_holds(svc, first_work, second_work) -> None:  # noqa: ANN001
+    """``first_work(session)`` in a transaction that stays open while ``second_work`` runs
+    in another thread, until that is done or waits on a lock; then the first commits."""
+    first = svc.sessions()
+    try:
+        with first.begin():
+            first_work(first)
+            first.flush()
+            thread = threading.Thread(target=second_work)
+            thread.start()
+            for _ in range(600):  # until the second is done or waits on a lock
+                if not thread.is_alive() or _waiting_on_a_lock(svc):
+                    break
+                time.sleep(0.05)
+        thread.join()
+    finally:
+        first.close()
+
+
 def test_one_volunteers_two_takes_at_once_stay_within_the_weekly_limit(svc, clock):
     """Kim has 16 h that week (limit 20) and takes two open 3 h shifts at the same time.
     The first take holds its transaction open; the second must wait for it (the
@@ -192,19 +211,10 @@ def test_one_volunteers_two_takes_at_once_stay_within_the_weekly_limit(svc, cloc
             replies["second"] = claims.take(session, svc.line, session.get(Volunteer, kim),
                                             ids[1])
 
-    first = svc.sessions()
-    try:
-        with first.begin():
-            replies["first"] = claims.take(first, svc.line, first.get(Volunteer, kim), ids[0])
-            thread = threading.Thread(target=second_take)
-            thread.start()
-            for _ in range(600):  # until the second take is done or waits on a lock
-                if not thread.is_alive() or _waiting_on_a_lock(svc):
-                    break
-                time.sleep(0.05)
-        thread.join()
-    finally:
-        first.close()
+    def first_take(session) -> None:  # noqa: ANN001
+        replies["first"] = claims.take(session, svc.line, session.get(Volunteer, kim), ids[0])
+
+    _second_while_first_holds(svc, first_take, second_take)
     assert "It's yours" in replies["first"], replies
     assert "over 20 hours" in replies["second"], replies
     with svc.sessions() as session:
@@ -239,19 +249,8 @@ def test_two_offers_expiring_at_once_both_count_as_missed(phones, svc, clock):
             assert seen.missed_offers == 0
             pairing.expire(session, svc.line, session.get(Offer, offer_ids[1]))
 
-    first = svc.sessions()
-    try:
-        with first.begin():
-            pairing.expire(first, svc.line, first.get(Offer, offer_ids[0]))
-            first.flush()
-            thread = threading.Thread(target=second_expiry)
-            thread.start()
-            for _ in range(600):  # until the second expiry is done or waits on a lock
-                if not thread.is_alive() or _waiting_on_a_lock(svc):
-                    break
-                time.sleep(0.05)
-        thread.join()
-    finally:
-        first.close()
+    _second_while_first_holds(
+        svc, lambda first: pairing.expire(first, svc.line, first.get(Offer, offer_ids[0])),
+        second_expiry)
     with svc.sessions() as session:
         assert session.get(Volunteer, alex).missed_offers == 2
