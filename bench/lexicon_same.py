@@ -8,13 +8,15 @@ Runs ``scan_lexicon`` and ``detect(model="0")`` over every text of
 messages, alone, after the previous text (``previous=``), with a Spanish hint, and in a
 few rewritten forms (upper case, spaced letters, accents, leetspeak), and writes one line
 of output a case (crisis, category, lang, matches with spans, the classifier's input
-words and features). ``compare`` reports the first lines that differ: a speed change
+words and features; matches over the same span sorted by category, see
+:func:`_canonical`). ``compare`` reports the first lines that differ: a speed change
 to the lexicon must leave every line as it was.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +27,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from crisis_bench import make_messages  # noqa: E402
 
-from peerline.crisis import detect, scan_lexicon  # noqa: E402
+from peerline.crisis import Match, detect, scan_lexicon  # noqa: E402
 
 
 def texts() -> list[str]:
@@ -48,6 +50,15 @@ def _variants(text: str) -> Iterator[str]:
     yield text.replace(" ", "  ").replace("e", "3") + " 💀"
 
 
+def _canonical(matches: tuple[Match, ...]) -> list[tuple[str, int, int, str]]:
+    """Matches in their order, those over the very same span sorted by category: the
+    unchanged code left such ties in set order, which varies with ``PYTHONHASHSEED``."""
+    out: list[tuple[str, int, int, str]] = []
+    for _, group in itertools.groupby(matches, key=lambda m: (m.start, m.end)):
+        out.extend(sorted((m.text, m.start, m.end, m.category) for m in group))
+    return out
+
+
 def lines() -> Iterator[str]:
     """One output line a case."""
     all_texts = texts()
@@ -60,7 +71,7 @@ def lines() -> Iterator[str]:
             d = detect(t, hint, prev, model="0")
             p = scan_lexicon(t, hint, prev)
             yield repr((t, hint, prev, d.crisis, d.category, d.lang,
-                        [(m.text, m.start, m.end, m.category) for m in d.matches],
+                        _canonical(d.matches),
                         p.words, sorted(p.features)))
         previous = text
 
