@@ -117,19 +117,27 @@ def _candidate_entries(lex: Lexicon, norm: str, tokens: list[str], col: str) -> 
     if not col.isascii() or "_" in col:
         return _candidate_entries_scan(lex, norm, tokens, col)
     tokset = set(tokens)
-    ids: set[int] = set()
-    inner: set[int] = set()
+    ids: set[int] = set(lex.always)
     paired: list[tuple[int, frozenset[str]]] = []
+    cache = lex.token_cache
     for tok in tokset:
-        hit = _token_entries(lex, tok)
-        ids.update(hit.free)
-        paired.extend(hit.paired)
-        inner.update(hit.inner)
+        hit = cache.get(tok)
+        if hit is None:
+            hit = _token_entries(lex, tok)
+        if hit is _NO_ENTRIES:
+            continue  # most words anchor nothing
+        ids |= hit.free
+        ids |= hit.inner
+        if hit.paired:
+            paired.extend(hit.paired)
     # a phrase with two required words runs only when the second is here too
-    ids.update(i for i, second in paired if not second.isdisjoint(tokset))
-    ids.update(lex.always)
-    ids.update(inner)
+    for i, second in paired:
+        if i not in ids and not second.isdisjoint(tokset):
+            ids.add(i)
     return ids
+
+
+_NO_ENTRIES = TokenEntries(frozenset(), (), frozenset())
 
 
 def _token_entries(lex: Lexicon, tok: str) -> TokenEntries:
@@ -149,7 +157,7 @@ def _token_entries(lex: Lexicon, tok: str) -> TokenEntries:
     hit = TokenEntries(
         frozenset(i for i in found if second[i] is None),
         tuple((i, s) for i in sorted(found) if (s := second[i]) is not None),
-        frozenset(inner))
+        frozenset(inner)) if found or inner else _NO_ENTRIES
     if len(lex.token_cache) >= TOKEN_CACHE_SIZE:
         lex.token_cache.clear()
     lex.token_cache[tok] = hit
@@ -205,6 +213,8 @@ def _find(lex: Lexicon, norm: str, text: str, col: str, tokens: list[str]
         if category not in _CRISIS_SET:
             filters.append(index)
             continue
+        if pattern.search(norm) is None:
+            continue  # the usual case: no generator for a phrase that is not there
         for start, end in _matches(pattern, head, norm):
             cands.append(_Cand(start, end, category, flag))
     if not cands:
