@@ -56,7 +56,8 @@ class Lexicon:
     inner_re: re.Pattern[str] | None = None
     #: per-token anchor look-ups, filled at detection time (see
     #: ``filters._token_entries``); bounded by ``TOKEN_CACHE_SIZE``
-    token_cache: dict[str, TokenEntries] = field(default_factory=dict, repr=False)
+    token_cache: dict[str, TokenEntries] = field(default_factory=dict, repr=False,
+                                                 compare=False)
 
 
 #: Most tokens a lexicon remembers the anchor look-ups of (cleared when full).
