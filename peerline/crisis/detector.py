@@ -29,6 +29,9 @@ from .verdict import SEVERITY, Detection, Match
 ENV_MODEL = "PEERLINE_CRISIS_MODEL"
 
 
+_RANK = {cat: i for i, cat in enumerate(SEVERITY)}
+
+
 def _drop_contained(matches: list[Match]) -> list[Match]:
     """Drop a match lying inside another match of the same or a more severe category."""
     rank = {cat: i for i, cat in enumerate(SEVERITY)}
@@ -74,7 +77,10 @@ def scan_lexicon(text: str, lang_hint: str | None = None, previous: str | None =
     matches: list[Match] = []
     strong: set[Match] = set()
     seen: set[tuple[int, int, str]] = set()
-    for c in sorted(cands, key=lambda c: (c.start, -c.end, c.flag != "strong")):
+    # the same span in two categories: the more severe first (the candidates come in
+    # set order, which is not stable from one process to the next)
+    for c in sorted(cands, key=lambda c: (c.start, -c.end, c.flag != "strong",
+                                          _RANK[c.category])):
         o_start, o_end = _to_original(combined, smap, c.start, c.end)
         if o_end <= offset:
             continue  # wholly inside the previous message

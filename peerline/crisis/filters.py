@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .lexicon import Lexicon
+from .lexicon import TOKEN_CACHE_SIZE, Lexicon, TokenEntries
 from .normalise import _ALNUM_RUN
 from .verdict import CATEGORIES, INTERNAL_CATEGORIES
 
@@ -109,8 +109,64 @@ _LONG_TOKEN = 8
 def _candidate_entries(lex: Lexicon, norm: str, tokens: list[str], col: str) -> set[int]:
     """Indices of the entries whose anchor words occur in ``norm``.
 
-    ``col`` is ``norm`` with doubled letters collapsed and ``tokens`` its words.
+    ``col`` is ``norm`` with doubled letters collapsed and ``tokens`` its words. In an
+    ASCII ``col`` without ``_`` every token starts at a word boundary, so the look-ups
+    are done per token and cached (:func:`_token_entries`); otherwise the message is
+    scanned as a whole (:func:`_candidate_entries_scan`), with the same result.
     """
+    if not col.isascii() or "_" in col:
+        return _candidate_entries_scan(lex, norm, tokens, col)
+    tokset = set(tokens)
+    ids: set[int] = set(lex.always)
+    paired: list[tuple[int, frozenset[str]]] = []
+    cache = lex.token_cache
+    for tok in tokset:
+        hit = cache.get(tok)
+        if hit is None:
+            hit = _token_entries(lex, tok)
+        if hit is _NO_ENTRIES:
+            continue  # most words anchor nothing
+        ids |= hit.free
+        ids |= hit.inner
+        if hit.paired:
+            paired.extend(hit.paired)
+    # a phrase with two required words runs only when the second is here too
+    for i, second in paired:
+        if i not in ids and not second.isdisjoint(tokset):
+            ids.add(i)
+    return ids
+
+
+_NO_ENTRIES = TokenEntries(frozenset(), (), frozenset())
+
+
+def _token_entries(lex: Lexicon, tok: str) -> TokenEntries:
+    """The entries ``tok`` anchors (cached on ``lex``); ``tok`` starts a word."""
+    hit = lex.token_cache.get(tok)
+    if hit is not None:
+        return hit
+    found: set[int] = set(lex.word_index.get(tok, ()))
+    if lex.stem_re is not None and lex.stem_re.match(tok):
+        for length in lex.stem_lengths:
+            found.update(lex.stem_index.get(tok[:length], ()))
+    inner: set[int] = set()
+    if lex.inner_re is not None and len(tok) >= _LONG_TOKEN:
+        for m in lex.inner_re.finditer(tok):
+            inner.update(lex.inner_index[m.group(0)])
+    second = lex.second
+    hit = TokenEntries(
+        frozenset(i for i in found if second[i] is None),
+        tuple((i, s) for i in sorted(found) if (s := second[i]) is not None),
+        frozenset(inner)) if found or inner else _NO_ENTRIES
+    if len(lex.token_cache) >= TOKEN_CACHE_SIZE:
+        lex.token_cache.clear()
+    lex.token_cache[tok] = hit
+    return hit
+
+
+def _candidate_entries_scan(lex: Lexicon, norm: str, tokens: list[str], col: str
+                            ) -> set[int]:
+    """:func:`_candidate_entries` by scanning the whole message (any text)."""
     ids: set[int] = set()
     word_index = lex.word_index
     tokset = set(tokens)
@@ -157,6 +213,8 @@ def _find(lex: Lexicon, norm: str, text: str, col: str, tokens: list[str]
         if category not in _CRISIS_SET:
             filters.append(index)
             continue
+        if pattern.search(norm) is None:
+            continue  # the usual case: no generator for a phrase that is not there
         for start, end in _matches(pattern, head, norm):
             cands.append(_Cand(start, end, category, flag))
     if not cands:

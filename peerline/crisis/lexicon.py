@@ -54,6 +54,29 @@ class Lexicon:
     emoji_re: re.Pattern[str] | None = None
     inner_index: dict[str, list[int]] = field(default_factory=dict)
     inner_re: re.Pattern[str] | None = None
+    #: per-token anchor look-ups, filled at detection time (see
+    #: ``filters._token_entries``); bounded by ``TOKEN_CACHE_SIZE``
+    token_cache: dict[str, TokenEntries] = field(default_factory=dict, repr=False,
+                                                 compare=False)
+
+
+#: Most tokens a lexicon remembers the anchor look-ups of (cleared when full).
+TOKEN_CACHE_SIZE = 50_000
+
+
+@dataclass(frozen=True)
+class TokenEntries:
+    """What one token contributes to the candidate entries of a message.
+
+    ``free``: entries it anchors (as a word or a word prefix) that need nothing else;
+    ``paired``: entries it anchors that run only when one of their second words is in
+    the message too; ``inner``: entries whose anchor occurs inside the token (only for
+    long tokens, words run together such as "killmyself").
+    """
+
+    free: frozenset[int]
+    paired: tuple[tuple[int, frozenset[str]], ...]
+    inner: frozenset[int]
 
 
 def _iter_lexicon_lines(path: Path) -> Iterator[tuple[int, str]]:
