@@ -265,6 +265,28 @@ def test_quick_exit_erases_choice_feedback_words_and_applications(phones, svc):
         assert (application.status, application.name) == ("cancelled", None)
 
 
+def test_quick_exit_while_an_approval_waits_for_the_phone_leaves_no_roster_row(
+        app, phones, svc):
+    """Found in an attack review: #ERASE cancelled an approved, unconfirmed application
+    but left its inactive roster row with the applicant's name and sealed number."""
+    apply_by_text(phones)
+    client = signed_in(app, svc, "coordinator", "coord@example.org")
+    approve_on_dashboard(client, svc, phones)
+    code = texted_code(phones)
+    phones.text(APPLICANT, "#ERASE")
+    with svc.sessions() as session:
+        assert session.scalars(select(Volunteer)).all() == []
+        application = session.scalar(select(Application))
+        assert (application.status, application.volunteer_id) == ("cancelled", None)
+    # The old code makes nobody a volunteer.
+    assert "peer volunteer now" not in " ".join(
+        phones.replies(phones.text(APPLICANT, f"VOLUNTEER {code}")))
+    with svc.sessions() as session:
+        assert session.scalars(select(Volunteer)).all() == []
+    client.get("/dashboard/roster")  # the approval's flash message
+    assert "Jordan" not in client.get("/dashboard/roster").get_data(as_text=True)
+
+
 def test_no_approval_while_the_applicant_is_in_a_conversation(app, phones, svc):
     apply_by_text(phones)
     phones.text(APPLICANT, "hello, can I talk to someone?")
