@@ -316,6 +316,29 @@ def test_retention_blanks_feedback_words_and_decided_applications(app, phones, s
         assert session.scalar(select(Application.name)) is None
 
 
+def test_retention_ends_an_approval_the_phone_never_confirmed(app, phones, svc, clock):
+    """Found in an attack review: an approval that lapsed unconfirmed stayed
+    'confirming' for ever, so retention never blanked its answers and its inactive
+    roster row kept the applicant's name and sealed number."""
+    apply_by_text(phones)
+    client = signed_in(app, svc, "coordinator", "coord@example.org")
+    approve_on_dashboard(client, svc, phones)
+    clock.advance(29 * 86400)
+    with svc.sessions.begin() as session:
+        purge_expired(session, svc.line)
+    with svc.sessions() as session:  # lapsed, but not yet for the retention period
+        assert session.scalar(select(Application.status)) == "confirming"
+        assert session.scalar(select(Volunteer.name)) == "Jordan"
+    clock.advance(4 * 86400)  # 30 days of retention after the 48 h to confirm
+    with svc.sessions.begin() as session:
+        purge_expired(session, svc.line)
+    with svc.sessions() as session:
+        row = session.scalar(select(Application))
+        assert (row.status, row.name, row.availability, row.volunteer_id) == (
+            "cancelled", None, None, None)
+        assert session.scalars(select(Volunteer)).all() == []
+
+
 def test_retention_deletes_an_application_abandoned_half_way(phones, svc, clock):
     for body in ("VOLUNTEER", "Jordan", "English and Spanish"):
         phones.text(APPLICANT, body)  # never answers the availability question

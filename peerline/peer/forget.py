@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from peerline.models import (
     Application,
@@ -28,7 +29,8 @@ def forget(session: Session, survivor: Survivor) -> None:
     choice.forget(session, survivor.phone_hash)
     session.execute(update(Feedback).where(Feedback.phone_hash == survivor.phone_hash,
                                            Feedback.words.is_not(None)).values(words=None))
-    _forget_pending_volunteers(session, survivor)
+    drop_pending_volunteers(session, (Application.survivor_id == survivor.id)
+                            & Application.status.in_(OPEN_APPLICATION))
     session.execute(update(Application).where(
         Application.survivor_id == survivor.id, Application.status.in_(OPEN_APPLICATION))
         .values(status=ApplicationStatus.CANCELLED, step=None))
@@ -36,14 +38,13 @@ def forget(session: Session, survivor: Survivor) -> None:
         name=None, languages=None, availability=None))
 
 
-def _forget_pending_volunteers(session: Session, survivor: Survivor) -> None:
-    """Delete the never-confirmed roster rows of the survivor's open applications.
+def drop_pending_volunteers(session: Session, which: ColumnElement[bool]) -> None:
+    """Delete the never-confirmed roster rows of the (open) applications ``which`` picks.
 
     Such a row was never active (only a confirmation activates it, and that makes the
     application approved), so nothing else refers to it."""
     pending = set(session.scalars(select(Application.volunteer_id).where(
-        Application.survivor_id == survivor.id, Application.status.in_(OPEN_APPLICATION),
-        Application.volunteer_id.is_not(None))))
+        which, Application.volunteer_id.is_not(None))))
     if not pending:
         return
     approved = set(session.scalars(select(Application.volunteer_id).where(
