@@ -153,3 +153,19 @@ def test_never_after_a_crisis_the_hotline_stop_removal_withheld_or_mid_conversat
     with svc.sessions() as session:
         assert len(session.scalars(select(Feedback)).all()) == 1
     assert ALEX
+
+
+def test_not_asked_on_a_phone_that_did_not_sign_up(phones, svc, clock):
+    """Found in an attack review: the question (naming the group's topic) went to the
+    caller ID, so a PIN keyed from another phone, or under a faked caller ID, made the
+    line text a number that never signed up about a trauma group it never joined."""
+    pin = signed_up(phones, svc)  # SURV signed up
+    leg, _, call_id = lead_call(phones)
+    conference_event(phones, leg, "conference-start")
+    caller = attend(phones, DAN, pin)  # SURV's PIN, DAN's caller ID
+    leg.doc(f"/voice/group/lead/key?call={call_id}", Digits="9")
+    caller.status("completed")
+    clock.advance(200)
+    phones.work()
+    assert asked(phones, DAN) == []
+    assert asked(phones, SURV) == []  # did not call: not asked either

@@ -14,7 +14,7 @@ from rq import SimpleWorker
 from sqlalchemy import select, update
 
 from peerline.delivery.sweeper import sweep
-from peerline.models import Conversation, Offer
+from peerline.models import Conversation, Offer, Task, Volunteer
 from peerline.text import pairing
 
 from .races import needs_postgres
@@ -138,3 +138,26 @@ def test_room_freed_mid_pass_without_a_request_still_gets_a_next_pass(
     _run_queued_jobs(svc)  # no sweeper: its backstop would hide a missing request
     assert fired == [1]
     assert (s2, alex, "pending") in _offers(svc)  # the next pass came and used the room
+
+
+def test_a_match_wait_pass_stopped_at_a_locked_survivor_asks_for_another(phones, svc):
+    """Found in an attack review: the pass run when a tag-match wait ends stopped at a
+    locked waiting conversation, like every pass, but unlike the pairing job never ran
+    again: the survivors behind it waited for the sweeper's backstop."""
+    needs_postgres(svc)
+    alex = add_volunteer(svc, "Alex", ALEX, capacity=1)
+    phones.text(SURVIVORS[0], "hi, I need to talk to someone")
+    phones.text(SURVIVORS[1], "is anyone there")
+    phones.work()  # nobody on shift: both wait, no pass is pending
+    s0, s1 = _conversation_ids(svc)
+    with svc.sessions.begin() as session:  # on shift without asking for a pass
+        session.execute(update(Volunteer).where(Volunteer.id == alex).values(on_shift=True))
+    with svc.sessions.begin() as holder:
+        holder.scalar(select(Conversation).where(Conversation.id == s0).with_for_update())
+        pairing.match_wait_task(svc.sessions, svc.line, s1)
+        assert _offers(svc) == []
+    with svc.sessions() as session:
+        assert session.scalar(select(Task.id).where(Task.kind == "pair",
+                                                    Task.status == "pending"))
+    _run_queued_jobs(svc)  # the pairing job, no sweeper
+    assert _offers(svc) == [(s0, alex, "pending")]

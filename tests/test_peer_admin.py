@@ -265,6 +265,28 @@ def test_quick_exit_erases_choice_feedback_words_and_applications(phones, svc):
         assert (application.status, application.name) == ("cancelled", None)
 
 
+def test_quick_exit_while_an_approval_waits_for_the_phone_leaves_no_roster_row(
+        app, phones, svc):
+    """Found in an attack review: #ERASE cancelled an approved, unconfirmed application
+    but left its inactive roster row with the applicant's name and sealed number."""
+    apply_by_text(phones)
+    client = signed_in(app, svc, "coordinator", "coord@example.org")
+    approve_on_dashboard(client, svc, phones)
+    code = texted_code(phones)
+    phones.text(APPLICANT, "#ERASE")
+    with svc.sessions() as session:
+        assert session.scalars(select(Volunteer)).all() == []
+        application = session.scalar(select(Application))
+        assert (application.status, application.volunteer_id) == ("cancelled", None)
+    # The old code makes nobody a volunteer.
+    assert "peer volunteer now" not in " ".join(
+        phones.replies(phones.text(APPLICANT, f"VOLUNTEER {code}")))
+    with svc.sessions() as session:
+        assert session.scalars(select(Volunteer)).all() == []
+    client.get("/dashboard/roster")  # the approval's flash message
+    assert "Jordan" not in client.get("/dashboard/roster").get_data(as_text=True)
+
+
 def test_no_approval_while_the_applicant_is_in_a_conversation(app, phones, svc):
     apply_by_text(phones)
     phones.text(APPLICANT, "hello, can I talk to someone?")
@@ -292,6 +314,29 @@ def test_retention_blanks_feedback_words_and_decided_applications(app, phones, s
         assert session.scalar(select(Feedback.words)) is None
         assert session.scalar(select(Feedback.score)) == 5
         assert session.scalar(select(Application.name)) is None
+
+
+def test_retention_ends_an_approval_the_phone_never_confirmed(app, phones, svc, clock):
+    """Found in an attack review: an approval that lapsed unconfirmed stayed
+    'confirming' for ever, so retention never blanked its answers and its inactive
+    roster row kept the applicant's name and sealed number."""
+    apply_by_text(phones)
+    client = signed_in(app, svc, "coordinator", "coord@example.org")
+    approve_on_dashboard(client, svc, phones)
+    clock.advance(29 * 86400)
+    with svc.sessions.begin() as session:
+        purge_expired(session, svc.line)
+    with svc.sessions() as session:  # lapsed, but not yet for the retention period
+        assert session.scalar(select(Application.status)) == "confirming"
+        assert session.scalar(select(Volunteer.name)) == "Jordan"
+    clock.advance(4 * 86400)  # 30 days of retention after the 48 h to confirm
+    with svc.sessions.begin() as session:
+        purge_expired(session, svc.line)
+    with svc.sessions() as session:
+        row = session.scalar(select(Application))
+        assert (row.status, row.name, row.availability, row.volunteer_id) == (
+            "cancelled", None, None, None)
+        assert session.scalars(select(Volunteer)).all() == []
 
 
 def test_retention_deletes_an_application_abandoned_half_way(phones, svc, clock):

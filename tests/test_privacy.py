@@ -205,6 +205,23 @@ def test_stop_after_a_quick_exit_stays_silent(phones, svc):
     assert phones.replies(phones.text(SURV, "START"))
 
 
+def test_a_quick_exit_after_stop_keeps_the_stop(phones, svc):
+    """Found in an attack review: #ERASE after STOP cleared ``opted_out_at``, so the next
+    text (or a faked one) was a fresh start and the line texted a phone that said STOP."""
+    phones.text(SURV, "my stepfather reads my phone")
+    phones.work()
+    assert phones.replies(phones.text(SURV, "STOP")) == []
+    assert phones.replies(phones.text(SURV, "#ERASE")) == []
+    assert phones.replies(phones.text(SURV, "hello, anyone there")) == []
+    phones.work()
+    with svc.sessions() as session:
+        survivor = session.scalars(select(Survivor)).one()
+        assert survivor.opted_out and survivor.opted_out_at is not None
+        assert session.scalars(select(Conversation).where(
+            Conversation.status != "closed")).all() == []
+    assert phones.replies(phones.text(SURV, "START"))
+
+
 def test_key_rotation(settings, clock, svc, phones):
     old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     old = create_app({**settings, "PEERLINE_ENCRYPTION_KEYS": old_key}, clock=clock)

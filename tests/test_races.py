@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from peerline.models import Conversation, Message, Offer, ShiftSlot, Survivor, Volunteer
 from peerline.people.lookup import get_or_create_survivor
 from peerline.scheduling import claims, slots
-from peerline.text import conversations, intake, pairing
+from peerline.text import conversations, endings, intake, pairing
 
 from .helpers import LINE, Phones, new_sid
 from .races import needs_postgres
@@ -254,3 +254,64 @@ def test_two_offers_expiring_at_once_both_count_as_missed(phones, svc, clock):
         second_expiry)
     with svc.sessions() as session:
         assert session.get(Volunteer, alex).missed_offers == 2
+
+
+def test_the_sweepers_offer_expiries_never_deadlock_with_a_pairing_pass(phones, svc, clock):
+    """Found in an attack review: the sweeper's backstop expires every due offer in one
+    transaction, locking each volunteer's row in turn (since the missed-offer count is
+    locked), while a pairing pass locks the volunteers it offers to in its own order.
+    The pass holding Kim and waiting for Alex, the sweep holding Alex and waiting for Kim:
+    PostgreSQL killed one of them. The sweep now takes the free rows up front and leaves
+    the others to the next sweep (or the offer's own time-out job)."""
+    needs_postgres(svc)
+    add_volunteer(svc, "Alex", ALEX, capacity=1)
+    add_volunteer(svc, "Kim", KIM, capacity=1)
+    phones.text(ALEX, "ON")
+    phones.text(KIM, "ON")
+    for survivor in ("+15550290001", "+15550290002"):
+        phones.text(survivor, "hi, I need to talk to someone")
+        clock.advance(1)
+        phones.work()
+    with svc.sessions() as session:
+        first_vid, second_vid = session.scalars(select(Offer.volunteer_id)
+                                                .order_by(Offer.id)).all()
+    clock.advance(600)  # both offers are past their time-out
+    errors: list[BaseException] = []
+
+    def sweep_expiries() -> None:
+        try:
+            with svc.sessions.begin() as session:
+                session.execute(text("SET LOCAL lock_timeout = '20s'"))
+                endings.expire_offers(session, svc.line)
+        except Exception as exc:  # noqa: BLE001 - recorded for the assertion
+            errors.append(exc)
+
+    pass_like = svc.sessions()
+    try:
+        with pass_like.begin():
+            pass_like.execute(text("SET LOCAL lock_timeout = '20s'"))
+            pass_like.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                              {"key": pairing.PAIR_LOCK})
+            pairing._lock(pass_like, Volunteer, second_vid)  # offered to first
+            thread = threading.Thread(target=sweep_expiries)
+            thread.start()
+            for _ in range(600):  # until the sweep waits on a lock
+                if not thread.is_alive() or _waiting_on_a_lock(svc):
+                    break
+                time.sleep(0.05)
+            try:
+                pairing._lock(pass_like, Volunteer, first_vid)  # then the next one
+            except Exception as exc:  # noqa: BLE001 - recorded for the assertion
+                errors.append(exc)
+                raise
+    except Exception:  # noqa: BLE001, S110 - already recorded
+        pass
+    finally:
+        thread.join()
+        pass_like.close()
+    assert errors == []
+    with svc.sessions() as session:  # the one held by the pass waits for the next sweep
+        assert session.scalars(select(Offer.status).order_by(Offer.id)).all() == [
+            "expired", "pending"]
+    with svc.sessions.begin() as session:
+        assert endings.expire_offers(session, svc.line) == 1

@@ -10,7 +10,9 @@ attendance count), by text from the number they signed up on, and never to someo
   or a crisis escalation in any of their conversations since their call began;
 - said ``STOP`` (or quick-exited, which opts out too), or called with a withheld number;
 - was removed by the facilitator;
-- is in a text conversation now (the question would land in that thread).
+- is in a text conversation now (the question would land in that thread);
+- called from a number other than the one that signed up (another phone, or a faked
+  caller ID: the question names the group).
 
 Two task rows carry it (``TaskKind.GROUP_FEEDBACK``, keyed per meeting): one at the
 scheduled end, stored when the first participant joins, and one when the meeting is ended;
@@ -126,8 +128,14 @@ def ask_attendees(session: Session, line: Line, meeting: GroupMeeting) -> int:
             continue
         signup = next((session.get(GroupSignup, c.group_signup_id) for c in calls
                        if c.group_signup_id), None)
-        number = signup.line_number if signup is not None else calls[0].line_number
-        if feedback.ask_group(session, line, survivor, meeting, number, survivor.lang):
+        if signup is None or signup.survivor_id != survivor_id:
+            # Another phone (or a faked caller ID) keyed the PIN: the question names the
+            # group, so it never goes to a number that did not sign up for it.
+            log.info("group meeting %s: no feedback question to a participant (called "
+                     "from a number other than the sign-up's)", meeting.id)
+            continue
+        if feedback.ask_group(session, line, survivor, meeting, signup.line_number,
+                              survivor.lang):
             asked += 1
     return asked
 

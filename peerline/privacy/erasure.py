@@ -119,10 +119,12 @@ def erase_survivor(session: Session, line: Line, survivor_id: int) -> Erasure:
 
     peer_forget.forget(session, survivor)  # choice of peer, feedback words, applications
     survivor.erased_at = line.now()
+    stopped_at = survivor.opted_out_at if survivor.opted_out else None
     conversations.survivor_opted_out(session, line, survivor, reason="erased")
     # Opted out by the quick exit, not by the carrier: no ``opted_out_at`` (STOP sets
-    # one), so the survivor's next text is a fresh start (:func:`quick_exited`).
-    survivor.opted_out_at = None
+    # one), so the survivor's next text is a fresh start (:func:`quick_exited`). A STOP
+    # (or the carrier's opt-out) from before stays: only START lifts it.
+    survivor.opted_out_at = stopped_at
     session.flush()
     log.info("event=survivor_erased survivor=%s conversations=%s messages=%s outbound=%s "
              "cancelled=%s escalations=%s voicemails=%s remote=%s", survivor.id,

@@ -20,6 +20,7 @@ from peerline.models import (
     OutboundMessage,
     Voicemail,
 )
+from peerline.peer import applications, forget
 
 PURGE_EVERY_S = 3600
 
@@ -44,6 +45,13 @@ def purge_expired(session: Session, line: Line) -> int:
     # Peer support: the word after a feedback digit; decided applications' answers.
     session.execute(update(Feedback).where(
         Feedback.asked_at < cutoff, Feedback.words.is_not(None)).values(words=None))
+    # An approval the phone never confirmed, lapsed for the retention period: cancelled,
+    # its inactive roster row (name, sealed number) deleted, its words blanked below.
+    stale = ((Application.status == ApplicationStatus.CONFIRMING)
+             & (Application.decided_at < cutoff - applications.CONFIRM_WINDOW))
+    forget.drop_pending_volunteers(session, stale)
+    session.execute(update(Application).where(stale).values(
+        status=ApplicationStatus.CANCELLED, step=None))
     session.execute(update(Application).where(
         Application.updated_at < cutoff,
         Application.status.not_in((ApplicationStatus.ASKING, ApplicationStatus.SUBMITTED,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from peerline.delivery import outbox
 from peerline.line import Line
-from peerline.models import Conversation, ConversationStatus, Offer, OfferStatus
+from peerline.models import Conversation, ConversationStatus, Offer, OfferStatus, Volunteer
 from peerline.people import roster
 from peerline.privacy import purge
 from peerline.text import conversations, pairing
@@ -38,6 +38,15 @@ def expire_offers(session: Session, line: Line) -> int:
     """Backstop for the scheduled offer time-out."""
     due = session.scalars(select(Offer).where(Offer.status == OfferStatus.PENDING,
                                               Offer.expires_at <= line.now())).all()
+    if len(due) > 1:
+        # Each expiry locks its volunteer's row, and a pairing pass locks the ones it
+        # offers to in its own order: waiting for those rows one by one would deadlock
+        # with it. Take the free ones at once, up front; the rest are left to their own
+        # time-out job or the next sweep.
+        free = set(session.scalars(select(Volunteer.id).where(
+            Volunteer.id.in_({offer.volunteer_id for offer in due}))
+            .order_by(Volunteer.id).with_for_update(skip_locked=True)))
+        due = [offer for offer in due if offer.volunteer_id in free]
     for offer in due:
         pairing.expire(session, line, offer)
     return len(due)

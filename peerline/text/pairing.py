@@ -330,7 +330,8 @@ def match_wait_task(sessions: sessionmaker[Session], line: Line,
         until = conversation.match_until
         if until is not None and until > line.now():
             raise tasks.Retry((until - line.now()).total_seconds(), "not yet")
-        pair(session, line)
+        if pair_pass(session, line).blocked:  # stopped at a locked row: the pairing
+            request_pairing(session, line)  # job runs again (it retries while blocked)
     return None
 
 
