@@ -107,6 +107,15 @@ class Phones:
         with self.svc.sessions() as session:
             return list(session.scalars(select(LocalMessage).order_by(LocalMessage.id)))
 
+    def in_turn(self, survivors: list[str] | tuple[str, ...],
+                body: str = "hi, I need to talk to someone") -> None:
+        """Each survivor texts the line a second after the one before, and the workers
+        run after each (so the queue holds them in that order)."""
+        for survivor in survivors:
+            self.text(survivor, body)
+            self.svc.line.clock.advance(1)
+            self.work()
+
     def work(self, rounds: int = 20) -> None:
         """Run a real RQ worker (burst) and the sweeper until nothing due is left."""
         queue = self.svc.queue()

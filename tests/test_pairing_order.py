@@ -51,10 +51,7 @@ def test_a_volunteer_freed_mid_pass_is_not_offered_a_later_survivor(
     for phone in (ALEX, SAM, KIM):
         phones.text(phone, "ON")
     # Two survivors get offers; two more wait behind them with nobody free.
-    for survivor in SURVIVORS[:4]:
-        phones.text(survivor, "hi, I need to talk to someone")
-        clock.advance(1)
-        phones.work()
+    phones.in_turn(SURVIVORS[:4])
     s0, s1, s2, s3 = _conversation_ids(svc)
     first = {cid: vid for cid, vid, _ in _offers(svc)}
     assert set(first) == {s0, s1} and set(first.values()) == {alex, sam}
@@ -115,10 +112,7 @@ def test_room_freed_mid_pass_without_a_request_still_gets_a_next_pass(
     add_volunteer(svc, "Kim", KIM, lang="es", capacity=1)
     for phone in (ALEX, SAM, KIM):
         phones.text(phone, "ON")
-    for survivor in SURVIVORS[:3]:
-        phones.text(survivor, "hi, I need to talk to someone")
-        clock.advance(1)
-        phones.work()
+    phones.in_turn(SURVIVORS[:3])
     s0, _s1, s2 = _conversation_ids(svc)
     phones.text(SURVIVORS[4], "hola, necesito hablar con alguien")  # asks for a pass
     real_candidates = pairing.candidates

@@ -233,10 +233,7 @@ def test_two_offers_expiring_at_once_both_count_as_missed(phones, svc, clock):
     needs_postgres(svc)
     alex = add_volunteer(svc, "Alex", ALEX, capacity=2)
     phones.text(ALEX, "ON")
-    for survivor in ("+15550290001", "+15550290002"):
-        phones.text(survivor, "hi, I need to talk to someone")
-        clock.advance(1)
-        phones.work()
+    phones.in_turn(("+15550290001", "+15550290002"))
     with svc.sessions() as session:
         offer_ids = list(session.scalars(select(Offer.id).where(
             Offer.volunteer_id == alex).order_by(Offer.id)))
@@ -268,10 +265,7 @@ def test_the_sweepers_offer_expiries_never_deadlock_with_a_pairing_pass(phones, 
     add_volunteer(svc, "Kim", KIM, capacity=1)
     phones.text(ALEX, "ON")
     phones.text(KIM, "ON")
-    for survivor in ("+15550290001", "+15550290002"):
-        phones.text(survivor, "hi, I need to talk to someone")
-        clock.advance(1)
-        phones.work()
+    phones.in_turn(("+15550290001", "+15550290002"))
     with svc.sessions() as session:
         first_vid, second_vid = session.scalars(select(Offer.volunteer_id)
                                                 .order_by(Offer.id)).all()
