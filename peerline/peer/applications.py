@@ -180,7 +180,7 @@ def _pending_volunteer(session: Session, line: Line, number: str, name: str,
         volunteer.name, volunteer.languages = name, roster.parse_languages(langs)
     # Not on the roster yet: its texts stay a survivor's, it gets no offers or rings.
     volunteer.active = False
-    volunteer.pin_failures, volunteer.pin_failed_at, volunteer.pin_locked_until = 0, None, None
+    pins.clear_locks(volunteer)
     session.flush()
     return volunteer
 
@@ -237,12 +237,12 @@ def confirm(session: Session, line: Line, survivor: Survivor, given: str) -> str
                                .with_for_update())
     if volunteer is None:
         return None
-    session.refresh(volunteer, ["pin_failures", "pin_failed_at", "pin_locked_until"])
-    if pins.locked(line, volunteer):
+    session.refresh(volunteer, ["code_failures", "code_failed_at", "code_locked_until"])
+    if pins.code_locked(line, volunteer):
         return say("volunteer_confirm_locked", row.lang)
     if not hmac.compare_digest(code(line, row), given):
-        if pins.count_failure(session, line, volunteer,
-                              alert="application_code_locked") is pins.Outcome.LOCKED:
+        if pins.count_code_failure(session, line, volunteer,
+                                   "application_code_locked") is pins.Outcome.LOCKED:
             # Back to the coordinators: a new approval texts a new code.
             row.status, row.updated_at = ApplicationStatus.SUBMITTED, line.now()
             audit.record(session, line, PHONE_ACTOR, "application.confirm_locked",
@@ -250,7 +250,7 @@ def confirm(session: Session, line: Line, survivor: Survivor, given: str) -> str
             return say("volunteer_confirm_locked", row.lang)
         return say("volunteer_confirm_wrong", row.lang)
     volunteer.active = True
-    volunteer.pin_failures, volunteer.pin_failed_at = 0, None
+    volunteer.code_failures, volunteer.code_failed_at = 0, None
     row.status, row.updated_at = ApplicationStatus.APPROVED, line.now()
     audit.record(session, line, PHONE_ACTOR, "application.confirm", f"application #{row.id}",
                  f"volunteer #{volunteer.id} is on the roster")

@@ -50,7 +50,7 @@ def add_volunteer(session: Session, line: Line, name: str, phone: str, languages
                           phone_hash=phone_hash, languages=parse_languages(languages),
                           capacity=capacity or line.setting("PEERLINE_DEFAULT_CAPACITY"),
                           active=True, on_shift=False, on_call=False, missed_offers=0,
-                          opted_out=False, pin_failures=0,
+                          opted_out=False, pin_failures=0, code_failures=0,
                           created_at=line.now())
     if pin is not None:
         pins.set_pin(line, volunteer, pin)
