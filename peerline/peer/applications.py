@@ -37,6 +37,7 @@ from peerline.models import (
     Survivor,
     Volunteer,
 )
+from peerline.peer import forget
 from peerline.people import pins, roster
 from peerline.people.roster import RosterError
 from peerline.staff import audit
@@ -257,17 +258,20 @@ def confirm(session: Session, line: Line, survivor: Survivor, given: str) -> str
     return say("volunteer_approved", row.lang)
 
 
-def _submitted(session: Session, application_id: int) -> Application:
+def decline(session: Session, line: Line, actor: str, application_id: int) -> Application:
+    """Decline an application with a kind text; audited.
+
+    One waiting for a decision, or an approval still waiting for the phone (lapsed or
+    not: a coordinator may change their mind; the row lock orders this against the
+    phone's confirmation). The inactive roster row such an approval made is deleted (it
+    holds the applicant's name and number), and a code texted later is an ordinary text."""
     row = session.scalar(select(Application).where(Application.id == application_id)
                          .with_for_update())
-    if row is None or row.status != ApplicationStatus.SUBMITTED:
+    if row is None or row.status not in (ApplicationStatus.SUBMITTED,
+                                          ApplicationStatus.CONFIRMING):
         raise RosterError("no such application waiting for a decision")
-    return row
-
-
-def decline(session: Session, line: Line, actor: str, application_id: int) -> Application:
-    """Decline an application with a kind text; audited."""
-    row = _submitted(session, application_id)
+    if row.status == ApplicationStatus.CONFIRMING:
+        forget.drop_pending_volunteers(session, Application.id == row.id)
     row.status, row.decided_by, row.decided_at = (ApplicationStatus.DECLINED, actor[:254],
                                                   line.now())
     audit.record(session, line, actor, "application.decline", f"application #{row.id}")
