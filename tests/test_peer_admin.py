@@ -156,6 +156,68 @@ def test_an_unconfirmed_approval_lapses_and_can_be_approved_again(app, phones, s
         assert session.scalars(select(Volunteer.active)).all() == [True]
 
 
+def test_a_lapsed_or_waiting_approval_can_be_declined(app, phones, svc, clock):
+    """A lapsed approval shows a Decline button; it used to answer "no such application".
+    Declining it (or one still waiting for the phone) texts the kind note, deletes the
+    inactive roster row, and a code texted after that is an ordinary text."""
+    apply_by_text(phones)
+    client = signed_in(app, svc, "coordinator", "coord@example.org")
+    app_id = approve_on_dashboard(client, svc, phones)
+    code = texted_code(phones)
+    clock.advance(48 * 3600 + 1)
+    response = post(client, f"/dashboard/applications/{app_id}/decline", {},
+                    page="/dashboard/applications")
+    assert response.status_code == 302
+    assert "declined" in client.get("/dashboard/applications").get_data(as_text=True)
+    phones.work()
+    assert "can't take you on" in phones.bodies(APPLICANT)[-1]
+    with svc.sessions() as session:
+        assert session.scalar(select(Application.status)) == "declined"
+        assert session.scalars(select(Volunteer)).all() == []
+    assert "peer volunteer now" not in " ".join(
+        phones.replies(phones.text(APPLICANT, f"VOLUNTEER {code}")))
+    # One still waiting for the phone (not lapsed), declined from the CLI.
+    apply_by_text(phones, OTHER)
+    second = approve_on_dashboard(client, svc, phones)
+    code = texted_code(phones, OTHER)
+    result = app.test_cli_runner().invoke(args=["applications", "decline", str(second)])
+    assert result.exit_code == 0, result.output
+    assert "peer volunteer now" not in " ".join(
+        phones.replies(phones.text(OTHER, f"VOLUNTEER {code}")))
+    with svc.sessions() as session:
+        assert session.scalars(select(Volunteer)).all() == []
+
+
+def test_roster_add_takes_over_a_waiting_approval_and_a_former_volunteer(app, phones, svc):
+    """An approval waiting for the phone used to block `roster add` for that number
+    ("already on the roster"). The coordinator's add puts them on the roster (the
+    approval closed as approved); a former volunteer is taken back, without the old PIN."""
+    apply_by_text(phones)
+    client = signed_in(app, svc, "coordinator", "coord@example.org")
+    approve_on_dashboard(client, svc, phones)
+    runner = app.test_cli_runner()
+    added = runner.invoke(args=["roster", "add", "--name", "Jordan R", "--phone", APPLICANT,
+                                "--lang", "es"])
+    assert added.exit_code == 0, added.output
+    with svc.sessions() as session:
+        volunteer = session.scalar(select(Volunteer))
+        assert (volunteer.name, volunteer.languages, volunteer.active) == ("Jordan R", "es",
+                                                                           True)
+        assert session.scalar(select(Application.status)) == "approved"
+    assert "on shift" in phones.replies(phones.text(APPLICANT, "ON"))[0]
+    assert runner.invoke(args=["roster", "add", "--name", "Again", "--phone",
+                               APPLICANT]).exit_code != 0  # active: refused
+    with svc.sessions.begin() as session:
+        person = session.scalar(select(Volunteer))
+        person.active, person.on_shift, person.pin_hash = False, False, "old-hash"
+        vid = person.id
+    back = runner.invoke(args=["roster", "add", "--name", "Jordan", "--phone", APPLICANT])
+    assert back.exit_code == 0 and f"#{vid}" in back.output, back.output
+    with svc.sessions() as session:
+        person = session.get(Volunteer, vid)
+        assert (person.active, person.pin_hash, person.languages) == (True, None, "en")
+
+
 def test_a_code_text_without_an_approval_is_an_ordinary_text(phones, svc):
     replies = phones.replies(phones.text(APPLICANT, "VOLUNTEER 1234"))
     assert "peer support line" in replies[0]

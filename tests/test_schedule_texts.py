@@ -17,6 +17,7 @@ from .helpers import LINE, Phones
 from .races import needs_postgres
 from .schedule_helpers import MONDAY, at, schedule, shift_number
 from .test_text_line import ALEX, ONCALL, SAM, add_volunteer
+from .test_voice_ivr import PIN, ivr_call, pin_call, set_pin
 
 KIM = "+15550100003"
 CONFIRM = re.compile(r"reply (YES (?:CANT|SWAP) \d+ \d{4}) within 15 min")
@@ -128,11 +129,36 @@ def test_guessing_the_code_by_faked_texts_locks_after_a_few(phones, svc, clock):
     assert "Too many wrong codes" in answers[4]
     assert "Too many wrong codes" in phones.replies(phones.text(ALEX, f"YES CANT {n} {code}"))[0]
     phones.work()
-    assert any("wrong shift codes" in b for b in phones.bodies(ONCALL))
+    assert any("wrong codes texted" in b for b in phones.bodies(ONCALL))
     assert offers_of_shifts(phones, SAM) == []
     with svc.sessions() as session:
         slot = session.get(ShiftSlot, int(n))
         assert (slot.volunteer_id, slot.open_since) == (alex, None)
+
+
+def test_wrong_codes_by_text_never_lock_the_volunteers_voice_access(phones, svc, clock):
+    """From can be faked: a guesser texting wrong shift codes locks the codes only. Alex's
+    voice PIN still opens a call, and wrong PINs on a call do not lock the codes."""
+    alex, sam, n = monday_shift(phones, svc, clock)
+    set_pin(svc, ALEX, PIN)
+    code = CONFIRM.search(phones.replies(phones.text(ALEX, f"CANT {n}"))[0]).group(1)
+    code = code.split()[-1]
+    for wrong in [f"{i:04d}" for i in range(10) if f"{i:04d}" != code][:5]:
+        phones.text(ALEX, f"YES CANT {n} {wrong}")
+    with svc.sessions() as session:
+        person = session.get(Volunteer, alex)
+        assert person.code_locked_until is not None and person.pin_locked_until is None
+    pin_call(phones, ALEX, PIN)  # voice access is untouched
+    # And the other way: wrong PINs on calls leave Sam's codes alone.
+    set_pin(svc, SAM, "4321")
+    for _ in range(2):
+        leg, _doc, call_id = ivr_call(phones, SAM)
+        for _try in range(3):
+            leg.doc(f"/voice/volunteer/pin?call={call_id}", Digits="9999")
+    with svc.sessions() as session:
+        person = session.get(Volunteer, sam)
+        assert person.pin_locked_until is not None and person.code_locked_until is None
+        assert person.code_failures == 0
 
 
 def test_nobody_answers_the_coordinator_hears_and_it_is_offered(phones, svc, clock):

@@ -32,6 +32,11 @@ class Volunteer(Base):
     pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     pin_failed_at: Mapped[datetime | None] = mapped_column(DateTime)  # the last wrong PIN
     pin_locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    # Wrong codes texted back (CANT/SWAP, an application's code): counted apart from PINs,
+    # so a faked From can lock only the codes, never voice access (people/pins.py).
+    code_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    code_failed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    code_locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     break_until: Mapped[datetime | None] = mapped_column(DateTime)  # BREAK: no offers till then
     #: The volunteer's own last ON/OFF (text or phone): inside a scheduled shift it wins.
     shift_said_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -37,6 +37,7 @@ from peerline.models import (
     Survivor,
     Volunteer,
 )
+from peerline.peer import forget
 from peerline.people import pins, roster
 from peerline.people.roster import RosterError
 from peerline.staff import audit
@@ -180,7 +181,7 @@ def _pending_volunteer(session: Session, line: Line, number: str, name: str,
         volunteer.name, volunteer.languages = name, roster.parse_languages(langs)
     # Not on the roster yet: its texts stay a survivor's, it gets no offers or rings.
     volunteer.active = False
-    volunteer.pin_failures, volunteer.pin_failed_at, volunteer.pin_locked_until = 0, None, None
+    pins.clear_locks(volunteer)
     session.flush()
     return volunteer
 
@@ -237,12 +238,12 @@ def confirm(session: Session, line: Line, survivor: Survivor, given: str) -> str
                                .with_for_update())
     if volunteer is None:
         return None
-    session.refresh(volunteer, ["pin_failures", "pin_failed_at", "pin_locked_until"])
-    if pins.locked(line, volunteer):
+    session.refresh(volunteer, ["code_failures", "code_failed_at", "code_locked_until"])
+    if pins.code_locked(line, volunteer):
         return say("volunteer_confirm_locked", row.lang)
     if not hmac.compare_digest(code(line, row), given):
-        if pins.count_failure(session, line, volunteer,
-                              alert="application_code_locked") is pins.Outcome.LOCKED:
+        if pins.count_code_failure(session, line, volunteer,
+                                   "application_code_locked") is pins.Outcome.LOCKED:
             # Back to the coordinators: a new approval texts a new code.
             row.status, row.updated_at = ApplicationStatus.SUBMITTED, line.now()
             audit.record(session, line, PHONE_ACTOR, "application.confirm_locked",
@@ -250,24 +251,27 @@ def confirm(session: Session, line: Line, survivor: Survivor, given: str) -> str
             return say("volunteer_confirm_locked", row.lang)
         return say("volunteer_confirm_wrong", row.lang)
     volunteer.active = True
-    volunteer.pin_failures, volunteer.pin_failed_at = 0, None
+    volunteer.code_failures, volunteer.code_failed_at = 0, None
     row.status, row.updated_at = ApplicationStatus.APPROVED, line.now()
     audit.record(session, line, PHONE_ACTOR, "application.confirm", f"application #{row.id}",
                  f"volunteer #{volunteer.id} is on the roster")
     return say("volunteer_approved", row.lang)
 
 
-def _submitted(session: Session, application_id: int) -> Application:
+def decline(session: Session, line: Line, actor: str, application_id: int) -> Application:
+    """Decline an application with a kind text; audited.
+
+    One waiting for a decision, or an approval still waiting for the phone (lapsed or
+    not: a coordinator may change their mind; the row lock orders this against the
+    phone's confirmation). The inactive roster row such an approval made is deleted (it
+    holds the applicant's name and number), and a code texted later is an ordinary text."""
     row = session.scalar(select(Application).where(Application.id == application_id)
                          .with_for_update())
-    if row is None or row.status != ApplicationStatus.SUBMITTED:
+    if row is None or row.status not in (ApplicationStatus.SUBMITTED,
+                                          ApplicationStatus.CONFIRMING):
         raise RosterError("no such application waiting for a decision")
-    return row
-
-
-def decline(session: Session, line: Line, actor: str, application_id: int) -> Application:
-    """Decline an application with a kind text; audited."""
-    row = _submitted(session, application_id)
+    if row.status == ApplicationStatus.CONFIRMING:
+        forget.drop_pending_volunteers(session, Application.id == row.id)
     row.status, row.decided_by, row.decided_at = (ApplicationStatus.DECLINED, actor[:254],
                                                   line.now())
     audit.record(session, line, actor, "application.decline", f"application #{row.id}")

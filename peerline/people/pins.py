@@ -10,6 +10,11 @@ counted on the volunteer's row, so every web process sees the same count:
 of the one before, lock that volunteer's voice access for ``PEERLINE_PIN_LOCK_S`` (even
 the right PIN is refused meanwhile) and text the on-call coordinator (no number, no
 words).
+
+Codes texted back (a CANT/SWAP confirmation, an application's code) are counted apart,
+on the ``code_*`` columns, with the same settings: a text's ``From`` can be faked, so
+wrong codes texted "from" a volunteer's number must lock only the codes, never that
+volunteer's voice access (and wrong PINs on a call never lock the codes).
 """
 
 from __future__ import annotations
@@ -58,9 +63,16 @@ def _peppered(line: Line, pin: str) -> str:
 
 
 def set_pin(line: Line, volunteer: Volunteer, pin: str) -> None:
-    """Store ``pin`` as a password hash; a new PIN also lifts a lock and clears failures."""
+    """Store ``pin`` as a password hash; a new PIN also lifts both locks (voice PINs and
+    texted codes) and clears their failures."""
     volunteer.pin_hash = generate_password_hash(_peppered(line, check_format(pin)))
+    clear_locks(volunteer)
+
+
+def clear_locks(volunteer: Volunteer) -> None:
+    """Lift both locks and forget the failures (a new PIN, a re-approval)."""
     volunteer.pin_failures, volunteer.pin_failed_at, volunteer.pin_locked_until = 0, None, None
+    volunteer.code_failures, volunteer.code_failed_at, volunteer.code_locked_until = 0, None, None
 
 
 def matches(line: Line, pin_hash: str | None, keyed: str) -> bool:
@@ -89,28 +101,46 @@ def verify(session: Session, line: Line, volunteer: Volunteer, keyed: str) -> Ou
     return _failed(session, line, volunteer)
 
 
-def count_failure(session: Session, line: Line, volunteer: Volunteer,
-                  alert: str = "pin_locked") -> Outcome:
-    """Count one failed proof of identity (a wrong PIN, a wrong shift code): ``WRONG``,
-    or ``LOCKED`` when it was one too many (the on-call is sent ``ONCALL_TEXTS[alert]``).
+def code_locked(line: Line, volunteer: Volunteer) -> bool:
+    """True while codes texted back are refused after repeated wrong ones (voice access
+    is not affected)."""
+    until = volunteer.code_locked_until
+    return until is not None and until > line.now()
+
+
+def count_code_failure(session: Session, line: Line, volunteer: Volunteer,
+                       alert: str) -> Outcome:
+    """Count one wrong code texted back (a shift's CANT/SWAP code, an application's
+    code): ``WRONG``, or ``LOCKED`` when it was one too many (the on-call is sent
+    ``ONCALL_TEXTS[alert]``). Only the codes lock, never voice access.
 
     The caller holds the volunteer's row locked (``FOR UPDATE``)."""
-    return _failed(session, line, volunteer, alert)
+    return _failed(session, line, volunteer, alert, _CODE)
+
+
+#: The columns of each count: (failures, last failure, locked until).
+_PIN = ("pin_failures", "pin_failed_at", "pin_locked_until")
+_CODE = ("code_failures", "code_failed_at", "code_locked_until")
 
 
 def _failed(session: Session, line: Line, volunteer: Volunteer,
-            alert: str = "pin_locked") -> Outcome:
+            alert: str = "pin_locked", columns: tuple[str, str, str] = _PIN) -> Outcome:
+    count_col, last_col, until_col = columns
     now = line.now()
     window = timedelta(seconds=line.setting("PEERLINE_PIN_FAILURE_WINDOW_S"))
-    last = volunteer.pin_failed_at
-    failures = (volunteer.pin_failures or 0) if last is not None and now - last <= window else 0
-    volunteer.pin_failures, volunteer.pin_failed_at = failures + 1, now
-    if volunteer.pin_failures < line.setting("PEERLINE_PIN_MAX_FAILURES"):
+    last = getattr(volunteer, last_col)
+    recent = last is not None and now - last <= window
+    failures = (getattr(volunteer, count_col) or 0) if recent else 0
+    setattr(volunteer, count_col, failures + 1)
+    setattr(volunteer, last_col, now)
+    if failures + 1 < line.setting("PEERLINE_PIN_MAX_FAILURES"):
         return Outcome.WRONG
     lock_s = line.setting("PEERLINE_PIN_LOCK_S")
-    volunteer.pin_locked_until = now + timedelta(seconds=lock_s)
-    volunteer.pin_failures, volunteer.pin_failed_at = 0, None
-    log.warning("volunteer %s: locked after repeated wrong PINs or codes", volunteer.id)
+    setattr(volunteer, until_col, now + timedelta(seconds=lock_s))
+    setattr(volunteer, count_col, 0)
+    setattr(volunteer, last_col, None)
+    log.warning("volunteer %s: %s locked after repeated wrong tries", volunteer.id,
+                "voice access" if columns is _PIN else "texted codes")
     conversations.alert_oncall(
         session, line, f"pin_lock-{volunteer.id}", None,
         ONCALL_TEXTS[alert].format(vid=volunteer.id, name=volunteer.name[:40],

@@ -29,8 +29,15 @@ def parse_languages(raw: str) -> str:
 
 
 def add_volunteer(session: Session, line: Line, name: str, phone: str, languages: str = "en",
-                  capacity: int | None = None, pin: str | None = None) -> Volunteer:
-    """Put a volunteer on the roster (off shift), with a voice PIN when one is given."""
+                  capacity: int | None = None, pin: str | None = None,
+                  take_over: bool = False) -> Volunteer:
+    """Put a volunteer on the roster (off shift), with a voice PIN when one is given.
+
+    With ``take_over`` (a coordinator's add), a row already kept for this phone but
+    inactive (a former volunteer taken off the roster, or an approval still waiting for
+    the applicant's phone to confirm) is taken over: active again, with the name,
+    languages, capacity and PIN given now (no PIN when none is given: an old one is never
+    revived), failures and locks cleared, its history kept. An active row is refused."""
     number = normalise(phone)
     if not name.strip():
         raise RosterError("a name is needed")
@@ -44,17 +51,35 @@ def add_volunteer(session: Session, line: Line, name: str, phone: str, languages
     if number in line.numbers:
         raise RosterError("that is one of the line's own numbers")
     phone_hash = line.vault.hash(number)
-    if session.scalar(select(Volunteer).where(Volunteer.phone_hash == phone_hash)):
-        raise RosterError("a volunteer with that phone is already on the roster")
+    kept = session.scalar(select(Volunteer).where(Volunteer.phone_hash == phone_hash)
+                          .with_for_update())
+    if kept is not None:
+        if kept.active or not take_over:
+            raise RosterError("a volunteer with that phone is already on the roster")
+        return _take_over(session, line, kept, name, languages, capacity, pin)
     volunteer = Volunteer(name=name.strip(), phone_enc=line.vault.encrypt(number),
                           phone_hash=phone_hash, languages=parse_languages(languages),
                           capacity=capacity or line.setting("PEERLINE_DEFAULT_CAPACITY"),
                           active=True, on_shift=False, on_call=False, missed_offers=0,
-                          opted_out=False, pin_failures=0,
+                          opted_out=False, pin_failures=0, code_failures=0,
                           created_at=line.now())
     if pin is not None:
         pins.set_pin(line, volunteer, pin)
     session.add(volunteer)
+    session.flush()
+    return volunteer
+
+
+def _take_over(session: Session, line: Line, volunteer: Volunteer, name: str,
+               languages: str, capacity: int | None, pin: str | None) -> Volunteer:
+    """An inactive row for this phone back on the roster, as if added now."""
+    volunteer.name, volunteer.languages = name.strip(), parse_languages(languages)
+    volunteer.capacity = capacity or line.setting("PEERLINE_DEFAULT_CAPACITY")
+    volunteer.active, volunteer.on_shift, volunteer.missed_offers = True, False, 0
+    volunteer.pin_hash = None
+    pins.clear_locks(volunteer)
+    if pin is not None:
+        pins.set_pin(line, volunteer, pin)
     session.flush()
     return volunteer
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from peerline.line import Line
-from peerline.models import Volunteer
+from peerline.models import Application, ApplicationStatus, Volunteer
 from peerline.people import pins, roster
 from peerline.people.phones import InvalidNumber, normalise
 from peerline.people.roster import RosterError
@@ -35,11 +35,21 @@ def active_volunteers(session: Session) -> list[Volunteer]:
 
 def add(session: Session, line: Line, actor: str, name: str, phone: str, languages: str,
         capacity: int | None, pin: str | None = None) -> Volunteer:
-    """Put a volunteer on the roster; audited (without the number or the PIN)."""
-    volunteer = roster.add_volunteer(session, line, name, phone, languages, capacity, pin=pin)
+    """Put a volunteer on the roster; audited (without the number or the PIN).
+
+    An approval still waiting for this phone's confirmation is closed as approved: the
+    coordinator typed the number and vouches for it, as for any roster add."""
+    volunteer = roster.add_volunteer(session, line, name, phone, languages, capacity, pin=pin,
+                                     take_over=True)
     audit.record(session, line, actor, "volunteer.add", f"volunteer #{volunteer.id}",
                  f"name={volunteer.name} languages={volunteer.languages} "
                  f"capacity={volunteer.capacity}" + (" pin=set" if pin else ""))
+    for row in session.scalars(select(Application).where(
+            Application.volunteer_id == volunteer.id,
+            Application.status == ApplicationStatus.CONFIRMING).with_for_update()):
+        row.status, row.updated_at = ApplicationStatus.APPROVED, line.now()
+        audit.record(session, line, actor, "application.approve", f"application #{row.id}",
+                     f"volunteer #{volunteer.id} added to the roster directly")
     return volunteer
 
 

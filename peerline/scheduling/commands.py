@@ -111,16 +111,17 @@ def _code_refused(session: Session, line: Line, volunteer: Volunteer, verb: str,
     """None when ``given`` is the right code; else the reply (nothing changes).
 
     A code is four digits, so a faked From could try them all: each wrong code counts
-    toward the volunteer's lock like a wrong voice PIN (``PEERLINE_PIN_MAX_FAILURES``),
-    and while locked no code is taken, not even the right one."""
+    toward a lock on the volunteer's texted codes (``PEERLINE_PIN_MAX_FAILURES``, counted
+    apart from voice PINs, which it never locks), and while locked no code is taken, not
+    even the right one."""
     session.flush()
     session.scalar(select(Volunteer.id).where(Volunteer.id == volunteer.id).with_for_update())
-    session.refresh(volunteer, ["pin_failures", "pin_failed_at", "pin_locked_until"])
-    if pins.locked(line, volunteer):
+    session.refresh(volunteer, ["code_failures", "code_failed_at", "code_locked_until"])
+    if pins.code_locked(line, volunteer):
         return SCHEDULE_TEXTS["confirm_locked"]
     if confirm.check(line, verb, volunteer.id, slot_id, given):
         return None
-    if pins.count_failure(session, line, volunteer, alert="code_locked") is pins.Outcome.LOCKED:
+    if pins.count_code_failure(session, line, volunteer, "code_locked") is pins.Outcome.LOCKED:
         return SCHEDULE_TEXTS["confirm_locked"]
     return SCHEDULE_TEXTS["confirm_wrong"].format(word=verb, sid=slot_id)
 

@@ -371,10 +371,11 @@ ONCALL_TEXTS: dict[str, str] = {
                                "was sent back after repeated wrong VOLUNTEER codes texted "
                                "from their number (locked {minutes} min). If it wasn't "
                                "them, someone may be faking their number.",
-    "code_locked": "peerline: volunteer #{vid} ({name}) is locked for {minutes} min (voice "
-                   "and shift codes) after repeated wrong shift codes (YES CANT/SWAP) "
-                   "texted from their number. If it wasn't them, someone may be faking "
-                   "their number. A new PIN (roster set-pin) lifts the lock.",
+    "code_locked": "peerline: shift codes (YES CANT/SWAP) of volunteer #{vid} ({name}) are "
+                   "locked for {minutes} min after repeated wrong codes texted from their "
+                   "number (their voice access is not affected). If it wasn't them, "
+                   "someone may be faking their number. A new PIN (roster set-pin) lifts "
+                   "the lock.",
 }
 
 
