@@ -551,12 +551,8 @@ def test_joining_late_is_declined_kindly_and_the_menu_follows(phones, svc, clock
 
 # --- removed participants, PIN guessing across calls ---------------------------------------
 
-def test_a_removed_participant_cannot_rejoin_by_number_or_by_pin(phones, svc):
-    pin = signed_up(phones, svc)
-    pin2 = pin_of(reply(phones, SURV2, "JOIN 1"))
-    leg, _, call_id = lead_call(phones)
-    caller = group_caller(phones)
-    assert joins(caller, pin).has("Conference")
+def removed_from_the_group(phones, caller: Survivor, leg: Leg, call_id: int) -> None:
+    """``caller`` (seated) speaks, the facilitator presses 4, the REST update drops them."""
     conference_event(phones, caller, "participant-join")
     conference_event(phones, caller, "participant-speech-start")
     removed = leg.doc(f"/voice/group/lead/key?call={call_id}", Digits="4")
@@ -564,20 +560,25 @@ def test_a_removed_participant_cannot_rejoin_by_number_or_by_pin(phones, svc):
     phones.work()
     assert "asked you to leave" in updates_for(phones, caller.sid)[0]
     caller.status("completed")
+
+
+def test_a_removed_participant_cannot_rejoin_with_their_pin_from_any_phone(phones, svc):
+    pin = signed_up(phones, svc)
+    pin2 = pin_of(reply(phones, SURV2, "JOIN 1"))
+    leg, _, call_id = lead_call(phones)
+    caller = group_caller(phones)
+    assert joins(caller, pin).has("Conference")
+    removed_from_the_group(phones, caller, leg, call_id)
     # The same number calls back and keys their own PIN: refused, then the menu.
     again = group_caller(phones)
     told = joins(again, pin)
     assert "can't rejoin" in told.said and not told.has("Conference")
     assert told.one("Gather").get("action") == f"/voice/menu?call={again.call_id}"
-    # The same number with someone else's PIN: refused (the number is recognised).
-    other_pin = group_caller(phones)
-    assert "can't rejoin" in joins(other_pin, pin2).said
-    # Another phone with the removed caller's PIN: refused (the PIN is known).
-    stranger = Survivor(phones, "+15550199399")
-    stranger.call()
-    stranger.choose("7")
-    told = joins(stranger, pin)
-    assert "can't rejoin" in told.said and not told.has("Conference")
+    # Another phone with the removed caller's PIN: refused (the sign-up is known).
+    for number in ("+15550199399", SURV2, "Anonymous"):
+        stranger = group_caller(phones, number)
+        told = joins(stranger, pin)
+        assert "can't rejoin" in told.said and not told.has("Conference"), number
     # Anyone else still joins.
     assert joins(group_caller(phones, SURV2), pin2).has("Conference")
     with svc.sessions() as session:
@@ -586,6 +587,25 @@ def test_a_removed_participant_cannot_rejoin_by_number_or_by_pin(phones, svc):
         signup2 = session.scalar(select(GroupSignup.id).where(
             GroupSignup.phone_hash == svc.line.vault.hash(SURV2)))
     assert seated == [signup2]
+
+
+def test_a_faked_caller_id_removed_never_locks_out_the_real_owner_of_the_number(
+        phones, svc):
+    """Caller ID can be faked: someone showing SURV2's number, seated by another sign-up's
+    PIN and removed, leaves SURV2's own sign-up alone; the removed sign-up stays out."""
+    pin = signed_up(phones, svc)  # SURV's sign-up (its PIN passed on, or SURV herself)
+    pin2 = pin_of(reply(phones, SURV2, "JOIN 1"))
+    leg, _, call_id = lead_call(phones)
+    faker = group_caller(phones, SURV2)  # shows SURV2's number
+    assert joins(faker, pin).has("Conference")
+    removed_from_the_group(phones, faker, leg, call_id)
+    # The real SURV2 calls from her own phone with her own PIN: in.
+    real = group_caller(phones, SURV2)
+    assert joins(real, pin2).has("Conference")
+    # The sign-up that was removed stays out, from its own number or any other.
+    for number in (SURV, "+15550199399"):
+        told = joins(group_caller(phones, number), pin)
+        assert "can't rejoin" in told.said and not told.has("Conference"), number
 
 
 def test_pin_guessing_is_locked_across_calls(phones, svc, clock):

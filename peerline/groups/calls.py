@@ -103,16 +103,17 @@ def check_pin(session: Session, line: Line, *, call_id: int, sid: str, digits: s
     return _admit(session, line, call, group, meeting, signup)
 
 
-def _removed(session: Session, call: Call, meeting_id: int, signup: GroupSignup) -> bool:
-    """True when the facilitator removed this caller from the meeting: a call seated by
-    the same sign-up's PIN, or from the same number (the keyed hash), was removed."""
-    removed = (select(Call.id).join(GroupAction, GroupAction.target_call_id == Call.id)
-               .where(GroupAction.meeting_id == meeting_id,
-                      GroupAction.kind == GroupActionKind.REMOVE))
-    same = Call.group_signup_id == signup.id
-    if call.from_hash:
-        same = same | (Call.from_hash == call.from_hash)
-    return session.scalar(removed.where(same).limit(1)) is not None
+def _removed(session: Session, meeting_id: int, signup: GroupSignup) -> bool:
+    """True when the facilitator removed this sign-up from the meeting: a call its PIN
+    seated was removed, whatever number that call or this one shows.
+
+    Never matched by the calling number: caller ID can be faked, and someone removed
+    while showing another person's number must not lock that person's own sign-up out.
+    """
+    return session.scalar(
+        select(Call.id).join(GroupAction, GroupAction.target_call_id == Call.id)
+        .where(GroupAction.meeting_id == meeting_id, GroupAction.kind == GroupActionKind.REMOVE,
+               Call.group_signup_id == signup.id).limit(1)) is not None
 
 
 def _admit(session: Session, line: Line, call: Call, group: GroupSession,
@@ -130,7 +131,7 @@ def _admit(session: Session, line: Line, call: Call, group: GroupSession,
     refusal = None
     if row.ended_at is not None or now >= meeting.ends_at:
         refusal = "group_over"
-    elif _removed(session, call, row.id, signup):
+    elif _removed(session, row.id, signup):
         refusal = "group_removed_rejoin"
         log.info("call %s: a removed participant tried to rejoin", call.id)
     elif row.locked:
