@@ -673,3 +673,64 @@ def test_one_sign_up_seats_one_phone_at_a_time(phones, svc):
     owner.status("completed")  # the owner's call ends: the seat is free again
     back = group_caller(phones)
     assert joins(back, pin).has("Conference")
+
+
+def test_a_lost_call_ended_callback_frees_the_seat_for_its_own_sign_up_only(phones, svc, clock):
+    """Twilio's call-ended callback can be lost for good (its retries fail too): the seat
+    of a call the line never heard end is free again for the same sign-up once the call
+    shows no sign of life for ``PEERLINE_GROUP_SEAT_GRACE_S``; the old call is ended by
+    REST in case it was still there (one phone per PIN); no other sign-up gains by it."""
+    pin = signed_up(phones, svc, capacity=2)
+    pin2 = pin_of(reply(phones, SURV2, "JOIN 1"))
+    with svc.sessions.begin() as session:  # one seat: the stale one is never SURV2's
+        for group in session.scalars(select(GroupSession)):
+            group.capacity = 1
+    grace = svc.line.setting("PEERLINE_GROUP_SEAT_GRACE_S")
+    assert 60 <= grace <= 600
+    owner = group_caller(phones)
+    assert joins(owner, pin).has("Conference")
+    conference_event(phones, owner, "participant-join")
+    # Her call drops; the line never hears it ended. She calls straight back: in use.
+    back = group_caller(phones)
+    told = joins(back, pin)
+    assert "already in use" in told.said and not told.has("Conference")
+    clock.advance(grace + 1)
+    other = group_caller(phones, SURV2)  # another sign-up: the room is still full
+    told = joins(other, pin2)
+    assert "full" in told.said and not told.has("Conference")
+    again = group_caller(phones)
+    assert joins(again, pin).has("Conference")  # her own sign-up takes the seat over
+    phones.work()
+    [twiml] = updates_for(phones, owner.sid)  # the old call, if still there, is told
+    assert "another phone" in twiml and "988" in twiml and "<Hangup" in twiml
+    assert updates_for(phones, again.sid) == []
+    with svc.sessions() as session:
+        seated = list(session.scalars(select(Call.sid).where(
+            Call.stage.in_(("group", "group_star")))))
+    assert seated == [again.sid]
+    # The lost callback turns up late after all: the new seat is untouched.
+    owner.status("completed")
+    conference_event(phones, owner, "participant-leave")
+    told = joins(group_caller(phones, "+15550199398"), pin)
+    assert "already in use" in told.said and not told.has("Conference")
+
+
+def test_a_seat_with_signs_of_life_is_not_taken_over(phones, svc, clock):
+    """Speaking, ``*`` and back, any conference event of the call: it is there, and the
+    same PIN from another phone stays out however long the group goes on."""
+    pin = signed_up(phones, svc)
+    grace = svc.line.setting("PEERLINE_GROUP_SEAT_GRACE_S")
+    owner = group_caller(phones)
+    assert joins(owner, pin).has("Conference")
+    conference_event(phones, owner, "participant-join")
+    clock.advance(grace - 10)
+    conference_event(phones, owner, "participant-speech-start")
+    clock.advance(grace - 10)
+    owner.doc(f"/voice/group/star?call={owner.call_id}")
+    clock.advance(5)
+    assert owner.doc(f"/voice/group/option?call={owner.call_id}", Digits="0").has("Conference")
+    clock.advance(grace - 10)
+    told = joins(group_caller(phones, "+15550199398"), pin)
+    assert "already in use" in told.said and not told.has("Conference")
+    phones.work()
+    assert updates_for(phones, owner.sid) == []
