@@ -16,6 +16,7 @@ from peerline.models import (
     AuditEntry,
     Call,
     Conversation,
+    GroupAction,
     GroupMeeting,
     GroupPinFailures,
     GroupSession,
@@ -734,3 +735,33 @@ def test_a_seat_with_signs_of_life_is_not_taken_over(phones, svc, clock):
     assert "already in use" in told.said and not told.has("Conference")
     phones.work()
     assert updates_for(phones, owner.sid) == []
+
+
+def test_a_taken_over_seat_is_ended_through_the_rest_api(twilio_settings, fake, phones, svc,
+                                                          clock):
+    """The takeover goes through Twilio's Calls API from a task: a call still there is
+    told and hung up; a call already gone (404) finishes the task, never retried."""
+    pin = signed_up(phones, svc)
+    grace = svc.line.setting("PEERLINE_GROUP_SEAT_GRACE_S")
+    first = group_caller(phones)
+    assert joins(first, pin).has("Conference")
+    fake.calls.append({"sid": first.sid, "to": LINE, "from": SURV, "url": "",
+                       "status": "in-progress", "status_callback": ""})  # still there
+    clock.advance(grace + 1)
+    second = group_caller(phones)
+    assert joins(second, pin).has("Conference")
+    phones.work()
+    [call] = [c for c in fake.calls if c["sid"] == first.sid]
+    assert "another phone" in call["twiml"] and "<Hangup" in call["twiml"]
+    clock.advance(grace + 1)  # the second call is gone too, unknown to Twilio now: 404
+    third = group_caller(phones)
+    assert joins(third, pin).has("Conference")
+    phones.work()
+    with svc.sessions() as session:
+        actions = list(session.execute(select(GroupAction.kind, GroupAction.target_call_id,
+                                              GroupAction.done_at).order_by(GroupAction.id)))
+        ids = [session.scalar(select(Call.id).where(Call.sid == c.sid))
+               for c in (first, second)]
+    assert [(kind, target) for kind, target, _ in actions] == [("takeover", ids[0]),
+                                                               ("takeover", ids[1])]
+    assert all(done is not None for _, _, done in actions)
