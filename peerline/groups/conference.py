@@ -84,8 +84,12 @@ def conference_event(session: Session, line: Line, *, meeting_id: int, conferenc
     call = session.scalar(select(Call).where(Call.sid == call_sid)) if call_sid else None
     if call is None or call.group_meeting_id != meeting.id or call.role != CallRole.SURVIVOR:
         return  # the facilitator (or a call not ours) is not counted
-    if event in ("participant-join", "participant-speech-start"):
-        call.group_seen_at = now  # a sign of life: its seat is not taken over
+    if event in ("participant-join", "participant-speech-start") and session.scalar(
+            select(Call.id).where(Call.id == call.id).with_for_update(skip_locked=True)):
+        # A sign of life: its seat is not taken over. Locked means a webhook of this very
+        # call is running (and stamps it): skipping it never waits against that webhook,
+        # which holds the call before the meeting while this holds the meeting first.
+        call.group_seen_at = now
     if event == "participant-join":
         meeting.present += 1
         meeting.peak = max(meeting.peak, meeting.present)
