@@ -169,3 +169,23 @@ def test_not_asked_on_a_phone_that_did_not_sign_up(phones, svc, clock):
     phones.work()
     assert asked(phones, DAN) == []
     assert asked(phones, SURV) == []  # did not call: not asked either
+
+
+def test_a_faked_caller_id_removed_costs_the_real_owner_nothing(phones, svc, clock):
+    """Someone showing SURV2's number, seated by SURV's PIN and removed: the real SURV2,
+    who attended with her own PIN, is still asked; the removed sign-up is not."""
+    pin = signed_up(phones, svc)
+    pin2 = pin_of(reply(phones, SURV2, "JOIN 1"))
+    leg, _, call_id = lead_call(phones)
+    conference_event(phones, leg, "conference-start")
+    faker = attend(phones, SURV2, pin)  # SURV's PIN under SURV2's caller ID
+    conference_event(phones, faker, "participant-speech-start")
+    leg.doc(f"/voice/group/lead/key?call={call_id}", Digits="4")
+    faker.status("completed")
+    real = attend(phones, SURV2, pin2)
+    leg.doc(f"/voice/group/lead/key?call={call_id}", Digits="9")
+    real.status("completed")
+    clock.advance(200)
+    phones.work()
+    assert len(asked(phones, SURV2)) == 1
+    assert asked(phones, SURV) == []

@@ -16,6 +16,7 @@ from peerline.models import (
     AuditEntry,
     Call,
     Conversation,
+    GroupAction,
     GroupMeeting,
     GroupPinFailures,
     GroupSession,
@@ -551,12 +552,8 @@ def test_joining_late_is_declined_kindly_and_the_menu_follows(phones, svc, clock
 
 # --- removed participants, PIN guessing across calls ---------------------------------------
 
-def test_a_removed_participant_cannot_rejoin_by_number_or_by_pin(phones, svc):
-    pin = signed_up(phones, svc)
-    pin2 = pin_of(reply(phones, SURV2, "JOIN 1"))
-    leg, _, call_id = lead_call(phones)
-    caller = group_caller(phones)
-    assert joins(caller, pin).has("Conference")
+def removed_from_the_group(phones, caller: Survivor, leg: Leg, call_id: int) -> None:
+    """``caller`` (seated) speaks, the facilitator presses 4, the REST update drops them."""
     conference_event(phones, caller, "participant-join")
     conference_event(phones, caller, "participant-speech-start")
     removed = leg.doc(f"/voice/group/lead/key?call={call_id}", Digits="4")
@@ -564,20 +561,25 @@ def test_a_removed_participant_cannot_rejoin_by_number_or_by_pin(phones, svc):
     phones.work()
     assert "asked you to leave" in updates_for(phones, caller.sid)[0]
     caller.status("completed")
+
+
+def test_a_removed_participant_cannot_rejoin_with_their_pin_from_any_phone(phones, svc):
+    pin = signed_up(phones, svc)
+    pin2 = pin_of(reply(phones, SURV2, "JOIN 1"))
+    leg, _, call_id = lead_call(phones)
+    caller = group_caller(phones)
+    assert joins(caller, pin).has("Conference")
+    removed_from_the_group(phones, caller, leg, call_id)
     # The same number calls back and keys their own PIN: refused, then the menu.
     again = group_caller(phones)
     told = joins(again, pin)
     assert "can't rejoin" in told.said and not told.has("Conference")
     assert told.one("Gather").get("action") == f"/voice/menu?call={again.call_id}"
-    # The same number with someone else's PIN: refused (the number is recognised).
-    other_pin = group_caller(phones)
-    assert "can't rejoin" in joins(other_pin, pin2).said
-    # Another phone with the removed caller's PIN: refused (the PIN is known).
-    stranger = Survivor(phones, "+15550199399")
-    stranger.call()
-    stranger.choose("7")
-    told = joins(stranger, pin)
-    assert "can't rejoin" in told.said and not told.has("Conference")
+    # Another phone with the removed caller's PIN: refused (the sign-up is known).
+    for number in ("+15550199399", SURV2, "Anonymous"):
+        stranger = group_caller(phones, number)
+        told = joins(stranger, pin)
+        assert "can't rejoin" in told.said and not told.has("Conference"), number
     # Anyone else still joins.
     assert joins(group_caller(phones, SURV2), pin2).has("Conference")
     with svc.sessions() as session:
@@ -586,6 +588,25 @@ def test_a_removed_participant_cannot_rejoin_by_number_or_by_pin(phones, svc):
         signup2 = session.scalar(select(GroupSignup.id).where(
             GroupSignup.phone_hash == svc.line.vault.hash(SURV2)))
     assert seated == [signup2]
+
+
+def test_a_faked_caller_id_removed_never_locks_out_the_real_owner_of_the_number(
+        phones, svc):
+    """Caller ID can be faked: someone showing SURV2's number, seated by another sign-up's
+    PIN and removed, leaves SURV2's own sign-up alone; the removed sign-up stays out."""
+    pin = signed_up(phones, svc)  # SURV's sign-up (its PIN passed on, or SURV herself)
+    pin2 = pin_of(reply(phones, SURV2, "JOIN 1"))
+    leg, _, call_id = lead_call(phones)
+    faker = group_caller(phones, SURV2)  # shows SURV2's number
+    assert joins(faker, pin).has("Conference")
+    removed_from_the_group(phones, faker, leg, call_id)
+    # The real SURV2 calls from her own phone with her own PIN: in.
+    real = group_caller(phones, SURV2)
+    assert joins(real, pin2).has("Conference")
+    # The sign-up that was removed stays out, from its own number or any other.
+    for number in (SURV, "+15550199399"):
+        told = joins(group_caller(phones, number), pin)
+        assert "can't rejoin" in told.said and not told.has("Conference"), number
 
 
 def test_pin_guessing_is_locked_across_calls(phones, svc, clock):
@@ -653,3 +674,94 @@ def test_one_sign_up_seats_one_phone_at_a_time(phones, svc):
     owner.status("completed")  # the owner's call ends: the seat is free again
     back = group_caller(phones)
     assert joins(back, pin).has("Conference")
+
+
+def test_a_lost_call_ended_callback_frees_the_seat_for_its_own_sign_up_only(phones, svc, clock):
+    """Twilio's call-ended callback can be lost for good (its retries fail too): the seat
+    of a call the line never heard end is free again for the same sign-up once the call
+    shows no sign of life for ``PEERLINE_GROUP_SEAT_GRACE_S``; the old call is ended by
+    REST in case it was still there (one phone per PIN); no other sign-up gains by it."""
+    pin = signed_up(phones, svc, capacity=2)
+    pin2 = pin_of(reply(phones, SURV2, "JOIN 1"))
+    with svc.sessions.begin() as session:  # one seat: the stale one is never SURV2's
+        for group in session.scalars(select(GroupSession)):
+            group.capacity = 1
+    grace = svc.line.setting("PEERLINE_GROUP_SEAT_GRACE_S")
+    assert 60 <= grace <= 600
+    owner = group_caller(phones)
+    assert joins(owner, pin).has("Conference")
+    conference_event(phones, owner, "participant-join")
+    # Her call drops; the line never hears it ended. She calls straight back: in use.
+    back = group_caller(phones)
+    told = joins(back, pin)
+    assert "already in use" in told.said and not told.has("Conference")
+    clock.advance(grace + 1)
+    other = group_caller(phones, SURV2)  # another sign-up: the room is still full
+    told = joins(other, pin2)
+    assert "full" in told.said and not told.has("Conference")
+    again = group_caller(phones)
+    assert joins(again, pin).has("Conference")  # her own sign-up takes the seat over
+    phones.work()
+    [twiml] = updates_for(phones, owner.sid)  # the old call, if still there, is told
+    assert "another phone" in twiml and "988" in twiml and "<Hangup" in twiml
+    assert updates_for(phones, again.sid) == []
+    with svc.sessions() as session:
+        seated = list(session.scalars(select(Call.sid).where(
+            Call.stage.in_(("group", "group_star")))))
+    assert seated == [again.sid]
+    # The lost callback turns up late after all: the new seat is untouched.
+    owner.status("completed")
+    conference_event(phones, owner, "participant-leave")
+    told = joins(group_caller(phones, "+15550199398"), pin)
+    assert "already in use" in told.said and not told.has("Conference")
+
+
+def test_a_seat_with_signs_of_life_is_not_taken_over(phones, svc, clock):
+    """Speaking, ``*`` and back, any conference event of the call: it is there, and the
+    same PIN from another phone stays out however long the group goes on."""
+    pin = signed_up(phones, svc)
+    grace = svc.line.setting("PEERLINE_GROUP_SEAT_GRACE_S")
+    owner = group_caller(phones)
+    assert joins(owner, pin).has("Conference")
+    conference_event(phones, owner, "participant-join")
+    clock.advance(grace - 10)
+    conference_event(phones, owner, "participant-speech-start")
+    clock.advance(grace - 10)
+    owner.doc(f"/voice/group/star?call={owner.call_id}")
+    clock.advance(5)
+    assert owner.doc(f"/voice/group/option?call={owner.call_id}", Digits="0").has("Conference")
+    clock.advance(grace - 10)
+    told = joins(group_caller(phones, "+15550199398"), pin)
+    assert "already in use" in told.said and not told.has("Conference")
+    phones.work()
+    assert updates_for(phones, owner.sid) == []
+
+
+def test_a_taken_over_seat_is_ended_through_the_rest_api(twilio_settings, fake, phones, svc,
+                                                          clock):
+    """The takeover goes through Twilio's Calls API from a task: a call still there is
+    told and hung up; a call already gone (404) finishes the task, never retried."""
+    pin = signed_up(phones, svc)
+    grace = svc.line.setting("PEERLINE_GROUP_SEAT_GRACE_S")
+    first = group_caller(phones)
+    assert joins(first, pin).has("Conference")
+    fake.calls.append({"sid": first.sid, "to": LINE, "from": SURV, "url": "",
+                       "status": "in-progress", "status_callback": ""})  # still there
+    clock.advance(grace + 1)
+    second = group_caller(phones)
+    assert joins(second, pin).has("Conference")
+    phones.work()
+    [call] = [c for c in fake.calls if c["sid"] == first.sid]
+    assert "another phone" in call["twiml"] and "<Hangup" in call["twiml"]
+    clock.advance(grace + 1)  # the second call is gone too, unknown to Twilio now: 404
+    third = group_caller(phones)
+    assert joins(third, pin).has("Conference")
+    phones.work()
+    with svc.sessions() as session:
+        actions = list(session.execute(select(GroupAction.kind, GroupAction.target_call_id,
+                                              GroupAction.done_at).order_by(GroupAction.id)))
+        ids = [session.scalar(select(Call.id).where(Call.sid == c.sid))
+               for c in (first, second)]
+    assert [(kind, target) for kind, target, _ in actions] == [("takeover", ids[0]),
+                                                               ("takeover", ids[1])]
+    assert all(done is not None for _, _, done in actions)

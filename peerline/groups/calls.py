@@ -8,11 +8,17 @@ that a survivor signed up for a group); three wrong PINs end the call kindly. A 
 can be joined from ``schedule.OPEN_BEFORE`` before its start until ``schedule.LATE_JOIN``
 after it (never after it ends or is locked or full: the caller is told why and gets the
 ordinary menu).
+
+A sign-up's PIN seats one call at a time. The seat frees when the line hears the call
+ended; since that callback can be lost for good, a seat whose call showed no sign of life
+for ``PEERLINE_GROUP_SEAT_GRACE_S`` may be taken over by the same sign-up (the old call is
+ended by REST, :func:`peerline.groups.conference.take_over`); never by another sign-up.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -103,16 +109,26 @@ def check_pin(session: Session, line: Line, *, call_id: int, sid: str, digits: s
     return _admit(session, line, call, group, meeting, signup)
 
 
-def _removed(session: Session, call: Call, meeting_id: int, signup: GroupSignup) -> bool:
-    """True when the facilitator removed this caller from the meeting: a call seated by
-    the same sign-up's PIN, or from the same number (the keyed hash), was removed."""
-    removed = (select(Call.id).join(GroupAction, GroupAction.target_call_id == Call.id)
-               .where(GroupAction.meeting_id == meeting_id,
-                      GroupAction.kind == GroupActionKind.REMOVE))
-    same = Call.group_signup_id == signup.id
-    if call.from_hash:
-        same = same | (Call.from_hash == call.from_hash)
-    return session.scalar(removed.where(same).limit(1)) is not None
+def _removed(session: Session, meeting_id: int, signup: GroupSignup) -> bool:
+    """True when the facilitator removed this sign-up from the meeting: a call its PIN
+    seated was removed, whatever number that call or this one shows.
+
+    Never matched by the calling number: caller ID can be faked, and someone removed
+    while showing another person's number must not lock that person's own sign-up out.
+    """
+    return session.scalar(
+        select(Call.id).join(GroupAction, GroupAction.target_call_id == Call.id)
+        .where(GroupAction.meeting_id == meeting_id, GroupAction.kind == GroupActionKind.REMOVE,
+               Call.group_signup_id == signup.id).limit(1)) is not None
+
+
+def _silent(line: Line, call: Call) -> bool:
+    """True when a seated call showed no sign of life (seated, a conference join or speech
+    event, its ``*`` menu) for ``PEERLINE_GROUP_SEAT_GRACE_S``: its call-ended callback
+    may have been lost, so its own sign-up may take the seat over."""
+    seen = call.group_seen_at or call.created_at
+    grace = timedelta(seconds=line.setting("PEERLINE_GROUP_SEAT_GRACE_S"))
+    return line.now() - seen >= grace
 
 
 def _admit(session: Session, line: Line, call: Call, group: GroupSession,
@@ -127,24 +143,30 @@ def _admit(session: Session, line: Line, call: Call, group: GroupSession,
         call.conversation.lang = lang
     now = line.now()
     seats = conference.seated(session, row.id)
+    # The seat(s) this sign-up holds, fresh and locked (a callback may be updating them).
+    held = [c for c in (lock(session, Call, s.id) for s in seats if s.group_signup_id == signup.id)
+            if c.stage in conference.SEATED and c.ended_at is None]
     refusal = None
     if row.ended_at is not None or now >= meeting.ends_at:
         refusal = "group_over"
-    elif _removed(session, call, row.id, signup):
+    elif _removed(session, row.id, signup):
         refusal = "group_removed_rejoin"
         log.info("call %s: a removed participant tried to rejoin", call.id)
     elif row.locked:
         refusal = "group_locked"
     elif now >= meeting.join_until:
         refusal = "group_late"
-    elif any(c.group_signup_id == signup.id for c in seats):
+    elif any(not _silent(line, c) for c in held):
         refusal = "group_pin_in_use"  # one phone per sign-up: a shared PIN seats nobody
-    elif len(seats) >= group.capacity:
+    elif len(seats) - len(held) >= group.capacity:  # only its own seat is taken over
         refusal = "group_full"
     if refusal is not None:  # told why, then the ordinary menu: never a dead end
         call.stage, call.tries = CallStage.MENU, 0
         return scripts.told_then_menu(refusal, lang, call.id)
+    for old in held:  # silent past the grace: its call-ended callback was probably lost
+        conference.take_over(session, line, row, old)
     call.stage, call.group_meeting_id, call.group_signup_id = CallStage.GROUP, row.id, signup.id
+    call.group_seen_at = now
     return scripts.participant(call.id, row.id, lang, group.topic, group.muted,
                                caller_id(line, call))
 
@@ -162,6 +184,7 @@ def participant_star(session: Session, line: Line, *, call_id: int, sid: str) ->
     found = _meeting_of(session, call)
     if call.stage != CallStage.GROUP or found is None:
         return resume(session, line, call)
+    call.group_seen_at = line.now()  # a sign of life: the seat is not silent
     meeting, _ = found
     if meeting.ended_at is not None:
         call.stage = CallStage.ENDED
@@ -178,6 +201,7 @@ def participant_option(session: Session, line: Line, *, call_id: int, sid: str,
     found = _meeting_of(session, call)
     if call.stage != CallStage.GROUP_STAR or found is None:
         return resume(session, line, call)
+    call.group_seen_at = line.now()
     meeting, group = found
     key = digits.strip()[:1]
     if key == "1":  # an ordinary call for a peer: rung, held, voicemail, never silence

@@ -84,6 +84,12 @@ def conference_event(session: Session, line: Line, *, meeting_id: int, conferenc
     call = session.scalar(select(Call).where(Call.sid == call_sid)) if call_sid else None
     if call is None or call.group_meeting_id != meeting.id or call.role != CallRole.SURVIVOR:
         return  # the facilitator (or a call not ours) is not counted
+    if event in ("participant-join", "participant-speech-start") and session.scalar(
+            select(Call.id).where(Call.id == call.id).with_for_update(skip_locked=True)):
+        # A sign of life: its seat is not taken over. Locked means a webhook of this very
+        # call is running (and stamps it): skipping it never waits against that webhook,
+        # which holds the call before the meeting while this holds the meeting first.
+        call.group_seen_at = now
     if event == "participant-join":
         meeting.present += 1
         meeting.peak = max(meeting.peak, meeting.present)
@@ -106,6 +112,15 @@ def request_action(session: Session, line: Line, meeting: GroupMeeting, kind: st
     session.add(action)
     session.flush()
     tasks.add(session, TaskKind.GROUP_ACTION, action.id, line.now())
+
+
+def take_over(session: Session, line: Line, meeting: GroupMeeting, call: Call) -> None:
+    """The same sign-up took over the seat of ``call``, silent past the grace period (its
+    call-ended callback was probably lost): out of the group, and ended by REST, told why,
+    in case it is still there (one phone per PIN)."""
+    call.stage = CallStage.AFTER
+    request_action(session, line, meeting, GroupActionKind.TAKEOVER, target_call_id=call.id)
+    log.info("call %s: its group seat was taken over by the same sign-up", call.id)
 
 
 def last_speaker(session: Session, meeting: GroupMeeting) -> Call | None:
@@ -152,7 +167,7 @@ def action_task(sessions: sessionmaker[Session], line: Line, action_id: int | No
         target = session.get(Call, action.target_call_id) if action.target_call_id else None
         target_sid, target_lang = (target.sid, target.lang) if target else (None, "en")
         waited = line.now() - action.created_at
-    if conference_sid is None and kind != GroupActionKind.REMOVE:
+    if conference_sid is None and kind not in (GroupActionKind.REMOVE, GroupActionKind.TAKEOVER):
         if waited < ACTION_GIVE_UP:
             raise tasks.Retry(2.0, "conference sid not known yet")
         log.warning("group action %s dropped: the conference never reported", action_id)
@@ -177,10 +192,10 @@ def _carry_out(line: Line, kind: str, conference_sid: str | None, participants: 
             except GatewayError as exc:
                 if not _gone(exc):
                     raise
-    elif kind == GroupActionKind.REMOVE and target_sid:
+    elif kind in (GroupActionKind.REMOVE, GroupActionKind.TAKEOVER) and target_sid:
+        said = "group_removed" if kind == GroupActionKind.REMOVE else "group_seat_taken"
         try:
-            line.gateway.update_call(target_sid, twiml=scripts.told("group_removed",
-                                                                    target_lang))
+            line.gateway.update_call(target_sid, twiml=scripts.told(said, target_lang))
         except GatewayError as exc:
             if not _gone(exc):
                 raise

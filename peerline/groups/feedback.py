@@ -9,7 +9,7 @@ attendance count), by text from the number they signed up on, and never to someo
 - had a crisis in it: a crisis heard on their call, the hotline from the group (``*`` 9),
   or a crisis escalation in any of their conversations since their call began;
 - said ``STOP`` (or quick-exited, which opts out too), or called with a withheld number;
-- was removed by the facilitator;
+- was removed by the facilitator (their sign-up, whatever number the removed call showed);
 - is in a text conversation now (the question would land in that thread);
 - called from a number other than the one that signed up (another phone, or a faked
   caller ID: the question names the group).
@@ -82,13 +82,10 @@ def _crisis_on(session: Session, call: Call) -> bool:
         Escalation.conversation_id == call.conversation_id).limit(1)) is not None
 
 
-def _excluded(session: Session, survivor: Survivor, calls: list[Call],
-              removed: set[int]) -> str | None:
+def _excluded(session: Session, survivor: Survivor, calls: list[Call]) -> str | None:
     """Why this attendee is not asked (None: they may be)."""
     if survivor.opted_out:
         return "opted out"
-    if any(c.id in removed for c in calls):
-        return "removed"
     if any(_crisis_on(session, c) for c in calls):
         return "crisis on the call"
     since = min(c.created_at for c in calls)
@@ -105,11 +102,25 @@ def _excluded(session: Session, survivor: Survivor, calls: list[Call],
     return None
 
 
+def _own_signup(session: Session, survivor_id: int, calls: list[Call]) -> GroupSignup | None:
+    """The sign-up of this survivor that seated one of their calls (None: every call was
+    seated by someone else's PIN, from another phone or under a faked caller ID)."""
+    for call in calls:
+        signup = session.get(GroupSignup, call.group_signup_id) if call.group_signup_id \
+            else None
+        if signup is not None and signup.survivor_id == survivor_id:
+            return signup
+    return None
+
+
 def ask_attendees(session: Session, line: Line, meeting: GroupMeeting) -> int:
     """Ask every attendee who may be asked (once per meeting); returns how many were."""
-    removed = set(session.scalars(select(GroupAction.target_call_id).where(
+    # Removal is by sign-up (the PIN that seated the removed call), never by number: a
+    # faked caller ID removed must not cost the number's real owner her question.
+    removed = set(session.scalars(select(Call.group_signup_id).join(
+        GroupAction, GroupAction.target_call_id == Call.id).where(
         GroupAction.meeting_id == meeting.id, GroupAction.kind == GroupActionKind.REMOVE,
-        GroupAction.target_call_id.is_not(None))))
+        Call.group_signup_id.is_not(None))))
     by_survivor: dict[int, list[Call]] = {}
     for call in session.scalars(select(Call).where(
             Call.group_meeting_id == meeting.id, Call.role == CallRole.SURVIVOR,
@@ -121,18 +132,17 @@ def ask_attendees(session: Session, line: Line, meeting: GroupMeeting) -> int:
         survivor = session.get(Survivor, survivor_id)
         if survivor is None:
             continue
-        reason = _excluded(session, survivor, calls, removed)
-        if reason is not None:
-            log.info("group meeting %s: no feedback question to a participant (%s)",
-                     meeting.id, reason)
-            continue
-        signup = next((session.get(GroupSignup, c.group_signup_id) for c in calls
-                       if c.group_signup_id), None)
-        if signup is None or signup.survivor_id != survivor_id:
+        signup = _own_signup(session, survivor_id, calls)
+        if signup is None:
             # Another phone (or a faked caller ID) keyed the PIN: the question names the
             # group, so it never goes to a number that did not sign up for it.
             log.info("group meeting %s: no feedback question to a participant (called "
                      "from a number other than the sign-up's)", meeting.id)
+            continue
+        reason = "removed" if signup.id in removed else _excluded(session, survivor, calls)
+        if reason is not None:
+            log.info("group meeting %s: no feedback question to a participant (%s)",
+                     meeting.id, reason)
             continue
         if feedback.ask_group(session, line, survivor, meeting, signup.line_number,
                               survivor.lang):

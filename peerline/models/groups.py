@@ -29,12 +29,16 @@ class SignupStatus(StrEnum):
 
 
 class GroupActionKind(StrEnum):
-    """What the facilitator asked for by keypad; stored as the same strings."""
+    """What the facilitator asked for by keypad (and a seat taken over); stored as the
+    same strings."""
 
     MUTE_ALL = "mute_all"
     UNMUTE_ALL = "unmute_all"
     REMOVE = "remove"
     END = "end"
+    #: Not a key: the same sign-up took over a seat whose call showed no sign of life
+    #: (its call-ended callback lost); that call is ended by REST in case it is there.
+    TAKEOVER = "takeover"
 
 
 class GroupSession(Base):

@@ -149,6 +149,8 @@ class Call(Base):
     group_joined_at: Mapped[datetime | None] = mapped_column(DateTime)  # first join (counted)
     #: The sign-up whose session PIN seated this call (a removed caller's PIN stops working).
     group_signup_id: Mapped[int | None] = mapped_column(ForeignKey("group_signups.id"))
+    #: The last sign of life of a seated group call (seated, a conference event, ``*``).
+    group_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     conversation: Mapped[Conversation | None] = relationship()
     volunteer: Mapped[Volunteer | None] = relationship()

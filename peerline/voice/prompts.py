@@ -318,11 +318,21 @@ GROUP_SPOKEN: dict[str, dict[str, str]] = {
     },
     "group_pin_in_use": {
         "en": "Sorry, that PIN is already in use in the group right now: each PIN lets "
-              "one phone in. If your call just dropped, please wait a minute and call "
+              "one phone in. If your call just dropped, please wait two minutes and call "
               "again. Or stay on the line for the menu.",
         "es": "Lo sentimos, ese PIN ya está en uso en el grupo ahora mismo: cada PIN deja "
-              "entrar a un teléfono. Si tu llamada se cortó, espera un minuto y vuelve a "
+              "entrar a un teléfono. Si tu llamada se cortó, espera dos minutos y vuelve a "
               "llamar. O quédate en la línea para el menú.",
+    },
+    "group_seat_taken": {
+        "en": "Your group PIN was just used to join the group from another phone, and "
+              "each PIN lets one phone in, so this call is leaving the group. You can text "
+              "this number any time to talk with a peer one-to-one. If you are in danger, "
+              "call or text 988. Goodbye.",
+        "es": "Tu PIN del grupo se acaba de usar para entrar desde otro teléfono, y cada PIN "
+              "deja entrar a un teléfono, así que esta llamada sale del grupo. Puedes "
+              "escribir a este número para hablar con un par. Si estás en peligro, llama o "
+              "escribe al 988. Adiós.",
     },
     "group_pin_locked": {
         "en": "Sorry, joining a group from this phone is paused for a while after several "
