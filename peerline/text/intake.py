@@ -121,7 +121,7 @@ def _store(session: Session, line: Line, *, sid: str, sender: str, sender_hash: 
            conversation_id: int | None) -> int:
     """Store the text unless its sid is stored already (then :class:`Duplicate`)."""
     session.flush()  # the conversation and survivor rows it refers to
-    stored = session.connection().execute(insert_message(session), {
+    stored = session.connection().execute(insert_message(), {
         "sid": sid, "sender": sender, "sender_hash": sender_hash, "line_number": line_number,
         "body": body, "num_media": num_media, "kind": kind, "conversation_id": conversation_id,
         "created_at": line.now()}).scalar()
