@@ -154,6 +154,23 @@ def timed(client: Any, requests: list[tuple[dict[str, str], str]]) -> list[float
     return out
 
 
+def calls_per_request(client: Any, requests: list[tuple[dict[str, str], str]]) -> float:
+    """Python function calls (and C calls) per request, counted by ``sys.setprofile``:
+    a measure of the process's work that the load of a shared box does not move."""
+    seen = [0]
+
+    def count(_frame: Any, event: str, _arg: Any) -> None:
+        if event in ("call", "c_call"):
+            seen[0] += 1
+
+    sys.setprofile(count)
+    try:
+        timed(client, requests)
+    finally:
+        sys.setprofile(None)
+    return seen[0] / len(requests)
+
+
 def pct(values: list[float], q: float) -> float:
     """The q-quantile (0..1) of ``values``, nearest rank."""
     ordered = sorted(values)
@@ -211,6 +228,8 @@ def main() -> None:
         print(f"round: bare {n / bare_s:7.0f} req/s, line {n / sum(times):6.0f} req/s, "
               f"ratio {ratios[-1]:.3f} (CPU of this process {cpu_ratios[-1]:.3f}), "
               f"{statements[-1]:.1f} SQL statements/request")
+    calls = (calls_per_request(bare, batch()[: max(10, n // 4)]),
+             calls_per_request(client, batch()[: max(10, n // 4)]))
     if args.show_sql:
         counter.last = []
         timed(client, batch()[:1])
@@ -230,6 +249,8 @@ def main() -> None:
     print(f"CPU per request in this process, median: bare "
           f"{statistics.median(b for b, _ in cpu_ms):.3f} ms, line "
           f"{statistics.median(li for _, li in cpu_ms):.3f} ms")
+    print(f"Python calls per request (sys.setprofile, load-independent): bare "
+          f"{calls[0]:.0f}, line {calls[1]:.0f}")
     print(f"CPU ratio of this process (bare CPU / webhook CPU), median: "
           f"{statistics.median(cpu_ratios):.3f}")
     print(f"ratio (webhook / bare), median of {args.repeat}: {statistics.median(ratios):.3f}")

@@ -227,14 +227,21 @@ def stream(line: Line, rounds: int, rate: float, on_round=None) -> tuple[dict, C
     return expected, codes
 
 
-def tally(line: Line, expected: dict[str, list[str]]) -> dict[str, int]:
+def survivor_texts(line: Line) -> int:
+    """Survivors' texts stored so far (bodies are sealed at rest: rows, not words)."""
+    with line.engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(Message.__table__).where(
+            Message.sender == "survivor", Message.kind == "text"))
+
+
+def tally(line: Line, expected: dict[str, list[str]], stored_before: int = 0
+          ) -> dict[str, int]:
+    """Counts of the stream's texts; ``stored_before``: survivors' texts stored before
+    it (the first texts that paired them), not counted as the stream's."""
     wanted = {b for bodies in expected.values() for b in bodies}
     delivered = [m.body for m in line.fake.delivered() if m.body in wanted]
     counts = Counter(delivered)
-    with line.engine.connect() as conn:
-        # bodies are sealed at rest: count the survivors' texts, not their words
-        stored = conn.scalar(select(func.count()).select_from(Message.__table__).where(
-            Message.sender == "survivor", Message.kind == "text"))
+    stored = survivor_texts(line) - stored_before
     out_of_order = 0
     for bodies in expected.values():
         got = [b for b in delivered if b in set(bodies)]
@@ -361,8 +368,9 @@ def main() -> int:
     try:
         line.start()
         line.pair_everyone()
+        paired_by = survivor_texts(line)  # the first texts: not the stream's
         outcome = SCENARIOS[args.scenario](line, args.rounds)
-        counts = tally(line, outcome["expected"])
+        counts = tally(line, outcome["expected"], paired_by)
     finally:
         line.stop()
         fake.stop()

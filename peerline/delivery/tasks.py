@@ -7,15 +7,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import cache
-from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline.line import Line
 from peerline.models import Task
+from peerline.models.upsert import insert_keyed_task
 
 log = logging.getLogger(__name__)
 
@@ -98,23 +96,12 @@ def add(session: Session, kind: str, ref_id: int | None, now: datetime, *,
     values = {"kind": kind, "ref_id": ref_id, "dedupe_key": dedupe_key,
               "status": TaskStatus.PENDING, "not_before": at, "enqueued_at": at,
               "attempts": 0, "created_at": now}
-    task_id = session.connection().execute(_keyed_insert(session.get_bind().dialect.name),
-                                           values).scalar()
+    task_id = session.connection().execute(insert_keyed_task(), values).scalar()
     if task_id is None:
         return None
     task = Task(id=task_id, **values)  # a detached copy of the row: no ORM round trip
     session.info.setdefault("new_tasks", []).append(task)
     return task
-
-
-@cache
-def _keyed_insert(dialect: str) -> Any:
-    """``INSERT INTO tasks ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`` (Core,
-    built once per dialect; the values are bound per call)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = Task.__table__
-    return (insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(table.c.id))
 
 
 def claim(sessions: sessionmaker[Session], task_id: int, now: datetime,

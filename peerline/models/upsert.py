@@ -1,31 +1,80 @@
-"""Inserts that know ``ON CONFLICT`` (PostgreSQL and SQLite): insert-if-new in one trip."""
+"""Inserts that know ``ON CONFLICT`` (PostgreSQL and SQLite): insert-if-new in one trip.
+
+Why textual: SQLAlchemy 2.0 gives its dialect ``insert(...).on_conflict_do_nothing()``
+no cache key, so such a statement is compiled afresh at every execution (~1 ms of CPU
+each; the webhook ran three per first text). :func:`conflict_insert` writes the same SQL
+once as a ``text()`` with typed bind parameters: it is cached like any statement, and
+each value still goes through its column's type (a sealed column is encrypted, a date
+is converted for SQLite). ``tests/test_upsert.py`` checks the SQL against the
+dialect's own construct.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+from sqlalchemy import Table, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
 
+from peerline.models.delivery import Task
+from peerline.models.people import Survivor
 from peerline.models.text import Message
 
 
 def insert_for(session: Session) -> Any:
     """``insert`` for the session's database: ``.on_conflict_do_nothing()`` and
-    ``.returning()`` then work the same on both."""
+    ``.returning()`` then work the same on both (compiled at each use: see the module)."""
     name = session.get_bind().dialect.name
     return postgresql.insert if name == "postgresql" else sqlite.insert
 
 
-def insert_message(session: Session) -> Any:
-    """``INSERT INTO messages ... ON CONFLICT (sid) DO NOTHING RETURNING id`` (Core, built
-    once per database kind; the values are bound per call)."""
-    return _insert_message(session.get_bind().dialect.name)
+def conflict_insert(table: Table, columns: Sequence[str], conflict: Sequence[str],
+                    returning: Sequence[str]) -> Any:
+    """``INSERT INTO table (columns) VALUES (:column, ...) ON CONFLICT (conflict) DO
+    NOTHING RETURNING returning``, the same text on PostgreSQL and SQLite (≥ 3.35).
+
+    Every named column must be given a value at execution (no Python-side defaults are
+    filled in); the binds carry the columns' types, the result the returned columns'.
+    """
+    for name in (*columns, *conflict, *returning):
+        if name not in table.c:
+            raise KeyError(f"{table.name} has no column {name}")
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+           f"VALUES ({', '.join(':' + name for name in columns)}) "
+           f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING "
+           f"RETURNING {', '.join(returning)}")
+    stmt: TextClause = text(sql).bindparams(
+        *[bindparam(name, type_=table.c[name].type) for name in columns])
+    return stmt.columns(*[table.c[name] for name in returning])
+
+
+MESSAGE_COLUMNS = ("sid", "conversation_id", "sender", "sender_hash", "line_number", "body",
+                   "num_media", "kind", "created_at")
+TASK_COLUMNS = ("kind", "ref_id", "dedupe_key", "status", "not_before", "enqueued_at",
+                "attempts", "created_at")
+SURVIVOR_COLUMNS = ("phone_enc", "phone_hash", "lang", "opted_out", "created_at")
 
 
 @cache
-def _insert_message(dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = Message.__table__
-    return insert(table).on_conflict_do_nothing(index_elements=["sid"]).returning(table.c.id)
+def insert_message() -> Any:
+    """``INSERT INTO messages ... ON CONFLICT (sid) DO NOTHING RETURNING id`` (built once;
+    the values, all of :data:`MESSAGE_COLUMNS`, are bound per call)."""
+    return conflict_insert(Message.__table__, MESSAGE_COLUMNS, ["sid"], ["id"])
+
+
+@cache
+def insert_keyed_task() -> Any:
+    """``INSERT INTO tasks ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id``."""
+    return conflict_insert(Task.__table__, TASK_COLUMNS, ["dedupe_key"], ["id"])
+
+
+@cache
+def insert_survivor() -> Any:
+    """``INSERT INTO survivors ... ON CONFLICT (phone_hash) DO NOTHING RETURNING`` every
+    column (for ``select(Survivor).from_statement(...)``: the new row as an ORM object)."""
+    table = Survivor.__table__
+    return conflict_insert(table, SURVIVOR_COLUMNS, ["phone_hash"], list(table.c.keys()))

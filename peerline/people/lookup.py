@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from peerline.line import Line
 from peerline.models import Survivor, Volunteer
-from peerline.models.upsert import insert_for
+from peerline.models.upsert import insert_survivor
 
 
 def find_volunteer(session: Session, line: Line, number: str) -> Volunteer | None:
@@ -43,11 +43,9 @@ def survivor_for(session: Session, line: Line, number: str, lang: str,
     survivor = session.scalar(stmt) if known else None
     if survivor is not None:
         return survivor, False
-    insert = insert_for(session)(Survivor).values(
-        phone_enc=line.vault.encrypt(number), phone_hash=phone_hash, lang=lang,
-        opted_out=False, created_at=line.now())
-    created = session.scalars(insert.on_conflict_do_nothing(index_elements=["phone_hash"])
-                              .returning(Survivor)).one_or_none()
+    created = session.scalars(select(Survivor).from_statement(insert_survivor()), {
+        "phone_enc": line.vault.encrypt(number), "phone_hash": phone_hash, "lang": lang,
+        "opted_out": False, "created_at": line.now()}).one_or_none()
     if created is not None:
         return created, True  # a row this transaction inserted is locked by it
     # A twin created it at the same moment: wait for its lock and take the row.

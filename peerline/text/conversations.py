@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from peerline.delivery import outbox
 from peerline.line import Line
-from peerline.models import Alert, Conversation, ConversationStatus, Survivor
+from peerline.models import Alert, Conversation, ConversationStatus, Message, Survivor
 from peerline.peer import feedback
 from peerline.people import cooldown
 from peerline.text import pairing
@@ -27,6 +28,25 @@ def open_conversation(session: Session, survivor_id: int) -> Conversation | None
         Conversation.survivor_id == survivor_id, Conversation.status.in_(OPEN))
         .options(joinedload(Conversation.volunteer))  # a relay needs the peer
         .order_by(Conversation.id.desc()).limit(1))
+
+
+def open_with_last_words(session: Session, survivor_id: int, sender_hash: str
+                         ) -> tuple[Conversation | None, tuple[str, datetime] | None]:
+    """:func:`open_conversation` and, in the same statement, the last stored words (body
+    and time) ``sender_hash`` texted in it, if any (what the crisis scan joins a text to)."""
+    def last(column: Any) -> Any:  # one level deep, so it correlates to the conversation
+        return (select(column).where(Message.conversation_id == Conversation.id,
+                                     Message.sender_hash == sender_hash,
+                                     Message.body.is_not(None))
+                .order_by(Message.id.desc()).limit(1).scalar_subquery())
+
+    row = session.execute(select(Conversation, last(Message.body), last(Message.created_at))
+        .where(Conversation.survivor_id == survivor_id, Conversation.status.in_(OPEN))
+        .options(joinedload(Conversation.volunteer))
+        .order_by(Conversation.id.desc()).limit(1)).first()
+    if row is None:
+        return None, None
+    return row[0], (row[1], row[2]) if row[1] is not None else None
 
 
 def start(session: Session, line: Line, survivor: Survivor, line_number: str,

@@ -21,7 +21,6 @@ from peerline.models import (
     Conversation,
     ConversationStatus,
     EscalationSource,
-    Message,
     Survivor,
     Volunteer,
 )
@@ -121,7 +120,7 @@ def _store(session: Session, line: Line, *, sid: str, sender: str, sender_hash: 
            conversation_id: int | None) -> int:
     """Store the text unless its sid is stored already (then :class:`Duplicate`)."""
     session.flush()  # the conversation and survivor rows it refers to
-    stored = session.connection().execute(insert_message(session), {
+    stored = session.connection().execute(insert_message(), {
         "sid": sid, "sender": sender, "sender_hash": sender_hash, "line_number": line_number,
         "body": body, "num_media": num_media, "kind": kind, "conversation_id": conversation_id,
         "created_at": line.now()}).scalar()
@@ -132,16 +131,11 @@ def _store(session: Session, line: Line, *, sid: str, sender: str, sender_hash: 
 
 # --- survivors -------------------------------------------------------------------------
 
-def _previous_text(session: Session, line: Line, conversation: Conversation | None,
-                   sender_hash: str) -> str | None:
-    if conversation is None:
+def _previous_text(line: Line, last: tuple[str, datetime] | None) -> str | None:
+    """The survivor's last words in the conversation, if recent enough to join."""
+    if last is None or line.now() - last[1] > JOIN_WINDOW:
         return None
-    row = session.execute(select(Message.body, Message.created_at).where(
-        Message.conversation_id == conversation.id, Message.sender_hash == sender_hash,
-        Message.body.is_not(None)).order_by(Message.id.desc()).limit(1)).first()
-    if row is None or line.now() - row.created_at > JOIN_WINDOW:
-        return None
-    return row.body
+    return last[0]
 
 
 def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_number: str,
@@ -159,7 +153,9 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
                **{**store, "body": None})
         remote_delete.forget(session, line, "message", sid, survivor.id)
         return Reply()
-    conversation = None if created else conversations.open_conversation(session, survivor.id)
+    conversation, last = ((None, None) if created else
+                          conversations.open_with_last_words(session, survivor.id,
+                                                             survivor.phone_hash))
 
     if word in OPT_OUT:
         _store(session, line, kind="optout",
@@ -185,7 +181,7 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
         return Reply()  # opted out (STOP): nothing is sent until START
 
     reply = Reply()
-    previous = _previous_text(session, line, conversation, survivor.phone_hash)
+    previous = _previous_text(line, last)
     detection = (escalation.scan(body, survivor.lang, previous, settings=line.settings)
                  if body.strip() else None)
 
