@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, or_, select, update
@@ -21,7 +23,7 @@ from peerline.models import (
     Task,
     Volunteer,
 )
-from peerline.people.lookup import is_opted_out
+from peerline.people.lookup import is_opted_out, opted_out_among
 from peerline.telephony.gateway import OPTED_OUT, GatewayError, already_sent
 
 log = logging.getLogger(__name__)
@@ -37,22 +39,72 @@ FINAL = {"sent", "delivered", "read", "failed", "undelivered", "cancelled", "can
          ERASED}
 
 
+@dataclass
+class Outgoing:
+    """One text to queue: to whom (E.164), from which line number, what, and about what."""
+
+    to_number: str
+    from_number: str
+    body: str
+    kind: str = "system"
+    conversation_id: int | None = None
+    offer_id: int | None = None
+
+
+@dataclass
+class ToVolunteer:
+    """One text to queue for a volunteer's phone (see :func:`text_volunteers`)."""
+
+    volunteer: Volunteer
+    from_number: str
+    body: str
+    kind: str = "system"
+    conversation_id: int | None = None
+    offer_id: int | None = None
+
+
+def queue_texts(session: Session, line: Line,
+                texts: Sequence[Outgoing]) -> list[OutboundMessage | None]:
+    """Store texts to send and their delivery tasks (None for a recipient who opted out).
+
+    However many: one look-up of who opted out, one INSERT of the texts, one of their
+    tasks (with the caller's transaction), so a crisis broadcast costs what one text does.
+    """
+    hashes = [line.vault.hash(t.to_number) for t in texts]
+    stopped = opted_out_among(session, hashes)
+    now = line.now()
+    messages: list[OutboundMessage | None] = [
+        None if to_hash in stopped else OutboundMessage(
+            to_enc=line.vault.encrypt(t.to_number), to_hash=to_hash,
+            from_number=t.from_number, body=t.body[:1600], kind=t.kind,
+            conversation_id=t.conversation_id, offer_id=t.offer_id,
+            status=OutboundStatus.QUEUED, attempts=0, created_at=now)
+        for t, to_hash in zip(texts, hashes, strict=True)]
+    new = [m for m in messages if m is not None]
+    if not new:
+        return messages
+    session.add_all(new)
+    session.flush()  # their ids, for the tasks
+    for message in new:
+        send_batch.note(session, message.kind,
+                        tasks.add(session, TaskKind.SEND, message.id, now))
+    return messages
+
+
 def queue_text(session: Session, line: Line, to_number: str, from_number: str, body: str, *,
                kind: str = "system", conversation_id: int | None = None,
                offer_id: int | None = None) -> OutboundMessage | None:
     """Store a text to send (and its delivery task); None if the recipient opted out."""
-    to_hash = line.vault.hash(to_number)
-    if is_opted_out(session, to_hash):
-        return None
-    message = OutboundMessage(to_enc=line.vault.encrypt(to_number), to_hash=to_hash,
-                              from_number=from_number, body=body[:1600], kind=kind,
-                              conversation_id=conversation_id, offer_id=offer_id,
-                              status=OutboundStatus.QUEUED, attempts=0,
-                              created_at=line.now())
-    session.add(message)
-    session.flush()
-    send_batch.note(session, kind, tasks.add(session, TaskKind.SEND, message.id, line.now()))
-    return message
+    return queue_texts(session, line, [Outgoing(to_number, from_number, body, kind,
+                                                conversation_id, offer_id)])[0]
+
+
+def text_volunteers(session: Session, line: Line,
+                    texts: Sequence[ToVolunteer]) -> list[OutboundMessage | None]:
+    """Queue texts to volunteers' phones, all at once (:func:`queue_texts`)."""
+    return queue_texts(session, line, [
+        Outgoing(line.vault.decrypt(t.volunteer.phone_enc), t.from_number, t.body, t.kind,
+                 t.conversation_id, t.offer_id) for t in texts])
 
 
 def text_volunteer(session: Session, line: Line, volunteer: Volunteer, from_number: str,
