@@ -109,18 +109,21 @@ class Kicker:
         try:
             queue = self._services.queue()
             now = self._services.line.now()
-            if together:
+            if together:  # first, on its own: a worker can start on it at once
                 queue.enqueue(RUN_BATCH, list(together), job_timeout=120, result_ttl=60,
                               failure_ttl=3600)
-            for task_id, not_before in tasks:
-                if not_before > now:
-                    # RQ reads a naive datetime as server-local time; ours are UTC.
-                    queue.enqueue_at(not_before.replace(tzinfo=UTC), RUN_TASK, task_id,
-                                     job_timeout=60,
-                                     result_ttl=60, failure_ttl=3600)
-                else:
-                    queue.enqueue(RUN_TASK, task_id, job_timeout=60, result_ttl=60,
-                                  failure_ttl=3600)
+            # The rest in one round trip (a broadcast's time-out jobs: one a recipient).
+            with self._services.redis().pipeline() as pipe:
+                for task_id, not_before in tasks:
+                    if not_before > now:
+                        # RQ reads a naive datetime as server-local time; ours are UTC.
+                        queue.enqueue_at(not_before.replace(tzinfo=UTC), RUN_TASK, task_id,
+                                         job_timeout=60, result_ttl=60, failure_ttl=3600,
+                                         pipeline=pipe)
+                    else:
+                        queue.enqueue(RUN_TASK, task_id, job_timeout=60, result_ttl=60,
+                                      failure_ttl=3600, pipeline=pipe)
+                pipe.execute()
         except Exception as exc:  # noqa: BLE001 - Redis down: the sweeper recovers
             self._down_until = time.monotonic() + 2.0
             log.warning("enqueue failed (%s); the sweeper will pick the work up",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline.delivery import gateway_hold, remote_delete, send_batch, tasks
@@ -21,7 +22,8 @@ from peerline.models import (
     Task,
     Volunteer,
 )
-from peerline.people.lookup import is_opted_out
+from peerline.models.upsert import insert_for
+from peerline.people.lookup import is_opted_out, opted_out_among
 from peerline.telephony.gateway import OPTED_OUT, GatewayError, already_sent
 
 log = logging.getLogger(__name__)
@@ -37,22 +39,72 @@ FINAL = {"sent", "delivered", "read", "failed", "undelivered", "cancelled", "can
          ERASED}
 
 
+@dataclass
+class Outgoing:
+    """One text to queue: to whom (E.164), from which line number, what, and about what."""
+
+    to_number: str
+    from_number: str
+    body: str
+    kind: str = "system"
+    conversation_id: int | None = None
+    offer_id: int | None = None
+
+
+@dataclass
+class ToVolunteer:
+    """One text to queue for a volunteer's phone (see :func:`text_volunteers`)."""
+
+    volunteer: Volunteer
+    from_number: str
+    body: str
+    kind: str = "system"
+    conversation_id: int | None = None
+    offer_id: int | None = None
+
+
+def queue_texts(session: Session, line: Line,
+                texts: Sequence[Outgoing]) -> list[OutboundMessage | None]:
+    """Store texts to send and their delivery tasks (None for a recipient who opted out).
+
+    However many: one look-up of who opted out, one INSERT of the texts, one of their
+    tasks (with the caller's transaction), so a crisis broadcast costs what one text does.
+    """
+    hashes = [line.vault.hash(t.to_number) for t in texts]
+    stopped = opted_out_among(session, hashes)
+    now = line.now()
+    messages: list[OutboundMessage | None] = [
+        None if to_hash in stopped else OutboundMessage(
+            to_enc=line.vault.encrypt(t.to_number), to_hash=to_hash,
+            from_number=t.from_number, body=t.body[:1600], kind=t.kind,
+            conversation_id=t.conversation_id, offer_id=t.offer_id,
+            status=OutboundStatus.QUEUED, attempts=0, created_at=now)
+        for t, to_hash in zip(texts, hashes, strict=True)]
+    new = [m for m in messages if m is not None]
+    if not new:
+        return messages
+    session.add_all(new)
+    session.flush()  # their ids, for the tasks
+    for message in new:
+        send_batch.note(session, message.kind,
+                        tasks.add(session, TaskKind.SEND, message.id, now))
+    return messages
+
+
 def queue_text(session: Session, line: Line, to_number: str, from_number: str, body: str, *,
                kind: str = "system", conversation_id: int | None = None,
                offer_id: int | None = None) -> OutboundMessage | None:
     """Store a text to send (and its delivery task); None if the recipient opted out."""
-    to_hash = line.vault.hash(to_number)
-    if is_opted_out(session, to_hash):
-        return None
-    message = OutboundMessage(to_enc=line.vault.encrypt(to_number), to_hash=to_hash,
-                              from_number=from_number, body=body[:1600], kind=kind,
-                              conversation_id=conversation_id, offer_id=offer_id,
-                              status=OutboundStatus.QUEUED, attempts=0,
-                              created_at=line.now())
-    session.add(message)
-    session.flush()
-    send_batch.note(session, kind, tasks.add(session, TaskKind.SEND, message.id, line.now()))
-    return message
+    return queue_texts(session, line, [Outgoing(to_number, from_number, body, kind,
+                                                conversation_id, offer_id)])[0]
+
+
+def text_volunteers(session: Session, line: Line,
+                    texts: Sequence[ToVolunteer]) -> list[OutboundMessage | None]:
+    """Queue texts to volunteers' phones, all at once (:func:`queue_texts`)."""
+    return queue_texts(session, line, [
+        Outgoing(line.vault.decrypt(t.volunteer.phone_enc), t.from_number, t.body, t.kind,
+                 t.conversation_id, t.offer_id) for t in texts])
 
 
 def text_volunteer(session: Session, line: Line, volunteer: Volunteer, from_number: str,
@@ -95,12 +147,13 @@ def deliver(sessions: sessionmaker[Session], line: Line, message_id: int | None)
     sends them first, oldest first; each send is claimed with a compare-and-set, so two
     jobs never send the same text.
     """
-    with sessions() as session:
-        held_s = gateway_hold.wait_s(session, line.now())
-    if held_s is not None:  # Twilio refused the credentials: wait, never hammer it
-        raise tasks.Retry(held_s, gateway_hold.HELD)
-    for _ in range(MAX_DRAIN):
-        with sessions() as session:
+    for drained in range(MAX_DRAIN):
+        # One transaction reads the text and the oldest one before it, and claims that.
+        with sessions.begin() as session:
+            if drained == 0:
+                held_s = gateway_hold.wait_s(session, line.now())
+                if held_s is not None:  # Twilio refused the credentials: never hammer it
+                    raise tasks.Retry(held_s, gateway_hold.HELD)
             message = session.get(OutboundMessage, message_id)
             if message is None or message.status not in PENDING:
                 return None
@@ -112,43 +165,67 @@ def deliver(sessions: sessionmaker[Session], line: Line, message_id: int | None)
                 exists().where(Task.kind == TaskKind.SEND, Task.ref_id == OutboundMessage.id,
                                Task.status == TaskStatus.PENDING))
                 .order_by(OutboundMessage.id).limit(1))
-        target = head if head is not None else message_id
-        _send_one(sessions, line, target, waiting=target != message_id)
+            target = head if head is not None else message_id
+            claimed = _claim(session, line, target, waiting=target != message_id)
+        if claimed is not None:
+            _send_claimed(sessions, line, claimed)
         if target == message_id:
             return None
     raise tasks.Retry(0.5, "more earlier texts to send first")
 
 
-def _send_one(sessions: sessionmaker[Session], line: Line, message_id: int,
-              waiting: bool) -> None:
-    """Claim and send one text (raises :class:`tasks.Retry` when it must wait)."""
+@dataclass
+class _Claimed:
+    """A text this job holds the lease of, with what its send needs."""
+
+    message_id: int
+    to: str
+    from_number: str
+    body: str
+    created: datetime
+    tries_before: int
+    to_hash: str
+    check_first: bool
+
+
+def _claim(session: Session, line: Line, message_id: int, waiting: bool) -> _Claimed | None:
+    """Claim one text in the caller's transaction (compare-and-set); None when it is no
+    longer to be sent. Raises :class:`tasks.Retry` when it must wait."""
     now = line.now()
     lease = line.setting("PEERLINE_LEASE_S")
-    with sessions.begin() as session:
-        message = session.get(OutboundMessage, message_id)
-        if message is None or message.status not in PENDING:
-            return None
-        if is_opted_out(session, message.to_hash):
-            message.status = OutboundStatus.CANCELLED
-            return None
-        if (message.status == OutboundStatus.SENDING and message.locked_until
-                and message.locked_until > now):
-            if waiting:  # another job is sending the earlier text right now
-                raise tasks.Retry(1.0, "waiting for an earlier text to the same person")
-            raise tasks.Retry((message.locked_until - now).total_seconds() + 0.5, "in flight")
-        check_first = message.attempts > 0
-        claimed = session.execute(
-            update(OutboundMessage)
-            .where(OutboundMessage.id == message.id,
-                   OutboundMessage.status == message.status,
-                   OutboundMessage.attempts == message.attempts)
-            .values(status=OutboundStatus.SENDING, attempts=OutboundMessage.attempts + 1,
-                    locked_until=now + timedelta(seconds=lease), locked_by=line.owner))
-        if claimed.rowcount != 1:
-            raise tasks.Retry(1.0, "claimed elsewhere")
-        to = line.vault.decrypt(message.to_enc)
-        from_number, body, created = message.from_number, message.body or "", message.created_at
-        tries_before, to_hash = message.attempts, message.to_hash
+    message = session.get(OutboundMessage, message_id)
+    if message is None or message.status not in PENDING:
+        return None
+    if is_opted_out(session, message.to_hash):
+        message.status = OutboundStatus.CANCELLED
+        return None
+    if (message.status == OutboundStatus.SENDING and message.locked_until
+            and message.locked_until > now):
+        if waiting:  # another job is sending the earlier text right now
+            raise tasks.Retry(1.0, "waiting for an earlier text to the same person")
+        raise tasks.Retry((message.locked_until - now).total_seconds() + 0.5, "in flight")
+    check_first = message.attempts > 0
+    claimed = session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == message.id,
+               OutboundMessage.status == message.status,
+               OutboundMessage.attempts == message.attempts)
+        .values(status=OutboundStatus.SENDING, attempts=OutboundMessage.attempts + 1,
+                locked_until=now + timedelta(seconds=lease), locked_by=line.owner))
+    if claimed.rowcount != 1:
+        raise tasks.Retry(1.0, "claimed elsewhere")
+    return _Claimed(message_id, line.vault.decrypt(message.to_enc), message.from_number,
+                    message.body or "", message.created_at, message.attempts,
+                    message.to_hash, check_first)
+
+
+def _send_claimed(sessions: sessionmaker[Session], line: Line, claim: _Claimed) -> None:
+    """Send a claimed text and record the outcome (raises :class:`tasks.Retry` to wait)."""
+    message_id, to, from_number, body = (claim.message_id, claim.to, claim.from_number,
+                                         claim.body)
+    created, tries_before, to_hash = claim.created, claim.tries_before, claim.to_hash
+    check_first = claim.check_first
+    lease = line.setting("PEERLINE_LEASE_S")
     taken: set[str] | None = None
     sid: str | None = None
     started = time.monotonic()
@@ -268,24 +345,21 @@ def _taken(sessions: sessionmaker[Session], message_id: int, to_hash: str,
 def _report_for(session: Session, line: Line, sid: str) -> DeliveryReport:
     """The sid's delivery report, created as ``sent`` if no callback came first.
 
-    Inserting it here serialises with ``record_status``: a callback racing this
-    transaction either committed first (its report is read here) or waits for this
-    commit and then finds the message by its sid, so a report is never missed.
+    Inserting it here (``INSERT ... ON CONFLICT DO NOTHING``, one statement) serialises
+    with ``record_status``: a callback racing this transaction either committed first
+    (the insert does nothing and its report is read here) or waits for this commit and
+    then finds the message by its sid, so a report is never missed.
     """
-    report = session.get(DeliveryReport, sid)
-    if report is not None:
-        return report
-    try:
-        with session.begin_nested():
-            report = DeliveryReport(sid=sid, status="sent", error_code=None,
-                                    updated_at=line.now())
-            session.add(report)
-        return report
-    except IntegrityError:
-        found = session.scalar(select(DeliveryReport).where(DeliveryReport.sid == sid)
-                               .execution_options(populate_existing=True))
-        assert found is not None
-        return found
+    values = {"sid": sid, "status": "sent", "error_code": None, "updated_at": line.now()}
+    made = session.execute(insert_for(session)(DeliveryReport).values(**values)
+                           .on_conflict_do_nothing(index_elements=["sid"])
+                           .returning(DeliveryReport.sid)).scalar()
+    if made is not None:
+        return DeliveryReport(**values)  # this transaction's row (one statement, no read)
+    found = session.scalar(select(DeliveryReport).where(DeliveryReport.sid == sid)
+                           .execution_options(populate_existing=True))
+    assert found is not None
+    return found
 
 
 def _kick_next(session: Session, line: Line, message: OutboundMessage) -> None:

@@ -13,6 +13,7 @@ batch job is lost (Redis restarted) the sweeper re-enqueues the tasks one by one
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
@@ -71,8 +72,21 @@ def run_batch(sessions: sessionmaker[Session], line: Line, task_ids: list[int],
     groups = by_recipient(sessions, task_ids)
     if len(groups) <= 1:
         return [o for group in groups for o in _run_group(sessions, line, group, handlers)]
-    with ThreadPoolExecutor(max_workers=min(threads, len(groups)),
-                            thread_name_prefix="send-batch") as pool:
-        done = list(pool.map(lambda group: _run_group(sessions, line, group, handlers),
-                             groups))
+    done = list(_pool(threads).map(lambda group: _run_group(sessions, line, group, handlers),
+                                   groups))
     return [o for group in done for o in group]
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """This process's pool of ``threads`` send threads, started once (starting eight
+    threads for every broadcast cost the worker milliseconds each time)."""
+    with _pools_lock:
+        pool = _pools.get(threads)
+        if pool is None:
+            pool = _pools[threads] = ThreadPoolExecutor(max_workers=threads,
+                                                        thread_name_prefix="send-batch")
+        return pool

@@ -112,16 +112,13 @@ def claim(sessions: sessionmaker[Session], task_id: int, now: datetime,
     lease early when that worker stops beating.
     """
     with sessions.begin() as session:
-        result = session.execute(
+        return session.scalars(  # the claimed row itself (one statement)
             update(Task)
             .where(Task.id == task_id, Task.status == TaskStatus.PENDING, Task.not_before <= now,
                    or_(Task.locked_until.is_(None), Task.locked_until < now))
             .values(locked_until=now + timedelta(seconds=lease_s), locked_by=owner,
                     attempts=Task.attempts + 1, dedupe_key=None)
-        )
-        if result.rowcount != 1:
-            return None
-        return session.get(Task, task_id)
+            .returning(Task)).one_or_none()
 
 
 def _backoff(attempts: int) -> float:
@@ -149,13 +146,15 @@ def run(sessions: sessionmaker[Session], line: Line, task_id: int,
         error = f"{type(exc).__name__}: {exc}"[:300]
         outcome = Retry(_backoff(task.attempts), error)
     with sessions.begin() as session:
+        if outcome is None:  # done: one statement
+            finished = session.execute(update(Task).where(Task.id == task_id).values(
+                status=TaskStatus.DONE, done_at=line.now(), locked_until=None,
+                locked_by=None))
+            return "done" if finished.rowcount == 1 else "gone"
         row = session.get(Task, task_id)
         if row is None:
             return "gone"
         row.locked_until = row.locked_by = None
-        if outcome is None:
-            row.status, row.done_at = TaskStatus.DONE, line.now()
-            return "done"
         row.last_error = error or outcome.reason[:300]
         # Only unexpected errors give up: a handler's own Retry (a busy recipient, a
         # Twilio 429/5xx) is transient by definition and the work stays in the outbox.

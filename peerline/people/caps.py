@@ -14,10 +14,11 @@ have the hotline in hand already); a break or a cool-down holds for crises too.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import DateTime, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from peerline.line import Line
@@ -36,22 +37,38 @@ class Taken:
 
 def taken(session: Session, volunteer: Volunteer, now: datetime) -> Taken:
     """Count conversations taken (accepted offers, answered calls) and open offers."""
-    shift_start = volunteer.shift_started_at if volunteer.on_shift else None
+    return taken_among(session, [volunteer], now)[volunteer.id]
+
+
+def taken_among(session: Session, volunteers: Iterable[Volunteer],
+                now: datetime) -> dict[int, Taken]:
+    """:func:`taken` for each of ``volunteers``, in one statement however many."""
+    people = {v.id: v for v in volunteers}
+    if not people:
+        return {}
     week_start = now - WEEK
-    counts = []
-    for since in (shift_start, week_start):
-        if since is None:
-            counts.append(0)
+    shift_start = {vid: v.shift_started_at if v.on_shift else None for vid, v in people.items()}
+    since = min([week_start, *(s for s in shift_start.values() if s is not None)])
+    ids = sorted(people)
+    rows = session.execute(union_all(
+        select(Offer.volunteer_id, Offer.resolved_at, literal(0).label("open")).where(
+            Offer.volunteer_id.in_(ids), Offer.status == OfferStatus.ACCEPTED,
+            Offer.resolved_at >= since),
+        select(Call.volunteer_id, Call.answered_at, literal(0)).where(
+            Call.volunteer_id.in_(ids), Call.answered_at >= since),
+        select(Offer.volunteer_id, literal(None, DateTime), literal(1)).where(
+            Offer.volunteer_id.in_(ids), Offer.status == OfferStatus.PENDING)))
+    shift = dict.fromkeys(ids, 0)
+    week = dict.fromkeys(ids, 0)
+    for vid, at, is_open in rows:
+        start = shift_start[vid]
+        if is_open:
+            week[vid] += 1
+            shift[vid] += 1 if start is not None else 0
             continue
-        texts = session.scalar(select(func.count()).where(
-            Offer.volunteer_id == volunteer.id, Offer.status == OfferStatus.ACCEPTED,
-            Offer.resolved_at >= since)) or 0
-        calls = session.scalar(select(func.count()).where(
-            Call.volunteer_id == volunteer.id, Call.answered_at >= since)) or 0
-        counts.append(texts + calls)
-    pending = session.scalar(select(func.count()).where(
-        Offer.volunteer_id == volunteer.id, Offer.status == OfferStatus.PENDING)) or 0
-    return Taken(shift=counts[0] + (pending if shift_start else 0), week=counts[1] + pending)
+        week[vid] += 1 if at >= week_start else 0
+        shift[vid] += 1 if start is not None and at >= start else 0
+    return {vid: Taken(shift=shift[vid], week=week[vid]) for vid in ids}
 
 
 def limits(line: Line, volunteer: Volunteer) -> tuple[int, int]:
@@ -64,12 +81,21 @@ def limits(line: Line, volunteer: Volunteer) -> tuple[int, int]:
 
 def capped(session: Session, line: Line, volunteer: Volunteer) -> bool:
     """True when the volunteer reached a cap (this shift or the last seven days)."""
-    per_shift, per_week = limits(line, volunteer)
-    if not per_shift and not per_week:
-        return False
-    count = taken(session, volunteer, line.now())
-    return bool((per_shift and count.shift >= per_shift) or
-                (per_week and count.week >= per_week))
+    return volunteer.id in capped_among(session, line, [volunteer])
+
+
+def capped_among(session: Session, line: Line, volunteers: Iterable[Volunteer]) -> set[int]:
+    """Ids of those of ``volunteers`` who reached a cap (one statement however many)."""
+    people = list(volunteers)
+    capped_ones = [v for v in people if any(limits(line, v))]
+    counts = taken_among(session, capped_ones, line.now())
+    out = set()
+    for volunteer in capped_ones:
+        per_shift, per_week = limits(line, volunteer)
+        count = counts[volunteer.id]
+        if (per_shift and count.shift >= per_shift) or (per_week and count.week >= per_week):
+            out.add(volunteer.id)
+    return out
 
 
 def may_offer(session: Session, line: Line, volunteer: Volunteer, crisis: bool) -> bool:
@@ -78,10 +104,17 @@ def may_offer(session: Session, line: Line, volunteer: Volunteer, crisis: bool) 
     Not on a break, not cooling down after a crisis, and under both caps (caps are
     waived for crisis conversations; see the module doc).
     """
+    return volunteer.id in may_offer_among(session, line, [volunteer], crisis)
+
+
+def may_offer_among(session: Session, line: Line, volunteers: Iterable[Volunteer],
+                    crisis: bool) -> set[int]:
+    """Ids of those of ``volunteers`` :func:`may_offer` allows (one statement at most)."""
     now = line.now()
-    if volunteer.on_break(now) or volunteer.cooling_down(now):
-        return False
-    return crisis or not capped(session, line, volunteer)
+    free = [v for v in volunteers if not (v.on_break(now) or v.cooling_down(now))]
+    if crisis:
+        return {v.id for v in free}
+    return {v.id for v in free} - capped_among(session, line, free)
 
 
 def set_limits(volunteer: Volunteer, per_shift: int | None, per_week: int | None) -> None:

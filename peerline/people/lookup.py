@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from collections.abc import Iterable
+
+from sqlalchemy import exists, select, union_all
 from sqlalchemy.orm import Session
 
 from peerline.line import Line
@@ -58,3 +60,15 @@ def is_opted_out(session: Session, to_hash: str) -> bool:
         exists().where(Survivor.phone_hash == to_hash, Survivor.opted_out.is_(True)),
         exists().where(Volunteer.phone_hash == to_hash, Volunteer.opted_out.is_(True)))).one()
     return bool(opted[0]) or bool(opted[1])  # one round trip for both tables
+
+
+def opted_out_among(session: Session, hashes: Iterable[str]) -> set[str]:
+    """Which of these phone hashes opted out of texts (one statement for any number)."""
+    wanted = sorted(set(hashes))
+    if not wanted:
+        return set()
+    return set(session.scalars(union_all(
+        select(Survivor.phone_hash).where(Survivor.phone_hash.in_(wanted),
+                                          Survivor.opted_out.is_(True)),
+        select(Volunteer.phone_hash).where(Volunteer.phone_hash.in_(wanted),
+                                           Volunteer.opted_out.is_(True)))))

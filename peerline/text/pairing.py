@@ -20,10 +20,11 @@ of offering the survivors behind it first.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, literal, select, text, union_all, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline.delivery import outbox, tasks
@@ -39,7 +40,7 @@ from peerline.models import (
     Volunteer,
 )
 from peerline.peer import matching
-from peerline.people.caps import may_offer
+from peerline.people.caps import may_offer_among
 from peerline.text.texts import VOLUNTEER_TEXTS, say
 
 log = logging.getLogger(__name__)
@@ -65,24 +66,46 @@ def effective_capacity(line: Line, volunteer: Volunteer) -> int:
     return max(0, min(volunteer.capacity, len(line.numbers)))
 
 
+@dataclass
+class Held:
+    """What a volunteer holds now: live conversations, open offers, their line numbers."""
+
+    active: int = 0
+    offers: int = 0
+    lines: set[str] = field(default_factory=set)
+
+
+def held(session: Session, volunteer_ids: Iterable[int]) -> dict[int, Held]:
+    """:class:`Held` for each of ``volunteer_ids``, in one statement however many."""
+    ids = sorted(set(volunteer_ids))
+    if not ids:
+        return {}
+    live = select(Conversation.volunteer_id, Conversation.volunteer_line,
+                  literal(1).label("live")).where(
+        Conversation.volunteer_id.in_(ids), Conversation.status == ConversationStatus.ACTIVE)
+    offered = select(Offer.volunteer_id, Offer.line_number, literal(0)).where(
+        Offer.volunteer_id.in_(ids), Offer.status == OPEN_OFFER)
+    out = {vid: Held() for vid in ids}
+    for vid, number, is_live in session.execute(union_all(live, offered)):
+        holds = out[vid]
+        if is_live:
+            holds.active += 1
+        else:
+            holds.offers += 1
+        if number:
+            holds.lines.add(number)
+    return out
+
+
 def lines_in_use(session: Session, volunteer_id: int) -> set[str]:
     """Line numbers a volunteer is using for live conversations and open offers."""
-    active = session.scalars(select(Conversation.volunteer_line).where(
-        Conversation.volunteer_id == volunteer_id,
-        Conversation.status == ConversationStatus.ACTIVE))
-    offered = session.scalars(select(Offer.line_number).where(
-        Offer.volunteer_id == volunteer_id, Offer.status == OPEN_OFFER))
-    return {n for n in active if n} | set(offered)
+    return held(session, [volunteer_id])[volunteer_id].lines
 
 
 def load(session: Session, volunteer_id: int) -> tuple[int, int]:
     """(live conversations, open offers) for a volunteer."""
-    active = session.scalar(select(func.count()).where(
-        Conversation.volunteer_id == volunteer_id,
-        Conversation.status == ConversationStatus.ACTIVE)) or 0
-    offers = session.scalar(select(func.count()).where(
-        Offer.volunteer_id == volunteer_id, Offer.status == OPEN_OFFER)) or 0
-    return active, offers
+    holds = held(session, [volunteer_id])[volunteer_id]
+    return holds.active, holds.offers
 
 
 def free_line(line: Line, used: set[str]) -> str | None:
@@ -130,13 +153,16 @@ def _loads(session: Session) -> dict[int, int]:
 
 def room_now(session: Session, line: Line) -> dict[int, Room]:
     """Volunteers with room for an offer now (volunteer id → :class:`Room`)."""
-    room: dict[int, Room] = {}
     used = _loads(session)
+    slots = {}
     for volunteer in session.scalars(_offerable(line)):
-        slots = effective_capacity(line, volunteer) - used.get(volunteer.id, 0)
-        if slots > 0 and may_offer(session, line, volunteer, crisis=True):
-            room[volunteer.id] = Room(slots, may_offer(session, line, volunteer, crisis=False))
-    return room
+        free = effective_capacity(line, volunteer) - used.get(volunteer.id, 0)
+        if free > 0:
+            slots[volunteer] = free
+    crisis_ok = may_offer_among(session, line, slots, crisis=True)
+    ordinary_ok = may_offer_among(session, line, slots, crisis=False)
+    return {v.id: Room(free, v.id in ordinary_ok) for v, free in slots.items()
+            if v.id in crisis_ok}
 
 
 def _freed(before: dict[int, Room], now: dict[int, Room]) -> bool:
@@ -166,7 +192,7 @@ def candidates(session: Session, line: Line, conversation: Conversation,
     spent = set(session.scalars(select(Offer.volunteer_id).where(
         Offer.conversation_id == conversation.id,
         Offer.status.in_(SPENT + (OPEN_OFFER, OfferStatus.ACCEPTED)))))
-    ranked = []
+    eligible = []
     for volunteer in session.scalars(_offerable(line)):
         if volunteer.id in spent or not volunteer.speaks(conversation.lang):
             continue
@@ -174,15 +200,19 @@ def candidates(session: Session, line: Line, conversation: Conversation,
             had = room.get(volunteer.id)
             if had is None or had.slots <= 0 or not (crisis or had.ordinary):
                 continue
-        if not may_offer(session, line, volunteer, crisis=crisis):
+        eligible.append(volunteer)
+    allowed = may_offer_among(session, line, eligible, crisis=crisis)
+    eligible = [volunteer for volunteer in eligible if volunteer.id in allowed]
+    holds = held(session, (volunteer.id for volunteer in eligible))
+    ranked = []
+    for volunteer in eligible:
+        mine = holds[volunteer.id]
+        if mine.active + mine.offers >= effective_capacity(line, volunteer):
             continue
-        active, offers = load(session, volunteer.id)
-        if active + offers >= effective_capacity(line, volunteer):
-            continue
-        if free_line(line, lines_in_use(session, volunteer.id)) is None:
+        if free_line(line, mine.lines) is None:
             continue
         idle_since = volunteer.last_freed_at or volunteer.shift_started_at or line.now()
-        ranked.append((active, idle_since, volunteer.id, volunteer))
+        ranked.append((mine.active, idle_since, volunteer.id, volunteer))
     ranked.sort(key=lambda r: (r[0], r[1], r[2]))
     return [r[3] for r in ranked]
 
@@ -203,34 +233,60 @@ def _why(why: str) -> str:
     return VOLUNTEER_TEXTS["offer_matched"].format(tag=why) if why else ""
 
 
-def _make_offer(session: Session, line: Line, conversation: Conversation,
-                volunteer: Volunteer, broadcast: bool, why: str = "") -> Offer | None:
-    locked = _lock(session, Volunteer, volunteer.id)
-    active, offers = load(session, volunteer.id)
-    if locked is None or not locked.on_shift or \
-            not may_offer(session, line, locked, crisis=conversation.priority > 0) or \
-            active + offers >= effective_capacity(line, locked):
-        return None
-    number = free_line(line, lines_in_use(session, volunteer.id))
-    if number is None:
-        return None
+def _make_offers(session: Session, line: Line, conversation: Conversation,
+                 chosen: list[matching.Pick], broadcast: bool) -> list[Offer]:
+    """Offer ``conversation`` to each of ``chosen`` still free now; the offers made.
+
+    One statement each, however many volunteers (a crisis broadcast): their rows are
+    locked together (``FOR UPDATE``, in id order) and their load and line numbers read
+    under that lock, then every offer, its text and its send and time-out tasks are
+    inserted together. A volunteer who went off shift or reached capacity since
+    :func:`candidates` ranked them is skipped; each one gets their own free line number.
+    """
+    if not chosen:
+        return []
+    ids = sorted({choice.volunteer.id for choice in chosen})
+    locked = {v.id: v for v in session.scalars(
+        select(Volunteer).where(Volunteer.id.in_(ids)).order_by(Volunteer.id)
+        .with_for_update().execution_options(populate_existing=True))}
+    holds = held(session, ids)
+    allowed = may_offer_among(session, line, locked.values(), crisis=conversation.priority > 0)
     now = line.now()
     timeout = line.setting("PEERLINE_OFFER_TIMEOUT_S")
-    offer = Offer(conversation_id=conversation.id, volunteer_id=volunteer.id,
-                  line_number=number, status=OPEN_OFFER, broadcast=broadcast,
-                  created_at=now, expires_at=now + timedelta(seconds=timeout))
-    session.add(offer)
-    session.flush()
-    log.info("event=offer_made conversation=%s offer=%s volunteer=%s broadcast=%s",
-             conversation.id, offer.id, volunteer.id, broadcast)
+    made: list[tuple[Volunteer, str, Offer]] = []
+    for choice in chosen:
+        volunteer, mine = locked.get(choice.volunteer.id), holds[choice.volunteer.id]
+        if volunteer is None or not volunteer.on_shift or volunteer.id not in allowed or \
+                mine.active + mine.offers >= effective_capacity(line, volunteer):
+            continue
+        number = free_line(line, mine.lines)
+        if number is None:
+            continue
+        mine.offers += 1
+        mine.lines.add(number)
+        made.append((volunteer, choice.why, Offer(
+            conversation_id=conversation.id, volunteer_id=volunteer.id, line_number=number,
+            status=OPEN_OFFER, broadcast=broadcast, created_at=now,
+            expires_at=now + timedelta(seconds=timeout))))
+    if not made:
+        return []
+    session.add_all([offer for _, _, offer in made])
+    session.flush()  # one INSERT for all of them (ids returned)
     minutes = max(0, int((now - conversation.queued_at).total_seconds() // 60))
     values = {"lang": LANG_NAMES.get(conversation.lang, conversation.lang), "minutes": minutes,
-              "preview": _preview(session, conversation), "crisis": "", "why": _why(why)}
-    key = "offer_crisis" if broadcast else "offer"
-    outbox.text_volunteer(session, line, locked, number, VOLUNTEER_TEXTS[key].format(**values),
-                          kind="offer", conversation_id=conversation.id, offer_id=offer.id)
-    tasks.add(session, TaskKind.OFFER_EXPIRE, offer.id, now, delay_s=timeout)
-    return offer
+              "preview": _preview(session, conversation), "crisis": ""}
+    template = VOLUNTEER_TEXTS["offer_crisis" if broadcast else "offer"]
+    texts = []
+    for volunteer, why, offer in made:
+        log.info("event=offer_made conversation=%s offer=%s volunteer=%s broadcast=%s",
+                 conversation.id, offer.id, volunteer.id, broadcast)
+        texts.append(outbox.ToVolunteer(
+            volunteer, offer.line_number, template.format(**values, why=_why(why)),
+            kind="offer", conversation_id=conversation.id, offer_id=offer.id))
+    outbox.text_volunteers(session, line, texts)
+    for _, _, offer in made:
+        tasks.add(session, TaskKind.OFFER_EXPIRE, offer.id, now, delay_s=timeout)
+    return [offer for _, _, offer in made]
 
 
 #: The advisory lock (PostgreSQL) that lets one pairing pass run at a time.
@@ -298,13 +354,9 @@ def _walk(session: Session, line: Line, room: dict[int, Room], done: Pass) -> No
         else:  # the one place an ordinary conversation's volunteer is chosen
             pick = matching.pick(session, line, conversation, people)
             chosen = [pick] if pick is not None else []
-        for choice in chosen:
-            if _make_offer(session, line, conversation, choice.volunteer, broadcast=crisis,
-                           why=choice.why):
-                done.made += 1
-                room[choice.volunteer.id].slots -= 1
-                if not crisis:
-                    break
+        for offer in _make_offers(session, line, conversation, chosen, broadcast=crisis):
+            done.made += 1
+            room[offer.volunteer_id].slots -= 1
 
 
 #: Seconds before a pass that stopped at a locked conversation runs again.
