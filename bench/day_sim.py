@@ -72,7 +72,7 @@ from peerline.delivery.tasks import TaskKind, TaskStatus  # noqa: E402
 from peerline.handlers import HANDLERS  # noqa: E402
 from peerline.models import Conversation, Offer, OfferStatus, Task, Volunteer  # noqa: E402
 from peerline.people import roster  # noqa: E402
-from peerline.staffing.erlang import erlang_c  # noqa: E402
+from peerline.staffing.erlang import erlang_c, priority_waits, serve  # noqa: E402
 from peerline.text import conversations, intake, pairing  # noqa: E402
 
 LINE = "+15550000001"
@@ -336,22 +336,18 @@ class Theory:
 
 
 def theory(rate: float, agents: int, handle_min: float, crisis_share: float) -> Theory:
-    """Erlang C and Cobham for ``rate`` contacts an hour on ``agents`` volunteers.
-
-    Cobham: with ``W0 = C / (N·μ)`` (the mean time until a volunteer is freed, for a
-    contact that has to wait, times the chance it does), class k waits
-    ``W0 / ((1 − σ_{k−1})(1 − σ_k))``, ``σ_k`` the load of classes 1..k over ``N``.
-    Crisis / normal is then ``1 − ρ`` whatever ``N`` is.
-    """
+    """Erlang C and Cobham (:func:`peerline.staffing.erlang.priority_waits`: crisis /
+    normal is ``1 − occupancy`` whatever the staffing) for ``rate`` contacts an hour on
+    ``agents`` volunteers."""
     load = rate * handle_min / 60
     if agents <= load:
         return Theory(math.inf, math.inf, math.inf, math.inf)
     handle_s = handle_min * 60
     c = erlang_c(agents, load)
-    w0 = c * handle_s / agents
-    rho, rho1 = load / agents, crisis_share * load / agents
     p90 = handle_s / (agents - load) * math.log(c / 0.1) if c > 0.1 else 0.0
-    return Theory(w0 / (1 - rho), p90, w0 / (1 - rho1), w0 / ((1 - rho1) * (1 - rho)))
+    split = priority_waits(agents, rate, handle_min, crisis_share)
+    return Theory(serve(agents, rate, handle_min, 60).mean_wait_s, p90, split.crisis_s,
+                  split.normal_s)
 
 
 def p90(values: list[float]) -> float:
