@@ -147,6 +147,88 @@ def ideal_waits(contacts: list[Contact], agents: int, handling: Callable[[], flo
     return waits
 
 
+def what_if_waits(contacts: list[Contact], agents: int, handling: Callable[[], float],
+                  reserve: int = 0, extra: bool = False) -> list[float]:
+    """Waits in a line that is *not* the real one, for the crisis-wait decision (README):
+    ``reserve`` volunteers kept free for crisis contacts (a normal contact starts only
+    while more than ``reserve`` are free), or with ``extra`` a crisis that finds nobody
+    free goes at once to a volunteer in one conversation, as a second one (handling
+    times unchanged: the optimistic case)."""
+    waits = [0.0] * len(contacts)
+    ends: list[tuple[float, int]] = []
+    queue: list[tuple[int, float, int]] = []
+    live = [0] * agents
+    free, single = set(range(agents)), set()
+
+    def start(now: float) -> None:
+        while queue:
+            crisis = queue[0][0] == 0
+            if crisis and free:
+                v = free.pop()
+            elif crisis and extra and single:
+                v = single.pop()
+            elif not crisis and len(free) > reserve:
+                v = free.pop()
+            else:
+                return
+            _, t, i = heapq.heappop(queue)
+            waits[i] = now - t
+            live[v] += 1
+            if live[v] == 1:
+                single.add(v)
+            heapq.heappush(ends, (now + handling(), v))
+
+    for i, contact in enumerate(contacts):
+        while ends and ends[0][0] <= contact.t:
+            now, v = heapq.heappop(ends)
+            live[v] -= 1
+            (free if live[v] == 0 else single).add(v)
+            if live[v] == 0:
+                single.discard(v)
+            start(now)
+        heapq.heappush(queue, (0 if contact.crisis else 1, contact.t, i))
+        start(contact.t)
+    return waits
+
+
+def one_what_if(seed: int, handle_min: float, crisis_share: float, rate: float, hours: int,
+                warm: int, reserve: int, extra: bool) -> tuple[float, float, int, int]:
+    """(crisis sum, normal sum, crisis contacts, normal contacts) after ``warm`` hours."""
+    arrival_rng, handling = streams(20_000 + seed)
+    contacts = arrivals(arrival_rng, [rate] * hours, crisis_share)
+    waits = what_if_waits(contacts, STEADY_AGENTS,
+                          lambda: handling.expovariate(1 / (handle_min * 60)), reserve, extra)
+    kept = [(c, w) for c, w in zip(contacts, waits, strict=True) if c.t >= warm * 3600]
+    crisis = [w for c, w in kept if c.crisis]
+    normal = [w for c, w in kept if not c.crisis]
+    return sum(crisis), sum(normal), len(crisis), len(normal)
+
+
+def what_if(args: argparse.Namespace, pool: ProcessPoolExecutor) -> None:
+    """Crisis and normal waits of the ways to reach crisis ≤ 10% of normal (not the line's
+    code: the ideal queue, changed)."""
+    rate = args.occupancy * STEADY_AGENTS * 60 / args.handle_min
+    at = theory(rate, STEADY_AGENTS, args.handle_min, args.crisis_share)
+    k, hours = args.ideal_reps, args.ideal_hours // args.ideal_reps
+    print(f"what if ({k} replications x {hours - args.warm_hours} h, 10 volunteers at "
+          f"{args.occupancy:.0%}; Erlang C {at.mean:.1f} s, Cobham crisis {at.crisis:.1f} s, "
+          f"normal {at.normal:.1f} s):")
+    print("variant                    crisis s  normal s  all s   crisis/normal")
+    for name, reserve, extra in [("crisis first (the line)", 0, False),
+                                 ("1 volunteer held back", 1, False),
+                                 ("2 volunteers held back", 2, False),
+                                 ("crisis as a 2nd conversation", 0, True)]:
+        out = list(pool.map(one_what_if, range(k), [args.handle_min] * k,
+                            [args.crisis_share] * k, [rate] * k, [hours] * k,
+                            [args.warm_hours] * k, [reserve] * k, [extra] * k))
+        crisis, normal = sum(o[0] for o in out) / sum(o[2] for o in out), \
+            sum(o[1] for o in out) / sum(o[3] for o in out)
+        rel, half = ratio_interval([o[0] / o[2] for o in out], [o[1] / o[3] for o in out])
+        share = sum(o[2] for o in out) / sum(o[2] + o[3] for o in out)
+        print(f"{name:27s}  {crisis:7.1f}  {normal:8.1f}  "
+              f"{share * crisis + (1 - share) * normal:5.1f}   {rel:.3f} ± {half:.3f}")
+
+
 @dataclass
 class Run:
     """One run's contacts and waits (s, by contact), and what the checks found."""
@@ -580,10 +662,15 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--plots", default=os.path.join(os.path.dirname(__file__), "plots"))
     parser.add_argument("--skip-day", action="store_true")
+    parser.add_argument("--what-if", action="store_true",
+                        help="only the ideal-queue variants that would cut crisis waits")
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # the line's event log lines, thousands of them
     os.makedirs(args.plots, exist_ok=True)
     with ProcessPoolExecutor(args.jobs) as pool:
+        if args.what_if:
+            what_if(args, pool)
+            return
         if not args.skip_day:
             day(args, pool)
         result = steady(args, pool)
