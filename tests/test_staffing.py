@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from peerline.staffing.erlang import erlang_b, erlang_c, needed, serve
+from peerline.staffing.erlang import erlang_b, erlang_c, needed, priority_waits, serve
 
 
 @pytest.mark.parametrize(("agents", "load", "expected"), [
@@ -37,6 +37,27 @@ def test_the_classic_call_centre_example():
     assert figures.volunteers == 14
     assert figures.service_level >= 0.8
     assert figures.occupancy == pytest.approx(10 / 14)
+
+
+def test_crisis_first_waits_by_hand_for_one_volunteer():
+    """M/M/1 at 50% with a fifth of contacts in crisis (1 min each): the mean residual
+    handling time is 0.5 × 60 s = 30 s; crisis waits 30 / 0.9, normal 30 / (0.9 × 0.5)."""
+    waits = priority_waits(1, 30, 1, 0.2)
+    assert waits.crisis_s == pytest.approx(100 / 3)
+    assert waits.normal_s == pytest.approx(200 / 3)
+
+
+@pytest.mark.parametrize(("agents", "per_hour"), [(10, 42.5), (3, 12.75), (40, 170.0)])
+def test_crisis_first_keeps_the_mean_and_cuts_crisis_waits_to_one_minus_occupancy(
+        agents, per_hour):
+    """Giving crisis contacts the front of the line moves waiting time, it does not remove
+    it: the mean of all contacts is Erlang C's, and crisis / normal = 1 − occupancy."""
+    waits = priority_waits(agents, per_hour, 12, 0.05)
+    erlang = serve(agents, per_hour, 12, 60).mean_wait_s
+    assert 0.05 * waits.crisis_s + 0.95 * waits.normal_s == pytest.approx(erlang)
+    assert waits.crisis_s / waits.normal_s == pytest.approx(0.15)
+    assert priority_waits(agents, per_hour, 12, 0.0).normal_s == pytest.approx(erlang)
+    assert math.isinf(priority_waits(agents, per_hour * 2, 12, 0.05).crisis_s)
 
 
 def test_load_at_or_above_capacity_never_meets_a_target():

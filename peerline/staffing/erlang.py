@@ -97,3 +97,34 @@ def _check(per_hour: float, handle_minutes: float, answer_within_s: float,
     if per_hour < 0 or handle_minutes <= 0 or answer_within_s < 0 or capacity < 1:
         raise ValueError("per-hour must be ≥ 0, handle-minutes > 0, answer-within ≥ 0 "
                          "and capacity ≥ 1")
+
+
+@dataclass(frozen=True)
+class PriorityWaits:
+    """Mean waits (s) when crisis contacts go first, without interrupting anyone."""
+
+    crisis_s: float
+    normal_s: float
+
+
+def priority_waits(agents: int, per_hour: float, handle_minutes: float,
+                   crisis_share: float) -> PriorityWaits:
+    """Cobham's formula: mean waits of crisis and normal contacts when crisis contacts
+    are offered first but never interrupt a conversation (non-preemptive priority), both
+    with the same handling time.
+
+    With ``W0 = C·h / N`` (``C`` Erlang C's chance of waiting), class k waits
+    ``W0 / ((1 − σ_{k−1})(1 − σ_k))``, ``σ_k`` the occupancy of classes 1..k. So crisis
+    over normal is ``1 − occupancy`` whatever ``N`` is (0.15 at 85%): a crisis that
+    arrives with everyone busy still waits for the next volunteer to be freed. The mean
+    over all contacts stays Erlang C's.
+    """
+    _check(per_hour, handle_minutes, 0, 1)
+    if not 0.0 <= crisis_share <= 1.0:
+        raise ValueError("crisis share must be between 0 and 1")
+    load = per_hour * handle_minutes / 60.0
+    if agents <= load:
+        return PriorityWaits(math.inf, math.inf)
+    w0 = erlang_c(agents, load) * handle_minutes * 60.0 / agents
+    rho, rho_crisis = load / agents, crisis_share * load / agents
+    return PriorityWaits(w0 / (1 - rho_crisis), w0 / ((1 - rho_crisis) * (1 - rho)))
