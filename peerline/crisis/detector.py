@@ -30,6 +30,7 @@ ENV_MODEL = "PEERLINE_CRISIS_MODEL"
 
 
 _RANK = {cat: i for i, cat in enumerate(SEVERITY)}
+_NO_FEATURES: frozenset[str] = frozenset()
 
 
 def _drop_contained(matches: list[Match]) -> list[Match]:
@@ -73,6 +74,11 @@ def scan_lexicon(text: str, lang_hint: str | None = None, previous: str | None =
     col, tokens = _words(norm)
     lang = _guess(set(tokens), text, lang_hint) if not offset else guess_language(
         text, lang_hint)
+    if not lex.may_match(norm):
+        # most messages: no crisis phrase can match (one RE2 search said so), so no
+        # anchor look-ups, phrase searches or filters
+        return LexiconPass(lang, (), None, _words(normalise(text)[0])[0] if offset else col,
+                           _NO_FEATURES)
     cands, any_phrase = _find(lex, norm, text, col, tokens)
     matches: list[Match] = []
     strong: set[Match] = set()
