@@ -26,7 +26,7 @@ from crisis_bench import _expand, make_messages  # noqa: E402
 from peerline.crisis import CATEGORIES, load_lexicons, scan_lexicon  # noqa: E402
 from peerline.crisis.filters import _matches  # noqa: E402
 from peerline.crisis.lexicon import Lexicon, _current_lexicon  # noqa: E402
-from peerline.crisis.normalise import normalise  # noqa: E402
+from peerline.crisis.normalise import _ALNUM_RUN, _COLLAPSE, _words, normalise  # noqa: E402
 
 LEX = _current_lexicon("")
 
@@ -157,3 +157,13 @@ def test_a_custom_lexicon_gets_its_own_prefilter(tmp_path: Path) -> None:
 @pytest.mark.parametrize("norm", ["", "a", "_", "kill", "i want to die", "x" * 5000])
 def test_odd_search_strings(norm: str) -> None:
     assert LEX.may_match(norm) == _any_full_scan(LEX, norm)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FF), max_size=60))
+def test_words_split_as_the_alnum_regex_finds_them(text: str) -> None:
+    """``_words``' ASCII shortcut (translate + split) gives ``[a-z0-9]+``'s words."""
+    norm = normalise(text)[0]
+    col, tokens = _words(norm)
+    assert col == _COLLAPSE.sub("", norm)
+    assert tokens == _ALNUM_RUN.findall(col)
