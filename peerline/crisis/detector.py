@@ -3,7 +3,8 @@
 1. **Normalise** (``normalise.py``) the message into a search string with a map back to
    the original offsets.
 2. **Match** lexicon phrases (``phrases.py`` compiles them, ``lexicon.py`` indexes them
-   by anchor words so only phrases whose anchors occur are tried).
+   by anchor words so only phrases whose anchors occur are tried; before that, one RE2
+   search of every crisis phrase, ``Lexicon.may_match``, rules out most messages).
 3. **Filter** (``filters.py``): benign idioms, calm past accounts, weak phrases alone.
 4. **Classify** (``classifier.py``): where the lexicon is silent the classifier decides
    and names the category; it may drop a lexicon match only below the ``overrule``
