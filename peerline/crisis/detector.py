@@ -3,7 +3,8 @@
 1. **Normalise** (``normalise.py``) the message into a search string with a map back to
    the original offsets.
 2. **Match** lexicon phrases (``phrases.py`` compiles them, ``lexicon.py`` indexes them
-   by anchor words so only phrases whose anchors occur are tried).
+   by anchor words so only phrases whose anchors occur are tried; before that, one RE2
+   search of every crisis phrase, ``Lexicon.may_match``, rules out most messages).
 3. **Filter** (``filters.py``): benign idioms, calm past accounts, weak phrases alone.
 4. **Classify** (``classifier.py``): where the lexicon is silent the classifier decides
    and names the category; it may drop a lexicon match only below the ``overrule``
@@ -30,6 +31,7 @@ ENV_MODEL = "PEERLINE_CRISIS_MODEL"
 
 
 _RANK = {cat: i for i, cat in enumerate(SEVERITY)}
+_NO_FEATURES: frozenset[str] = frozenset()
 
 
 def _drop_contained(matches: list[Match]) -> list[Match]:
@@ -73,6 +75,11 @@ def scan_lexicon(text: str, lang_hint: str | None = None, previous: str | None =
     col, tokens = _words(norm)
     lang = _guess(set(tokens), text, lang_hint) if not offset else guess_language(
         text, lang_hint)
+    if not lex.may_match(norm):
+        # most messages: no crisis phrase can match (one RE2 search said so), so no
+        # anchor look-ups, phrase searches or filters
+        return LexiconPass(lang, (), None, _words(normalise(text)[0])[0] if offset else col,
+                           _NO_FEATURES)
     cands, any_phrase = _find(lex, norm, text, col, tokens)
     matches: list[Match] = []
     strong: set[Match] = set()

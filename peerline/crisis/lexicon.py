@@ -9,6 +9,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import re2
+
 from .phrases import _FLAG_FIELD, _HEAD, _SLOT_LINE, compile_phrase
 from .verdict import CATEGORIES, INTERNAL_CATEGORIES, LexiconError
 
@@ -54,10 +56,25 @@ class Lexicon:
     emoji_re: re.Pattern[str] | None = None
     inner_index: dict[str, list[int]] = field(default_factory=dict)
     inner_re: re.Pattern[str] | None = None
+    #: every crisis entry in one RE2 regex, for ASCII search strings: when it finds
+    #: nothing no crisis entry matches (see :meth:`may_match`); None if RE2 cannot
+    #: compile an entry
+    prefilter: _Prefilter | None = field(default=None, repr=False, compare=False)
     #: per-token anchor look-ups, filled at detection time (see
     #: ``filters._token_entries``); bounded by ``TOKEN_CACHE_SIZE``
     token_cache: dict[str, TokenEntries] = field(default_factory=dict, repr=False,
                                                  compare=False)
+
+    def may_match(self, norm: str) -> bool:
+        """False only when no crisis entry matches the search string ``norm``.
+
+        One linear-time RE2 search instead of the anchor look-ups and ``re`` searches:
+        most messages stop here. Only for ASCII ``norm`` (RE2's ``\\w`` is ASCII;
+        Python's is Unicode); anything else is left to the full scan (True).
+        """
+        if self.prefilter is None or not norm.isascii():
+            return True
+        return self.prefilter.found(norm.encode())
 
 
 #: Most tokens a lexicon remembers the anchor look-ups of (cleared when full).
@@ -155,6 +172,61 @@ def _alternation_regex(literals: Iterable[str]) -> str:
     return emit(trie)
 
 
+#: A word character before or after a match, in ASCII (all :meth:`Lexicon.may_match` sees).
+_ASCII_NON_WORD = "[^0-9A-Za-z_]"
+_TAIL = r"(?!\w)"
+#: RE2's memory budget for the prefilter: its lazily built DFA grows up to this, once
+#: per process (smaller budgets flush the DFA's states more often and run slower)
+PREFILTER_MAX_MEM = 512 << 20
+
+
+class _Prefilter:
+    """An RE2 regex asked only whether it occurs in a byte string."""
+
+    def __init__(self, regex: re2._Regexp):
+        self.regex = regex
+        # the compiled RE2 itself: ``regex.search`` spends most of its time in Python
+        # (offsets from UTF-8 back to characters, a match object) on top of the search
+        self._match = regex._regexp.Match
+        self._anchor = re2._Anchor.UNANCHORED
+
+    def found(self, data: bytes) -> bool:
+        """Whether the regex matches somewhere in ``data``."""
+        return self._match(self._anchor, data, 0, len(data))[0] != re2._NULL_SPAN
+
+
+def _prefilter(entries: Iterable[tuple[re.Pattern[str], bool]]) -> _Prefilter | None:
+    r"""One RE2 regex that matches an ASCII text exactly when one of ``entries`` (regex
+    without its leading look-behind, needs a word boundary before it) would.
+
+    RE2 has no look-arounds, so the two the phrase compiler writes become a consumed
+    character or a string edge: ``(?<!\w)X`` matches at ``p`` exactly when
+    ``(?:^|[^0-9A-Za-z_])X`` matches at ``p`` or ``p - 1``, and ``X(?!\w)`` likewise
+    with ``X(?:$|[^0-9A-Za-z_])``. Anything else RE2 does not take (a custom lexicon's
+    odd phrase): None, and every message gets the full scan.
+    """
+    parts = []
+    for pattern, head in entries:
+        body = pattern.pattern
+        tail = body.endswith(_TAIL)
+        if tail:
+            body = body[: -len(_TAIL)]
+        if "(?<" in body or "(?=" in body or "(?!" in body:
+            return None
+        parts.append((f"(?:^|{_ASCII_NON_WORD})" if head else "") + f"(?:{body})"
+                     + (f"(?:$|{_ASCII_NON_WORD})" if tail else ""))
+    if not parts:
+        return None
+    options = re2.Options()
+    options.max_mem = PREFILTER_MAX_MEM
+    options.never_capture = True
+    options.log_errors = False
+    try:
+        return _Prefilter(re2.compile("|".join(parts), options))
+    except re2.error:
+        return None
+
+
 def _top_level_alternatives(entry: Entry) -> list[str]:
     """Split ``a | b c | (d | e)`` into ``a``, ``b c``, ``(d | e)``: each alternative is
     compiled on its own, with its own anchors, so fewer regexes run per message."""
@@ -215,6 +287,8 @@ def load_lexicons(extra_dir: str | os.PathLike[str] | None = None) -> Lexicon:
         lex.emoji_re = re.compile("[" + "".join(re.escape(x) for x in lex.emoji_index) + "]")
     if lex.inner_index:
         lex.inner_re = re.compile(_alternation_regex(lex.inner_index))
+    lex.prefilter = _prefilter((pattern, head) for pattern, category, _, head in lex.crisis
+                               if category in CATEGORIES)
     return lex
 
 
