@@ -141,10 +141,16 @@ class Classifier:
     classes: tuple[str, ...]  # the categories, in the order of the columns after the first
     threshold: float  # P(crisis) at or above which a lexicon-silent message is a crisis
     watch: float  # P(crisis) at or above which it is worth a quiet word to the peer
-    overrule: float  # P(crisis) below which a lexicon match is dropped (0: never)
+    overrule: dict[str, float]  # per lexicon category: P(crisis) below which its match
+    # is dropped (0: never)
     meta: dict
     head: VectorHead | None = None  # the sentence-vector model (None: n-grams alone)
     stack: np.ndarray | None = None  # stacker weights over STACK_INPUTS, then intercept
+
+    def overrule_for(self, category: str | None) -> float:
+        """The P(crisis) below which a lexicon match of ``category`` is dropped (never
+        above the threshold; 0: never)."""
+        return min(self.overrule.get(category or "", 0.0), self.threshold)
 
     def predict_many(self, texts: Sequence[str], lexicon: Sequence[Iterable[str]],
                      raw: Sequence[str] | None = None,
@@ -269,8 +275,11 @@ def load(directory: Path = MODEL_DIR) -> Classifier | None:
                                                   or len(stack) != len(STACK_INPUTS) + 1):
         raise ValueError("crisis classifier: the stacked model's weights are incomplete")
     op = meta["operating_point"]
+    overrule = op["overrule"]  # one level for every category in older model files
+    levels = ({str(c): float(o) for c, o in overrule.items()} if isinstance(overrule, dict)
+              else {c: float(overrule) for c in LEXICON_FEATURES[:-1]})
     return Classifier(coef, intercept, tuple(meta["classes"]), float(op["threshold"]),
-                      float(op["watch"]), float(op["overrule"]), meta,
+                      float(op["watch"]), levels, meta,
                       VectorHead(layers) if layers else None, stack)
 
 

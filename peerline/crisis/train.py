@@ -59,6 +59,7 @@ class Example:
     lexicon: frozenset[str]
     guess: str  # the detector's language guess (what the stacker sees at run time)
     slice: str = ""  # a blind set's slice (direct_en ...)
+    category: str = ""  # the lexicon's category (the most severe kept match), "" if none
 
     @property
     def crisis(self) -> bool:
@@ -99,7 +100,7 @@ def load_examples(files: Sequence[Path], dedupe: bool = True) -> list[Example]:
                                (row.get("kind") or "").strip(),
                                (row.get("source") or path.stem).strip(),
                                lex.words, lex.features, lex.lang,
-                               (row.get("slice") or "").strip()))
+                               (row.get("slice") or "").strip(), lex.category or ""))
     return out
 
 
@@ -222,44 +223,54 @@ def probability(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(logits, -50, 50)))
 
 
+#: An overrule level per lexicon category: a lexicon match of that category is dropped
+#: when P(crisis) is below it (0: never).
+Overrules = dict[str, float]
+
+
 def decide(examples: Sequence[Example], scores: np.ndarray, threshold: float,
-           overrule: float) -> np.ndarray:
-    """The line's decision: a lexicon match unless P < ``overrule``; else P ≥ ``threshold``."""
-    lexicon = np.array([bool(e.lexicon - {"filtered"}) for e in examples])
-    return np.where(lexicon, scores >= overrule, scores >= threshold)
+           overrule: float | Overrules) -> np.ndarray:
+    """The line's decision: a lexicon match of category c unless P < the overrule level
+    of c (never above ``threshold``); where the lexicon is silent, P ≥ ``threshold``."""
+    levels = overrule if isinstance(overrule, dict) else {c: overrule for c in CATEGORIES}
+    floor = np.array([min(levels.get(e.category, 0.0), threshold) if e.category
+                      else threshold for e in examples])
+    return scores >= floor
 
 
 GRID = [i / 100 for i in range(1, 100)]
 
 
-def safe_overrules(examples: Sequence[Example], scores: np.ndarray) -> list[float]:
-    """Overrule levels that drop no crisis row the lexicon caught (out of fold): the
-    classifier may silence the lexicon only where that costs no recall."""
-    caught = [s for e, s in zip(examples, scores, strict=True)
-              if e.crisis and e.lexicon - {"filtered"}]
-    floor = min(caught) if caught else 0.0
-    return [0.0] + [g for g in GRID if g <= floor]
-
-
-def curve(examples: Sequence[Example], scores: np.ndarray
-          ) -> list[tuple[float, float, float, float]]:
-    """(threshold, overrule, recall, FPR) over the grid, overrule only where safe."""
-    truth = np.array([e.crisis for e in examples])
-    overrules = safe_overrules(examples, scores)
-    out = []
-    for t in GRID:
-        for o in [o for o in overrules if o <= t]:
-            flagged = decide(examples, scores, t, o)
-            out.append((t, o, float(flagged[truth].mean()), float(flagged[~truth].mean())))
+def safe_overrules(examples: Sequence[Example], scores: np.ndarray) -> Overrules:
+    """Per lexicon category, the highest grid level below every crisis row of that
+    category the lexicon caught (out of fold): the classifier may silence the lexicon
+    only where that lost no recall."""
+    out: Overrules = {}
+    for cat in CATEGORIES:
+        caught = [s for e, s in zip(examples, scores, strict=True)
+                  if e.crisis and e.category == cat]
+        floor = min(caught) if caught else 0.0
+        out[cat] = max([0.0] + [g for g in GRID if g <= floor])
     return out
 
 
-def choose(points: Sequence[tuple[float, float, float, float]], max_fpr: float
-           ) -> tuple[float, float, float, float]:
-    """The highest recall at FPR ≤ ``max_fpr``; then the lower FPR, then the least
-    overruling and the higher threshold."""
-    ok = [p for p in points if p[3] <= max_fpr] or [min(points, key=lambda p: p[3])]
-    return max(ok, key=lambda p: (p[2], -p[3], -p[1], p[0]))
+def curve(examples: Sequence[Example], scores: np.ndarray, overrules: Overrules
+          ) -> list[tuple[float, float, float]]:
+    """(threshold, recall, FPR) over the grid at the given overrule levels."""
+    truth = np.array([e.crisis for e in examples])
+    out = []
+    for t in GRID:
+        flagged = decide(examples, scores, t, overrules)
+        out.append((t, float(flagged[truth].mean()), float(flagged[~truth].mean())))
+    return out
+
+
+def choose(points: Sequence[tuple[float, float, float]], max_fpr: float
+           ) -> tuple[float, float, float]:
+    """The highest recall at FPR ≤ ``max_fpr``; then the lower FPR and the higher
+    threshold."""
+    ok = [p for p in points if p[2] <= max_fpr] or [min(points, key=lambda p: p[2])]
+    return max(ok, key=lambda p: (p[1], -p[2], p[0]))
 
 
 def ngram_features(examples: Sequence[Example], with_lexicon: bool = True) -> sparse.csr_matrix:
@@ -401,9 +412,11 @@ def build(files: Sequence[Path], out_dir: Path, max_fpr: float = MAX_FPR,
     else:
         logits = ngram_oof
     scores = probability(logits)
-    points = curve(examples, scores)
-    threshold, overrule, recall, fpr = choose(points, max_fpr)
-    watch = choose([p for p in points if p[1] == overrule], WATCH_FPR)[0]
+    overrules = safe_overrules(examples, scores)
+    points = curve(examples, scores, overrules)
+    threshold, recall, fpr = choose(points, max_fpr)
+    overrule = {c: min(o, threshold) for c, o in overrules.items()}
+    watch = choose(points, WATCH_FPR)[0]
     flagged = decide(examples, scores, threshold, overrule)
     crisis_model, category_model = fit_crisis(x, labels), fit_category(x, labels)
     coef = np.vstack([crisis_model.coef_, category_model.coef_])  # type: ignore[attr-defined]
@@ -420,7 +433,7 @@ def build(files: Sequence[Path], out_dir: Path, max_fpr: float = MAX_FPR,
         "out_of_fold": {"recall": round(recall, 3), "fpr": round(fpr, 3),
                         "brier": brier(examples, scores),
                         "slices": slice_figures(examples, flagged)},
-        "curve": [[t, round(r, 3), round(f, 3)] for t, o, r, f in points if o == overrule],
+        "curve": [[t, round(r, 3), round(f, 3)] for t, r, f in points],
     }
     classifier.save(out_dir, coef, intercept,
                     list(category_model.classes_), meta,  # type: ignore[attr-defined]
@@ -457,7 +470,7 @@ def compare(files: Sequence[Path], max_fpr: float = MAX_FPR, only: Sequence[str]
     lines = [f"{len(examples)} rows, {FOLDS}-fold out of fold; decision = lexicon unless "
              f"P < o, else P >= t; t, o chosen at FPR <= {max_fpr}; recall/FPR per slice "
              "(crisis kinds: recall; benign kinds: FPR)", "",
-             "| candidate | t/o | recall | FPR | Brier | "
+             "| candidate | t / max o | recall | FPR | Brier | "
              + " | ".join(c.replace("hard_negative", "hardneg") for c in cols) + " |",
              "|---" * (5 + len(cols)) + "|"]
     blind_lines = ["", f"blind {blind} ({len(blind_rows)} rows), recall/FPR at each "
@@ -469,14 +482,15 @@ def compare(files: Sequence[Path], max_fpr: float = MAX_FPR, only: Sequence[str]
             continue
         oof, held = run()
         scores = probability(oof)
-        t, o, recall, fpr = choose(curve(examples, scores), max_fpr)
+        o = safe_overrules(examples, scores)
+        t, recall, fpr = choose(curve(examples, scores, o), max_fpr)
         figs = slice_figures(examples, decide(examples, scores, t, o))
         cells = []
         for c in cols:
             f = figs[c]
             cells.append(f"{f['recall']}/{f['fpr']}" if c in ("en", "es") else
                          str(f["recall"] if f["recall"] is not None else f["fpr"]))
-        lines.append(f"| {name} | {t:.2f}/{o:.2f} | {recall:.3f} | {fpr:.3f} | "
+        lines.append(f"| {name} | {t:.2f}/{max(o.values()):.2f} | {recall:.3f} | {fpr:.3f} | "
                      f"{brier(examples, scores)} | " + " | ".join(cells) + " |")
         print(lines[-1], file=sys.stderr, flush=True)
         if held is not None:
