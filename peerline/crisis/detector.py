@@ -140,16 +140,16 @@ def detect(text: str, lang_hint: str | None = None, previous: str | None = None,
     if matches:
         # A phrase split over two texts is the lexicon's call: the classifier reads only
         # the new text ("die"), so it must not overrule what the two say together.
-        if verdict.probability < clf.overrule_for(category) and not previous:
+        if verdict.probability < clf.overrule_for(category, lang) and not previous:
             return Detection(False, None, lang, (), watch=True, score=verdict.probability,
                              source="overruled")
         return Detection(True, category, lang, matches, score=verdict.probability)
-    if verdict.probability >= clf.threshold:
+    if verdict.probability >= clf.threshold_for(lang):
         whole = _trimmed(text)
         return Detection(True, verdict.category, lang,
                          (Match(text[whole[0]:whole[1]], *whole, verdict.category),),
                          score=verdict.probability, source="model")
-    return Detection(False, None, lang, (), watch=verdict.probability >= clf.watch,
+    return Detection(False, None, lang, (), watch=verdict.probability >= clf.watch_for(lang),
                      score=verdict.probability, source="model")
 
 

@@ -140,20 +140,24 @@ def figures(results: list[Row]) -> dict[str, dict[str, float | int | None]]:
 
 
 def curve_report(results: list[Row]) -> str:
-    """The trade-off curve as text, with the shipped operating point marked."""
+    """The trade-off curve of each language guess as text, its shipped point marked."""
     model = classifier.shipped()
-    chosen = model.threshold if model is not None else None
-    grid = sorted({*(i / 20 for i in range(1, 20)), 0.97, 0.99,
-                   *([round(chosen, 2)] if chosen is not None else [])})
     overrule = model.overrule if model is not None else {}
     shown = ", ".join(f"{c} {o:.2f}" for c, o in sorted(overrule.items())) or "never"
     lines = [f"trade-off: flagged = lexicon matched (unless P(crisis) < its category's "
-             f"overrule level: {shown}), else P(crisis) >= t",
-             f"{'t':>5} {'recall':>7} {'FPR':>7}"]
-    for t, recall, fpr in trade_off(results, grid, overrule):
-        mark = "  <- shipped operating point" if chosen is not None and abs(
-            t - round(chosen, 2)) < 1e-9 else ""
-        lines.append(f"{t:5.2f} {recall:7.3f} {fpr:7.3f}{mark}")
+             f"overrule level: {shown}), else P(crisis) >= t (per language guess)"]
+    for lang in classifier.LANGUAGES:
+        rows = [r for r in results if r.detected_lang == lang]
+        if not rows:
+            continue
+        chosen = round(model.threshold_for(lang), 2) if model is not None else None
+        grid = sorted({*(i / 20 for i in range(1, 20)), 0.97, 0.99,
+                       *([chosen] if chosen is not None else [])})
+        lines.append(f"{lang} ({len(rows)} rows)\n{'t':>5} {'recall':>7} {'FPR':>7}")
+        for t, recall, fpr in trade_off(rows, grid, overrule):
+            mark = "  <- shipped operating point" if chosen is not None and abs(
+                t - chosen) < 1e-9 else ""
+            lines.append(f"{t:5.2f} {recall:7.3f} {fpr:7.3f}{mark}")
     return "\n".join(lines)
 
 
