@@ -245,6 +245,8 @@ def decide(examples: Sequence[Example], scores: np.ndarray, threshold: float | d
 
 
 GRID = [i / 100 for i in range(1, 100)]
+#: Overrule levels are finer: the lowest crisis scores of a category sit near 0.
+OVERRULE_GRID = [i / 1000 for i in range(1, 1000)]
 
 
 def safe_overrules(examples: Sequence[Example], scores: np.ndarray) -> Overrules:
@@ -256,7 +258,7 @@ def safe_overrules(examples: Sequence[Example], scores: np.ndarray) -> Overrules
         caught = [s for e, s in zip(examples, scores, strict=True)
                   if e.crisis and e.category == cat]
         floor = min(caught) if caught else 0.0
-        out[cat] = max([0.0] + [g for g in GRID if g <= floor])
+        out[cat] = max([0.0] + [g for g in OVERRULE_GRID if g <= floor])
     return out
 
 
