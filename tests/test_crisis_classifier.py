@@ -60,11 +60,29 @@ def test_it_can_be_switched_off(off, monkeypatch: pytest.MonkeyPatch) -> None:
     assert not detect(INDIRECT).crisis
 
 
-def test_a_lexicon_match_stands_unless_the_classifier_is_all_but_certain() -> None:
+def test_a_lexicon_match_stands_unless_the_classifier_finds_it_unlikely() -> None:
+    """Each lexicon category has its own overrule level, never above a language's
+    threshold; a plain crisis phrase stands, with its matched words."""
     model = classifier.shipped()
-    assert model is not None and model.overrule <= model.threshold
-    d = detect("i want to kill myself tonight")
-    assert d.crisis and d.source == "lexicon" and d.matches
+    assert model is not None
+    assert set(model.threshold) == set(classifier.LANGUAGES) == set(model.watch)
+    for lang in classifier.LANGUAGES:
+        assert model.watch_for(lang) <= model.threshold_for(lang)
+        for category in model.overrule:
+            assert 0.0 <= model.overrule_for(category, lang) <= model.threshold_for(lang)
+    for text in ("i want to kill myself tonight", "me quiero matar esta noche"):
+        d = detect(text)
+        assert d.crisis and d.source == "lexicon" and d.matches, text
+
+
+def test_a_lexicon_match_the_classifier_finds_unlikely_is_dropped_to_a_watch() -> None:
+    """An idiom the lexicon takes at its word ("kill me now" in a meeting) is dropped by
+    the classifier: no crisis, but a quiet watch note, and never for a split phrase."""
+    text = "kill me now, 3 more hours of this meeting"
+    assert detect(text, model="0").crisis
+    d = detect(text)
+    assert not d.crisis and d.source == "overruled" and d.watch
+    assert detect(text, previous="ugh").source == "lexicon"
 
 
 def test_the_model_files_load_without_pickle_and_once() -> None:
@@ -205,4 +223,5 @@ def test_one_message_scores_as_the_batch_path_scores_it() -> None:
             slow = clf.predict_many([scanned.words], [tuple(lexicon)])[0]
             assert fast.category == slow.category, text
             assert abs(fast.probability - slow.probability) < 1e-5, text
-            assert (fast.probability >= clf.threshold) == (slow.probability >= clf.threshold)
+            t = clf.threshold_for("en")
+            assert (fast.probability >= t) == (slow.probability >= t)

@@ -43,6 +43,8 @@ N_HASH = 2 ** 18
 LEXICON_FEATURES = ("suicidal_intent", "self_harm", "means", "imminent_danger",
                     "harm_to_others", "filtered")
 N_FEATURES = 2 * N_HASH + len(LEXICON_FEATURES)
+#: The language guesses with their own operating point.
+LANGUAGES = ("en", "es")
 #: The stacker's inputs: n-gram logit, vector logit, both again for Spanish, Spanish,
 #: then the lexicon indicators.
 STACK_INPUTS = ("ngram", "vectors", "ngram*es", "vectors*es", "es", *LEXICON_FEATURES)
@@ -139,12 +141,27 @@ class Classifier:
     coef: sparse.csr_matrix  # (n_features, 1 + n_categories): crisis, then categories
     intercept: np.ndarray  # (1 + n_categories,)
     classes: tuple[str, ...]  # the categories, in the order of the columns after the first
-    threshold: float  # P(crisis) at or above which a lexicon-silent message is a crisis
-    watch: float  # P(crisis) at or above which it is worth a quiet word to the peer
-    overrule: float  # P(crisis) below which a lexicon match is dropped (0: never)
+    threshold: dict[str, float]  # per language guess: P(crisis) at or above which a
+    # lexicon-silent message is a crisis
+    watch: dict[str, float]  # per language: P(crisis) worth a quiet word to the peer
+    overrule: dict[str, float]  # per lexicon category: P(crisis) below which its match
+    # is dropped (0: never; never above the language's threshold)
     meta: dict
     head: VectorHead | None = None  # the sentence-vector model (None: n-grams alone)
     stack: np.ndarray | None = None  # stacker weights over STACK_INPUTS, then intercept
+
+    def threshold_for(self, lang: str) -> float:
+        """The crisis threshold for a message whose language guess is ``lang``."""
+        return self.threshold.get(lang, self.threshold["en"])
+
+    def watch_for(self, lang: str) -> float:
+        """The watch level for a message whose language guess is ``lang``."""
+        return self.watch.get(lang, self.watch["en"])
+
+    def overrule_for(self, category: str | None, lang: str = "en") -> float:
+        """The P(crisis) below which a lexicon match of ``category`` is dropped (never
+        above the language's threshold; 0: never)."""
+        return min(self.overrule.get(category or "", 0.0), self.threshold_for(lang))
 
     def predict_many(self, texts: Sequence[str], lexicon: Sequence[Iterable[str]],
                      raw: Sequence[str] | None = None,
@@ -269,9 +286,19 @@ def load(directory: Path = MODEL_DIR) -> Classifier | None:
                                                   or len(stack) != len(STACK_INPUTS) + 1):
         raise ValueError("crisis classifier: the stacked model's weights are incomplete")
     op = meta["operating_point"]
-    return Classifier(coef, intercept, tuple(meta["classes"]), float(op["threshold"]),
-                      float(op["watch"]), float(op["overrule"]), meta,
+    # older model files: one level for every category, one threshold for every language
+    levels = _per_key(op["overrule"], LEXICON_FEATURES[:-1])
+    return Classifier(coef, intercept, tuple(meta["classes"]),
+                      _per_key(op["threshold"], LANGUAGES), _per_key(op["watch"], LANGUAGES),
+                      levels, meta,
                       VectorHead(layers) if layers else None, stack)
+
+
+def _per_key(value: float | dict, keys: Sequence[str]) -> dict[str, float]:
+    """A per-key setting from a model file (a single number counts for every key)."""
+    if isinstance(value, dict):
+        return {str(k): float(v) for k, v in value.items()}
+    return {k: float(value) for k in keys}
 
 
 @functools.lru_cache(maxsize=1)

@@ -8,7 +8,7 @@
 3. **Filter** (``filters.py``): benign idioms, calm past accounts, weak phrases alone.
 4. **Classify** (``classifier.py``): where the lexicon is silent the classifier decides
    and names the category; it may drop a lexicon match only below the ``overrule``
-   level chosen at training time where that lost no recall.
+   level of its category, chosen at training time where that lost no recall.
 
 Everything is loaded once, lazily, and cached; ``detect`` itself does no I/O.
 """
@@ -132,9 +132,10 @@ def detect(text: str, lang_hint: str | None = None, previous: str | None = None,
 
     The classifier (on unless ``model`` or ``PEERLINE_CRISIS_MODEL`` says ``0``; never
     with a custom ``lexicon``) decides where the lexicon is silent, names the category,
-    and may drop a lexicon match it finds very unlikely (``overrule``, chosen at training
-    time only where that lost no recall). The app passes its settings in (``model``,
-    ``lexicon_dir``); when they are None the environment is read (the shell tools).
+    and may drop a lexicon match it finds unlikely (below the ``overrule`` level of the
+    match's category, chosen at training time only where that lost no recall). The app
+    passes its settings in (``model``, ``lexicon_dir``); when they are None the
+    environment is read (the shell tools).
     """
     lexicon_pass = scan_lexicon(text, lang_hint, previous, lexicon=lexicon,
                                 lexicon_dir=lexicon_dir)
@@ -146,16 +147,16 @@ def detect(text: str, lang_hint: str | None = None, previous: str | None = None,
     if matches:
         # A phrase split over two texts is the lexicon's call: the classifier reads only
         # the new text ("die"), so it must not overrule what the two say together.
-        if verdict.probability < clf.overrule and not previous:
+        if verdict.probability < clf.overrule_for(category, lang) and not previous:
             return Detection(False, None, lang, (), watch=True, score=verdict.probability,
                              source="overruled")
         return Detection(True, category, lang, matches, score=verdict.probability)
-    if verdict.probability >= clf.threshold:
+    if verdict.probability >= clf.threshold_for(lang):
         whole = _trimmed(text)
         return Detection(True, verdict.category, lang,
                          (Match(text[whole[0]:whole[1]], *whole, verdict.category),),
                          score=verdict.probability, source="model")
-    return Detection(False, None, lang, (), watch=verdict.probability >= clf.watch,
+    return Detection(False, None, lang, (), watch=verdict.probability >= clf.watch_for(lang),
                      score=verdict.probability, source="model")
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import classifier
-from .detector import detect
+from .detector import detect, scan_lexicon
 from .verdict import CATEGORIES
 
 DEFAULT_CSV = Path("tests/data/crisis_dev.csv")
@@ -81,6 +81,7 @@ class Row:
     slice: str = ""
     score: float | None = None  # the classifier's P(crisis), when it ran
     lexicon_hit: bool = False  # the lexicon alone flagged it
+    lexicon_category: str | None = None  # the category the lexicon matched, if any
 
 
 def read_rows(path: str | Path) -> list[tuple[str, str, str, str]]:
@@ -103,21 +104,25 @@ def run(rows: list[tuple[str, str, str, str]], model: str | None = None) -> list
     for text, lang, label, slice_ in rows:
         d = detect(text, model=model)
         lexicon_hit = d.source == "lexicon" and d.crisis or d.source == "overruled"
+        lexicon_category = (d.category if d.source == "lexicon" else
+                            scan_lexicon(text).category if lexicon_hit else None)
         out.append(Row(text, lang, label, d.crisis, d.category, d.lang, slice_, d.score,
-                       lexicon_hit))
+                       lexicon_hit, lexicon_category))
     return out
 
 
-def trade_off(results: list[Row], grid: list[float] | None = None, overrule: float = 0.0
-              ) -> list[tuple[float, float, float]]:
-    """(t, recall, FPR) of the line's decision over ``grid``: a lexicon match unless
-    P(crisis) < ``overrule``, else P(crisis) ≥ t."""
+def trade_off(results: list[Row], grid: list[float] | None = None,
+              overrule: dict[str, float] | None = None) -> list[tuple[float, float, float]]:
+    """(t, recall, FPR) of the line's decision over ``grid``: a lexicon match of category
+    c unless P(crisis) < ``overrule[c]`` (never above t), else P(crisis) ≥ t."""
     points = []
+    levels = overrule or {}
     for t in grid or [i / 20 for i in range(1, 20)] + [0.97, 0.99]:
         s = Scores()
         for r in results:
             score = r.score if r.score is not None else 0.0
-            flagged = score >= overrule if r.lexicon_hit else score >= t
+            floor = min(levels.get(r.lexicon_category or "", 0.0), t)
+            flagged = score >= floor if r.lexicon_hit else score >= t
             _count(s, Row(r.text, r.lang, r.label, flagged, r.label, r.lang))
         points.append((t, s.recall or 0.0, s.fpr or 0.0))
     return sorted(points)
@@ -135,18 +140,24 @@ def figures(results: list[Row]) -> dict[str, dict[str, float | int | None]]:
 
 
 def curve_report(results: list[Row]) -> str:
-    """The trade-off curve as text, with the shipped operating point marked."""
+    """The trade-off curve of each language guess as text, its shipped point marked."""
     model = classifier.shipped()
-    chosen = model.threshold if model is not None else None
-    grid = sorted({*(i / 20 for i in range(1, 20)), 0.97, 0.99,
-                   *([round(chosen, 2)] if chosen is not None else [])})
-    overrule = model.overrule if model is not None else 0.0
-    lines = [f"trade-off: flagged = lexicon matched (unless P(crisis) < {overrule:.2f}), "
-             "else P(crisis) >= t", f"{'t':>5} {'recall':>7} {'FPR':>7}"]
-    for t, recall, fpr in trade_off(results, grid, overrule):
-        mark = "  <- shipped operating point" if chosen is not None and abs(
-            t - round(chosen, 2)) < 1e-9 else ""
-        lines.append(f"{t:5.2f} {recall:7.3f} {fpr:7.3f}{mark}")
+    overrule = model.overrule if model is not None else {}
+    shown = ", ".join(f"{c} {o:.2f}" for c, o in sorted(overrule.items())) or "never"
+    lines = [f"trade-off: flagged = lexicon matched (unless P(crisis) < its category's "
+             f"overrule level: {shown}), else P(crisis) >= t (per language guess)"]
+    for lang in classifier.LANGUAGES:
+        rows = [r for r in results if r.detected_lang == lang]
+        if not rows:
+            continue
+        chosen = round(model.threshold_for(lang), 2) if model is not None else None
+        grid = sorted({*(i / 20 for i in range(1, 20)), 0.97, 0.99,
+                       *([chosen] if chosen is not None else [])})
+        lines.append(f"{lang} ({len(rows)} rows)\n{'t':>5} {'recall':>7} {'FPR':>7}")
+        for t, recall, fpr in trade_off(rows, grid, overrule):
+            mark = "  <- shipped operating point" if chosen is not None and abs(
+                t - chosen) < 1e-9 else ""
+            lines.append(f"{t:5.2f} {recall:7.3f} {fpr:7.3f}{mark}")
     return "\n".join(lines)
 
 

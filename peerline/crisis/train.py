@@ -7,9 +7,11 @@ an n-gram logistic regression, an MLP on ``wordllama`` sentence vectors, and a s
 logistic regression over their out-of-fold scores and the lexicon's hits (``--kind
 ngram`` builds the n-gram regression alone). The operating point is chosen on
 out-of-fold predictions (5-fold, fixed seed; the stacker nested, its inputs from inner
-folds) of the line's whole decision — "the lexicon matched unless P < o, else P ≥ t" —
-as the highest recall whose false-positive rate stays at or under ``--max-fpr``. The
-blind sets are never read here.
+folds) of the line's whole decision — "the lexicon matched (category c) unless P <
+o(c), else P ≥ t(language)": o(c) is the highest level below every crisis row of category
+c the lexicon caught, and t per language guess the highest recall whose false-positive
+rate within that language stays at or under ``--max-fpr``. The blind sets are never read
+here.
 
 ``--compare`` prints out-of-fold figures per language and kind for every candidate
 (n-grams with and without the lexicon's hits, ``wordllama`` vectors under an LR and an
@@ -59,6 +61,7 @@ class Example:
     lexicon: frozenset[str]
     guess: str  # the detector's language guess (what the stacker sees at run time)
     slice: str = ""  # a blind set's slice (direct_en ...)
+    category: str = ""  # the lexicon's category (the most severe kept match), "" if none
 
     @property
     def crisis(self) -> bool:
@@ -99,7 +102,7 @@ def load_examples(files: Sequence[Path], dedupe: bool = True) -> list[Example]:
                                (row.get("kind") or "").strip(),
                                (row.get("source") or path.stem).strip(),
                                lex.words, lex.features, lex.lang,
-                               (row.get("slice") or "").strip()))
+                               (row.get("slice") or "").strip(), lex.category or ""))
     return out
 
 
@@ -222,44 +225,76 @@ def probability(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(logits, -50, 50)))
 
 
-def decide(examples: Sequence[Example], scores: np.ndarray, threshold: float,
-           overrule: float) -> np.ndarray:
-    """The line's decision: a lexicon match unless P < ``overrule``; else P ≥ ``threshold``."""
-    lexicon = np.array([bool(e.lexicon - {"filtered"}) for e in examples])
-    return np.where(lexicon, scores >= overrule, scores >= threshold)
+#: An overrule level per lexicon category: a lexicon match of that category is dropped
+#: when P(crisis) is below it (0: never).
+Overrules = dict[str, float]
+
+
+def decide(examples: Sequence[Example], scores: np.ndarray, threshold: float | dict,
+           overrule: float | Overrules) -> np.ndarray:
+    """The line's decision: a lexicon match of category c unless P < the overrule level
+    of c (never above the threshold); where the lexicon is silent, P ≥ the threshold
+    (``threshold``: one number, or one per language guess)."""
+    levels = overrule if isinstance(overrule, dict) else {c: overrule for c in CATEGORIES}
+    cut = threshold if isinstance(threshold, dict) else {}
+    floor = []
+    for e in examples:
+        t = cut.get(e.guess, cut.get("en", 0.0)) if cut else float(threshold)  # type: ignore[arg-type]
+        floor.append(min(levels.get(e.category, 0.0), t) if e.category else t)
+    return scores >= np.array(floor)
 
 
 GRID = [i / 100 for i in range(1, 100)]
+#: Overrule levels are finer: the lowest crisis scores of a category sit near 0.
+OVERRULE_GRID = [i / 1000 for i in range(1, 1000)]
 
 
-def safe_overrules(examples: Sequence[Example], scores: np.ndarray) -> list[float]:
-    """Overrule levels that drop no crisis row the lexicon caught (out of fold): the
-    classifier may silence the lexicon only where that costs no recall."""
-    caught = [s for e, s in zip(examples, scores, strict=True)
-              if e.crisis and e.lexicon - {"filtered"}]
-    floor = min(caught) if caught else 0.0
-    return [0.0] + [g for g in GRID if g <= floor]
-
-
-def curve(examples: Sequence[Example], scores: np.ndarray
-          ) -> list[tuple[float, float, float, float]]:
-    """(threshold, overrule, recall, FPR) over the grid, overrule only where safe."""
-    truth = np.array([e.crisis for e in examples])
-    overrules = safe_overrules(examples, scores)
-    out = []
-    for t in GRID:
-        for o in [o for o in overrules if o <= t]:
-            flagged = decide(examples, scores, t, o)
-            out.append((t, o, float(flagged[truth].mean()), float(flagged[~truth].mean())))
+def safe_overrules(examples: Sequence[Example], scores: np.ndarray) -> Overrules:
+    """Per lexicon category, the highest grid level below every crisis row of that
+    category the lexicon caught (out of fold): the classifier may silence the lexicon
+    only where that lost no recall."""
+    out: Overrules = {}
+    for cat in CATEGORIES:
+        caught = [s for e, s in zip(examples, scores, strict=True)
+                  if e.crisis and e.category == cat]
+        floor = min(caught) if caught else 0.0
+        out[cat] = max([0.0] + [g for g in OVERRULE_GRID if g <= floor])
     return out
 
 
-def choose(points: Sequence[tuple[float, float, float, float]], max_fpr: float
-           ) -> tuple[float, float, float, float]:
-    """The highest recall at FPR ≤ ``max_fpr``; then the lower FPR, then the least
-    overruling and the higher threshold."""
-    ok = [p for p in points if p[3] <= max_fpr] or [min(points, key=lambda p: p[3])]
-    return max(ok, key=lambda p: (p[2], -p[3], -p[1], p[0]))
+def curve(examples: Sequence[Example], scores: np.ndarray, overrules: Overrules
+          ) -> list[tuple[float, float, float]]:
+    """(threshold, recall, FPR) over the grid at the given overrule levels."""
+    truth = np.array([e.crisis for e in examples])
+    out = []
+    for t in GRID:
+        flagged = decide(examples, scores, t, overrules)
+        out.append((t, float(flagged[truth].mean()), float(flagged[~truth].mean())))
+    return out
+
+
+def choose(points: Sequence[tuple[float, float, float]], max_fpr: float
+           ) -> tuple[float, float, float]:
+    """The highest recall at FPR ≤ ``max_fpr``; then the lower FPR and the higher
+    threshold."""
+    ok = [p for p in points if p[2] <= max_fpr] or [min(points, key=lambda p: p[2])]
+    return max(ok, key=lambda p: (p[1], -p[2], p[0]))
+
+
+def operating_point(examples: Sequence[Example], scores: np.ndarray, max_fpr: float
+                    ) -> tuple[dict[str, float], dict[str, float], Overrules,
+                               dict[str, list[tuple[float, float, float]]]]:
+    """Thresholds and watch levels per language guess (each the highest recall at FPR ≤
+    ``max_fpr``, resp. :data:`WATCH_FPR`, within that language), the overrule levels per
+    lexicon category, and each language's curve."""
+    overrule = safe_overrules(examples, scores)
+    threshold, watch, points = {}, {}, {}
+    for lang in classifier.LANGUAGES:
+        rows = [i for i, e in enumerate(examples) if e.guess == lang]
+        points[lang] = curve([examples[i] for i in rows], scores[rows], overrule)
+        threshold[lang] = choose(points[lang], max_fpr)[0]
+        watch[lang] = min(choose(points[lang], WATCH_FPR)[0], threshold[lang])
+    return threshold, watch, overrule, points
 
 
 def ngram_features(examples: Sequence[Example], with_lexicon: bool = True) -> sparse.csr_matrix:
@@ -401,10 +436,9 @@ def build(files: Sequence[Path], out_dir: Path, max_fpr: float = MAX_FPR,
     else:
         logits = ngram_oof
     scores = probability(logits)
-    points = curve(examples, scores)
-    threshold, overrule, recall, fpr = choose(points, max_fpr)
-    watch = choose([p for p in points if p[1] == overrule], WATCH_FPR)[0]
+    threshold, watch, overrule, points = operating_point(examples, scores, max_fpr)
     flagged = decide(examples, scores, threshold, overrule)
+    recall, fpr = float(flagged[truth].mean()), float(flagged[~truth].mean())
     crisis_model, category_model = fit_crisis(x, labels), fit_category(x, labels)
     coef = np.vstack([crisis_model.coef_, category_model.coef_])  # type: ignore[attr-defined]
     intercept = np.concatenate([crisis_model.intercept_,  # type: ignore[attr-defined]
@@ -415,12 +449,14 @@ def build(files: Sequence[Path], out_dir: Path, max_fpr: float = MAX_FPR,
         "crisis_rows": sum(e.crisis for e in examples),
         "C": C, "seed": SEED, "folds": FOLDS, "inner_folds": INNER_FOLDS, "hidden": HIDDEN,
         "stack_inputs": list(classifier.STACK_INPUTS) if stack is not None else [],
-        "operating_point": {"threshold": threshold, "watch": min(watch, threshold),
-                            "overrule": overrule, "max_fpr": max_fpr},
+        "operating_point": {"threshold": threshold, "watch": watch,
+                            "overrule": overrule, "max_fpr": max_fpr,
+                            "per_language": "the detector's language guess"},
         "out_of_fold": {"recall": round(recall, 3), "fpr": round(fpr, 3),
                         "brier": brier(examples, scores),
                         "slices": slice_figures(examples, flagged)},
-        "curve": [[t, round(r, 3), round(f, 3)] for t, o, r, f in points if o == overrule],
+        "curve": {lang: [[t, round(r, 3), round(f, 3)] for t, r, f in pts]
+                  for lang, pts in points.items()},
     }
     classifier.save(out_dir, coef, intercept,
                     list(category_model.classes_), meta,  # type: ignore[attr-defined]
@@ -455,9 +491,10 @@ def compare(files: Sequence[Path], max_fpr: float = MAX_FPR, only: Sequence[str]
     everything = [*examples, *blind_rows]
     cols = SLICES[1:]
     lines = [f"{len(examples)} rows, {FOLDS}-fold out of fold; decision = lexicon unless "
-             f"P < o, else P >= t; t, o chosen at FPR <= {max_fpr}; recall/FPR per slice "
+             f"P < o(category), else P >= t(language); t chosen per language at FPR <= "
+             f"{max_fpr}; recall/FPR per slice "
              "(crisis kinds: recall; benign kinds: FPR)", "",
-             "| candidate | t/o | recall | FPR | Brier | "
+             "| candidate | t en/es | recall | FPR | Brier | "
              + " | ".join(c.replace("hard_negative", "hardneg") for c in cols) + " |",
              "|---" * (5 + len(cols)) + "|"]
     blind_lines = ["", f"blind {blind} ({len(blind_rows)} rows), recall/FPR at each "
@@ -469,14 +506,17 @@ def compare(files: Sequence[Path], max_fpr: float = MAX_FPR, only: Sequence[str]
             continue
         oof, held = run()
         scores = probability(oof)
-        t, o, recall, fpr = choose(curve(examples, scores), max_fpr)
-        figs = slice_figures(examples, decide(examples, scores, t, o))
+        t, _, o, _ = operating_point(examples, scores, max_fpr)
+        flagged = decide(examples, scores, t, o)
+        truth = np.array([e.crisis for e in examples])
+        recall, fpr = flagged[truth].mean(), flagged[~truth].mean()
+        figs = slice_figures(examples, flagged)
         cells = []
         for c in cols:
             f = figs[c]
             cells.append(f"{f['recall']}/{f['fpr']}" if c in ("en", "es") else
                          str(f["recall"] if f["recall"] is not None else f["fpr"]))
-        lines.append(f"| {name} | {t:.2f}/{o:.2f} | {recall:.3f} | {fpr:.3f} | "
+        lines.append(f"| {name} | {t['en']:.2f}/{t['es']:.2f} | {recall:.3f} | {fpr:.3f} | "
                      f"{brier(examples, scores)} | " + " | ".join(cells) + " |")
         print(lines[-1], file=sys.stderr, flush=True)
         if held is not None:
@@ -514,8 +554,11 @@ def main(argv: list[str] | None = None) -> int:
     meta = build(files, Path(args.out), args.max_fpr, args.kind)
     op, oof = meta["operating_point"], meta["out_of_fold"]
     print(f"{meta['rows']} rows ({meta['crisis_rows']} crisis) from {len(files)} files")
-    print(f"threshold {op['threshold']:.2f} (watch {op['watch']:.2f}, overrule "
-          f"{op['overrule']:.3f}): out of fold recall {oof['recall']:.3f} FPR {oof['fpr']:.3f}")
+    for lang in classifier.LANGUAGES:
+        print(f"{lang}: threshold {op['threshold'][lang]:.2f} (watch {op['watch'][lang]:.2f})")
+    print("overrule per lexicon category: " + ", ".join(
+        f"{c} {o:.2f}" for c, o in op["overrule"].items()))
+    print(f"out of fold recall {oof['recall']:.3f} FPR {oof['fpr']:.3f}")
     return 0
 
 
