@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from peerline.models import ShiftSlot, Volunteer
+from peerline.models import Alert, ShiftSlot, Volunteer
 
 from .helpers import LINE, Phones
 from .races import needs_postgres
@@ -149,6 +149,13 @@ def test_wrong_codes_by_text_never_lock_the_volunteers_voice_access(phones, svc,
         person = session.get(Volunteer, alex)
         assert person.code_locked_until is not None and person.pin_locked_until is None
     pin_call(phones, ALEX, PIN)  # voice access is untouched
+    for _ in range(2):  # and a voice lock after it is still its own alert to the on-call
+        leg, _doc, call_id = ivr_call(phones, ALEX)
+        for _try in range(3):
+            leg.doc(f"/voice/volunteer/pin?call={call_id}", Digits="9999")
+    with svc.sessions() as session:
+        kinds = set(session.scalars(select(Alert.kind)))
+    assert {f"code_lock-{alex}", f"pin_lock-{alex}"} <= kinds, kinds
     # And the other way: wrong PINs on calls leave Sam's codes alone.
     set_pin(svc, SAM, "4321")
     for _ in range(2):

@@ -142,7 +142,7 @@ def _failed(session: Session, line: Line, volunteer: Volunteer,
     log.warning("volunteer %s: %s locked after repeated wrong tries", volunteer.id,
                 "voice access" if columns is _PIN else "texted codes")
     conversations.alert_oncall(
-        session, line, f"pin_lock-{volunteer.id}", None,
+        session, line, f"{'pin' if columns is _PIN else 'code'}_lock-{volunteer.id}", None,
         ONCALL_TEXTS[alert].format(vid=volunteer.id, name=volunteer.name[:40],
                                           minutes=max(1, round(lock_s / 60))))
     return Outcome.LOCKED
