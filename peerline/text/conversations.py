@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, joinedload
 
 from peerline.delivery import outbox
 from peerline.line import Line
 from peerline.models import Alert, Conversation, ConversationStatus, Message, Survivor
+from peerline.models.attach import attached, columns
 from peerline.peer import feedback
 from peerline.people import cooldown
 from peerline.text import pairing
@@ -51,20 +53,34 @@ def open_with_last_words(session: Session, survivor_id: int, sender_hash: str
 
 def start(session: Session, line: Line, survivor: Survivor, line_number: str,
           channel: str = "sms") -> Conversation:
-    """Queue a new conversation for a survivor and ask for pairing."""
+    """Queue a new conversation for a survivor and ask for pairing.
+
+    One prebuilt ``INSERT ... RETURNING id`` (not a unit-of-work flush); the conversation
+    is then the session's tracked object (:func:`peerline.models.attach.attached`), so
+    later changes to it are written as usual. A second open conversation for the
+    survivor is refused by the database (``IntegrityError``), as before.
+    """
     now = line.now()
-    conversation = Conversation(survivor_id=survivor.id, channel=channel,
-                                status=ConversationStatus.WAITING,
-                                priority=0, front=False, lang=survivor.lang,
-                                survivor_line=line_number, created_at=now, queued_at=now,
-                                last_survivor_at=now)
-    session.add(conversation)
-    session.flush()
+    row = {name: None for name in columns(Conversation)}
+    row.update(survivor_id=survivor.id, channel=channel, status=ConversationStatus.WAITING,
+               priority=0, front=False, lang=survivor.lang, survivor_line=line_number,
+               created_at=now, queued_at=now, last_survivor_at=now)
+    del row["id"]
+    session.flush()  # what is pending goes first, as in one flush (the survivor row)
+    row["id"] = session.connection().execute(_insert_conversation(), row).scalar_one()
+    conversation = attached(session, Conversation, row)
     started_here(session).add(conversation.id)
     log.info("event=conversation_started conversation=%s channel=%s lang=%s",
              conversation.id, channel, conversation.lang)
     pairing.request_pairing(session, line)
     return conversation
+
+
+@cache
+def _insert_conversation() -> Any:
+    """``INSERT INTO conversations (every column but id) ... RETURNING id``, built once."""
+    table = Conversation.__table__
+    return insert(table).returning(table.c.id)
 
 
 def started_here(session: Session) -> set[int]:
