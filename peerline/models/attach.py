@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.base import instance_state
 from sqlalchemy.orm.util import identity_key
 
 T = TypeVar("T")
@@ -36,7 +37,9 @@ def attached(session: Session, model: type[T], row: Mapping[str, Any]) -> T:
     held = session.identity_map.get(key)
     if held is not None:
         return held  # type: ignore[no-any-return]
-    obj = model(**{name: row[name] for name in columns(model)})
+    mapper = inspect(model)
+    obj = mapper.class_manager.new_instance()  # as a query's loader makes it: no __init__,
+    instance_state(obj).dict.update({name: row[name] for name in columns(model)})  # no events
     make_transient_to_detached(obj)
     session.add(obj)
     return obj

@@ -222,7 +222,8 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
 
     new = conversation is None
     if new:
-        survivor.lang = lang_guess
+        if survivor.lang != lang_guess:  # (an equal value would still make it dirty)
+            survivor.lang = lang_guess
         conversation = conversations.start(session, line, survivor, line_number)
     assert conversation is not None
     if not new:  # start() stamped it
