@@ -320,12 +320,15 @@ def test_the_choice_row_read_once_a_transaction_stays_true(svc) -> None:  # noqa
     with svc.sessions.begin() as session:
         survivor = get_or_create_survivor(session, svc.line, SURV, "en")
         assert choice._row(session, survivor) is None
-        added = choice._add(session, survivor)
-        assert choice._row(session, survivor) is added
+        choice._open(session, svc.line, survivor, None)  # one INSERT, no flush
+        added = choice._row(session, survivor)
+        assert added is not None and added.asked_at == svc.line.now()
+        assert added not in session.new and session.get(PeerChoice, added.id) is added
+        added.answered_at = svc.line.now()  # a change to it is written as usual
     with svc.sessions.begin() as session:
         survivor = get_or_create_survivor(session, svc.line, SURV, "en")
         row = choice._row(session, survivor)
-        assert row is not None and row.id == added.id
+        assert row is not None and row.id == added.id and row.answered_at is not None
         forget(session, survivor)
         assert choice._row(session, survivor) is None
     with svc.sessions.begin() as session:
