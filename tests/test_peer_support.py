@@ -342,3 +342,23 @@ def test_the_choice_row_read_once_a_transaction_stays_true(svc) -> None:  # noqa
         assert choice._row(session, other) is None  # a new transaction reads again
     finally:
         session.close()
+
+
+def test_only_a_possible_answer_looks_for_a_feedback_question(phones, svc) -> None:  # noqa: ANN001
+    """The feedback question is looked up only for a text that could answer it (a digit
+    1-5): a survivor's ordinary first text costs no read of it."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def statement(*args) -> None:  # noqa: ANN002
+        seen.append(" ".join(args[2].split()))
+
+    event.listen(svc.engine, "before_cursor_execute", statement)
+    try:
+        phones.text(SURV, "hi, I need someone to talk to")
+        assert not any("FROM feedback" in s for s in seen)
+        phones.text(SURV2, "4")  # might answer a question: looked for (there is none)
+        assert any("FROM feedback" in s for s in seen)
+    finally:
+        event.remove(svc.engine, "before_cursor_execute", statement)
