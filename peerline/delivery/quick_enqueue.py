@@ -24,8 +24,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis import Redis
-from redis.commands.core import Script
 from rq.serializers import resolve_serializer
+
+from peerline.delivery.redis_scripts import LuaScript
 
 #: Fields RQ 2 writes with the same value for every job of ours (besides status).
 _STATIC = ("success_callback_name", "", "failure_callback_name", "", "stopped_callback_name",
@@ -67,14 +68,7 @@ class QuickQueue:
         self.name = name
         self.key = f"rq:queue:{name}"
         self.func = func
-        self._source = _script_source(name, timeout, result_ttl, failure_ttl)
-        self._scripts: dict[int, Script] = {}  # per Redis client (the SHA is cached there)
-
-    def _script(self, redis: Redis) -> Script:
-        script = self._scripts.get(id(redis))
-        if script is None or script.registered_client is not redis:
-            script = self._scripts[id(redis)] = redis.register_script(self._source)
-        return script
+        self._script = LuaScript(_script_source(name, timeout, result_ttl, failure_ttl))
 
     def enqueue(self, redis: Redis, args: Iterable[Any]) -> list[str]:
         """One job per argument (``func(arg)``), in order; returns the job ids. Raises
@@ -90,6 +84,6 @@ class QuickQueue:
             argv += [job_id, zlib.compress(_SERIALIZER.dumps((self.func, None, (arg,), {}))),
                      f"{self.func}({arg!r})", stamp]
         if ids:
-            self._script(redis)(keys=keys, args=argv)
+            self._script(redis, keys, argv)
         return ids
 

@@ -10,25 +10,19 @@ import logging
 import time
 from typing import Any
 
+from peerline.delivery.redis_scripts import LuaScript
+
 log = logging.getLogger(__name__)
 
 _down_until = 0.0
 
 #: Count one event and keep the bucket two windows: one ``EVALSHA`` (a ``MULTI`` pipeline
-#: of ``INCR`` and ``EXPIRE`` cost a webhook ~400 Python calls in redis-py; this ~100).
-_COUNT = """
+#: of ``INCR`` and ``EXPIRE`` cost a webhook ~400 Python calls in redis-py; this ~200).
+_COUNT = LuaScript("""
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return count
-"""
-_scripts: dict[int, Any] = {}  # per Redis client: the script's SHA is cached there
-
-
-def _count_script(redis_client: Any) -> Any:
-    script = _scripts.get(id(redis_client))
-    if script is None or script.registered_client is not redis_client:
-        script = _scripts[id(redis_client)] = redis_client.register_script(_COUNT)
-    return script
+""")
 
 
 def allow(redis_client: Any, key: str, limit: int, window_s: int = 60) -> bool:
@@ -38,7 +32,7 @@ def allow(redis_client: Any, key: str, limit: int, window_s: int = 60) -> bool:
         return True
     bucket = f"peerline:rate:{key}:{int(time.time() // window_s)}"
     try:
-        count = _count_script(redis_client)(keys=[bucket], args=[window_s * 2])
+        count = _COUNT(redis_client, [bucket], [window_s * 2])
     except Exception:  # noqa: BLE001 - Redis down: let every text through
         _down_until = time.monotonic() + 2.0
         return True
