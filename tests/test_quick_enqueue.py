@@ -86,3 +86,19 @@ def test_a_webhooks_due_task_is_enqueued_without_rq_job_objects(phones, svc, mon
 def test_only_plain_names_go_into_the_script(bad):
     with pytest.raises(ValueError):
         QuickQueue(bad, RUN_TASK, timeout=1, result_ttl=1, failure_ttl=1)
+
+
+def test_timers_and_due_tasks_in_one_kick(svc):
+    """Scheduled hints go to RQ's scheduler (in one pipeline), due ones to the queue, in
+    either order."""
+    from datetime import timedelta
+
+    from rq.registry import ScheduledJobRegistry
+
+    now = svc.line.now()
+    later = now + timedelta(minutes=5)
+    assert svc.kicker.kick([(1, later), (2, now), (3, later), (4, now)])
+    queue = svc.queue()
+    assert [Job.fetch(i, connection=svc.redis()).args for i in queue.job_ids] == [(2,), (4,)]
+    scheduled = ScheduledJobRegistry(queue=queue).get_job_ids()
+    assert sorted(Job.fetch(i, connection=svc.redis()).args for i in scheduled) == [(1,), (3,)]
