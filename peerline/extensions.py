@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from peerline import embedded_redis
 from peerline.delivery.heartbeat import DeathWatch
+from peerline.delivery.quick_enqueue import QuickQueue
 from peerline.line import Line, TextFailed, utcnow
 from peerline.privacy.sealed import bind_vault
 from peerline.privacy.vault import PhoneVault
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "peerline"
 RUN_TASK = "workers.jobs.run_task"
 RUN_BATCH = "workers.jobs.run_batch"
+#: ``run_task`` jobs as ``Queue.enqueue(RUN_TASK, task_id, job_timeout=60, result_ttl=60,
+#: failure_ttl=3600)`` writes them, in one Redis command.
+RUN_TASK_QUEUE = QuickQueue(QUEUE_NAME, RUN_TASK, timeout=60, result_ttl=60, failure_ttl=3600)
 
 
 def make_engine(url: str) -> Engine:
@@ -107,23 +111,23 @@ class Kicker:
         if not force and time.monotonic() < self._down_until:
             return False
         try:
-            queue = self._services.queue()
             now = self._services.line.now()
             if together:  # first, on its own: a worker can start on it at once
-                queue.enqueue(RUN_BATCH, list(together), job_timeout=120, result_ttl=60,
-                              failure_ttl=3600)
-            # The rest in one round trip (a broadcast's time-out jobs: one a recipient).
-            with self._services.redis().pipeline() as pipe:
-                for task_id, not_before in tasks:
-                    if not_before > now:
+                self._services.queue().enqueue(RUN_BATCH, list(together), job_timeout=120,
+                                               result_ttl=60, failure_ttl=3600)
+            later = [(task_id, at) for task_id, at in tasks if at > now]
+            if later:  # timers (a broadcast's time-outs): RQ's scheduler, one round trip
+                queue = self._services.queue()
+                with self._services.redis().pipeline() as pipe:
+                    for task_id, not_before in later:
                         # RQ reads a naive datetime as server-local time; ours are UTC.
                         queue.enqueue_at(not_before.replace(tzinfo=UTC), RUN_TASK, task_id,
                                          job_timeout=60, result_ttl=60, failure_ttl=3600,
                                          pipeline=pipe)
-                    else:
-                        queue.enqueue(RUN_TASK, task_id, job_timeout=60, result_ttl=60,
-                                      failure_ttl=3600, pipeline=pipe)
-                pipe.execute()
+                    pipe.execute()
+            # Due now (a webhook's usual one or two): one Redis command, no Job objects.
+            RUN_TASK_QUEUE.enqueue(self._services.redis(),
+                                   [task_id for task_id, at in tasks if at <= now])
         except Exception as exc:  # noqa: BLE001 - Redis down: the sweeper recovers
             self._down_until = time.monotonic() + 2.0
             log.warning("enqueue failed (%s); the sweeper will pick the work up",

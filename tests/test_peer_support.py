@@ -320,12 +320,15 @@ def test_the_choice_row_read_once_a_transaction_stays_true(svc) -> None:  # noqa
     with svc.sessions.begin() as session:
         survivor = get_or_create_survivor(session, svc.line, SURV, "en")
         assert choice._row(session, survivor) is None
-        added = choice._add(session, survivor)
-        assert choice._row(session, survivor) is added
+        choice._open(session, svc.line, survivor, None)  # one INSERT, no flush
+        added = choice._row(session, survivor)
+        assert added is not None and added.asked_at == svc.line.now()
+        assert added not in session.new and session.get(PeerChoice, added.id) is added
+        added.answered_at = svc.line.now()  # a change to it is written as usual
     with svc.sessions.begin() as session:
         survivor = get_or_create_survivor(session, svc.line, SURV, "en")
         row = choice._row(session, survivor)
-        assert row is not None and row.id == added.id
+        assert row is not None and row.id == added.id and row.answered_at is not None
         forget(session, survivor)
         assert choice._row(session, survivor) is None
     with svc.sessions.begin() as session:
@@ -339,3 +342,23 @@ def test_the_choice_row_read_once_a_transaction_stays_true(svc) -> None:  # noqa
         assert choice._row(session, other) is None  # a new transaction reads again
     finally:
         session.close()
+
+
+def test_only_a_possible_answer_looks_for_a_feedback_question(phones, svc) -> None:  # noqa: ANN001
+    """The feedback question is looked up only for a text that could answer it (a digit
+    1-5): a survivor's ordinary first text costs no read of it."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def statement(*args) -> None:  # noqa: ANN002
+        seen.append(" ".join(args[2].split()))
+
+    event.listen(svc.engine, "before_cursor_execute", statement)
+    try:
+        phones.text(SURV, "hi, I need someone to talk to")
+        assert not any("FROM feedback" in s for s in seen)
+        phones.text(SURV2, "4")  # might answer a question: looked for (there is none)
+        assert any("FROM feedback" in s for s in seen)
+    finally:
+        event.remove(svc.engine, "before_cursor_execute", statement)

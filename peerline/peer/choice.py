@@ -12,12 +12,15 @@ and any other text is an ordinary message. Never asked in a crisis, never requir
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from peerline.line import Line
 from peerline.models import Conversation, ConversationStatus, PeerChoice, Survivor
+from peerline.models.attach import attached
 from peerline.peer import tags
 from peerline.text import pairing
 from peerline.text.texts import say
@@ -37,7 +40,7 @@ def _memo(session: Session) -> dict[str, PeerChoice | None]:
     """This transaction's answers of :func:`_row` (one text asks up to four times).
 
     Kept in ``session.info`` against the root transaction, so a later transaction of the
-    same session reads again; :func:`_add` and :func:`forget` keep it true in between.
+    same session reads again; :func:`_open` and :func:`forget` keep it true in between.
     """
     transaction = session.get_transaction()
     held = session.info.get(_MEMO)
@@ -55,11 +58,31 @@ def _row(session: Session, survivor: Survivor) -> PeerChoice | None:
     return memo[survivor.phone_hash]
 
 
-def _add(session: Session, survivor: Survivor) -> PeerChoice:
-    row = PeerChoice(phone_hash=survivor.phone_hash)
-    session.add(row)
-    _memo(session)[survivor.phone_hash] = row
-    return row
+def _open(session: Session, line: Line, survivor: Survivor,
+          conversation_id: int | None) -> None:
+    """Open the question (for ``conversation_id``, or for none), open until answered.
+
+    A survivor never asked gets their row by one prebuilt ``INSERT ... RETURNING id``
+    (no unit-of-work flush: a first text's commit had nothing else to write), attached as
+    the session's ORM object and kept in the memo; a twin's row inserted at the same
+    moment fails it on the unique phone hash, as a flush did (the webhook retries once).
+    """
+    row = _row(session, survivor)
+    now = line.now()
+    if row is not None:
+        row.asked_at, row.answered_at = now, None
+        row.asked_conversation_id = conversation_id
+        return
+    values: dict[str, Any] = {"phone_hash": survivor.phone_hash, "tag": None, "asked_at": now,
+                              "asked_conversation_id": conversation_id, "answered_at": None}
+    values["id"] = session.connection().execute(_insert_row(), values).scalar_one()
+    _memo(session)[survivor.phone_hash] = attached(session, PeerChoice, values)
+
+
+@cache
+def _insert_row() -> Any:
+    table = PeerChoice.__table__
+    return insert(table).returning(table.c.id)
 
 
 def forget(session: Session, phone_hash: str) -> None:
@@ -81,11 +104,7 @@ def ask(session: Session, line: Line, survivor: Survivor,
     options = tags.names(line, survivor.lang)
     if not options:
         return say("peer_no_tags", survivor.lang)
-    row = _row(session, survivor)
-    if row is None:
-        row = _add(session, survivor)
-    row.asked_at, row.answered_at = line.now(), None  # open until answered
-    row.asked_conversation_id = conversation.id if conversation is not None else None
+    _open(session, line, survivor, conversation.id if conversation is not None else None)
     listed = ", ".join(f"{n} {name}" for n, name in enumerate(options, start=1))
     return say("peer_question", survivor.lang, options=listed)
 
@@ -143,11 +162,7 @@ def call_question(session: Session, line: Line, survivor: Survivor,
     options = tags.names(line, lang)[:KEYPAD_MAX]
     if not options:
         return None
-    row = _row(session, survivor)
-    if row is None:
-        row = _add(session, survivor)
-    row.asked_at, row.answered_at = line.now(), None
-    row.asked_conversation_id = conversation.id
+    _open(session, line, survivor, conversation.id)
     return options
 
 

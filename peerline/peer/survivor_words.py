@@ -69,8 +69,8 @@ def before(session: Session, line: Line, survivor: Survivor,
         return None
     if word in applications.WORDS:
         return Answer([applications.start(session, line, survivor, line_number)])
-    pending = feedback.pending(session, line, survivor)
-    parsed = feedback.parse(body) if pending is not None else None
+    parsed = feedback.parse(body)  # pure: only a possible answer looks for a question
+    pending = feedback.pending(session, line, survivor) if parsed is not None else None
     if pending is not None and parsed is not None:
         return Answer([feedback.record(line, pending, *parsed, survivor.lang)],
                       kind="feedback")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
+from typing import Any
 
-from sqlalchemy import exists, select, union_all
+from sqlalchemy import bindparam, exists, select, union_all
 from sqlalchemy.orm import Session
 
 from peerline.line import Line
 from peerline.models import Survivor, Volunteer
+from peerline.models.attach import attached
 from peerline.models.upsert import insert_survivor
 
 
@@ -39,19 +42,33 @@ def survivor_for(session: Session, line: Line, number: str, lang: str,
     """:func:`get_or_create_survivor`, and whether this transaction created the row (then
     it has no conversations yet). A known survivor costs one statement, a new one two;
     ``known=False`` (a lookup in this transaction found no row) goes straight to the
-    insert, which still takes a twin's row if one was made since."""
+    insert, which still takes a twin's row if one was made since. Both are prebuilt Core
+    statements; the row becomes the session's ORM object (the one it holds, if any) by
+    :func:`peerline.models.attach.attached`."""
     phone_hash = line.vault.hash(number)
-    stmt = select(Survivor).where(Survivor.phone_hash == phone_hash).with_for_update()
-    survivor = session.scalar(stmt) if known else None
-    if survivor is not None:
-        return survivor, False
-    created = session.scalars(select(Survivor).from_statement(insert_survivor()), {
+    session.flush()  # as a query would (autoflush): Core statements below
+    connection = session.connection()
+    if known:
+        row = connection.execute(_locked_survivor(), {"phone_hash": phone_hash}
+                                 ).mappings().one_or_none()
+        if row is not None:
+            return attached(session, Survivor, row), False
+    row = connection.execute(insert_survivor(), {
         "phone_enc": line.vault.encrypt(number), "phone_hash": phone_hash, "lang": lang,
-        "opted_out": False, "created_at": line.now()}).one_or_none()
-    if created is not None:
-        return created, True  # a row this transaction inserted is locked by it
+        "opted_out": False, "created_at": line.now()}).mappings().one_or_none()
+    if row is not None:
+        return attached(session, Survivor, row), True  # locked by this transaction's insert
     # A twin created it at the same moment: wait for its lock and take the row.
+    stmt = select(Survivor).where(Survivor.phone_hash == phone_hash).with_for_update()
     return session.scalars(stmt.execution_options(populate_existing=True)).one(), False
+
+
+@cache
+def _locked_survivor() -> Any:
+    """``SELECT`` every survivor column ``WHERE phone_hash = :phone_hash FOR UPDATE``
+    (Core, built once: the row becomes the ORM object through ``attached``)."""
+    table = Survivor.__table__
+    return select(table).where(table.c.phone_hash == bindparam("phone_hash")).with_for_update()
 
 
 def is_opted_out(session: Session, to_hash: str) -> bool:

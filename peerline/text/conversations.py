@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, inspect, select, update
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from peerline.delivery import outbox
 from peerline.line import Line
-from peerline.models import Alert, Conversation, ConversationStatus, Message, Survivor
+from peerline.models import (
+    Alert,
+    Conversation,
+    ConversationStatus,
+    Message,
+    Survivor,
+    Volunteer,
+)
+from peerline.models.attach import attached, columns
 from peerline.peer import feedback
 from peerline.people import cooldown
 from peerline.text import pairing
@@ -33,38 +43,93 @@ def open_conversation(session: Session, survivor_id: int) -> Conversation | None
 def open_with_last_words(session: Session, survivor_id: int, sender_hash: str
                          ) -> tuple[Conversation | None, tuple[str, datetime] | None]:
     """:func:`open_conversation` and, in the same statement, the last stored words (body
-    and time) ``sender_hash`` texted in it, if any (what the crisis scan joins a text to)."""
-    def last(column: Any) -> Any:  # one level deep, so it correlates to the conversation
-        return (select(column).where(Message.conversation_id == Conversation.id,
-                                     Message.sender_hash == sender_hash,
-                                     Message.body.is_not(None))
-                .order_by(Message.id.desc()).limit(1).scalar_subquery())
+    and time) ``sender_hash`` texted in it, if any (what the crisis scan joins a text to).
 
-    row = session.execute(select(Conversation, last(Message.body), last(Message.created_at))
-        .where(Conversation.survivor_id == survivor_id, Conversation.status.in_(OPEN))
-        .options(joinedload(Conversation.volunteer))
-        .order_by(Conversation.id.desc()).limit(1)).first()
+    A prebuilt Core statement (the ORM query with its joined peer was a sixth of a live
+    text's Python); the conversation and its peer become the session's ORM objects
+    (:func:`peerline.models.attach.attached`: the ones it holds already, if any).
+    """
+    session.flush()  # as a query would (autoflush)
+    row = session.connection().execute(_open_with_last_words(), {
+        "survivor_id": survivor_id, "sender_hash": sender_hash}).mappings().first()
     if row is None:
         return None, None
-    return row[0], (row[1], row[2]) if row[1] is not None else None
+    conversation = attached(session, Conversation,
+                            {name: row[f"c_{name}"] for name in columns(Conversation)})
+    if "volunteer" not in inspect(conversation).dict:  # a relay needs the peer: loaded now
+        volunteer = (None if row["v_id"] is None else attached(
+            session, Volunteer, {name: row[f"v_{name}"] for name in columns(Volunteer)}))
+        set_committed_value(conversation, "volunteer", volunteer)
+    last = (row["last_body"], row["last_at"]) if row["last_body"] is not None else None
+    return conversation, last
+
+
+@cache
+def _open_with_last_words() -> Any:
+    """The statement of :func:`open_with_last_words` (``:survivor_id``, ``:sender_hash``)."""
+    conv, vol, msg = (Conversation.__table__, Volunteer.__table__, Message.__table__)
+    sender_hash = bindparam("sender_hash", type_=msg.c.sender_hash.type)
+
+    def last(column: Any) -> Any:  # one level deep, so it correlates to the conversation
+        return (select(column).where(msg.c.conversation_id == conv.c.id,
+                                     msg.c.sender_hash == sender_hash,
+                                     msg.c.body.is_not(None))
+                .order_by(msg.c.id.desc()).limit(1).scalar_subquery())
+
+    return (select(*[conv.c[name].label(f"c_{name}") for name in columns(Conversation)],
+                   *[vol.c[name].label(f"v_{name}") for name in columns(Volunteer)],
+                   last(msg.c.body).label("last_body"),
+                   last(msg.c.created_at).label("last_at"))
+            .select_from(conv.outerjoin(vol, vol.c.id == conv.c.volunteer_id))
+            .where(conv.c.survivor_id == bindparam("survivor_id"),
+                   conv.c.status.in_(OPEN))
+            .order_by(conv.c.id.desc()).limit(1))
 
 
 def start(session: Session, line: Line, survivor: Survivor, line_number: str,
           channel: str = "sms") -> Conversation:
-    """Queue a new conversation for a survivor and ask for pairing."""
+    """Queue a new conversation for a survivor and ask for pairing.
+
+    One prebuilt ``INSERT ... RETURNING id`` (not a unit-of-work flush); the conversation
+    is then the session's tracked object (:func:`peerline.models.attach.attached`), so
+    later changes to it are written as usual. A second open conversation for the
+    survivor is refused by the database (``IntegrityError``), as before.
+    """
     now = line.now()
-    conversation = Conversation(survivor_id=survivor.id, channel=channel,
-                                status=ConversationStatus.WAITING,
-                                priority=0, front=False, lang=survivor.lang,
-                                survivor_line=line_number, created_at=now, queued_at=now,
-                                last_survivor_at=now)
-    session.add(conversation)
-    session.flush()
+    row = {name: None for name in columns(Conversation)}
+    row.update(survivor_id=survivor.id, channel=channel, status=ConversationStatus.WAITING,
+               priority=0, front=False, lang=survivor.lang, survivor_line=line_number,
+               created_at=now, queued_at=now, last_survivor_at=now)
+    del row["id"]
+    session.flush()  # what is pending goes first, as in one flush (the survivor row)
+    row["id"] = session.connection().execute(_insert_conversation(), row).scalar_one()
+    conversation = attached(session, Conversation, row)
     started_here(session).add(conversation.id)
     log.info("event=conversation_started conversation=%s channel=%s lang=%s",
              conversation.id, channel, conversation.lang)
     pairing.request_pairing(session, line)
     return conversation
+
+
+@cache
+def _insert_conversation() -> Any:
+    """``INSERT INTO conversations (every column but id) ... RETURNING id``, built once."""
+    table = Conversation.__table__
+    return insert(table).returning(table.c.id)
+
+
+def stamp_survivor(session: Session, conversation: Conversation, at: datetime) -> None:
+    """``conversation.last_survivor_at = at``, written at once by one prebuilt ``UPDATE``
+    (a live text's only change to its conversation: no unit-of-work flush for it)."""
+    session.connection().execute(_stamp_survivor(), {"conversation_id": conversation.id, "at": at})
+    set_committed_value(conversation, "last_survivor_at", at)
+
+
+@cache
+def _stamp_survivor() -> Any:
+    table = Conversation.__table__
+    return (update(table).where(table.c.id == bindparam("conversation_id"))
+            .values(last_survivor_at=bindparam("at", type_=table.c.last_survivor_at.type)))
 
 
 def started_here(session: Session) -> set[int]:

@@ -222,11 +222,12 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
 
     new = conversation is None
     if new:
-        survivor.lang = lang_guess
+        if survivor.lang != lang_guess:  # (an equal value would still make it dirty)
+            survivor.lang = lang_guess
         conversation = conversations.start(session, line, survivor, line_number)
     assert conversation is not None
     if not new:  # start() stamped it
-        conversation.last_survivor_at = line.now()
+        conversations.stamp_survivor(session, conversation, line.now())
     relay_body = body
     if len(body) > MAX_BODY:
         relay_body = body[:MAX_BODY]

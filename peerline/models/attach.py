@@ -1,0 +1,45 @@
+"""A row read or written by a Core statement, as the ORM object a query would give.
+
+The ORM's per-statement work (a unit-of-work flush for one INSERT, a ``select(Model)``
+for one row) was most of the webhook's Python. Where later code changes the object, a
+Core statement does the round trip and :func:`attached` makes the object: the one the
+session holds already if any (never a second copy), else one built from every column
+with no history and attached, so a later change is flushed as an ``UPDATE``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any, TypeVar
+
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.base import instance_state
+from sqlalchemy.orm.util import identity_key
+
+T = TypeVar("T")
+
+
+@cache
+def columns(model: type) -> tuple[str, ...]:
+    """The model's attributes that are table columns (all of them, by key); a model with
+    a ``column_property`` or a renamed column is refused."""
+    names = tuple(attr.key for attr in inspect(model).column_attrs)
+    if {c.key for c in model.__table__.c} != set(names):  # type: ignore[attr-defined]
+        raise RuntimeError(f"{model.__name__}'s mapped attributes are not its table's columns")
+    return names
+
+
+def attached(session: Session, model: type[T], row: Mapping[str, Any]) -> T:
+    """The persistent ``model`` object for ``row`` (every column of the table, by key)."""
+    key = identity_key(model, row["id"])
+    held = session.identity_map.get(key)
+    if held is not None:
+        return held  # type: ignore[no-any-return]
+    mapper = inspect(model)
+    obj = mapper.class_manager.new_instance()  # as a query's loader makes it: no __init__,
+    instance_state(obj).dict.update({name: row[name] for name in columns(model)})  # no events
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
