@@ -9,8 +9,10 @@ one time-out between offers, lets two YESes both win, or costs a statement a rec
 
 from __future__ import annotations
 
+import os
 import threading
 
+import pytest
 from sqlalchemy import event, func, select, update
 
 from peerline.delivery import outbox
@@ -42,10 +44,9 @@ def _waiting(svc) -> list[int]:  # noqa: ANN001
             Conversation.status == "waiting").order_by(*pairing.queue_order())))
 
 
-def _live_lines(svc, volunteer_id: int) -> list[str]:  # noqa: ANN001
-    with svc.sessions() as session:
-        return list(session.scalars(select(Conversation.volunteer_line).where(
-            Conversation.volunteer_id == volunteer_id, Conversation.status == "active")))
+def _live_lines(session, volunteer_id: int) -> list[str]:  # noqa: ANN001
+    return list(session.scalars(select(Conversation.volunteer_line).where(
+        Conversation.volunteer_id == volunteer_id, Conversation.status == "active")))
 
 
 def _assert_within_capacity_and_masked(svc) -> None:  # noqa: ANN001
@@ -53,7 +54,7 @@ def _assert_within_capacity_and_masked(svc) -> None:  # noqa: ANN001
     conversation or offer a volunteer holds; each conversation offered once a volunteer."""
     with svc.sessions() as session:
         for volunteer in session.scalars(select(Volunteer)):
-            live = _live_lines(svc, volunteer.id)
+            live = _live_lines(session, volunteer.id)
             offered = session.scalars(select(Offer.line_number).where(
                 Offer.volunteer_id == volunteer.id, Offer.status == "pending")).all()
             assert len(live) + len(offered) <= pairing.effective_capacity(svc.line, volunteer)
@@ -277,7 +278,14 @@ def _statements_of_a_pass(svc) -> int:  # noqa: ANN001
 
 def test_a_broadcast_costs_the_same_statements_for_two_or_seven_volunteers(phones, svc, clock):
     """The pass's statements do not grow with the recipients (they did: about a dozen
-    each, the offer, its text, its tasks, the volunteer's lock, load and line numbers)."""
+    each, the offer, its text, its tasks, the volunteer's lock, load and line numbers).
+    PostgreSQL only: on SQLite, SQLAlchemy inserts rows whose keys it must return one
+    statement a row (no ordered multi-row RETURNING there), so the count grows there."""
+    if svc.engine.dialect.name != "postgresql":
+        reason = "statement count holds on PostgreSQL (production); SQLite inserts row by row"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
     ids = [add_volunteer(svc, f"Peer {i}", f"+1555011{i:04d}", capacity=2) for i in range(7)]
     phones.text(SURVIVORS[0], CRISIS)
     phones.work()  # nobody on shift
