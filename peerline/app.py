@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask import Flask
+from flask import Flask, redirect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from peerline import config as settings
@@ -77,4 +77,6 @@ def _register_blueprints(app: Flask) -> None:
         # gateway. With Twilio their routes are never registered (every URL is a 404).
         app.register_blueprint(simulator_bp)
         app.register_blueprint(call_simulator_bp)
+    home = "/simulator" if app.config["PEERLINE_GATEWAY"] == "local" else "/dashboard"
+    app.add_url_rule("/", "home", lambda: redirect(home))
 

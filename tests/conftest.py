@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 
@@ -85,6 +86,7 @@ def service_urls() -> Iterator[dict[str, str]]:
     from peerline import embedded_redis
 
     embedded_redis.stop_all()
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _wipe(app) -> None:  # noqa: ANN001

@@ -200,10 +200,15 @@ def test_the_simulator_does_not_exist_on_the_twilio_gateway(settings, clock):
         # Not merely guarded: the routes do not exist (see test_config for every rule).
         assert not [r.rule for r in twilio_app.url_map.iter_rules()
                     if r.rule.startswith("/simulator")]
-        # The real webhook still stands, signature-checked.
+        # The real webhook still stands, signature-checked; the front page is the dashboard.
         assert client.post("/sms/inbound", data={"Body": "x"}).status_code == 403
+        assert client.get("/").headers["Location"] == "/dashboard"
     finally:
         twilio_app.extensions["peerline"].engine.dispose()
+
+
+def test_the_front_page_of_the_local_line_is_the_simulator(app):
+    assert app.test_client().get("/").headers["Location"] == "/simulator"
 
 
 def test_the_signature_uses_localhost_without_a_public_base_url(settings, clock):
