@@ -67,21 +67,25 @@ def start(session: Session, line: Line, call: Call) -> str | None:
     caller ID that it signed up."""
     if not open_now(session, line):
         return None
-    if pin_lock.locked(session, line, call):  # too many wrong PINs lately: the menu
-        call.stage, call.tries = CallStage.MENU, 0
-        return scripts.told_then_menu("group_pin_locked", call.lang, call.id)
+    # A locked number gets the prompt too: its own sign-up's PIN still works (pin_lock).
     call.stage, call.tries = CallStage.GROUP_PIN, 0
     return scripts.pin(call.id, None)
 
 
-def _find(session: Session, line: Line, call: Call, keyed: str
+def _find(session: Session, line: Line, call: Call, keyed: str, own_only: bool = False
           ) -> tuple[GroupSession, Meeting, GroupSignup] | None:
-    """The open meeting and sign-up the keyed PIN belongs to (the caller's own first)."""
+    """The open meeting and sign-up the keyed PIN belongs to; with ``own_only`` (the
+    calling number is locked) only a sign-up made from the calling number."""
     for group, meeting in open_now(session, line):
         hashed = pin_hash(line, group.id, meeting.occurs_on, keyed)
-        signup = session.scalar(select(GroupSignup).where(
+        stmt = select(GroupSignup).where(
             GroupSignup.group_id == group.id, GroupSignup.occurs_on == meeting.occurs_on,
-            GroupSignup.pin_hash == hashed, GroupSignup.status == SignupStatus.ACTIVE))
+            GroupSignup.pin_hash == hashed, GroupSignup.status == SignupStatus.ACTIVE)
+        if own_only:
+            if not call.from_hash:
+                return None
+            stmt = stmt.where(GroupSignup.phone_hash == call.from_hash)
+        signup = session.scalar(stmt)
         if signup is not None:
             return group, meeting, signup
     return None
@@ -92,11 +96,10 @@ def check_pin(session: Session, line: Line, *, call_id: int, sid: str, digits: s
     call = get_call(session, call_id, sid)
     if call.stage != CallStage.GROUP_PIN:
         return resume(session, line, call)
-    if pin_lock.locked(session, line, call):  # locked meanwhile (another call): not even
-        call.stage, call.tries = CallStage.MENU, 0  # the right PIN
-        return scripts.told_then_menu("group_pin_locked", call.lang, call.id)
+    # Locked (faked or not, this call or another): only the number's own sign-up's PIN.
+    own_only = pin_lock.locked(session, line, call)
     keyed = digits.strip()
-    found = _find(session, line, call, keyed) if keyed.isdigit() else None
+    found = _find(session, line, call, keyed, own_only) if keyed.isdigit() else None
     if found is None:
         call.tries += 1
         now_locked = bool(keyed) and pin_lock.failed(session, line, call)

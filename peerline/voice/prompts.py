@@ -334,14 +334,6 @@ GROUP_SPOKEN: dict[str, dict[str, str]] = {
               "escribir a este número para hablar con un par. Si estás en peligro, llama o "
               "escribe al 988. Adiós.",
     },
-    "group_pin_locked": {
-        "en": "Sorry, joining a group from this phone is paused for a while after several "
-              "PINs that didn't match. Text GROUPS to this number to see your sign-ups and "
-              "PIN, or stay on the line for the menu.",
-        "es": "Lo sentimos, unirse a un grupo desde este teléfono está en pausa un rato "
-              "después de varios PIN que no coincidieron. Escribe GROUPS a este número "
-              "para ver tus inscripciones y tu PIN, o quédate en la línea para el menú.",
-    },
     "group_star": {
         "en": "Press 1 to talk one-to-one with a peer volunteer. Press 9 for the 988 crisis "
               "line. Press any other key, or wait, to go back to the group.",
