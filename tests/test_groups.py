@@ -703,7 +703,7 @@ def test_a_lost_call_ended_callback_frees_the_seat_for_its_own_sign_up_only(phon
     assert joins(again, pin).has("Conference")  # her own sign-up takes the seat over
     phones.work()
     [twiml] = updates_for(phones, owner.sid)  # the old call, if still there, is told
-    assert "another phone" in twiml and "988" in twiml and "<Hangup" in twiml
+    assert "a new call" in twiml and "988" in twiml and "<Hangup" in twiml
     assert updates_for(phones, again.sid) == []
     with svc.sessions() as session:
         seated = list(session.scalars(select(Call.sid).where(
@@ -752,7 +752,7 @@ def test_a_taken_over_seat_is_ended_through_the_rest_api(twilio_settings, fake, 
     assert joins(second, pin).has("Conference")
     phones.work()
     [call] = [c for c in fake.calls if c["sid"] == first.sid]
-    assert "another phone" in call["twiml"] and "<Hangup" in call["twiml"]
+    assert "a new call" in call["twiml"] and "<Hangup" in call["twiml"]
     clock.advance(grace + 1)  # the second call is gone too, unknown to Twilio now: 404
     third = group_caller(phones)
     assert joins(third, pin).has("Conference")
@@ -798,3 +798,30 @@ def test_a_faked_caller_id_guessing_pins_never_locks_the_real_owner_out(phones, 
     assert joins(real, pin).has("Conference")
     # SURV2 is not touched by any of it.
     assert joins(group_caller(phones, SURV2), pin2).has("Conference")
+
+
+def test_a_pin_from_another_phone_never_takes_a_silent_listeners_seat(phones, svc, clock):
+    """A muted group's listener makes no conference events: her seat looks "silent" after
+    ``PEERLINE_GROUP_SEAT_GRACE_S`` though she is there. The takeover meant for a lost
+    call-ended callback let anyone holding her PIN (passed on, read off her phone,
+    guessed) from another phone end her call and listen in her place, and then hold the
+    seat against her. A seat is taken over only by a call from the number that holds it
+    (her call back after a drop); any other phone is told the PIN is in use."""
+    pin = signed_up(phones, svc)  # a muted group
+    grace = svc.line.setting("PEERLINE_GROUP_SEAT_GRACE_S")
+    owner = group_caller(phones)
+    assert joins(owner, pin).has("Conference")
+    conference_event(phones, owner, "participant-join")
+    clock.advance(grace * 5)  # she listens, muted: no events at all
+    for number in ("+15550199398", SURV2, "Anonymous"):
+        told = joins(group_caller(phones, number), pin)
+        assert "already in use" in told.said and not told.has("Conference"), number
+    phones.work()
+    assert updates_for(phones, owner.sid) == []  # her call is left alone
+    with svc.sessions() as session:
+        seated = list(session.scalars(select(Call.sid).where(
+            Call.stage.in_(("group", "group_star")))))
+    assert seated == [owner.sid]
+    # Her own number after a drop whose callback was lost: the seat is taken over.
+    back = group_caller(phones)
+    assert joins(back, pin).has("Conference")

@@ -11,8 +11,9 @@ ordinary menu).
 
 A sign-up's PIN seats one call at a time. The seat frees when the line hears the call
 ended; since that callback can be lost for good, a seat whose call showed no sign of life
-for ``PEERLINE_GROUP_SEAT_GRACE_S`` may be taken over by the same sign-up (the old call is
-ended by REST, :func:`peerline.groups.conference.take_over`); never by another sign-up.
+for ``PEERLINE_GROUP_SEAT_GRACE_S`` may be taken over by the same sign-up calling from the
+same number (the old call is ended by REST, :func:`peerline.groups.conference.take_over`);
+never by another sign-up, nor by the PIN from another phone (a muted listener is silent).
 """
 
 from __future__ import annotations
@@ -134,6 +135,18 @@ def _silent(line: Line, call: Call) -> bool:
     return line.now() - seen >= grace
 
 
+def _may_take_over(line: Line, call: Call, seat: Call) -> bool:
+    """True when ``call`` may take over ``seat`` (the same sign-up's): silent past the
+    grace *and* from the number that holds it (not withheld).
+
+    Silence is no proof the seat is empty: a muted listener makes no conference events at
+    all. So only the seat's own number (a call back after a drop whose callback was lost)
+    takes it over; a PIN keyed from any other phone (passed on, read off her phone,
+    guessed) never ends a survivor's call to listen in her place."""
+    return (_silent(line, seat) and call.from_hash is not None
+            and seat.from_hash == call.from_hash)
+
+
 def _admit(session: Session, line: Line, call: Call, group: GroupSession,
            meeting: Meeting, signup: GroupSignup) -> str:
     """Into the conference, or told why not (locked, late, full) and the menu."""
@@ -159,14 +172,14 @@ def _admit(session: Session, line: Line, call: Call, group: GroupSession,
         refusal = "group_locked"
     elif now >= meeting.join_until:
         refusal = "group_late"
-    elif any(not _silent(line, c) for c in held):
+    elif any(not _may_take_over(line, call, c) for c in held):
         refusal = "group_pin_in_use"  # one phone per sign-up: a shared PIN seats nobody
     elif len(seats) - len(held) >= group.capacity:  # only its own seat is taken over
         refusal = "group_full"
     if refusal is not None:  # told why, then the ordinary menu: never a dead end
         call.stage, call.tries = CallStage.MENU, 0
         return scripts.told_then_menu(refusal, lang, call.id)
-    for old in held:  # silent past the grace: its call-ended callback was probably lost
+    for old in held:  # silent past the grace, same number: its call-ended callback was lost
         conference.take_over(session, line, row, old)
     call.stage, call.group_meeting_id, call.group_signup_id = CallStage.GROUP, row.id, signup.id
     call.group_seen_at = now
