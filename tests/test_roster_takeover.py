@@ -1,0 +1,73 @@
+"""`roster add` over a phone the roster already keeps inactive: a former volunteer's row
+or an approval still waiting for the phone (attack review of 2026-12-05).
+
+A phone number can change hands (carriers recycle them) and a coordinator adding a
+number vouches for the person in front of them, not for whoever held it before: nothing
+of a former volunteer's (shifts, groups they led, tags, caps, survivors who asked for
+them with ``SAME``) may come back to the new holder."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from peerline.models import Conversation, Shift, Volunteer
+from peerline.scheduling import shifts
+
+from .test_groups import schedule
+from .test_text_line import ALEX, SURV, add_volunteer
+from .test_voice_ivr import PIN, pin_call, set_pin
+
+NEW_PIN = "1357"
+
+
+def _holder(svc) -> Volunteer:
+    """The active roster row for ALEX's phone."""
+    with svc.sessions() as session:
+        return session.scalar(select(Volunteer).where(
+            Volunteer.phone_hash == svc.line.vault.hash(ALEX), Volunteer.active.is_(True)))
+
+
+def test_roster_add_over_a_former_volunteer_revives_none_of_their_ties(app, phones, svc):
+    """Alex led a group, held a weekly shift, had lived-experience tags and caps, and
+    talked with SURV; Alex leaves the roster. The number is added again for "Bo": Bo
+    starts blank (no shift, no group to lead, no tags, no caps), and SURV asking for
+    the same peer again is never routed to Bo. Alex's history stays on Alex's row."""
+    alex = add_volunteer(svc, "Alex", ALEX)
+    set_pin(svc, ALEX, PIN)
+    schedule(svc, in_minutes=5)  # a group led by Alex, open now
+    with svc.sessions.begin() as session:
+        person = session.get(Volunteer, alex)
+        person.tags, person.cap_per_shift = "loss", 1
+        shifts.add_for_phone(session, svc.line, "test", ALEX,
+                             shifts.parse_when(svc.line, day="mon", on_date=None,
+                                               start="09:00", end="13:00"))
+    phones.pair(ALEX, SURV)
+    phones.text(SURV, "#END")
+    phones.work()
+    runner = app.test_cli_runner()
+    gone = runner.invoke(args=["roster", "deactivate", str(alex)])
+    assert gone.exit_code == 0, gone.output
+    back = runner.invoke(args=["roster", "add", "--name", "Bo", "--phone", ALEX,
+                               "--pin", NEW_PIN])
+    assert back.exit_code == 0, back.output
+    bo = _holder(svc)
+    assert bo is not None and bo.name == "Bo"
+    assert (bo.tags, bo.cap_per_shift, bo.cap_per_week) == ("", None, None)
+    with svc.sessions() as session:
+        assert shifts.list_shifts(session, bo.id) == []
+        assert session.scalars(select(Shift.volunteer_id)).all() == [alex]  # Alex's
+        assert session.get(Volunteer, alex).name == "Alex"
+    # Bo calls with the new PIN: no group of Alex's to lead (its survivors' voices).
+    leg, menu, call_id = pin_call(phones, ALEX, NEW_PIN)
+    assert "lead your group" not in menu.said
+    # SURV comes back and asks for the same peer: never Bo.
+    phones.text(SURV, "hello again")
+    phones.text(SURV, "SAME")
+    with svc.sessions() as session:
+        same = session.scalar(select(Conversation.same_peer_id).order_by(
+            Conversation.id.desc()).limit(1))
+    assert same != bo.id
+    # The old PIN is gone with the old row.
+    with svc.sessions() as session:
+        assert session.get(Volunteer, alex).pin_hash is None
+
