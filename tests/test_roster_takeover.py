@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from peerline.models import Conversation, Shift, Volunteer
+from peerline.people import roster
 from peerline.scheduling import shifts
 
 from .test_groups import schedule
@@ -71,3 +72,24 @@ def test_roster_add_over_a_former_volunteer_revives_none_of_their_ties(app, phon
     with svc.sessions() as session:
         assert session.get(Volunteer, alex).pin_hash is None
 
+
+
+def test_roster_add_refuses_a_number_in_a_live_survivor_conversation(app, phones, svc):
+    """Approval is refused while the applicant is in a conversation as a survivor; a
+    coordinator's `roster add` of that number was not: the survivor's next words became
+    volunteer commands (never reaching the peer talking with them)."""
+    add_volunteer(svc, "Sam", "+15550100002")
+    phones.pair("+15550100002", SURV)
+    added = app.test_cli_runner().invoke(args=["roster", "add", "--name", "Pat",
+                                               "--phone", SURV])
+    assert added.exit_code != 0 and "conversation" in added.output, added.output
+    with svc.sessions() as session:
+        assert session.scalar(select(Volunteer.id).where(
+            Volunteer.phone_hash == svc.line.vault.hash(SURV))) is None
+    phones.text(SURV, "are you still there?")
+    phones.work()
+    assert phones.bodies("+15550100002")[-1].endswith("are you still there?")
+    # Once the conversation is over, the number may be added.
+    phones.text(SURV, "#END")
+    with svc.sessions.begin() as session:
+        roster.add_volunteer(session, svc.line, "Pat", SURV, take_over=True)

@@ -14,6 +14,7 @@ from peerline.models import (
     Conversation,
     ConversationStatus,
     OfferStatus,
+    Survivor,
     Volunteer,
 )
 from peerline.people import pins, wellbeing
@@ -52,7 +53,10 @@ def add_volunteer(session: Session, line: Line, name: str, phone: str, languages
       loses the number and PIN) and a fresh row is added. Numbers change hands, and the
       coordinator vouches for the person adding it now: none of the former volunteer's
       shifts, groups, tags, caps or survivors asking for them (``SAME``) may pass to the
-      new holder."""
+      new holder.
+
+    A number waiting or talking as a survivor right now is refused (its next words
+    would become volunteer commands)."""
     number = normalise(phone)
     if not name.strip():
         raise RosterError("a name is needed")
@@ -66,6 +70,9 @@ def add_volunteer(session: Session, line: Line, name: str, phone: str, languages
     if number in line.numbers:
         raise RosterError("that is one of the line's own numbers")
     phone_hash = line.vault.hash(number)
+    if in_survivor_conversation(session, phone_hash):
+        raise RosterError("that number is in a conversation as a survivor right now; "
+                          "add it once the conversation is over")
     kept = session.scalar(select(Volunteer).where(Volunteer.phone_hash == phone_hash)
                           .with_for_update())
     if kept is not None:
@@ -86,6 +93,16 @@ def add_volunteer(session: Session, line: Line, name: str, phone: str, languages
     session.add(volunteer)
     session.flush()
     return volunteer
+
+
+def in_survivor_conversation(session: Session, phone_hash: str) -> bool:
+    """True while the phone with this keyed hash waits or talks as a survivor: on the
+    roster, its next words would be volunteer commands, never reaching its peer (an
+    approval waits for the same reason)."""
+    return session.scalar(select(Conversation.id).join(
+        Survivor, Survivor.id == Conversation.survivor_id).where(
+        Survivor.phone_hash == phone_hash, Conversation.status.in_(conversations.OPEN))
+        .limit(1)) is not None
 
 
 def awaiting_confirmation(session: Session, volunteer: Volunteer) -> bool:
