@@ -45,6 +45,7 @@ def test_roster_add_over_a_former_volunteer_revives_none_of_their_ties(app, phon
     phones.pair(ALEX, SURV)
     phones.text(SURV, "#END")
     phones.work()
+    phones.text(ALEX, "STOP")  # the carrier blocks the line's texts to this number now
     runner = app.test_cli_runner()
     gone = runner.invoke(args=["roster", "deactivate", str(alex)])
     assert gone.exit_code == 0, gone.output
@@ -54,6 +55,7 @@ def test_roster_add_over_a_former_volunteer_revives_none_of_their_ties(app, phon
     bo = _holder(svc)
     assert bo is not None and bo.name == "Bo"
     assert (bo.tags, bo.cap_per_shift, bo.cap_per_week) == ("", None, None)
+    assert bo.opted_out  # the number's STOP holds for its new row (START lifts it)
     with svc.sessions() as session:
         assert shifts.list_shifts(session, bo.id) == []
         assert session.scalars(select(Shift.volunteer_id)).all() == [alex]  # Alex's

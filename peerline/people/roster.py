@@ -80,13 +80,16 @@ def add_volunteer(session: Session, line: Line, name: str, phone: str, languages
             raise RosterError("a volunteer with that phone is already on the roster")
         if awaiting_confirmation(session, kept):
             return _take_over(session, line, kept, name, languages, capacity, pin)
+        stopped = kept.opted_out  # a STOP belongs to the number, not to the person
         _retire(line, kept)
         session.flush()  # the number is free for the new row
+    else:
+        stopped = False
     volunteer = Volunteer(name=name.strip(), phone_enc=line.vault.encrypt(number),
                           phone_hash=phone_hash, languages=parse_languages(languages),
                           capacity=capacity or line.setting("PEERLINE_DEFAULT_CAPACITY"),
                           active=True, on_shift=False, on_call=False, missed_offers=0,
-                          opted_out=False, pin_failures=0, code_failures=0,
+                          opted_out=stopped, pin_failures=0, code_failures=0,
                           created_at=line.now())
     if pin is not None:
         pins.set_pin(line, volunteer, pin)
