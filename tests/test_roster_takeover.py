@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from peerline.models import Conversation, Shift, Volunteer
+from peerline.models import Application, Conversation, Shift, Survivor, Volunteer
 from peerline.people import roster
 from peerline.scheduling import shifts
 
+from .dashboard_helpers import signed_in
 from .test_groups import schedule
+from .test_peer_admin import APPLICANT, apply_by_text, approve_on_dashboard, texted_code
 from .test_text_line import ALEX, SURV, add_volunteer
 from .test_voice_ivr import PIN, pin_call, set_pin
 
@@ -95,3 +97,40 @@ def test_roster_add_refuses_a_number_in_a_live_survivor_conversation(app, phones
     phones.text(SURV, "#END")
     with svc.sessions.begin() as session:
         roster.add_volunteer(session, svc.line, "Pat", SURV, take_over=True)
+
+
+def test_an_approval_sent_back_by_its_code_lock_is_closed_by_roster_add(app, phones, svc):
+    """An approval sent back to the coordinators by its code lock keeps its roster row.
+    `roster add` put that row on the roster but left the application open, so once the
+    volunteer later left the roster, the phone's quick exit (or retention) took the
+    application for a never-confirmed one and deleted the volunteer's row, history and
+    all, or rather failed on it: the quick exit hit a foreign-key error, was spooled
+    and never ran, so the phone's words were never erased."""
+    apply_by_text(phones)
+    client = signed_in(app, svc, "coordinator", "coord@example.org")
+    approve_on_dashboard(client, svc, phones)
+    code = texted_code(phones)
+    for wrong in [c for c in (f"{n:04d}" for n in range(10)) if c != code][:5]:
+        phones.text(APPLICANT, f"VOLUNTEER {wrong}")
+    with svc.sessions() as session:
+        assert session.scalar(select(Application.status)) == "submitted"  # sent back
+    runner = app.test_cli_runner()
+    added = runner.invoke(args=["roster", "add", "--name", "Jordan", "--phone", APPLICANT])
+    assert added.exit_code == 0, added.output
+    with svc.sessions() as session:
+        assert session.scalar(select(Application.status)) == "approved"
+        vid = session.scalar(select(Volunteer.id))
+    phones.pair(APPLICANT, SURV)  # Jordan's history
+    phones.text(SURV, "#END")
+    assert runner.invoke(args=["roster", "deactivate", str(vid)]).exit_code == 0
+    response = phones.text(APPLICANT, "#ERASE")  # now texting as anyone does
+    assert response.status_code == 200
+    phones.work()
+    with svc.sessions() as session:
+        # The quick exit ran (it used to fail on the row's history and be spooled,
+        # again and again: the phone's words were never erased).
+        erased = session.scalar(select(Survivor.erased_at).where(
+            Survivor.phone_hash == svc.line.vault.hash(APPLICANT)))
+        assert erased is not None
+        assert session.get(Volunteer, vid) is not None  # Jordan's history stays
+        assert session.scalar(select(Conversation.volunteer_id)) == vid
