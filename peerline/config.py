@@ -117,7 +117,8 @@ _SETTINGS: dict[str, tuple[Any, type]] = {
     "PEERLINE_GROUP_PIN_WINDOW_S": (3600, int),
     "PEERLINE_GROUP_PIN_LOCK_S": (3600, int),
     # A seat whose call shows no sign of life this long may be taken over by the same
-    # sign-up (its call-ended callback may have been lost): peerline/groups/calls.py.
+    # sign-up from the same number (its call-ended callback may have been lost):
+    # peerline/groups/calls.py.
     "PEERLINE_GROUP_SEAT_GRACE_S": (120, int),
     "PEERLINE_COOKIE_SECURE": ("", str),  # "" = Secure when PUBLIC_BASE_URL is https
     # The shift schedule (peerline/scheduling): local times are in this zone.

@@ -26,7 +26,7 @@ from peerline.models import (
 
 from .dashboard_helpers import post, signed_in
 from .helpers import LINE, LINE2
-from .test_text_line import ALEX, SAM, add_volunteer
+from .test_text_line import ALEX, ONCALL, SAM, add_volunteer
 from .test_voice import Leg, Survivor, rings_to, updates_for, volunteers_on
 from .test_voice_ivr import PIN, pin_call, set_pin
 from .test_voice_simulator import hook
@@ -611,34 +611,34 @@ def test_a_faked_caller_id_removed_never_locks_out_the_real_owner_of_the_number(
 
 def test_pin_guessing_is_locked_across_calls(phones, svc, clock):
     pin = signed_up(phones, svc)
+    pin2 = pin_of(reply(phones, SURV2, "JOIN 1"))  # a PIN the guesser would like to hit
     svc.line.settings["PEERLINE_GROUP_PIN_LOCK_S"] = 600
-    wrong = "000000" if pin != "000000" else "111111"
-    early = group_caller(phones)  # a call open before the lock, PIN not keyed yet
-    first = group_caller(phones)
+    wrong = next(p for p in ("000000", "111111", "222222") if p not in (pin, pin2))
+    early = group_caller(phones, SURV3)  # a call open before the lock, PIN not keyed yet
+    first = group_caller(phones, SURV3)
     for _ in range(2):
         assert "didn't match" in joins(first, wrong).said
     assert joins(first, wrong).has("Hangup")  # three on this call: goodbye
-    second = group_caller(phones)  # hang up and call again: the count goes on
+    second = group_caller(phones, SURV3)  # hang up and call again: the count goes on
     assert "didn't match" in joins(second, wrong).said  # 4th wrong PIN
     locked = joins(second, wrong)  # 5th (PEERLINE_GROUP_PIN_MAX_FAILURES): locked
     assert locked.has("Hangup") and not locked.has("Conference")
-    third = Survivor(phones, SURV)
-    assert "press 7" in third.call().said
-    paused = third.choose("7")
-    assert "paused" in paused.said and not paused.has("Conference")
-    assert paused.one("Gather").get("action") == f"/voice/menu?call={third.call_id}"
-    told = joins(early, pin)  # even the right PIN, on a call opened before the lock
-    assert "paused" in told.said and not told.has("Conference")
+    # Locked: a PIN right for a sign-up not made from this number is refused like a
+    # wrong one, on a call opened before the lock too, and ends the call at once.
+    told = joins(early, pin2)
+    assert told.has("Hangup") and not told.has("Conference")
+    told = joins(group_caller(phones, SURV3), pin)
+    assert told.has("Hangup") and not told.has("Conference")
     # Another phone is not locked; the lock ends after PEERLINE_GROUP_PIN_LOCK_S.
     other_phone = group_caller(phones, SURV2)
     assert joins(other_phone, pin).has("Conference")
     other_phone.status("completed")  # one phone per PIN at a time
     clock.advance(601)
-    assert joins(group_caller(phones), pin).has("Conference")
+    assert joins(group_caller(phones, SURV3), pin).has("Conference")
     with svc.sessions() as session:
         rows = list(session.scalars(select(GroupPinFailures)))
-    assert len(rows) == 1 and rows[0].phone_hash != svc.line.vault.hash(SURV)
-    assert SURV not in rows[0].phone_hash
+    assert len(rows) == 1 and rows[0].phone_hash != svc.line.vault.hash(SURV3)
+    assert SURV3 not in rows[0].phone_hash
 
 
 def test_withheld_callers_keep_the_per_call_limit_and_never_lock_each_other_out(
@@ -703,7 +703,7 @@ def test_a_lost_call_ended_callback_frees_the_seat_for_its_own_sign_up_only(phon
     assert joins(again, pin).has("Conference")  # her own sign-up takes the seat over
     phones.work()
     [twiml] = updates_for(phones, owner.sid)  # the old call, if still there, is told
-    assert "another phone" in twiml and "988" in twiml and "<Hangup" in twiml
+    assert "a new call" in twiml and "988" in twiml and "<Hangup" in twiml
     assert updates_for(phones, again.sid) == []
     with svc.sessions() as session:
         seated = list(session.scalars(select(Call.sid).where(
@@ -752,7 +752,7 @@ def test_a_taken_over_seat_is_ended_through_the_rest_api(twilio_settings, fake, 
     assert joins(second, pin).has("Conference")
     phones.work()
     [call] = [c for c in fake.calls if c["sid"] == first.sid]
-    assert "another phone" in call["twiml"] and "<Hangup" in call["twiml"]
+    assert "a new call" in call["twiml"] and "<Hangup" in call["twiml"]
     clock.advance(grace + 1)  # the second call is gone too, unknown to Twilio now: 404
     third = group_caller(phones)
     assert joins(third, pin).has("Conference")
@@ -765,3 +765,63 @@ def test_a_taken_over_seat_is_ended_through_the_rest_api(twilio_settings, fake, 
     assert [(kind, target) for kind, target, _ in actions] == [("takeover", ids[0]),
                                                                ("takeover", ids[1])]
     assert all(done is not None for _, _, done in actions)
+
+
+def test_a_faked_caller_id_guessing_pins_never_locks_the_real_owner_out(phones, svc):
+    """The group PIN lock is counted per calling number, and caller ID can be faked:
+    someone showing SURV's number and keying wrong PINs used to pause SURV's own joining
+    for an hour. Now a locked number still joins with the PIN of the sign-up made from
+    it (the one thing the faker does not know); any other PIN keyed from it, even one
+    right for another sign-up, counts as wrong and ends the call at once (one guess a
+    call, at one PIN), and the on-call hears of the lock."""
+    pin = signed_up(phones, svc)
+    pin2 = pin_of(reply(phones, SURV2, "JOIN 1"))
+    wrong = next(p for p in ("000000", "111111", "222222") if p not in (pin, pin2))
+    max_failures = svc.line.setting("PEERLINE_GROUP_PIN_MAX_FAILURES")
+    faker, failures = group_caller(phones), 0  # shows SURV's number
+    while failures < max_failures:
+        told = joins(faker, wrong)
+        failures += 1
+        if told.has("Hangup") and failures < max_failures:
+            faker = group_caller(phones)
+    assert told.has("Hangup") and not told.has("Conference")  # locked now
+    phones.work()
+    alert = [b for b in phones.bodies(ONCALL) if "group" in b.lower()]
+    assert len(alert) == 1 and SURV not in alert[0] and pin not in alert[0]
+    # The lock holds for guessing: another sign-up's right PIN from this number is a
+    # wrong one (no hint that it exists), and one wrong PIN ends the call.
+    guesser = group_caller(phones)
+    told = joins(guesser, pin2)
+    assert told.has("Hangup") and not told.has("Conference")
+    # The real SURV, from her own phone with the PIN texted to it: in.
+    real = group_caller(phones)
+    assert joins(real, pin).has("Conference")
+    # SURV2 is not touched by any of it.
+    assert joins(group_caller(phones, SURV2), pin2).has("Conference")
+
+
+def test_a_pin_from_another_phone_never_takes_a_silent_listeners_seat(phones, svc, clock):
+    """A muted group's listener makes no conference events: her seat looks "silent" after
+    ``PEERLINE_GROUP_SEAT_GRACE_S`` though she is there. The takeover meant for a lost
+    call-ended callback let anyone holding her PIN (passed on, read off her phone,
+    guessed) from another phone end her call and listen in her place, and then hold the
+    seat against her. A seat is taken over only by a call from the number that holds it
+    (her call back after a drop); any other phone is told the PIN is in use."""
+    pin = signed_up(phones, svc)  # a muted group
+    grace = svc.line.setting("PEERLINE_GROUP_SEAT_GRACE_S")
+    owner = group_caller(phones)
+    assert joins(owner, pin).has("Conference")
+    conference_event(phones, owner, "participant-join")
+    clock.advance(grace * 5)  # she listens, muted: no events at all
+    for number in ("+15550199398", SURV2, "Anonymous"):
+        told = joins(group_caller(phones, number), pin)
+        assert "already in use" in told.said and not told.has("Conference"), number
+    phones.work()
+    assert updates_for(phones, owner.sid) == []  # her call is left alone
+    with svc.sessions() as session:
+        seated = list(session.scalars(select(Call.sid).where(
+            Call.stage.in_(("group", "group_star")))))
+    assert seated == [owner.sid]
+    # Her own number after a drop whose callback was lost: the seat is taken over.
+    back = group_caller(phones)
+    assert joins(back, pin).has("Conference")

@@ -191,7 +191,9 @@ def test_a_lapsed_or_waiting_approval_can_be_declined(app, phones, svc, clock):
 def test_roster_add_takes_over_a_waiting_approval_and_a_former_volunteer(app, phones, svc):
     """An approval waiting for the phone used to block `roster add` for that number
     ("already on the roster"). The coordinator's add puts them on the roster (the
-    approval closed as approved); a former volunteer is taken back, without the old PIN."""
+    approval closed as approved); a former volunteer's number is added as a fresh row
+    (the old row retired with its history, its PIN and its number: see
+    tests/test_roster_takeover.py)."""
     apply_by_text(phones)
     client = signed_in(app, svc, "coordinator", "coord@example.org")
     approve_on_dashboard(client, svc, phones)
@@ -212,9 +214,13 @@ def test_roster_add_takes_over_a_waiting_approval_and_a_former_volunteer(app, ph
         person.active, person.on_shift, person.pin_hash = False, False, "old-hash"
         vid = person.id
     back = runner.invoke(args=["roster", "add", "--name", "Jordan", "--phone", APPLICANT])
-    assert back.exit_code == 0 and f"#{vid}" in back.output, back.output
+    assert back.exit_code == 0 and f"#{vid}" not in back.output, back.output
     with svc.sessions() as session:
-        person = session.get(Volunteer, vid)
+        old = session.get(Volunteer, vid)
+        assert (old.active, old.pin_hash, old.name) == (False, None, "Jordan R")
+        assert old.phone_hash != svc.line.vault.hash(APPLICANT)
+        person = session.scalar(select(Volunteer).where(
+            Volunteer.phone_hash == svc.line.vault.hash(APPLICANT)))
         assert (person.active, person.pin_hash, person.languages) == (True, None, "en")
 
 

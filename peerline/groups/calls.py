@@ -11,8 +11,9 @@ ordinary menu).
 
 A sign-up's PIN seats one call at a time. The seat frees when the line hears the call
 ended; since that callback can be lost for good, a seat whose call showed no sign of life
-for ``PEERLINE_GROUP_SEAT_GRACE_S`` may be taken over by the same sign-up (the old call is
-ended by REST, :func:`peerline.groups.conference.take_over`); never by another sign-up.
+for ``PEERLINE_GROUP_SEAT_GRACE_S`` may be taken over by the same sign-up calling from the
+same number (the old call is ended by REST, :func:`peerline.groups.conference.take_over`);
+never by another sign-up, nor by the PIN from another phone (a muted listener is silent).
 """
 
 from __future__ import annotations
@@ -67,21 +68,25 @@ def start(session: Session, line: Line, call: Call) -> str | None:
     caller ID that it signed up."""
     if not open_now(session, line):
         return None
-    if pin_lock.locked(session, line, call):  # too many wrong PINs lately: the menu
-        call.stage, call.tries = CallStage.MENU, 0
-        return scripts.told_then_menu("group_pin_locked", call.lang, call.id)
+    # A locked number gets the prompt too: its own sign-up's PIN still works (pin_lock).
     call.stage, call.tries = CallStage.GROUP_PIN, 0
     return scripts.pin(call.id, None)
 
 
-def _find(session: Session, line: Line, call: Call, keyed: str
+def _find(session: Session, line: Line, call: Call, keyed: str, own_only: bool = False
           ) -> tuple[GroupSession, Meeting, GroupSignup] | None:
-    """The open meeting and sign-up the keyed PIN belongs to (the caller's own first)."""
+    """The open meeting and sign-up the keyed PIN belongs to; with ``own_only`` (the
+    calling number is locked) only a sign-up made from the calling number."""
     for group, meeting in open_now(session, line):
         hashed = pin_hash(line, group.id, meeting.occurs_on, keyed)
-        signup = session.scalar(select(GroupSignup).where(
+        stmt = select(GroupSignup).where(
             GroupSignup.group_id == group.id, GroupSignup.occurs_on == meeting.occurs_on,
-            GroupSignup.pin_hash == hashed, GroupSignup.status == SignupStatus.ACTIVE))
+            GroupSignup.pin_hash == hashed, GroupSignup.status == SignupStatus.ACTIVE)
+        if own_only:
+            if not call.from_hash:
+                return None
+            stmt = stmt.where(GroupSignup.phone_hash == call.from_hash)
+        signup = session.scalar(stmt)
         if signup is not None:
             return group, meeting, signup
     return None
@@ -92,11 +97,10 @@ def check_pin(session: Session, line: Line, *, call_id: int, sid: str, digits: s
     call = get_call(session, call_id, sid)
     if call.stage != CallStage.GROUP_PIN:
         return resume(session, line, call)
-    if pin_lock.locked(session, line, call):  # locked meanwhile (another call): not even
-        call.stage, call.tries = CallStage.MENU, 0  # the right PIN
-        return scripts.told_then_menu("group_pin_locked", call.lang, call.id)
+    # Locked (faked or not, this call or another): only the number's own sign-up's PIN.
+    own_only = pin_lock.locked(session, line, call)
     keyed = digits.strip()
-    found = _find(session, line, call, keyed) if keyed.isdigit() else None
+    found = _find(session, line, call, keyed, own_only) if keyed.isdigit() else None
     if found is None:
         call.tries += 1
         now_locked = bool(keyed) and pin_lock.failed(session, line, call)
@@ -131,6 +135,18 @@ def _silent(line: Line, call: Call) -> bool:
     return line.now() - seen >= grace
 
 
+def _may_take_over(line: Line, call: Call, seat: Call) -> bool:
+    """True when ``call`` may take over ``seat`` (the same sign-up's): silent past the
+    grace *and* from the number that holds it (not withheld).
+
+    Silence is no proof the seat is empty: a muted listener makes no conference events at
+    all. So only the seat's own number (a call back after a drop whose callback was lost)
+    takes it over; a PIN keyed from any other phone (passed on, read off her phone,
+    guessed) never ends a survivor's call to listen in her place."""
+    return (_silent(line, seat) and call.from_hash is not None
+            and seat.from_hash == call.from_hash)
+
+
 def _admit(session: Session, line: Line, call: Call, group: GroupSession,
            meeting: Meeting, signup: GroupSignup) -> str:
     """Into the conference, or told why not (locked, late, full) and the menu."""
@@ -156,14 +172,14 @@ def _admit(session: Session, line: Line, call: Call, group: GroupSession,
         refusal = "group_locked"
     elif now >= meeting.join_until:
         refusal = "group_late"
-    elif any(not _silent(line, c) for c in held):
+    elif any(not _may_take_over(line, call, c) for c in held):
         refusal = "group_pin_in_use"  # one phone per sign-up: a shared PIN seats nobody
     elif len(seats) - len(held) >= group.capacity:  # only its own seat is taken over
         refusal = "group_full"
     if refusal is not None:  # told why, then the ordinary menu: never a dead end
         call.stage, call.tries = CallStage.MENU, 0
         return scripts.told_then_menu(refusal, lang, call.id)
-    for old in held:  # silent past the grace: its call-ended callback was probably lost
+    for old in held:  # silent past the grace, same number: its call-ended callback was lost
         conference.take_over(session, line, row, old)
     call.stage, call.group_meeting_id, call.group_signup_id = CallStage.GROUP, row.id, signup.id
     call.group_seen_at = now

@@ -7,8 +7,16 @@ every withheld caller (often the ones hiding from someone) out of groups. A 6-di
 with three tries a call still needs tens of thousands of calls to hit.
 ``PEERLINE_GROUP_PIN_MAX_FAILURES`` wrong PINs, each within
 ``PEERLINE_GROUP_PIN_WINDOW_S`` of the one before, lock joining a group from that caller
-for ``PEERLINE_GROUP_PIN_LOCK_S``: while locked even the right PIN is refused. Silence (no
-digits) counts only toward the call's own tries; a right PIN does not wipe the count.
+for ``PEERLINE_GROUP_PIN_LOCK_S``. Silence (no digits) counts only toward the call's own
+tries; a right PIN does not wipe the count.
+
+Caller ID can be faked, so the lock must cost a guesser and never the number's real owner:
+while a number is locked, a call from it may still join with the PIN of the sign-up made
+from that number (what a faker showing it does not know), never with another (even one
+right for another sign-up: it counts as wrong, with no hint that it exists), and one
+wrong PIN ends the call (:func:`peerline.groups.calls.check_pin`). A guesser behind a
+locked number so gets one guess a call, at one PIN; the owner is never shut out. The
+on-call coordinator is told when a lock starts (paced; never the number).
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from sqlalchemy.orm import Session
 from peerline.line import Line
 from peerline.models import Call, GroupPinFailures
 from peerline.models.upsert import insert_for
+from peerline.text import conversations
+from peerline.text.texts import ONCALL_TEXTS
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +72,13 @@ def failed(session: Session, line: Line, call: Call) -> bool:
     row.failures += 1
     row.last_failed_at = now
     if row.failures >= line.setting("PEERLINE_GROUP_PIN_MAX_FAILURES"):
-        row.locked_until = now + timedelta(seconds=line.setting("PEERLINE_GROUP_PIN_LOCK_S"))
+        lock_s = line.setting("PEERLINE_GROUP_PIN_LOCK_S")
+        row.locked_until = now + timedelta(seconds=lock_s)
         row.failures = 0
         log.warning("call %s: group PINs locked for this caller after repeated wrong PINs",
                     call.id)
+        conversations.alert_oncall(session, line, "group_pin_lock", None,
+                                   ONCALL_TEXTS["group_pin_locked"].format(
+                                       cid=call.id, minutes=max(1, round(lock_s / 60))))
         return True
     return False

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from peerline.line import Line
-from peerline.models import Conversation, ConversationStatus, OfferStatus, Volunteer
+from peerline.models import (
+    Application,
+    ApplicationStatus,
+    Conversation,
+    ConversationStatus,
+    OfferStatus,
+    Survivor,
+    Volunteer,
+)
 from peerline.people import pins, wellbeing
 from peerline.people.phones import normalise
 from peerline.text import conversations, pairing
@@ -34,10 +44,19 @@ def add_volunteer(session: Session, line: Line, name: str, phone: str, languages
     """Put a volunteer on the roster (off shift), with a voice PIN when one is given.
 
     With ``take_over`` (a coordinator's add), a row already kept for this phone but
-    inactive (a former volunteer taken off the roster, or an approval still waiting for
-    the applicant's phone to confirm) is taken over: active again, with the name,
-    languages, capacity and PIN given now (no PIN when none is given: an old one is never
-    revived), failures and locks cleared, its history kept. An active row is refused."""
+    inactive is dealt with; an active row is refused:
+
+    - an approval still waiting for the applicant's phone to confirm (a row never on the
+      roster, with no history) is taken over: active, with the name, languages, capacity
+      and PIN given now (no PIN when none is given), failures and locks cleared;
+    - a former volunteer's row is retired (:func:`_retire`: it keeps its history, and
+      loses the number and PIN) and a fresh row is added. Numbers change hands, and the
+      coordinator vouches for the person adding it now: none of the former volunteer's
+      shifts, groups, tags, caps or survivors asking for them (``SAME``) may pass to the
+      new holder.
+
+    A number waiting or talking as a survivor right now is refused (its next words
+    would become volunteer commands)."""
     number = normalise(phone)
     if not name.strip():
         raise RosterError("a name is needed")
@@ -51,17 +70,26 @@ def add_volunteer(session: Session, line: Line, name: str, phone: str, languages
     if number in line.numbers:
         raise RosterError("that is one of the line's own numbers")
     phone_hash = line.vault.hash(number)
+    if in_survivor_conversation(session, phone_hash):
+        raise RosterError("that number is in a conversation as a survivor right now; "
+                          "add it once the conversation is over")
     kept = session.scalar(select(Volunteer).where(Volunteer.phone_hash == phone_hash)
                           .with_for_update())
     if kept is not None:
         if kept.active or not take_over:
             raise RosterError("a volunteer with that phone is already on the roster")
-        return _take_over(session, line, kept, name, languages, capacity, pin)
+        if awaiting_confirmation(session, kept):
+            return _take_over(session, line, kept, name, languages, capacity, pin)
+        stopped = kept.opted_out  # a STOP belongs to the number, not to the person
+        _retire(line, kept)
+        session.flush()  # the number is free for the new row
+    else:
+        stopped = False
     volunteer = Volunteer(name=name.strip(), phone_enc=line.vault.encrypt(number),
                           phone_hash=phone_hash, languages=parse_languages(languages),
                           capacity=capacity or line.setting("PEERLINE_DEFAULT_CAPACITY"),
                           active=True, on_shift=False, on_call=False, missed_offers=0,
-                          opted_out=False, pin_failures=0, code_failures=0,
+                          opted_out=stopped, pin_failures=0, code_failures=0,
                           created_at=line.now())
     if pin is not None:
         pins.set_pin(line, volunteer, pin)
@@ -70,9 +98,38 @@ def add_volunteer(session: Session, line: Line, name: str, phone: str, languages
     return volunteer
 
 
+def in_survivor_conversation(session: Session, phone_hash: str) -> bool:
+    """True while the phone with this keyed hash waits or talks as a survivor: on the
+    roster, its next words would be volunteer commands, never reaching its peer (an
+    approval waits for the same reason)."""
+    return session.scalar(select(Conversation.id).join(
+        Survivor, Survivor.id == Conversation.survivor_id).where(
+        Survivor.phone_hash == phone_hash, Conversation.status.in_(conversations.OPEN))
+        .limit(1)) is not None
+
+
+def awaiting_confirmation(session: Session, volunteer: Volunteer) -> bool:
+    """True for the row of an approval still waiting for the phone: it belongs to an
+    application not approved, and none approved (it was never on the roster)."""
+    statuses = set(session.scalars(select(Application.status).where(
+        Application.volunteer_id == volunteer.id)))
+    return bool(statuses) and ApplicationStatus.APPROVED not in statuses
+
+
+def _retire(line: Line, volunteer: Volunteer) -> None:
+    """A former volunteer's row gives up its phone: found by no number again (the keyed
+    hash replaced by a random one no number has), the sealed number blanked, no PIN.
+    The row and everything that refers to it (conversations, shifts, groups) stay as
+    history, for nobody to reach through the number."""
+    volunteer.phone_hash = f"retired-{volunteer.id}-{secrets.token_hex(16)}"[:64]
+    volunteer.phone_enc = line.vault.encrypt("")
+    volunteer.pin_hash = None
+    pins.clear_locks(volunteer)
+
+
 def _take_over(session: Session, line: Line, volunteer: Volunteer, name: str,
                languages: str, capacity: int | None, pin: str | None) -> Volunteer:
-    """An inactive row for this phone back on the roster, as if added now."""
+    """An approval's row (never on the roster) put on the roster, as if added now."""
     volunteer.name, volunteer.languages = name.strip(), parse_languages(languages)
     volunteer.capacity = capacity or line.setting("PEERLINE_DEFAULT_CAPACITY")
     volunteer.active, volunteer.on_shift, volunteer.missed_offers = True, False, 0

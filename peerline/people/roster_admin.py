@@ -37,16 +37,28 @@ def add(session: Session, line: Line, actor: str, name: str, phone: str, languag
         capacity: int | None, pin: str | None = None) -> Volunteer:
     """Put a volunteer on the roster; audited (without the number or the PIN).
 
-    An approval still waiting for this phone's confirmation is closed as approved: the
-    coordinator typed the number and vouches for it, as for any roster add."""
+    An approval still waiting for this phone's confirmation (or sent back by its code
+    lock) is closed as approved: the coordinator typed the number and vouches for it, as
+    for any roster add. A former volunteer's row with this phone is retired, not reused
+    (:func:`peerline.people.roster.add_volunteer`); the audit log says which."""
+    try:
+        kept = session.scalar(select(Volunteer.id).where(
+            Volunteer.phone_hash == line.vault.hash(normalise(phone)),
+            Volunteer.active.is_(False)))
+    except InvalidNumber:
+        kept = None  # add_volunteer says why
     volunteer = roster.add_volunteer(session, line, name, phone, languages, capacity, pin=pin,
                                      take_over=True)
+    if kept is not None and kept != volunteer.id:
+        audit.record(session, line, actor, "volunteer.retire_phone", f"volunteer #{kept}",
+                     f"its phone now belongs to volunteer #{volunteer.id}")
     audit.record(session, line, actor, "volunteer.add", f"volunteer #{volunteer.id}",
                  f"name={volunteer.name} languages={volunteer.languages} "
                  f"capacity={volunteer.capacity}" + (" pin=set" if pin else ""))
     for row in session.scalars(select(Application).where(
             Application.volunteer_id == volunteer.id,
-            Application.status == ApplicationStatus.CONFIRMING).with_for_update()):
+            Application.status.in_((ApplicationStatus.CONFIRMING,
+                                    ApplicationStatus.SUBMITTED))).with_for_update()):
         row.status, row.updated_at = ApplicationStatus.APPROVED, line.now()
         audit.record(session, line, actor, "application.approve", f"application #{row.id}",
                      f"volunteer #{volunteer.id} added to the roster directly")

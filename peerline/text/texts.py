@@ -371,6 +371,11 @@ ONCALL_TEXTS: dict[str, str] = {
                                "was sent back after repeated wrong VOLUNTEER codes texted "
                                "from their number (locked {minutes} min). If it wasn't "
                                "them, someone may be faking their number.",
+    "group_pin_locked": "peerline: group PINs keyed from one calling number (call #{cid}) "
+                        "are paused for {minutes} min after repeated wrong session PINs: "
+                        "someone may be guessing PINs, or faking a survivor's caller ID. "
+                        "The sign-up made from that number can still join with its own "
+                        "PIN.",
     "code_locked": "peerline: shift codes (YES CANT/SWAP) of volunteer #{vid} ({name}) are "
                    "locked for {minutes} min after repeated wrong codes texted from their "
                    "number (their voice access is not affected). If it wasn't them, "

@@ -319,28 +319,22 @@ GROUP_SPOKEN: dict[str, dict[str, str]] = {
     "group_pin_in_use": {
         "en": "Sorry, that PIN is already in use in the group right now: each PIN lets "
               "one phone in. If your call just dropped, please wait two minutes and call "
-              "again. Or stay on the line for the menu.",
+              "again from the same phone. Or stay on the line for the menu.",
         "es": "Lo sentimos, ese PIN ya está en uso en el grupo ahora mismo: cada PIN deja "
               "entrar a un teléfono. Si tu llamada se cortó, espera dos minutos y vuelve a "
-              "llamar. O quédate en la línea para el menú.",
+              "llamar desde el mismo teléfono. O quédate en la línea para el menú.",
     },
     "group_seat_taken": {
-        "en": "Your group PIN was just used to join the group from another phone, and "
-              "each PIN lets one phone in, so this call is leaving the group. You can text "
+        "en": "Your group PIN was just used to join the group again on a new call from "
+              "this number, and each PIN lets one call in, so this call is leaving the "
+              "group. You can text "
               "this number any time to talk with a peer one-to-one. If you are in danger, "
               "call or text 988. Goodbye.",
-        "es": "Tu PIN del grupo se acaba de usar para entrar desde otro teléfono, y cada PIN "
-              "deja entrar a un teléfono, así que esta llamada sale del grupo. Puedes "
+        "es": "Tu PIN del grupo se acaba de usar para volver a entrar en una nueva llamada "
+              "desde este número, y cada PIN deja entrar a una llamada, así que esta "
+              "llamada sale del grupo. Puedes "
               "escribir a este número para hablar con un par. Si estás en peligro, llama o "
               "escribe al 988. Adiós.",
-    },
-    "group_pin_locked": {
-        "en": "Sorry, joining a group from this phone is paused for a while after several "
-              "PINs that didn't match. Text GROUPS to this number to see your sign-ups and "
-              "PIN, or stay on the line for the menu.",
-        "es": "Lo sentimos, unirse a un grupo desde este teléfono está en pausa un rato "
-              "después de varios PIN que no coincidieron. Escribe GROUPS a este número "
-              "para ver tus inscripciones y tu PIN, o quédate en la línea para el menú.",
     },
     "group_star": {
         "en": "Press 1 to talk one-to-one with a peer volunteer. Press 9 for the 988 crisis "
