@@ -165,7 +165,7 @@ def test_a_watch_level_message_quietly_tells_the_paired_peer_only(phones, svc) -
     to the survivor, no escalation; repeated at most once per gap."""
     from .test_text_line import ALEX, add_volunteer
 
-    text = "some days i wonder what the point is"
+    text = "im so tired of everything"
     d = detect(text)
     assert d.watch and not d.crisis
     add_volunteer(svc, "Alex", ALEX)
