@@ -8,8 +8,9 @@ logistic regression over their out-of-fold scores and the lexicon's hits (``--ki
 ngram`` builds the n-gram regression alone). The operating point is chosen on
 out-of-fold predictions (5-fold, fixed seed; the stacker nested, its inputs from inner
 folds) of the line's whole decision — "the lexicon matched (category c) unless P <
-o(c), else P ≥ t(language)": o(c) is the highest level below every crisis row of category
-c the lexicon caught, and t per language guess the highest recall whose false-positive
+o(c), else P ≥ t(language)": o(c) is the highest level that silences at most
+``--overrule-loss`` (0.5%) of the crisis rows of category c the lexicon caught (none of
+danger now), and t per language guess the highest recall whose false-positive
 rate within that language stays at or under ``--max-fpr``. The blind sets are never read
 here.
 
