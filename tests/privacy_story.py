@@ -23,14 +23,14 @@ FIRST = "hi, my stepfather keeps texting me about the holidays"
 CRISIS = "i cant do this anymore, i want to kill myself tonight"
 PEER_REPLY = "I hear you. Are you somewhere safe right now?"
 SURVIVOR_REPLY = "locked in the bathroom, he is asleep"
-VOICEMAIL = "please call me back, the garage door code changed"
+VOICEMAIL = "please call me back about the appointment on tuesday"
 SPOOLED = "the phone battery is dying, orchard street shelter"
 PENDING = "text me when you wake up, sunflower"
 PENDING_RELAY = "i will text from my sisters phone, bluebird"
 OTHER_FIRST = "my landlord keeps threatening me"
 OTHER_PEER = "that sounds frightening, tell me about the lease"
 SURVIVOR_FRAGMENTS = ("stepfather", "the holidays", "kill myself", "do this anymore",
-                      "somewhere safe", "bathroom", "garage door", "orchard street",
+                      "somewhere safe", "bathroom", "appointment on tuesday", "orchard street",
                       "sunflower", "bluebird")
 OTHER_FRAGMENTS = ("landlord", "the lease")
 PEOPLE = (SURV, SURV2, ALEX, ONCALL)

@@ -16,7 +16,7 @@ from peerline.models import Escalation
 
 ROOT = Path(__file__).resolve().parent.parent
 BLIND_DIR = ROOT / "data" / "crisis" / "blind"
-#: The blind sets the suite guards (all three are spent: write a new one for the next figure).
+#: The blind sets the suite guards (all five are spent: write a new one for the next figure).
 GUARDED = ("2026-12-04-a", "2026-12-04-b", "2026-12-04-c", "2026-12-05-d", "2026-12-05-e")
 #: A plan with no crisis word in it: the lexicon is silent, the classifier is not.
 INDIRECT = "i already wrote letters for my kids and put them in my drawer"
@@ -165,7 +165,7 @@ def test_a_watch_level_message_quietly_tells_the_paired_peer_only(phones, svc) -
     to the survivor, no escalation; repeated at most once per gap."""
     from .test_text_line import ALEX, add_volunteer
 
-    text = "some days i wonder what the point is"
+    text = "im so tired of everything"
     d = detect(text)
     assert d.watch and not d.crisis
     add_volunteer(svc, "Alex", ALEX)
@@ -225,3 +225,28 @@ def test_one_message_scores_as_the_batch_path_scores_it() -> None:
             assert abs(fast.probability - slow.probability) < 1e-5, text
             t = clf.threshold_for("en")
             assert (fast.probability >= t) == (slow.probability >= t)
+
+
+def test_the_overrule_level_gives_up_at_most_its_share_and_never_danger_now() -> None:
+    """Round 5: a lexicon category's overrule level may silence at most ``loss`` of the
+    crisis rows the lexicon caught in it (out of fold); danger happening now gives up
+    none; the shipped model records the share it was built with."""
+    from peerline.crisis.train import Example, safe_overrules
+
+    def row(category: str, crisis: bool) -> Example:
+        return Example("x", "en", category if crisis else "none", "", "", "x",
+                       frozenset({category}), "en", category=category)
+
+    rows, scores = [], []
+    for category in ("suicidal_intent", "imminent_danger"):
+        for i in range(400):  # 400 crisis rows scoring 0.001, 0.002, ... 0.400
+            rows.append(row(category, True))
+            scores.append((i + 1) / 1000)
+        rows.append(row(category, False))
+        scores.append(0.5)
+    levels = safe_overrules(rows, np.array(scores), loss=0.005)
+    assert levels["suicidal_intent"] == pytest.approx(0.003)  # silences 2 of 400
+    assert levels["imminent_danger"] == pytest.approx(0.001)  # silences none
+    assert safe_overrules(rows, np.array(scores))["suicidal_intent"] == pytest.approx(0.001)
+    op = classifier.shipped().meta["operating_point"]  # type: ignore[union-attr]
+    assert 0 < op["overrule_loss"] <= 0.01 and "imminent_danger" in op["overrule_no_loss"]

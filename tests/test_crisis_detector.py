@@ -464,3 +464,71 @@ def test_sms_spellings_emoji_means_and_break_ins(text):
                                   "someone is in my room, its my sister"])
 def test_their_look_alikes_stay_clean(text):
     assert not detect(text, model="0").crisis
+
+
+# ---- round 5: set E's false-alarm families as general rules, each with a crisis twin ---------
+
+FALSE_ALARM_TWINS = [
+    # (crisis kept, look-alike dropped by the lexicon)
+    ("i keep playing that song on repeat and i want to die",
+     "in the song he says i want to die but its actually about love"),
+    ("im suicidal and writing is the only thing keeping me here",
+     "im writing a story where the main character is suicidal, is that ok"),
+    ("quiero suicidarme y nadie lo sabe",
+     "estoy escribiendo una novela donde la protagonista quiere suicidarse"),
+    ("my thesis is due and all i think about is suicide",
+     "my thesis is on veteran suicide, any good sources"),
+    ("im writing a presentation on suicide because i want to die",
+     "im writing a presentation on youth suicide for my psych class"),
+    ("ya no aguanto la tesis, pienso en el suicidio todo el dia",
+     "estoy investigando estadisticas de suicidio para mi tesis"),
+    ("im going to overdose tonight",
+     "we had a patient with an overdose today, hard to switch off"),
+    ("me voy a dar una sobredosis esta noche",
+     "hoy tuvimos un paciente con sobredosis en urgencias"),
+    ("a year ago i tried to kill myself and tonight im going to finish it",
+     "three years ago today i tried to kill myself. i have a job and a dog now"),
+    ("hace dos años intente quitarme la vida y hoy quiero volver a hacerlo",
+     "hoy hace dos años intente quitarme la vida. ahora tengo trabajo y una perrita"),
+    ("de chamaca me cortaba y anoche volvi a cortarme",
+     "de chamaca me cortaba, ya tengo 32 y eso quedo atras"),
+    ("my buddy says hes thinking of ending it tonight",
+     "my buddy was thinking of ending it last month, hes doing good now"),
+    ("estoy en peligro, ya me encontro",
+     "no estoy en peligro ni nada, solo queria desahogarme"),
+    ("i want to die",
+     "my therapist says it doesnt mean i want to die, and i dont"),
+    ("im going to kill my brother when he gets home",
+     "gonna kill my brother if he eats my leftovers again"),
+    ("mi padrastro me va a matar",
+     "esta materia me va a matar, mañana es el parcial"),
+    ("nobody would notice if i was gone",
+     "nobody would notice if i skipped the party so im staying home"),
+    ("i want everything to stop forever",
+     "i want everything to stop for just one day so im taking a mental health day"),
+    ("les escribi cartas a mis hijos por si algo pasa",
+     "le escribo cartas a mi difunto esposo, me ayuda con el duelo"),
+    ("i know the code to my husbands gun safe and i opened it tonight",
+     "i bought a gun safe so my kids can never get to my hunting rifles"),
+    ("ya tengo la soga lista",
+     "ya pusieron el columpio de soga en el rio"),
+    ("me volvi a cortar los brazos",
+     "me lastime la espalda cargando cajas"),
+    ("im gonna die tonight, i have the pills",
+     "my friend texted im gonna die because her crush saw her old tiktoks"),
+    ("i wont be around much longer, i wrote letters to everyone",
+     "i wont be around this weekend, visiting my parents upstate"),
+    ("im done with everything, goodbye forever",
+     "im done. done with dating apps forever lol"),
+]
+
+
+@pytest.mark.parametrize(("crisis", "lookalike"), FALSE_ALARM_TWINS)
+def test_false_alarm_family_dropped_and_its_crisis_twin_kept(crisis: str,
+                                                             lookalike: str) -> None:
+    """Fiction and lyrics, research and work, anniversaries and people doing well now,
+    negated danger, idioms, everyday plans, means in safe use, literal injuries: the
+    lexicon lets the look-alike go and still catches the crisis that shares its words."""
+    assert detect(crisis, model="0").crisis, crisis
+    d = detect(lookalike, model="0")
+    assert not d.crisis, (lookalike, d.matches)

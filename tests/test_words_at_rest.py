@@ -243,7 +243,7 @@ def test_migration_0003_seals_words_already_stored(scratch_engine, settings, clo
     schema.upgrade(scratch_engine)
     raw = dump(scratch_engine)
     assert_unreadable("\n".join(v for vs in raw.values() for v in vs),
-                      ("kill myself", "garage door"))
+                      ("kill myself", "appointment on tuesday"))
     with scratch_engine.connect() as conn:
         body = conn.execute(text("SELECT body FROM messages")).scalar_one()
         assert vault.decrypt(body) == FIRST

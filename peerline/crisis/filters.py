@@ -49,7 +49,8 @@ def _is_past_account(c: _Cand, norm: str, markers: list[tuple[int, int, int]],
     return not any(_segment(sentences, s) == sentence
                    and c.start <= s <= c.end + _PRESENT_REACH for s, _ in present)
 _CLAUSE_SPLIT = re.compile(
-    r"[.!?;\n]+|\b(?:but|pero|however|sin embargo|aunque|though|although|now|ahora|today"
+    r"[.!?;\n]+|\b(?:but|pero|however|sin embargo|aunque|though|although|now|ahora"
+    r"|(?<!ago )(?<!ago, )today"  # "two years ago today i tried...": one clause, a past one
     r"|hoy|tonight|esta noche|lately|recently|ultimamente|these days|estos dias)\b"
 )
 _WORD = re.compile(r"\w+")
