@@ -17,7 +17,8 @@ from peerline.models import Escalation
 ROOT = Path(__file__).resolve().parent.parent
 BLIND_DIR = ROOT / "data" / "crisis" / "blind"
 #: The blind sets the suite guards (all five are spent: write a new one for the next figure).
-GUARDED = ("2026-12-04-a", "2026-12-04-b", "2026-12-04-c", "2026-12-05-d", "2026-12-05-e")
+GUARDED = ("2026-12-04-a", "2026-12-04-b", "2026-12-04-c", "2026-12-05-d", "2026-12-05-e",
+           "2026-12-05-f")
 #: A plan with no crisis word in it: the lexicon is silent, the classifier is not.
 INDIRECT = "i already wrote letters for my kids and put them in my drawer"
 
