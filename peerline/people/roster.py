@@ -14,10 +14,10 @@ from peerline.models import (
     Conversation,
     ConversationStatus,
     OfferStatus,
-    Survivor,
     Volunteer,
 )
 from peerline.people import pins, wellbeing
+from peerline.people.lookup import find_survivor
 from peerline.people.phones import normalise
 from peerline.text import conversations, pairing
 from peerline.text.texts import VOLUNTEER_TEXTS
@@ -70,7 +70,7 @@ def add_volunteer(session: Session, line: Line, name: str, phone: str, languages
     if number in line.numbers:
         raise RosterError("that is one of the line's own numbers")
     phone_hash = line.vault.hash(number)
-    if in_survivor_conversation(session, phone_hash):
+    if in_survivor_conversation(session, line, number):
         raise RosterError("that number is in a conversation as a survivor right now; "
                           "add it once the conversation is over")
     kept = session.scalar(select(Volunteer).where(Volunteer.phone_hash == phone_hash)
@@ -98,14 +98,13 @@ def add_volunteer(session: Session, line: Line, name: str, phone: str, languages
     return volunteer
 
 
-def in_survivor_conversation(session: Session, phone_hash: str) -> bool:
-    """True while the phone with this keyed hash waits or talks as a survivor: on the
-    roster, its next words would be volunteer commands, never reaching its peer (an
-    approval waits for the same reason)."""
-    return session.scalar(select(Conversation.id).join(
-        Survivor, Survivor.id == Conversation.survivor_id).where(
-        Survivor.phone_hash == phone_hash, Conversation.status.in_(conversations.OPEN))
-        .limit(1)) is not None
+def in_survivor_conversation(session: Session, line: Line, number: str) -> bool:
+    """True while this phone waits or talks as a survivor: on the roster, its next words
+    would be volunteer commands, never reaching its peer (an approval waits for the same
+    reason, with the same :func:`conversations.open_conversation`)."""
+    survivor = find_survivor(session, line, number)
+    return (survivor is not None
+            and conversations.open_conversation(session, survivor.id) is not None)
 
 
 def awaiting_confirmation(session: Session, volunteer: Volunteer) -> bool:
