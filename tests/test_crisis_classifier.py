@@ -232,7 +232,8 @@ def test_the_overrule_level_gives_up_at_most_its_share_and_never_danger_now() ->
     """Round 5: a lexicon category's overrule level may silence at most ``loss`` of the
     crisis rows the lexicon caught in it (out of fold); danger happening now gives up
     none; the shipped model records the share it was built with."""
-    from peerline.crisis.train import Example, safe_overrules
+    from peerline.crisis.examples import Example
+    from peerline.crisis.operating import safe_overrules
 
     def row(category: str, crisis: bool) -> Example:
         return Example("x", "en", category if crisis else "none", "", "", "x",
