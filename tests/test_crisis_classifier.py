@@ -16,9 +16,14 @@ from peerline.models import Escalation
 
 ROOT = Path(__file__).resolve().parent.parent
 BLIND_DIR = ROOT / "data" / "crisis" / "blind"
-#: The blind sets the suite guards (all five are spent: write a new one for the next figure).
-GUARDED = ("2026-12-04-a", "2026-12-04-b", "2026-12-04-c", "2026-12-05-d", "2026-12-05-e",
-           "2026-12-05-f")
+#: The blind sets the suite guards (A-G spent: write a new one for the next figure), with
+#: their size and slices (G: turns in the middle of a conversation).
+FOUR = ("direct_en", "direct_es", "indirect_en", "indirect_es")
+SHAPES = {"2026-12-04-a": (880, FOUR), "2026-12-04-b": (880, FOUR),
+          "2026-12-04-c": (880, FOUR), "2026-12-05-d": (880, FOUR),
+          "2026-12-05-e": (880, FOUR), "2026-12-05-f": (880, FOUR),
+          "2026-12-05-g": (800, ("chat_en", "chat_es"))}
+GUARDED = tuple(SHAPES)
 #: A plan with no crisis word in it: the lexicon is silent, the classifier is not.
 INDIRECT = "i already wrote letters for my kids and put them in my drawer"
 
@@ -41,8 +46,9 @@ def test_the_blind_sets_hold_their_recorded_figures(name: str) -> None:
 @pytest.mark.parametrize("name", GUARDED)
 def test_the_blind_sets_are_the_size_the_readme_says(name: str) -> None:
     rows = read_rows(BLIND_DIR / f"{name}.csv")
-    assert len(rows) == 880
-    assert {r[3] for r in rows} == {"direct_en", "direct_es", "indirect_en", "indirect_es"}
+    size, slices = SHAPES[name]
+    assert len(rows) == size
+    assert {r[3] for r in rows} == set(slices)
 
 
 def test_the_classifier_is_on_by_default_and_catches_what_the_lexicon_cannot() -> None:
