@@ -250,6 +250,7 @@ def save(directory: Path, coef: np.ndarray, intercept: np.ndarray, classes: Sequ
     (intercept last), both or neither."""
     weights = sparse.csr_matrix(np.asarray(coef, dtype=np.float32).T)
     weights.eliminate_zeros()
+    directory.mkdir(parents=True, exist_ok=True)
     extra: dict[str, np.ndarray] = {}
     for i, (w, b) in enumerate(head):
         extra[f"head_w{i}"] = np.asarray(w, dtype=np.float32)
