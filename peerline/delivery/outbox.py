@@ -93,13 +93,10 @@ def queue_texts(session: Session, line: Line,
         return [None] * len(messages)
     session.add_all(new)
     session.flush()  # their ids, for the tasks
-    queued: dict[int, Queued] = {}
     for message in new:
-        task = tasks.add(session, TaskKind.SEND, message.id, now)
-        send_batch.note(session, message.kind, task)
-        assert task is not None
-        queued[id(message)] = Queued(message.id, task.id)
-    return [None if m is None else queued[id(m)] for m in messages]
+        send_batch.note(session, message.kind,
+                        tasks.add(session, TaskKind.SEND, message.id, now))
+    return [None if m is None else Queued(m.id) for m in messages]
 
 
 def queue_text(session: Session, line: Line, to_number: str, from_number: str, body: str, *,

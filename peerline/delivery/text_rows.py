@@ -30,10 +30,9 @@ from peerline.models import OutboundMessage, OutboundStatus, Survivor, Task
 
 
 class Queued(NamedTuple):
-    """A text stored to send: its outbound row's id and its send task's."""
+    """A text stored to send (its outbound row's id; its send task refers to it)."""
 
     id: int
-    task_id: int
 
 
 class DueTask(NamedTuple):
@@ -114,14 +113,13 @@ def queue_one(session: Session, now: datetime, *, to_enc: str, to_hash: str,
         row = connection.execute(_text_and_task(), values).first()
         if row is None:
             return None
-        queued = Queued(row[1], row[0])
+        task_id, text_id = row
     else:
         text_id = connection.execute(_text_only(), values).scalar()
         if text_id is None:
             return None
-        queued = Queued(text_id, connection.execute(_task_only(), {
-            **values, "ref_id": text_id}).scalar_one())
-    task = DueTask(queued.task_id, now)
+        task_id = connection.execute(_task_only(), {**values, "ref_id": text_id}).scalar_one()
+    task = DueTask(task_id, now)
     session.info.setdefault("new_tasks", []).append(task)
     send_batch.note(session, kind, task)
-    return queued
+    return Queued(text_id)
