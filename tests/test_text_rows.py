@@ -163,3 +163,13 @@ def test_a_rolled_back_text_is_neither_stored_nor_enqueued(svc):
     assert _relays(svc, ALEX) == [] and svc.queue().job_ids == []
     with svc.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Survivor)) == 0
+
+
+def test_a_new_row_that_opted_out_is_seen_before_it_is_flushed(svc):
+    with svc.sessions.begin() as session:  # e.g. a roster add carrying the number's STOP
+        session.add(Volunteer(name="Kim", phone_enc=svc.line.vault.encrypt(ALEX),
+                              phone_hash=svc.line.vault.hash(ALEX), languages="en",
+                              capacity=2, active=True, on_shift=False, opted_out=True,
+                              created_at=svc.line.now()))
+        assert outbox.queue_text(session, svc.line, ALEX, LINE, WORDS) is None
+    assert _relays(svc, ALEX) == []

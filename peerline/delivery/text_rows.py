@@ -23,10 +23,11 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import get_history
 
 from peerline.delivery import send_batch
 from peerline.delivery.tasks import TaskKind, TaskStatus
-from peerline.models import OutboundMessage, OutboundStatus, Survivor, Task
+from peerline.models import OutboundMessage, OutboundStatus, Survivor, Task, Volunteer
 
 
 class Queued(NamedTuple):
@@ -94,6 +95,21 @@ def _task_only() -> Any:
                                 ).columns(Task.__table__.c.id)
 
 
+def _opt_out_unflushed(session: Session) -> bool:
+    """True when the session holds an opt-out the database has not seen yet: a new
+    survivor or volunteer row, or a changed ``opted_out`` on a held one.
+
+    Only then is it flushed before the insert. What else is pending (an escalation's
+    changes, an alert) goes at the next flush, as before: the insert reads nothing else,
+    and what it refers to (a conversation, an offer) has an id, so it is written already.
+    """
+    for obj in session.new:
+        if isinstance(obj, Survivor | Volunteer):
+            return True
+    return any(isinstance(obj, Survivor | Volunteer)
+               and get_history(obj, "opted_out").has_changes() for obj in session.dirty)
+
+
 def queue_one(session: Session, now: datetime, *, to_enc: str, to_hash: str,
               from_number: str, body: str, kind: str = "system",
               conversation_id: int | None = None, offer_id: int | None = None
@@ -102,8 +118,8 @@ def queue_one(session: Session, now: datetime, *, to_enc: str, to_hash: str,
     its keyed hash) and its send task, due ``now``, in the caller's transaction; None,
     and nothing stored, when the recipient opted out. The task is enqueued after commit.
     """
-    session.flush()  # what is pending goes first, as a query's autoflush would (an
-    # opt-out just set on a held row, the rows this text refers to)
+    if _opt_out_unflushed(session):
+        session.flush()  # the statement reads opt-outs from the database
     values = {"conversation_id": conversation_id, "offer_id": offer_id, "kind": kind,
               "to_enc": to_enc, "to_hash": to_hash, "from_number": from_number,
               "body": body[:1600], "created_at": now, "status": OutboundStatus.QUEUED,

@@ -43,3 +43,9 @@ def attached(session: Session, model: type[T], row: Mapping[str, Any]) -> T:
     make_transient_to_detached(obj)
     session.add(obj)
     return obj
+
+
+def unflushed(session: Session, *models: type) -> bool:
+    """True when the session holds a new or changed object of one of ``models``: a Core
+    statement reading their tables must flush first (as a query's autoflush would)."""
+    return any(isinstance(obj, models) for obj in (*session.new, *session.dirty))

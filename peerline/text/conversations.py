@@ -120,9 +120,14 @@ def _insert_conversation() -> Any:
 
 def stamp_survivor(session: Session, conversation: Conversation, at: datetime) -> None:
     """``conversation.last_survivor_at = at``, written at once by one prebuilt ``UPDATE``
-    (a live text's only change to its conversation: no unit-of-work flush for it)."""
+    (a live text's only change to its conversation: no unit-of-work flush for it).
+
+    The ``UPDATE`` holds the conversation's row lock until the transaction ends (it
+    waits for anyone holding it, e.g. the peer's ``#CRISIS``), so it is noted in
+    :func:`locked_here`: what is read of it after this is not from before the wait."""
     session.connection().execute(_stamp_survivor(), {"conversation_id": conversation.id, "at": at})
     set_committed_value(conversation, "last_survivor_at", at)
+    locked_here(session).add(conversation.id)
 
 
 @cache
@@ -130,6 +135,15 @@ def _stamp_survivor() -> Any:
     table = Conversation.__table__
     return (update(table).where(table.c.id == bindparam("conversation_id"))
             .values(last_survivor_at=bindparam("at", type_=table.c.last_survivor_at.type)))
+
+
+def locked_here(session: Session) -> set[int]:
+    """Ids of the conversations whose rows this transaction has locked by writing them
+    (:func:`stamp_survivor`): another transaction changing them waits for this one."""
+    seen = session.info.get("locked_conversations")
+    if seen is None or seen[0] is not session.get_transaction():
+        seen = session.info["locked_conversations"] = (session.get_transaction(), set())
+    return seen[1]
 
 
 def started_here(session: Session) -> set[int]:

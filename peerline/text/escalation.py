@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from peerline.crisis import SEVERITY, detect
@@ -22,8 +23,14 @@ from peerline.models import (
     EscalationSource,
     Survivor,
 )
+from peerline.models.attach import attached, columns, unflushed
 from peerline.text import pairing
-from peerline.text.conversations import alert_oncall, hotline_text, started_here
+from peerline.text.conversations import (
+    alert_oncall,
+    hotline_text,
+    locked_here,
+    started_here,
+)
 from peerline.text.texts import ONCALL_TEXTS, VOLUNTEER_TEXTS
 
 log = logging.getLogger(__name__)
@@ -78,11 +85,45 @@ def _open_record(session: Session, conversation: Conversation) -> Escalation | N
     transaction started has none, and no one else sees it yet: no round trip."""
     if conversation.id in started_here(session):
         return None
-    session.execute(select(Conversation.id).where(Conversation.id == conversation.id)
-                    .with_for_update())
-    return session.scalar(select(Escalation).where(
-        Escalation.conversation_id == conversation.id, Escalation.acknowledged_at.is_(None))
-        .order_by(Escalation.id.desc()).limit(1))
+    if unflushed(session, Escalation):
+        session.flush()  # the read below is Core: no autoflush of its own
+    connection = session.connection()
+    if conversation.id not in locked_here(session):  # a survivor's text has, by its stamp
+        connection.execute(_lock_conversation(), {"id": conversation.id})
+    row = connection.execute(_open_escalation(), {"id": conversation.id}).mappings().first()
+    return None if row is None else attached(session, Escalation, row)
+
+
+@cache
+def _lock_conversation() -> Any:
+    """``SELECT id FROM conversations WHERE id = :id FOR UPDATE`` (Core, built once)."""
+    table = Conversation.__table__
+    return select(table.c.id).where(table.c.id == bindparam("id")).with_for_update()
+
+
+@cache
+def _open_escalation() -> Any:
+    """The conversation's latest unacknowledged escalation, every column (``:id``)."""
+    table = Escalation.__table__
+    return (select(table).where(table.c.conversation_id == bindparam("id"),
+                                table.c.acknowledged_at.is_(None))
+            .order_by(table.c.id.desc()).limit(1))
+
+
+def _new_record(session: Session, values: dict[str, Any]) -> Escalation:
+    """Insert an escalation by one prebuilt ``INSERT ... RETURNING id`` (no unit-of-work
+    flush); the row becomes the session's tracked object, so later changes are written."""
+    row = {name: None for name in columns(Escalation)}
+    row.update(values)
+    del row["id"]
+    row["id"] = session.connection().execute(_insert_escalation(), row).scalar_one()
+    return attached(session, Escalation, row)
+
+
+@cache
+def _insert_escalation() -> Any:
+    table = Escalation.__table__
+    return insert(table).returning(table.c.id)
 
 
 def escalate(session: Session, line: Line, conversation: Conversation, *, source: str,
@@ -99,12 +140,10 @@ def escalate(session: Session, line: Line, conversation: Conversation, *, source
     record = _open_record(session, conversation)
     fresh = record is None
     if record is None:
-        record = Escalation(conversation_id=conversation.id, source=source,
-                            category=category, matched=(matched or "")[:200] or None,
-                            alerted="", created_at=now, seen_count=1, last_seen_at=now,
-                            categories=category or None)
-        session.add(record)
-        session.flush()
+        record = _new_record(session, {
+            "conversation_id": conversation.id, "source": source, "category": category,
+            "matched": (matched or "")[:200] or None, "alerted": "", "created_at": now,
+            "seen_count": 1, "last_seen_at": now, "categories": category or None})
         news = True
     else:
         record.seen_count += 1
