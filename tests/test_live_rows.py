@@ -82,3 +82,30 @@ def test_a_live_text_stamps_the_conversation(phones, svc, clock):
     phones.text(SURV, "thanks for listening")
     with svc.sessions() as session:
         assert session.scalar(select(Conversation.last_survivor_at)) == clock.now
+
+
+def test_a_live_text_is_stored_and_stamped_together_and_a_duplicate_stamps_nothing(
+        phones, svc, clock):
+    add_volunteer(svc, "Alex", ALEX)
+    phones.pair(ALEX, SURV)
+    clock.advance(60)
+    seen: list[str] = []
+
+    def statement(_conn, _cursor, sql, *_args):
+        seen.append(" ".join(sql.split()))
+
+    event.listen(svc.engine, "before_cursor_execute", statement)
+    try:
+        phones.text(SURV, "thanks for listening", sid="SM" + "5" * 32)
+        stamped_at = clock.now
+        clock.advance(60)
+        phones.text(SURV, "thanks for listening", sid="SM" + "5" * 32)  # redelivered
+    finally:
+        event.remove(svc.engine, "before_cursor_execute", statement)
+    with svc.sessions() as session:
+        assert session.scalar(select(Conversation.last_survivor_at)) == stamped_at
+    stamps = [s for s in seen if "UPDATE conversations SET last_survivor_at" in s]
+    if svc.engine.dialect.name == "postgresql":  # one statement: the stamp in the insert
+        assert len(stamps) == 2 and all("INSERT INTO messages" in s for s in stamps)
+    else:
+        assert len(stamps) == 2

@@ -126,6 +126,13 @@ def stamp_survivor(session: Session, conversation: Conversation, at: datetime) -
     waits for anyone holding it, e.g. the peer's ``#CRISIS``), so it is noted in
     :func:`locked_here`: what is read of it after this is not from before the wait."""
     session.connection().execute(_stamp_survivor(), {"conversation_id": conversation.id, "at": at})
+    stamped(session, conversation, at)
+
+
+def stamped(session: Session, conversation: Conversation, at: datetime) -> None:
+    """Note that ``last_survivor_at = at`` was written (by :func:`stamp_survivor`, or in
+    the statement that stored the text, ``models.upsert.insert_message_stamping``): the
+    attribute is set as committed and the row counts as locked by this transaction."""
     set_committed_value(conversation, "last_survivor_at", at)
     locked_here(session).add(conversation.id)
 
