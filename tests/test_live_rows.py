@@ -44,7 +44,13 @@ def test_the_open_conversation_and_its_peer_without_orm_queries(phones, svc, clo
             assert inspect(conversation).persistent and not session.dirty
             assert "volunteer" in inspect(conversation).dict  # loaded: no lazy load later
             assert conversation.volunteer is session.get(Volunteer, volunteer_id)
-            assert columns(conversation.volunteer) == peer
+            loaded = inspect(conversation.volunteer).dict  # what a relay reads, no more
+            assert {k: loaded[k] for k in conversations.PEER_COLUMNS} == {
+                k: peer[k] for k in conversations.PEER_COLUMNS}
+            assert orm_queries == []
+            assert columns(conversation.volunteer) == peer  # the rest: loaded on first use
+            assert len(orm_queries) == 1 and "volunteers" in orm_queries[0]
+            orm_queries.clear()
             assert conversation.survivor is survivor
             again, _ = conversations.open_with_last_words(session, survivor.id,
                                                           survivor.phone_hash)

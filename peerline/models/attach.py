@@ -31,16 +31,23 @@ def columns(model: type) -> tuple[str, ...]:
     return names
 
 
-def attached(session: Session, model: type[T], row: Mapping[str, Any]) -> T:
-    """The persistent ``model`` object for ``row`` (every column of the table, by key)."""
+def attached(session: Session, model: type[T], row: Mapping[str, Any], *,
+             some: tuple[str, ...] | None = None) -> T:
+    """The persistent ``model`` object for ``row`` (every column of the table, by key).
+
+    ``some``: only these columns (``id`` among them) are in ``row``; the others are
+    expired, so the first read of one loads them all (one ``SELECT``), as for an object
+    the session expired. For rows whose other columns are seldom read.
+    """
     key = identity_key(model, row["id"])
     held = session.identity_map.get(key)
     if held is not None:
         return held  # type: ignore[no-any-return]
     mapper = inspect(model)
     obj = mapper.class_manager.new_instance()  # as a query's loader makes it: no __init__,
-    instance_state(obj).dict.update({name: row[name] for name in columns(model)})  # no events
-    make_transient_to_detached(obj)
+    instance_state(obj).dict.update(  # no events
+        {name: row[name] for name in (columns(model) if some is None else some)})
+    make_transient_to_detached(obj)  # (expires what is not loaded)
     session.add(obj)
     return obj
 

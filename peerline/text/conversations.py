@@ -58,10 +58,17 @@ def open_with_last_words(session: Session, survivor_id: int, sender_hash: str
                             {name: row[f"c_{name}"] for name in columns(Conversation)})
     if "volunteer" not in inspect(conversation).dict:  # a relay needs the peer: loaded now
         volunteer = (None if row["v_id"] is None else attached(
-            session, Volunteer, {name: row[f"v_{name}"] for name in columns(Volunteer)}))
+            session, Volunteer, {name: row[f"v_{name}"] for name in PEER_COLUMNS},
+            some=PEER_COLUMNS))
         set_committed_value(conversation, "volunteer", volunteer)
     last = (row["last_body"], row["last_at"]) if row["last_body"] is not None else None
     return conversation, last
+
+
+#: What a live text reads of the peer (a relay, an alert: the sealed number and its
+#: hash); the peer's other columns load on first use (``attached(..., some=...)``), e.g.
+#: when the conversation ends. Each column read costs the driver's description of it.
+PEER_COLUMNS = ("id", "phone_enc", "phone_hash")
 
 
 @cache
@@ -77,7 +84,7 @@ def _open_with_last_words() -> Any:
                 .order_by(msg.c.id.desc()).limit(1).scalar_subquery())
 
     return (select(*[conv.c[name].label(f"c_{name}") for name in columns(Conversation)],
-                   *[vol.c[name].label(f"v_{name}") for name in columns(Volunteer)],
+                   *[vol.c[name].label(f"v_{name}") for name in PEER_COLUMNS],
                    last(msg.c.body).label("last_body"),
                    last(msg.c.created_at).label("last_at"))
             .select_from(conv.outerjoin(vol, vol.c.id == conv.c.volunteer_id))
