@@ -21,7 +21,7 @@ from peerline.models import (
     Survivor,
     Volunteer,
 )
-from peerline.models.attach import attached, columns
+from peerline.models.attach import attached, columns, unflushed
 from peerline.peer import feedback
 from peerline.people import cooldown
 from peerline.text import pairing
@@ -186,17 +186,42 @@ def alert_oncall(session: Session, line: Line, kind: str, conversation_id: int |
     """Text the on-call coordinator (if configured); paced alerts repeat at most so often."""
     number = line.setting("PEERLINE_ONCALL_NUMBER")
     now = line.now()
-    if paced:
-        gap = timedelta(seconds=line.setting("PEERLINE_ONCALL_ALERT_GAP_S"))
-        recent = session.scalar(select(Alert.id).where(
-            Alert.kind == kind, Alert.created_at > now - gap).limit(1))
-        if recent is not None:
-            return False
-    session.add(Alert(kind=kind, conversation_id=conversation_id, created_at=now))
+    gap = timedelta(seconds=line.setting("PEERLINE_ONCALL_ALERT_GAP_S"))
+    if paced and alerted_since(session, kind, now - gap):
+        return False
+    note_alert(session, kind, conversation_id, now)
     if number:
         outbox.queue_text(session, line, number, line.numbers[0], text, kind="alert",
                           conversation_id=conversation_id)
     return True
+
+
+def alerted_since(session: Session, kind: str, since: datetime) -> bool:
+    """Whether an alert of ``kind`` was recorded after ``since`` (a prebuilt Core read)."""
+    if unflushed(session, Alert):
+        session.flush()  # as a query's autoflush would
+    return session.connection().execute(_alert_since(), {"kind": kind, "since": since}
+                                        ).first() is not None
+
+
+def note_alert(session: Session, kind: str, conversation_id: int | None,
+               at: datetime) -> None:
+    """Record an alert (what paces the next): one prebuilt ``INSERT``, no ORM object."""
+    session.connection().execute(_insert_alert(), {
+        "kind": kind, "conversation_id": conversation_id, "created_at": at})
+
+
+@cache
+def _alert_since() -> Any:
+    table = Alert.__table__
+    return select(table.c.id).where(
+        table.c.kind == bindparam("kind", type_=table.c.kind.type),
+        table.c.created_at > bindparam("since", type_=table.c.created_at.type)).limit(1)
+
+
+@cache
+def _insert_alert() -> Any:
+    return insert(Alert.__table__)
 
 
 def alert_nobody_on_shift(session: Session, line: Line, conversation: Conversation) -> None:

@@ -16,7 +16,6 @@ from peerline.crisis import guess_language as crisis_language
 from peerline.delivery.outbox import text_volunteer
 from peerline.line import Line
 from peerline.models import (
-    Alert,
     Conversation,
     ConversationStatus,
     Escalation,
@@ -27,8 +26,10 @@ from peerline.models.attach import attached, columns, unflushed
 from peerline.text import pairing
 from peerline.text.conversations import (
     alert_oncall,
+    alerted_since,
     hotline_text,
     locked_here,
+    note_alert,
     started_here,
 )
 from peerline.text.texts import ONCALL_TEXTS, VOLUNTEER_TEXTS
@@ -197,10 +198,9 @@ def watch_note(session: Session, line: Line, conversation: Conversation) -> bool
         return False
     kind, now = f"watch-{conversation.id}", line.now()
     gap = timedelta(seconds=line.setting("PEERLINE_VOLUNTEER_ALERT_GAP_S"))
-    if session.scalar(select(Alert.id).where(Alert.kind == kind,
-                                             Alert.created_at > now - gap).limit(1)):
+    if alerted_since(session, kind, now - gap):
         return False
-    session.add(Alert(kind=kind, conversation_id=conversation.id, created_at=now))
+    note_alert(session, kind, conversation.id, now)
     text_volunteer(session, line, conversation.volunteer, conversation.volunteer_line,
                    VOLUNTEER_TEXTS["watch_note"].format(cid=conversation.id),
                    kind="alert", conversation_id=conversation.id)
