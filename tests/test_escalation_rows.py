@@ -11,7 +11,7 @@ import time
 
 from sqlalchemy import select, text, update
 
-from peerline.models import Escalation, EscalationSource, Survivor
+from peerline.models import Conversation, Escalation, EscalationSource, Survivor
 from peerline.people.lookup import get_or_create_survivor
 from peerline.text import conversations, escalation
 
@@ -62,13 +62,16 @@ def test_the_open_record_is_the_held_object_with_every_column(phones, svc):
                                      category="self_harm", matched="cut")
         assert record.id == expected["id"] and record.seen_count == 2
         assert session.get(Escalation, record.id) is record  # tracked, never a copy
-        assert {c: getattr(record, c) for c in expected if c not in (
-            "seen_count", "last_seen_at", "categories", "alerted",
-            "volunteer_alerted_at")} == {c: v for c, v in expected.items() if c not in (
-                "seen_count", "last_seen_at", "categories", "alerted",
-                "volunteer_alerted_at")}
+        assert not session.dirty  # its changes were written at once, not left to a flush
+        same = [c for c in expected if c not in (
+            "seen_count", "last_seen_at", "categories", "alerted", "volunteer_alerted_at")]
+        assert {c: getattr(record, c) for c in same} == {c: expected[c] for c in same}
+        record.acknowledged_by = "later change"  # and a later change is flushed as usual
     with svc.sessions() as session:
-        assert session.get(Escalation, expected["id"]).categories == "means,self_harm"
+        stored = session.get(Escalation, expected["id"])
+        assert stored.categories == "means,self_harm" and stored.seen_count == 2
+        assert stored.acknowledged_by == "later change"
+        assert session.scalar(select(Conversation.priority)) == 1
 
 
 def test_an_unflushed_acknowledgement_is_seen(phones, svc):

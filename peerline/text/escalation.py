@@ -22,7 +22,7 @@ from peerline.models import (
     EscalationSource,
     Survivor,
 )
-from peerline.models.attach import attached, columns, unflushed
+from peerline.models.attach import attached, columns, unflushed, write_now
 from peerline.text import pairing
 from peerline.text.conversations import (
     alert_oncall,
@@ -63,7 +63,7 @@ def hotline_reply(session: Session, line: Line, survivor: Survivor, category: st
     window = timedelta(seconds=line.setting("PEERLINE_HOTLINE_REPEAT_S"))
     if not force and survivor.last_hotline_at and now - survivor.last_hotline_at < window:
         return []
-    survivor.last_hotline_at = now
+    write_now(session, survivor, {"last_hotline_at": now})
     texts = [hotline_text(line, survivor.lang)]
     if category == "imminent_danger":
         texts.append(hotline_text(line, survivor.lang, abuse=True))
@@ -140,6 +140,7 @@ def escalate(session: Session, line: Line, conversation: Conversation, *, source
     now = line.now()
     record = _open_record(session, conversation)
     fresh = record is None
+    changes: dict[str, Any] = {}  # to the record: written together, at the end
     if record is None:
         record = _new_record(session, {
             "conversation_id": conversation.id, "source": source, "category": category,
@@ -147,16 +148,16 @@ def escalate(session: Session, line: Line, conversation: Conversation, *, source
             "seen_count": 1, "last_seen_at": now, "categories": category or None})
         news = True
     else:
-        record.seen_count += 1
-        record.last_seen_at = now
+        changes.update(seen_count=record.seen_count + 1, last_seen_at=now)
         seen = [c for c in (record.categories or "").split(",") if c]
         news = bool(category) and category not in seen
         if news:
-            record.categories = ",".join([*seen, category or ""])[:200]
-            record.category = _more_severe(record.category, category)
+            changes.update(categories=",".join([*seen, category or ""])[:200],
+                           category=_more_severe(record.category, category))
     label = CATEGORY_NAMES.get(category or "", category)
     alerted: list[str] = [a for a in record.alerted.split(", ") if a]
-    conversation.priority = 1
+    if conversation.priority != 1:
+        write_now(session, conversation, {"priority": 1})
     if conversation.status == ConversationStatus.WAITING:
         pairing.request_pairing(session, line)
         alerted.append("on-shift volunteers (broadcast offer)")
@@ -171,8 +172,8 @@ def escalate(session: Session, line: Line, conversation: Conversation, *, source
             text_volunteer(session, line, conversation.volunteer, conversation.volunteer_line,
                            VOLUNTEER_TEXTS[alert].format(cid=conversation.id, category=label),
                            kind="alert", conversation_id=conversation.id)
-            record.volunteer_alerted_at = now
-            record.alerted_volunteer_id = conversation.volunteer_id
+            changes.update(volunteer_alerted_at=now,
+                           alerted_volunteer_id=conversation.volunteer_id)
             alerted.append("paired volunteer")
     if alert_oncall(session, line, f"crisis-{conversation.id}", conversation.id,
                     ONCALL_TEXTS["crisis"].format(cid=conversation.id, source=source,
@@ -180,7 +181,8 @@ def escalate(session: Session, line: Line, conversation: Conversation, *, source
                     paced=not news):
         if line.setting("PEERLINE_ONCALL_NUMBER"):
             alerted.append("on-call coordinator")
-    record.alerted = ", ".join(dict.fromkeys(alerted))[:200]
+    changes["alerted"] = ", ".join(dict.fromkeys(alerted))[:200]
+    write_now(session, record, changes)  # one UPDATE, no flush of the record
     if fresh:
         log.warning("event=crisis_escalated conversation=%s escalation=%s source=%s "
                     "category=%s", conversation.id, record.id, source, category)
