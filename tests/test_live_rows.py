@@ -44,7 +44,13 @@ def test_the_open_conversation_and_its_peer_without_orm_queries(phones, svc, clo
             assert inspect(conversation).persistent and not session.dirty
             assert "volunteer" in inspect(conversation).dict  # loaded: no lazy load later
             assert conversation.volunteer is session.get(Volunteer, volunteer_id)
-            assert columns(conversation.volunteer) == peer
+            loaded = inspect(conversation.volunteer).dict  # what a relay reads, no more
+            assert {k: loaded[k] for k in conversations.PEER_COLUMNS} == {
+                k: peer[k] for k in conversations.PEER_COLUMNS}
+            assert orm_queries == []
+            assert columns(conversation.volunteer) == peer  # the rest: loaded on first use
+            assert len(orm_queries) == 1 and "volunteers" in orm_queries[0]
+            orm_queries.clear()
             assert conversation.survivor is survivor
             again, _ = conversations.open_with_last_words(session, survivor.id,
                                                           survivor.phone_hash)
@@ -82,3 +88,30 @@ def test_a_live_text_stamps_the_conversation(phones, svc, clock):
     phones.text(SURV, "thanks for listening")
     with svc.sessions() as session:
         assert session.scalar(select(Conversation.last_survivor_at)) == clock.now
+
+
+def test_a_live_text_is_stored_and_stamped_together_and_a_duplicate_stamps_nothing(
+        phones, svc, clock):
+    add_volunteer(svc, "Alex", ALEX)
+    phones.pair(ALEX, SURV)
+    clock.advance(60)
+    seen: list[str] = []
+
+    def statement(_conn, _cursor, sql, *_args):
+        seen.append(" ".join(sql.split()))
+
+    event.listen(svc.engine, "before_cursor_execute", statement)
+    try:
+        phones.text(SURV, "thanks for listening", sid="SM" + "5" * 32)
+        stamped_at = clock.now
+        clock.advance(60)
+        phones.text(SURV, "thanks for listening", sid="SM" + "5" * 32)  # redelivered
+    finally:
+        event.remove(svc.engine, "before_cursor_execute", statement)
+    with svc.sessions() as session:
+        assert session.scalar(select(Conversation.last_survivor_at)) == stamped_at
+    stamps = [s for s in seen if "UPDATE conversations SET last_survivor_at" in s]
+    if svc.engine.dialect.name == "postgresql":  # one statement: the stamp in the insert
+        assert len(stamps) == 2 and all("INSERT INTO messages" in s for s in stamps)
+    else:
+        assert len(stamps) == 2

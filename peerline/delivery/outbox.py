@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from peerline.delivery import gateway_hold, remote_delete, send_batch, tasks
+from peerline.delivery import gateway_hold, remote_delete, send_batch, tasks, text_rows
 from peerline.delivery.tasks import TaskKind, TaskStatus
+from peerline.delivery.text_rows import Queued
 from peerline.line import Line
 from peerline.models import (
     DeliveryReport,
@@ -64,12 +65,19 @@ class ToVolunteer:
 
 
 def queue_texts(session: Session, line: Line,
-                texts: Sequence[Outgoing]) -> list[OutboundMessage | None]:
+                texts: Sequence[Outgoing]) -> list[Queued | None]:
     """Store texts to send and their delivery tasks (None for a recipient who opted out).
 
     However many: one look-up of who opted out, one INSERT of the texts, one of their
     tasks (with the caller's transaction), so a crisis broadcast costs what one text does.
+    One text is one prebuilt statement (:mod:`peerline.delivery.text_rows`).
     """
+    if len(texts) == 1:
+        t = texts[0]
+        return [text_rows.queue_one(
+            session, line.now(), to_enc=line.vault.encrypt(t.to_number),
+            to_hash=line.vault.hash(t.to_number), from_number=t.from_number, body=t.body,
+            kind=t.kind, conversation_id=t.conversation_id, offer_id=t.offer_id)]
     hashes = [line.vault.hash(t.to_number) for t in texts]
     stopped = opted_out_among(session, hashes)
     now = line.now()
@@ -82,40 +90,49 @@ def queue_texts(session: Session, line: Line,
         for t, to_hash in zip(texts, hashes, strict=True)]
     new = [m for m in messages if m is not None]
     if not new:
-        return messages
+        return [None] * len(messages)
     session.add_all(new)
     session.flush()  # their ids, for the tasks
     for message in new:
         send_batch.note(session, message.kind,
                         tasks.add(session, TaskKind.SEND, message.id, now))
-    return messages
+    return [None if m is None else Queued(m.id) for m in messages]
 
 
 def queue_text(session: Session, line: Line, to_number: str, from_number: str, body: str, *,
                kind: str = "system", conversation_id: int | None = None,
-               offer_id: int | None = None) -> OutboundMessage | None:
+               offer_id: int | None = None) -> Queued | None:
     """Store a text to send (and its delivery task); None if the recipient opted out."""
     return queue_texts(session, line, [Outgoing(to_number, from_number, body, kind,
                                                 conversation_id, offer_id)])[0]
 
 
 def text_volunteers(session: Session, line: Line,
-                    texts: Sequence[ToVolunteer]) -> list[OutboundMessage | None]:
+                    texts: Sequence[ToVolunteer]) -> list[Queued | None]:
     """Queue texts to volunteers' phones, all at once (:func:`queue_texts`)."""
+    if len(texts) == 1:
+        return [text_volunteer(session, line, texts[0].volunteer, texts[0].from_number,
+                               texts[0].body, kind=texts[0].kind,
+                               conversation_id=texts[0].conversation_id,
+                               offer_id=texts[0].offer_id)]
     return queue_texts(session, line, [
         Outgoing(line.vault.decrypt(t.volunteer.phone_enc), t.from_number, t.body, t.kind,
                  t.conversation_id, t.offer_id) for t in texts])
 
 
 def text_volunteer(session: Session, line: Line, volunteer: Volunteer, from_number: str,
-                   body: str, **kwargs: object) -> OutboundMessage | None:
-    """Queue a text to a volunteer's phone."""
-    return queue_text(session, line, line.vault.decrypt(volunteer.phone_enc), from_number,
-                      body, **kwargs)  # type: ignore[arg-type]
+                   body: str, *, kind: str = "system", conversation_id: int | None = None,
+                   offer_id: int | None = None) -> Queued | None:
+    """Queue a text to a volunteer's phone: their sealed number and its hash are stored
+    as the roster holds them (no decryption and sealing again)."""
+    return text_rows.queue_one(session, line.now(), to_enc=volunteer.phone_enc,
+                               to_hash=volunteer.phone_hash, from_number=from_number,
+                               body=body, kind=kind, conversation_id=conversation_id,
+                               offer_id=offer_id)
 
 
 def text_survivor(session: Session, line: Line, survivor: Survivor, from_number: str,
-                  body: str, **kwargs: object) -> OutboundMessage | None:
+                  body: str, **kwargs: object) -> Queued | None:
     """Queue a text to a survivor's phone."""
     return queue_text(session, line, line.vault.decrypt(survivor.phone_enc), from_number,
                       body, **kwargs)  # type: ignore[arg-type]

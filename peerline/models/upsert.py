@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from peerline.models.delivery import Task
 from peerline.models.people import Survivor
-from peerline.models.text import Message
+from peerline.models.text import Conversation, Message
 
 
 def insert_for(session: Session) -> Any:
@@ -64,6 +64,21 @@ def insert_message() -> Any:
     """``INSERT INTO messages ... ON CONFLICT (sid) DO NOTHING RETURNING id`` (built once;
     the values, all of :data:`MESSAGE_COLUMNS`, are bound per call)."""
     return conflict_insert(Message.__table__, MESSAGE_COLUMNS, ["sid"], ["id"])
+
+
+@cache
+def insert_message_stamping() -> Any:
+    """PostgreSQL: :func:`insert_message`, and in the same statement ``UPDATE
+    conversations SET last_survivor_at = :stamp_at WHERE id = :conversation_id`` (a
+    data-modifying CTE runs to completion whether or not the insert reads it)."""
+    table = Conversation.__table__
+    plain = insert_message()
+    stmt: TextClause = text(
+        "WITH stamped AS (UPDATE conversations SET last_survivor_at = :stamp_at "
+        "WHERE id = :conversation_id) " + plain.element.text).bindparams(
+        *[bindparam(name, type_=Message.__table__.c[name].type) for name in MESSAGE_COLUMNS],
+        bindparam("stamp_at", type_=table.c.last_survivor_at.type))
+    return stmt.columns(Message.__table__.c.id)
 
 
 @cache

@@ -24,8 +24,10 @@ from __future__ import annotations
 import hmac
 import re
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from peerline.delivery import outbox
@@ -107,13 +109,29 @@ def answer(line: Line, row: Application, body: str) -> str:
 
 
 def cancel(session: Session, line: Line, survivor: Survivor) -> int:
-    """Drop applications still asking (lapsed, a crisis, a quick exit); returns how many."""
+    """Drop applications still asking (lapsed, a crisis, a quick exit); returns how many.
+
+    One prebuilt ``UPDATE`` (every crisis text asks, and almost none has one) unless the
+    session holds an application, whose object the ORM path keeps true."""
+    if not any(isinstance(obj, Application)
+               for obj in (*session.identity_map.values(), *session.new)):
+        return session.connection().execute(_cancel_asking(), {
+            "who": survivor.id, "now": line.now()}).rowcount
     rows = session.scalars(select(Application).where(
         Application.survivor_id == survivor.id,
         Application.status == ApplicationStatus.ASKING)).all()
     for row in rows:
         row.status, row.step, row.updated_at = ApplicationStatus.CANCELLED, None, line.now()
     return len(rows)
+
+
+@cache
+def _cancel_asking() -> Any:
+    table = Application.__table__
+    return (update(table).where(table.c.survivor_id == bindparam("who"),
+                                table.c.status == ApplicationStatus.ASKING)
+            .values(status=ApplicationStatus.CANCELLED, step=None,
+                    updated_at=bindparam("now", type_=table.c.updated_at.type)))
 
 
 def submitted(session: Session) -> list[Application]:

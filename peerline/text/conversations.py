@@ -21,7 +21,7 @@ from peerline.models import (
     Survivor,
     Volunteer,
 )
-from peerline.models.attach import attached, columns
+from peerline.models.attach import attached, columns, unflushed
 from peerline.peer import feedback
 from peerline.people import cooldown
 from peerline.text import pairing
@@ -58,10 +58,17 @@ def open_with_last_words(session: Session, survivor_id: int, sender_hash: str
                             {name: row[f"c_{name}"] for name in columns(Conversation)})
     if "volunteer" not in inspect(conversation).dict:  # a relay needs the peer: loaded now
         volunteer = (None if row["v_id"] is None else attached(
-            session, Volunteer, {name: row[f"v_{name}"] for name in columns(Volunteer)}))
+            session, Volunteer, {name: row[f"v_{name}"] for name in PEER_COLUMNS},
+            some=PEER_COLUMNS))
         set_committed_value(conversation, "volunteer", volunteer)
     last = (row["last_body"], row["last_at"]) if row["last_body"] is not None else None
     return conversation, last
+
+
+#: What a live text reads of the peer (a relay, an alert: the sealed number and its
+#: hash); the peer's other columns load on first use (``attached(..., some=...)``), e.g.
+#: when the conversation ends. Each column read costs the driver's description of it.
+PEER_COLUMNS = ("id", "phone_enc", "phone_hash")
 
 
 @cache
@@ -77,7 +84,7 @@ def _open_with_last_words() -> Any:
                 .order_by(msg.c.id.desc()).limit(1).scalar_subquery())
 
     return (select(*[conv.c[name].label(f"c_{name}") for name in columns(Conversation)],
-                   *[vol.c[name].label(f"v_{name}") for name in columns(Volunteer)],
+                   *[vol.c[name].label(f"v_{name}") for name in PEER_COLUMNS],
                    last(msg.c.body).label("last_body"),
                    last(msg.c.created_at).label("last_at"))
             .select_from(conv.outerjoin(vol, vol.c.id == conv.c.volunteer_id))
@@ -120,9 +127,21 @@ def _insert_conversation() -> Any:
 
 def stamp_survivor(session: Session, conversation: Conversation, at: datetime) -> None:
     """``conversation.last_survivor_at = at``, written at once by one prebuilt ``UPDATE``
-    (a live text's only change to its conversation: no unit-of-work flush for it)."""
+    (a live text's only change to its conversation: no unit-of-work flush for it).
+
+    The ``UPDATE`` holds the conversation's row lock until the transaction ends (it
+    waits for anyone holding it, e.g. the peer's ``#CRISIS``), so it is noted in
+    :func:`locked_here`: what is read of it after this is not from before the wait."""
     session.connection().execute(_stamp_survivor(), {"conversation_id": conversation.id, "at": at})
+    stamped(session, conversation, at)
+
+
+def stamped(session: Session, conversation: Conversation, at: datetime) -> None:
+    """Note that ``last_survivor_at = at`` was written (by :func:`stamp_survivor`, or in
+    the statement that stored the text, ``models.upsert.insert_message_stamping``): the
+    attribute is set as committed and the row counts as locked by this transaction."""
     set_committed_value(conversation, "last_survivor_at", at)
+    locked_here(session).add(conversation.id)
 
 
 @cache
@@ -130,6 +149,15 @@ def _stamp_survivor() -> Any:
     table = Conversation.__table__
     return (update(table).where(table.c.id == bindparam("conversation_id"))
             .values(last_survivor_at=bindparam("at", type_=table.c.last_survivor_at.type)))
+
+
+def locked_here(session: Session) -> set[int]:
+    """Ids of the conversations whose rows this transaction has locked by writing them
+    (:func:`stamp_survivor`): another transaction changing them waits for this one."""
+    seen = session.info.get("locked_conversations")
+    if seen is None or seen[0] is not session.get_transaction():
+        seen = session.info["locked_conversations"] = (session.get_transaction(), set())
+    return seen[1]
 
 
 def started_here(session: Session) -> set[int]:
@@ -158,17 +186,42 @@ def alert_oncall(session: Session, line: Line, kind: str, conversation_id: int |
     """Text the on-call coordinator (if configured); paced alerts repeat at most so often."""
     number = line.setting("PEERLINE_ONCALL_NUMBER")
     now = line.now()
-    if paced:
-        gap = timedelta(seconds=line.setting("PEERLINE_ONCALL_ALERT_GAP_S"))
-        recent = session.scalar(select(Alert.id).where(
-            Alert.kind == kind, Alert.created_at > now - gap).limit(1))
-        if recent is not None:
-            return False
-    session.add(Alert(kind=kind, conversation_id=conversation_id, created_at=now))
+    gap = timedelta(seconds=line.setting("PEERLINE_ONCALL_ALERT_GAP_S"))
+    if paced and alerted_since(session, kind, now - gap):
+        return False
+    note_alert(session, kind, conversation_id, now)
     if number:
         outbox.queue_text(session, line, number, line.numbers[0], text, kind="alert",
                           conversation_id=conversation_id)
     return True
+
+
+def alerted_since(session: Session, kind: str, since: datetime) -> bool:
+    """Whether an alert of ``kind`` was recorded after ``since`` (a prebuilt Core read)."""
+    if unflushed(session, Alert):
+        session.flush()  # as a query's autoflush would
+    return session.connection().execute(_alert_since(), {"kind": kind, "since": since}
+                                        ).first() is not None
+
+
+def note_alert(session: Session, kind: str, conversation_id: int | None,
+               at: datetime) -> None:
+    """Record an alert (what paces the next): one prebuilt ``INSERT``, no ORM object."""
+    session.connection().execute(_insert_alert(), {
+        "kind": kind, "conversation_id": conversation_id, "created_at": at})
+
+
+@cache
+def _alert_since() -> Any:
+    table = Alert.__table__
+    return select(table.c.id).where(
+        table.c.kind == bindparam("kind", type_=table.c.kind.type),
+        table.c.created_at > bindparam("since", type_=table.c.created_at.type)).limit(1)
+
+
+@cache
+def _insert_alert() -> Any:
+    return insert(Alert.__table__)
 
 
 def alert_nobody_on_shift(session: Session, line: Line, conversation: Conversation) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from peerline.crisis import SEVERITY, detect
@@ -15,15 +16,22 @@ from peerline.crisis import guess_language as crisis_language
 from peerline.delivery.outbox import text_volunteer
 from peerline.line import Line
 from peerline.models import (
-    Alert,
     Conversation,
     ConversationStatus,
     Escalation,
     EscalationSource,
     Survivor,
 )
+from peerline.models.attach import attached, columns, unflushed, write_now
 from peerline.text import pairing
-from peerline.text.conversations import alert_oncall, hotline_text, started_here
+from peerline.text.conversations import (
+    alert_oncall,
+    alerted_since,
+    hotline_text,
+    locked_here,
+    note_alert,
+    started_here,
+)
 from peerline.text.texts import ONCALL_TEXTS, VOLUNTEER_TEXTS
 
 log = logging.getLogger(__name__)
@@ -55,7 +63,7 @@ def hotline_reply(session: Session, line: Line, survivor: Survivor, category: st
     window = timedelta(seconds=line.setting("PEERLINE_HOTLINE_REPEAT_S"))
     if not force and survivor.last_hotline_at and now - survivor.last_hotline_at < window:
         return []
-    survivor.last_hotline_at = now
+    write_now(session, survivor, {"last_hotline_at": now})
     texts = [hotline_text(line, survivor.lang)]
     if category == "imminent_danger":
         texts.append(hotline_text(line, survivor.lang, abuse=True))
@@ -78,11 +86,45 @@ def _open_record(session: Session, conversation: Conversation) -> Escalation | N
     transaction started has none, and no one else sees it yet: no round trip."""
     if conversation.id in started_here(session):
         return None
-    session.execute(select(Conversation.id).where(Conversation.id == conversation.id)
-                    .with_for_update())
-    return session.scalar(select(Escalation).where(
-        Escalation.conversation_id == conversation.id, Escalation.acknowledged_at.is_(None))
-        .order_by(Escalation.id.desc()).limit(1))
+    if unflushed(session, Escalation):
+        session.flush()  # the read below is Core: no autoflush of its own
+    connection = session.connection()
+    if conversation.id not in locked_here(session):  # a survivor's text has, by its stamp
+        connection.execute(_lock_conversation(), {"id": conversation.id})
+    row = connection.execute(_open_escalation(), {"id": conversation.id}).mappings().first()
+    return None if row is None else attached(session, Escalation, row)
+
+
+@cache
+def _lock_conversation() -> Any:
+    """``SELECT id FROM conversations WHERE id = :id FOR UPDATE`` (Core, built once)."""
+    table = Conversation.__table__
+    return select(table.c.id).where(table.c.id == bindparam("id")).with_for_update()
+
+
+@cache
+def _open_escalation() -> Any:
+    """The conversation's latest unacknowledged escalation, every column (``:id``)."""
+    table = Escalation.__table__
+    return (select(table).where(table.c.conversation_id == bindparam("id"),
+                                table.c.acknowledged_at.is_(None))
+            .order_by(table.c.id.desc()).limit(1))
+
+
+def _new_record(session: Session, values: dict[str, Any]) -> Escalation:
+    """Insert an escalation by one prebuilt ``INSERT ... RETURNING id`` (no unit-of-work
+    flush); the row becomes the session's tracked object, so later changes are written."""
+    row = {name: None for name in columns(Escalation)}
+    row.update(values)
+    del row["id"]
+    row["id"] = session.connection().execute(_insert_escalation(), row).scalar_one()
+    return attached(session, Escalation, row)
+
+
+@cache
+def _insert_escalation() -> Any:
+    table = Escalation.__table__
+    return insert(table).returning(table.c.id)
 
 
 def escalate(session: Session, line: Line, conversation: Conversation, *, source: str,
@@ -98,25 +140,24 @@ def escalate(session: Session, line: Line, conversation: Conversation, *, source
     now = line.now()
     record = _open_record(session, conversation)
     fresh = record is None
+    changes: dict[str, Any] = {}  # to the record: written together, at the end
     if record is None:
-        record = Escalation(conversation_id=conversation.id, source=source,
-                            category=category, matched=(matched or "")[:200] or None,
-                            alerted="", created_at=now, seen_count=1, last_seen_at=now,
-                            categories=category or None)
-        session.add(record)
-        session.flush()
+        record = _new_record(session, {
+            "conversation_id": conversation.id, "source": source, "category": category,
+            "matched": (matched or "")[:200] or None, "alerted": "", "created_at": now,
+            "seen_count": 1, "last_seen_at": now, "categories": category or None})
         news = True
     else:
-        record.seen_count += 1
-        record.last_seen_at = now
+        changes.update(seen_count=record.seen_count + 1, last_seen_at=now)
         seen = [c for c in (record.categories or "").split(",") if c]
         news = bool(category) and category not in seen
         if news:
-            record.categories = ",".join([*seen, category or ""])[:200]
-            record.category = _more_severe(record.category, category)
+            changes.update(categories=",".join([*seen, category or ""])[:200],
+                           category=_more_severe(record.category, category))
     label = CATEGORY_NAMES.get(category or "", category)
     alerted: list[str] = [a for a in record.alerted.split(", ") if a]
-    conversation.priority = 1
+    if conversation.priority != 1:
+        write_now(session, conversation, {"priority": 1})
     if conversation.status == ConversationStatus.WAITING:
         pairing.request_pairing(session, line)
         alerted.append("on-shift volunteers (broadcast offer)")
@@ -131,8 +172,8 @@ def escalate(session: Session, line: Line, conversation: Conversation, *, source
             text_volunteer(session, line, conversation.volunteer, conversation.volunteer_line,
                            VOLUNTEER_TEXTS[alert].format(cid=conversation.id, category=label),
                            kind="alert", conversation_id=conversation.id)
-            record.volunteer_alerted_at = now
-            record.alerted_volunteer_id = conversation.volunteer_id
+            changes.update(volunteer_alerted_at=now,
+                           alerted_volunteer_id=conversation.volunteer_id)
             alerted.append("paired volunteer")
     if alert_oncall(session, line, f"crisis-{conversation.id}", conversation.id,
                     ONCALL_TEXTS["crisis"].format(cid=conversation.id, source=source,
@@ -140,7 +181,8 @@ def escalate(session: Session, line: Line, conversation: Conversation, *, source
                     paced=not news):
         if line.setting("PEERLINE_ONCALL_NUMBER"):
             alerted.append("on-call coordinator")
-    record.alerted = ", ".join(dict.fromkeys(alerted))[:200]
+    changes["alerted"] = ", ".join(dict.fromkeys(alerted))[:200]
+    write_now(session, record, changes)  # one UPDATE, no flush of the record
     if fresh:
         log.warning("event=crisis_escalated conversation=%s escalation=%s source=%s "
                     "category=%s", conversation.id, record.id, source, category)
@@ -158,10 +200,9 @@ def watch_note(session: Session, line: Line, conversation: Conversation) -> bool
         return False
     kind, now = f"watch-{conversation.id}", line.now()
     gap = timedelta(seconds=line.setting("PEERLINE_VOLUNTEER_ALERT_GAP_S"))
-    if session.scalar(select(Alert.id).where(Alert.kind == kind,
-                                             Alert.created_at > now - gap).limit(1)):
+    if alerted_since(session, kind, now - gap):
         return False
-    session.add(Alert(kind=kind, conversation_id=conversation.id, created_at=now))
+    note_alert(session, kind, conversation.id, now)
     text_volunteer(session, line, conversation.volunteer, conversation.volunteer_line,
                    VOLUNTEER_TEXTS["watch_note"].format(cid=conversation.id),
                    kind="alert", conversation_id=conversation.id)

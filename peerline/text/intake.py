@@ -24,7 +24,7 @@ from peerline.models import (
     Survivor,
     Volunteer,
 )
-from peerline.models.upsert import insert_message
+from peerline.models.upsert import insert_message, insert_message_stamping
 from peerline.peer import survivor_words
 from peerline.people import breaks, oncall, roster, wellbeing
 from peerline.people.lookup import survivor_for
@@ -117,13 +117,25 @@ def _from_oncall(session: Session, line: Line, sender: str, sid: str, line_numbe
 
 def _store(session: Session, line: Line, *, sid: str, sender: str, sender_hash: str,
            line_number: str, body: str | None, num_media: int, kind: str,
-           conversation_id: int | None) -> int:
-    """Store the text unless its sid is stored already (then :class:`Duplicate`)."""
+           conversation_id: int | None, stamp: Conversation | None = None) -> int:
+    """Store the text unless its sid is stored already (then :class:`Duplicate`).
+
+    ``stamp``: the survivor's conversation (``conversation_id``), whose
+    ``last_survivor_at`` is set to now as well: on PostgreSQL in the same statement."""
     session.flush()  # the conversation and survivor rows it refers to
-    stored = session.connection().execute(insert_message(), {
-        "sid": sid, "sender": sender, "sender_hash": sender_hash, "line_number": line_number,
-        "body": body, "num_media": num_media, "kind": kind, "conversation_id": conversation_id,
-        "created_at": line.now()}).scalar()
+    now = line.now()
+    values = {"sid": sid, "sender": sender, "sender_hash": sender_hash,
+              "line_number": line_number, "body": body, "num_media": num_media, "kind": kind,
+              "conversation_id": conversation_id, "created_at": now}
+    connection = session.connection()
+    if stamp is not None and connection.dialect.name == "postgresql":
+        stored = connection.execute(insert_message_stamping(),
+                                    {**values, "stamp_at": now}).scalar()
+        conversations.stamped(session, stamp, now)
+    else:
+        if stamp is not None:
+            conversations.stamp_survivor(session, stamp, now)
+        stored = connection.execute(insert_message(), values).scalar()
     if stored is None:
         raise Duplicate("this MessageSid is stored already")
     return stored
@@ -226,13 +238,12 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
             survivor.lang = lang_guess
         conversation = conversations.start(session, line, survivor, line_number)
     assert conversation is not None
-    if not new:  # start() stamped it
-        conversations.stamp_survivor(session, conversation, line.now())
     relay_body = body
     if len(body) > MAX_BODY:
         relay_body = body[:MAX_BODY]
         reply.texts.append(say("too_long", survivor.lang))
     _store(session, line, kind="text", conversation_id=conversation.id,
+           stamp=None if new else conversation,  # start() stamped a new one
            **{**store, "body": relay_body})
 
     hotline_first: list[str] = []
