@@ -89,17 +89,20 @@ def choose(points: Sequence[tuple[float, float, float]], max_fpr: float
 
 
 def operating_point(examples: Sequence[Example], scores: np.ndarray, max_fpr: float,
-                    loss: float = OVERRULE_LOSS
+                    loss: float = OVERRULE_LOSS, fpr_on: str = "all"
                     ) -> tuple[dict[str, float], dict[str, float], Overrules,
                                dict[str, list[tuple[float, float, float]]]]:
     """Thresholds and watch levels per language guess (each the highest recall at FPR ≤
-    ``max_fpr``, resp. :data:`WATCH_FPR`, within that language), the overrule levels per
-    lexicon category (giving up at most ``loss`` of each one's lexicon-caught crisis
-    rows), and each language's curve."""
+    ``max_fpr``, resp. :data:`WATCH_FPR`, within that language; with ``fpr_on="hard"``
+    the FPR is that of the non-crisis rows other than ``benign`` ones, so adding plain
+    everyday texts to the data cannot loosen the ceiling on look-alikes), the overrule
+    levels per lexicon category (giving up at most ``loss`` of each one's lexicon-caught
+    crisis rows), and each language's curve."""
     overrule = safe_overrules(examples, scores, loss)
     threshold, watch, points = {}, {}, {}
     for lang in classifier.LANGUAGES:
-        rows = [i for i, e in enumerate(examples) if e.guess == lang]
+        rows = [i for i, e in enumerate(examples) if e.guess == lang
+                and (fpr_on == "all" or e.crisis or e.kind != "benign")]
         points[lang] = curve([examples[i] for i in rows], scores[rows], overrule)
         threshold[lang] = choose(points[lang], max_fpr)[0]
         watch[lang] = min(choose(points[lang], WATCH_FPR)[0], threshold[lang])
@@ -143,7 +146,8 @@ TRADEOFF_LOSSES = (0.0, 0.0025, 0.005, 0.01, 0.02)
 TRADEOFF_FPRS = (0.05, 0.06, 0.07, 0.08, 0.09, 0.10)
 
 
-def tradeoff(examples: Sequence[Example], scores: np.ndarray) -> list[dict]:
+def tradeoff(examples: Sequence[Example], scores: np.ndarray, fpr_on: str = "all"
+             ) -> list[dict]:
     """Out-of-fold recall and FPR of the line's decision for every overrule loss and FPR
     ceiling of :data:`TRADEOFF_LOSSES` × :data:`TRADEOFF_FPRS` (thresholds per language
     chosen as in :func:`operating_point`), with the lexicon-caught crisis rows each
@@ -155,7 +159,8 @@ def tradeoff(examples: Sequence[Example], scores: np.ndarray) -> list[dict]:
     out = []
     for loss in TRADEOFF_LOSSES:
         for max_fpr in TRADEOFF_FPRS:
-            threshold, _, overrule, _ = operating_point(examples, scores, max_fpr, loss)
+            threshold, _, overrule, _ = operating_point(examples, scores, max_fpr, loss,
+                                                        fpr_on)
             flagged = decide(examples, scores, threshold, overrule)
 
             def rate(mask: np.ndarray, flagged: np.ndarray = flagged) -> float:

@@ -70,7 +70,7 @@ from .operating import (
 
 
 def build(files: Sequence[Path], out_dir: Path, max_fpr: float = MAX_FPR,
-          kind: str = "ngram", loss: float = OVERRULE_LOSS) -> dict:
+          kind: str = "ngram", loss: float = OVERRULE_LOSS, fpr_on: str = "all") -> dict:
     """Choose the operating point out of fold, fit on everything, write the files."""
     examples = load_examples(files)
     labels = [e.label for e in examples]
@@ -93,7 +93,8 @@ def build(files: Sequence[Path], out_dir: Path, max_fpr: float = MAX_FPR,
     else:
         logits = ngram_oof
     scores = probability(logits)
-    threshold, watch, overrule, points = operating_point(examples, scores, max_fpr, loss)
+    threshold, watch, overrule, points = operating_point(examples, scores, max_fpr, loss,
+                                                         fpr_on)
     flagged = decide(examples, scores, threshold, overrule)
     lexicon = np.array([bool(e.category) for e in examples])
     recall, fpr = float(flagged[truth].mean()), float(flagged[~truth].mean())
@@ -110,6 +111,7 @@ def build(files: Sequence[Path], out_dir: Path, max_fpr: float = MAX_FPR,
         "operating_point": {"threshold": threshold, "watch": watch,
                             "overrule": overrule, "max_fpr": max_fpr,
                             "overrule_loss": loss, "overrule_no_loss": list(NO_LOSS),
+                            "fpr_on": fpr_on,
                             "per_language": "the detector's language guess"},
         "out_of_fold": {"recall": round(recall, 3), "fpr": round(fpr, 3),
                         "brier": brier(examples, scores),
@@ -118,7 +120,7 @@ def build(files: Sequence[Path], out_dir: Path, max_fpr: float = MAX_FPR,
                         "lexicon_crisis_silenced": int((truth & lexicon & ~flagged).sum()),
                         "lexicon_benign_rows": int((~truth & lexicon).sum()),
                         "lexicon_false_alarms": int((~truth & lexicon & flagged).sum())},
-        "tradeoff": tradeoff(examples, scores),
+        "tradeoff": tradeoff(examples, scores, fpr_on),
         "curve": {lang: [[t, round(r, 3), round(f, 3)] for t, r, f in pts]
                   for lang, pts in points.items()},
     }
@@ -186,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overrule-loss", type=float, default=OVERRULE_LOSS,
                         help="share of each lexicon category's crisis rows the classifier "
                         "may silence out of fold (danger now: never)")
+    parser.add_argument("--fpr-on", choices=("all", "hard"), default="all",
+                        help="the non-crisis rows the FPR ceiling counts: all, or all but "
+                        "the plain everyday (benign) ones")
     parser.add_argument("--kind", choices=("ngram", "stack"), default="ngram",
                         help="the model to build (default: the n-gram LR, the out-of-fold "
                         "winner on the 2026-12-05 data)")
@@ -202,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         print(compare(files, args.max_fpr, args.only,
                       Path(args.blind) if args.blind else None))
         return 0
-    meta = build(files, Path(args.out), args.max_fpr, args.kind, args.overrule_loss)
+    meta = build(files, Path(args.out), args.max_fpr, args.kind, args.overrule_loss,
+                 args.fpr_on)
     op, oof = meta["operating_point"], meta["out_of_fold"]
     print(f"{meta['rows']} rows ({meta['crisis_rows']} crisis) from {len(files)} files")
     for lang in classifier.LANGUAGES:
