@@ -532,3 +532,83 @@ def test_false_alarm_family_dropped_and_its_crisis_twin_kept(crisis: str,
     assert detect(crisis, model="0").crisis, crisis
     d = detect(lookalike, model="0")
     assert not d.crisis, (lookalike, d.matches)
+
+
+# ---- round 7: sets H and I's false-alarm families as general rules, each with a crisis twin ---
+
+ROUND7_TWINS = [
+    # (crisis kept, look-alike dropped by the lexicon)
+    ("my therapist asked if im having thoughts of suicide and i said yes, every day",
+     "my therapist asked if im having thoughts of suicide and i said no and meant it"),
+    ("i told my counselor im thinking about killing myself tonight",
+     "im not thinking about killing myself or anything, i just need to vent about my landlord"),
+    ("la psicologa me pregunto si tengo ideas suicidas y le dije que si, todos los dias",
+     "la psicologa me pregunto si tengo ideas suicidas y le dije que no, y era verdad"),
+    ("estoy pensando en matarme esta noche",
+     "no estoy pensando en matarme ni nada, solo necesito desahogarme"),
+    ("i cant stop having suicidal thoughts since group tonight",
+     "our support group talked about suicidal thoughts and how we got through them"),
+    ("im on the bridge, they havent put up the suicide barriers yet and im going to jump",
+     "the bridge near my house is getting new suicide barriers, glad the city did it"),
+    ("quiero suicidarme, el puente todavia no tiene barreras",
+     "en el puente de mi ciudad pusieron barreras anti suicidio, ya era hora"),
+    ("i have 30 pills saved up and im taking them all tonight",
+     "i have 30 pills left in my prescription, need a refill before friday"),
+    ("tengo 30 pastillas guardadas y me las voy a tomar todas",
+     "me quedan 30 pastillas de la receta, tengo que ir a la farmacia"),
+    ("i took the blade out of my razor to cut myself",
+     "i need a new blade for my razor, any brand recs"),
+    ("i bought rope to hang myself",
+     "i bought rope for the clothesline finally"),
+    ("ya tengo la soga para ahorcarme",
+     "compre una soga para tender la ropa en el patio"),
+    ("im going to the gun show tomorrow to buy a gun and end it",
+     "gun show was packed this weekend, so many people"),
+    ("wrote a goodbye letter to my kids, im done",
+     "wrote a goodbye letter to my abuser that i will never send, then burned it"),
+    ("les escribi una carta de despedida a mis hijos, ya me voy",
+     "le escribi una carta de despedida a mi agresor que nunca voy a mandar"),
+    ("im not going to be here tomorrow, i have the pills ready",
+     "im not going to be here tomorrow, its my day off"),
+    ("its my last night alive",
+     "its my last night in the dorm, moving back home tomorrow"),
+    ("ya no aguanto, me quiero morir",
+     "ya no aguanto matematicas, el examen es mañana"),
+    ("mi ex me amenaza con matarme, esta afuera",
+     "mi ex me amenazaba con matarme. se fue a otro pais, ya me siento segura"),
+    ("a los 17 intente suicidarme y hoy lo voy a volver a intentar",
+     "a los 17 intente suicidarme. hoy tengo 35, dos hijos y una vida que me gusta"),
+    ("todos estarian mejor sin mi",
+     "antes pensaba que todos estarian mejor sin mi pero ya no pienso eso"),
+    ("me volvi a hacer autolesiones anoche",
+     "la terapeuta dice que mi historia de autolesiones no me define"),
+    ("las pastillas de mi mama, me las voy a tomar todas",
+     "las pastillas me dan sueño en la tarde, voy a preguntar si las cambio de hora"),
+]
+
+
+@pytest.mark.parametrize(("crisis", "lookalike"), ROUND7_TWINS)
+def test_round7_family_dropped_and_its_crisis_twin_kept(crisis: str, lookalike: str) -> None:
+    """A counsellor's question answered no, a denial said outright, a group that talked
+    about getting through, suicide barriers built, a prescription counted for a refill, a
+    razor blade or a rope for the washing, a gun show, a goodbye letter to an abuser, a
+    day off, a last night in the dorm, a subject one cannot stand, an old threat or an
+    old attempt at an age now past, a history of self-harm: the lexicon lets the
+    look-alike go and still catches the crisis that shares its words."""
+    assert detect(crisis, model="0").crisis, crisis
+    d = detect(lookalike, model="0")
+    assert not d.crisis, (lookalike, d.matches)
+
+
+@pytest.mark.parametrize("text", [
+    "my therapist asked if im having thoughts of suicide and i said no. that was a lie, "
+    "i think about it every day",
+    "el medico me pregunto si pensaba en hacerme daño y le dije que no. mentira, lo pienso "
+    "to los dias",
+    "my abuser just broke in",
+    "my ex is breaking in through the back door",
+])
+def test_a_denial_taken_back_and_an_abuser_breaking_in_are_caught(text: str) -> None:
+    """Round 7's denial filter must not swallow a denial the writer takes back, and a
+    known abuser breaking in is danger now (the lexicon knew only strangers)."""
+    assert detect(text, model="0").crisis, text
