@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +20,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline import embedded_redis
+from peerline.delivery import redis_scripts
 from peerline.delivery.heartbeat import DeathWatch
 from peerline.delivery.quick_enqueue import QuickQueue
 from peerline.line import Line, TextFailed, utcnow
@@ -34,6 +37,9 @@ RUN_BATCH = "workers.jobs.run_batch"
 #: ``run_task`` jobs as ``Queue.enqueue(RUN_TASK, task_id, job_timeout=60, result_ttl=60,
 #: failure_ttl=3600)`` writes them, in one Redis command.
 RUN_TASK_QUEUE = QuickQueue(QUEUE_NAME, RUN_TASK, timeout=60, result_ttl=60, failure_ttl=3600)
+#: ``run_batch`` jobs (a list of task ids each), written the same way.
+RUN_BATCH_QUEUE = QuickQueue(QUEUE_NAME, RUN_BATCH, timeout=120, result_ttl=60,
+                             failure_ttl=3600)
 
 
 def make_engine(url: str) -> Engine:
@@ -112,22 +118,24 @@ class Kicker:
             return False
         try:
             now = self._services.line.now()
-            if together:  # first, on its own: a worker can start on it at once
-                self._services.queue().enqueue(RUN_BATCH, list(together), job_timeout=120,
-                                               result_ttl=60, failure_ttl=3600)
+            redis = self._services.redis()
+            # Everything in one round trip: the batch first (a worker can start on it at
+            # once), then the timers (a broadcast's time-outs, for RQ's scheduler), then
+            # the due tasks (a webhook's usual one or two), each a Lua script or a few
+            # commands, with no Job objects for the due ones.
+            pipe = redis.pipeline(transaction=False)
+            if together:
+                RUN_BATCH_QUEUE.enqueue_on(pipe, [list(together)])
             later = [(task_id, at) for task_id, at in tasks if at > now]
-            if later:  # timers (a broadcast's time-outs): RQ's scheduler, one round trip
+            if later:
                 queue = self._services.queue()
-                with self._services.redis().pipeline() as pipe:
-                    for task_id, not_before in later:
-                        # RQ reads a naive datetime as server-local time; ours are UTC.
-                        queue.enqueue_at(not_before.replace(tzinfo=UTC), RUN_TASK, task_id,
-                                         job_timeout=60, result_ttl=60, failure_ttl=3600,
-                                         pipeline=pipe)
-                    pipe.execute()
-            # Due now (a webhook's usual one or two): one Redis command, no Job objects.
-            RUN_TASK_QUEUE.enqueue(self._services.redis(),
-                                   [task_id for task_id, at in tasks if at <= now])
+                for task_id, not_before in later:
+                    # RQ reads a naive datetime as server-local time; ours are UTC.
+                    queue.enqueue_at(not_before.replace(tzinfo=UTC), RUN_TASK, task_id,
+                                     job_timeout=60, result_ttl=60, failure_ttl=3600,
+                                     pipeline=pipe)
+            RUN_TASK_QUEUE.enqueue_on(pipe, [task_id for task_id, at in tasks if at <= now])
+            redis_scripts.execute(redis, pipe)
         except Exception as exc:  # noqa: BLE001 - Redis down: the sweeper recovers
             self._down_until = time.monotonic() + 2.0
             log.warning("enqueue failed (%s); the sweeper will pick the work up",
@@ -161,8 +169,23 @@ class Services:
                          text_failed=dict(text_failed or {}))
         self.kicker = Kicker(self)
         self.death_watch = DeathWatch()
+        self._local = threading.local()
         event.listen(self.sessions, "after_commit", self._after_commit)
         event.listen(self.sessions, "after_soft_rollback", self._after_rollback)
+
+    @contextmanager
+    def sending_here(self) -> Iterator[list[int]]:
+        """While a worker's job runs on this thread, the fan-out texts (a broadcast's
+        offers, alerts) its commits queue due now are collected in the list yielded, for
+        the job to send itself right after (:mod:`peerline.delivery.send_together`),
+        instead of enqueued for another job. If the worker dies first, the sweeper
+        re-enqueues them from the database (their tasks were committed)."""
+        own: list[int] = []
+        self._local.sends = own
+        try:
+            yield own
+        finally:
+            self._local.sends = None
 
     def _after_commit(self, session: Session) -> None:
         pending = session.info.pop("new_tasks", None)
@@ -170,12 +193,19 @@ class Services:
         if not pending:
             return
         now = self.line.now()
+        fanout = [t.id for t in pending if batchable and t in batchable
+                  and t.not_before <= now]
+        own = getattr(self._local, "sends", None)
+        if own is not None and fanout:
+            own.extend(fanout)  # this worker sends them itself: never enqueued as well
+            joined = set(fanout)
+            rest = [(t.id, t.not_before) for t in pending if t.id not in joined]
+            if rest:
+                self.kicker.kick(rest)
+            return
         # Several fan-out texts due now (a crisis broadcast's offers): one job sends them
         # side by side; everything else, one job per task.
-        together = [t.id for t in pending if batchable and t in batchable
-                    and t.not_before <= now]
-        if len(together) < 2:
-            together = []
+        together = fanout if len(fanout) >= 2 else []
         joined = set(together)
         self.kicker.kick([(t.id, t.not_before) for t in pending if t.id not in joined],
                          together=together)

@@ -73,6 +73,19 @@ class QuickQueue:
     def enqueue(self, redis: Redis, args: Iterable[Any]) -> list[str]:
         """One job per argument (``func(arg)``), in order; returns the job ids. Raises
         Redis' errors (the caller decides what a lost hint means)."""
+        keys, argv, ids = self._command(args)
+        if ids:
+            self._script(redis, keys, argv)
+        return ids
+
+    def enqueue_on(self, pipe: Any, args: Iterable[Any]) -> list[str]:
+        """The same, added to a pipeline (sent by :func:`redis_scripts.execute`)."""
+        keys, argv, ids = self._command(args)
+        if ids:
+            self._script.queue_on(pipe, keys, argv)
+        return ids
+
+    def _command(self, args: Iterable[Any]) -> tuple[list[str], list[Any], list[str]]:
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # RQ's utcformat
         ids: list[str] = []
         keys = ["rq:queues", self.key]
@@ -83,7 +96,4 @@ class QuickQueue:
             keys.append(f"rq:job:{job_id}")
             argv += [job_id, zlib.compress(_SERIALIZER.dumps((self.func, None, (arg,), {}))),
                      f"{self.func}({arg!r})", stamp]
-        if ids:
-            self._script(redis, keys, argv)
-        return ids
-
+        return keys, argv, ids

@@ -72,7 +72,7 @@ def run_batch(sessions: sessionmaker[Session], line: Line, task_ids: list[int],
     groups = by_recipient(sessions, task_ids)
     if len(groups) <= 1:
         return [o for group in groups for o in _run_group(sessions, line, group, handlers)]
-    done = list(_pool(threads).map(lambda group: _run_group(sessions, line, group, handlers),
+    done = list(pool(threads).map(lambda group: _run_group(sessions, line, group, handlers),
                                    groups))
     return [o for group in done for o in group]
 
@@ -81,12 +81,12 @@ _pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
 
 
-def _pool(threads: int) -> ThreadPoolExecutor:
+def pool(threads: int = THREADS) -> ThreadPoolExecutor:
     """This process's pool of ``threads`` send threads, started once (starting eight
     threads for every broadcast cost the worker milliseconds each time)."""
     with _pools_lock:
-        pool = _pools.get(threads)
-        if pool is None:
-            pool = _pools[threads] = ThreadPoolExecutor(max_workers=threads,
-                                                        thread_name_prefix="send-batch")
-        return pool
+        found = _pools.get(threads)
+        if found is None:
+            found = _pools[threads] = ThreadPoolExecutor(max_workers=threads,
+                                                         thread_name_prefix="send-batch")
+        return found
