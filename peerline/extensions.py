@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from peerline import embedded_redis
 from peerline.delivery import redis_scripts
 from peerline.delivery.heartbeat import DeathWatch
-from peerline.delivery.quick_enqueue import QuickQueue
+from peerline.delivery.quick_enqueue import QuickQueue, schedule_on
 from peerline.line import Line, TextFailed, utcnow
 from peerline.privacy.sealed import bind_vault
 from peerline.privacy.vault import PhoneVault
@@ -131,9 +131,8 @@ class Kicker:
                 queue = self._services.queue()
                 for task_id, not_before in later:
                     # RQ reads a naive datetime as server-local time; ours are UTC.
-                    queue.enqueue_at(not_before.replace(tzinfo=UTC), RUN_TASK, task_id,
-                                     job_timeout=60, result_ttl=60, failure_ttl=3600,
-                                     pipeline=pipe)
+                    schedule_on(pipe, queue, not_before.replace(tzinfo=UTC), RUN_TASK,
+                                task_id, timeout=60, result_ttl=60, failure_ttl=3600)
             RUN_TASK_QUEUE.enqueue_on(pipe, [task_id for task_id, at in tasks if at <= now])
             redis_scripts.execute(redis, pipe)
         except Exception as exc:  # noqa: BLE001 - Redis down: the sweeper recovers

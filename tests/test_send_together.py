@@ -7,14 +7,14 @@ The real Twilio client against the fake Twilio, real RQ (SimpleWorker) and the s
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from peerline.delivery import gateway_hold, heartbeat, outbox, send_together
 from peerline.delivery.sweeper import sweep
 from peerline.extensions import RUN_BATCH, RUN_TASK
 from peerline.handlers import HANDLERS
 from peerline.line import Line
-from peerline.models import Offer, OutboundMessage, Task
+from peerline.models import Offer, OutboundMessage, Task, Volunteer
 from peerline.telephony.twilio_gateway import TwilioGateway
 
 from .helpers import LINE
@@ -175,10 +175,27 @@ def test_a_refused_recipient_does_not_block_the_others_and_its_offer_moves_on(
                if kind == "message" and outcome == "21211") == 1
 
 
+def test_a_recipient_who_opted_out_after_the_queueing_gets_nothing(
+        twilio_settings, phones, svc, fake):
+    from peerline.people import roster
+
+    with svc.sessions.begin() as session:
+        gone = roster.add_volunteer(session, svc.line, "Gone", PEERS[1], "en", 1).id
+    batch = _alerts(svc)
+    with svc.sessions.begin() as session:  # STOP, after the texts were queued
+        session.get(Volunteer, gone).opted_out = True
+    send_together.send(svc.sessions, svc.line, batch, HANDLERS)
+    assert fake.bodies(PEERS[1]) == []
+    assert all(len(fake.bodies(p)) == 1 for p in PEERS if p != PEERS[1])
+    with svc.sessions() as session:
+        assert session.get(OutboundMessage, session.get(Task, batch[1]).ref_id).status \
+            == "cancelled"
+
+
 def test_a_failing_failure_hook_undoes_no_other_recipients_outcome(
         twilio_settings, svc, fake):
-    def broken(*_args):  # noqa: ANN202
-        raise RuntimeError("hook went wrong")
+    def broken(session, _line, _message):  # noqa: ANN001, ANN202
+        session.execute(text("SELECT 1 / 0"))  # a database error inside the hook
 
     svc.line.text_failed["alert"] = broken
     fake.configure(permanent={PEERS[1]: 21211})
@@ -306,6 +323,6 @@ def test_a_held_gateway_claims_nothing(twilio_settings, phones, svc, fake):
         assert {(m.status, m.attempts) for m in texts} == {("queued", 0)}
         assert {session.get(Task, t).last_error for t in batch} == {gateway_hold.HELD}
     fake.configure(auth_token=token)
-    more = _alerts(svc, PEERS[:2], body="more")
+    more = _alerts(svc, ["+15550209901", "+15550209902"], body="more")
     assert send_together.claim_all(svc.sessions, svc.line, more) == ([], more)  # held
     assert not fake.delivered()

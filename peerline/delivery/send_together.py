@@ -106,19 +106,16 @@ def claim_all(sessions: sessionmaker[Session], line: Line,
                                   Task.ref_id == OutboundMessage.id,
                                   Task.status == TaskStatus.PENDING))
             .group_by(OutboundMessage.to_hash)).all()) if hashes else {}
-        chosen: dict[int, int] = {}  # task id -> message id, one per recipient
-        taken: set[str] = set()
-        for task_id, message_id, to_hash in rows:
-            if to_hash in stopped or to_hash in taken or oldest.get(to_hash) != message_id:
-                continue
-            taken.add(to_hash)
-            chosen[task_id] = message_id
+        # task id -> message id: only the oldest text owed to each person (so one each)
+        chosen = {task_id: message_id for task_id, message_id, to_hash in rows
+                  if to_hash not in stopped and oldest.get(to_hash) == message_id}
         leased = _lease_tasks(session, line, list(chosen), now)
         messages = _mark_sending(session, line, [chosen[t] for t in leased], now)
         by_message = {message.id: message for message in messages}
         claimed = [Claimed(task_id, chosen[task_id], line.vault.decrypt(m.to_enc), m.to_hash,
                            m.from_number, m.body or "")
-                   for task_id in leased if (m := by_message.get(chosen[task_id]))]
+                   for task_id in sorted(leased, key=chosen.__getitem__)
+                   if (m := by_message.get(chosen[task_id]))]
         lost = [t for t in leased if chosen[t] not in by_message]
         if lost:  # the text changed since the read: hand its task back untouched
             session.execute(update(Task).where(Task.id.in_(lost)).values(
