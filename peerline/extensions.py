@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -97,6 +98,14 @@ def _ping_when_idle(engine: Engine) -> None:
             raise DisconnectionError(type(exc).__name__) from None
 
 
+@dataclass
+class OwnWork:
+    """What a worker's job queued that the worker sends or enqueues itself, after it."""
+
+    sends: list[int] = field(default_factory=list)
+    timers: list[tuple[int, datetime]] = field(default_factory=list)
+
+
 class Kicker:
     """Enqueues task hints after commit, best effort: Redis being down loses nothing."""
 
@@ -173,18 +182,20 @@ class Services:
         event.listen(self.sessions, "after_soft_rollback", self._after_rollback)
 
     @contextmanager
-    def sending_here(self) -> Iterator[list[int]]:
+    def sending_here(self) -> Iterator[OwnWork]:
         """While a worker's job runs on this thread, the fan-out texts (a broadcast's
-        offers, alerts) its commits queue due now are collected in the list yielded, for
-        the job to send itself right after (:mod:`peerline.delivery.send_together`),
-        instead of enqueued for another job. If the worker dies first, the sweeper
-        re-enqueues them from the database (their tasks were committed)."""
-        own: list[int] = []
-        self._local.sends = own
+        offers, alerts) its commits queue due now are collected (``sends``), for the job
+        to send itself right after (:mod:`peerline.delivery.send_together`) instead of
+        enqueued for another job; the timers queued with them (the offers' time-outs) are
+        kept too (``timers``), to be enqueued after the sends rather than before. If the
+        worker dies first, the sweeper enqueues both from the database (their tasks were
+        committed): the texts a few seconds on, a timer a few seconds after it is due."""
+        own = OwnWork()
+        self._local.own = own
         try:
             yield own
         finally:
-            self._local.sends = None
+            self._local.own = None
 
     def _after_commit(self, session: Session) -> None:
         pending = session.info.pop("new_tasks", None)
@@ -194,13 +205,13 @@ class Services:
         now = self.line.now()
         fanout = [t.id for t in pending if batchable and t in batchable
                   and t.not_before <= now]
-        own = getattr(self._local, "sends", None)
+        own: OwnWork | None = getattr(self._local, "own", None)
         if own is not None and fanout:
-            own.extend(fanout)  # this worker sends them itself: never enqueued as well
+            own.sends.extend(fanout)  # this worker sends them itself: never enqueued too
             joined = set(fanout)
             rest = [(t.id, t.not_before) for t in pending if t.id not in joined]
-            if rest:
-                self.kicker.kick(rest)
+            own.timers.extend(item for item in rest if item[1] > now)
+            self.kicker.kick([item for item in rest if item[1] <= now])
             return
         # Several fan-out texts due now (a crisis broadcast's offers): one job sends them
         # side by side; everything else, one job per task.

@@ -86,6 +86,10 @@ def test_the_pair_job_sends_its_broadcast_itself_and_enqueues_no_send_job(
         assert [b[:12] for b in fake.bodies(phone)][-1:] == ["CRISIS OFFER"], phone
     assert fake.peak_in_flight >= 2
     assert [f for f in _queued_jobs(svc) if f in (RUN_BATCH, RUN_TASK)] == []  # no hop
+    from rq.registry import ScheduledJobRegistry
+
+    timers = ScheduledJobRegistry(queue=svc.queue()).get_job_ids(cleanup=False)
+    assert len(timers) == len(PEERS)  # the offers' time-outs, enqueued after the sends
     with svc.sessions() as session:
         offers = session.scalars(select(OutboundMessage).where(
             OutboundMessage.kind == "offer")).all()

@@ -14,8 +14,10 @@ def run_task(task_id: int) -> str:
     services = current_services(create_app)
     with services.sending_here() as own:
         outcome = tasks.run(services.sessions, services.line, task_id, HANDLERS)
-    if own:  # a broadcast this task queued: sent now, not one more job away
-        send_together.send_safely(services.sessions, services.line, own, HANDLERS)
+    if own.sends:  # a broadcast this task queued: sent now, not one more job away
+        send_together.send_safely(services.sessions, services.line, own.sends, HANDLERS)
+    if own.timers:  # its time-outs, enqueued once the offers are out
+        services.kicker.kick(own.timers)
     return outcome
 
 
