@@ -199,7 +199,7 @@ def test_a_recipient_who_opted_out_after_the_queueing_gets_nothing(
 def test_a_failing_failure_hook_undoes_no_other_recipients_outcome(
         twilio_settings, svc, fake):
     def broken(session, _line, _message):  # noqa: ANN001, ANN202
-        session.execute(text("SELECT 1 / 0"))  # a database error inside the hook
+        session.execute(text("SELECT * FROM no_such_table"))  # a database error
 
     svc.line.text_failed["alert"] = broken
     fake.configure(permanent={PEERS[1]: 21211})
