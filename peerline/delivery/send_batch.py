@@ -1,14 +1,15 @@
-"""Texts that fan out to many people at once (a crisis broadcast's offers, alerts), sent
-side by side by a small pool of threads instead of one job after another.
+"""Send tasks run the ordinary way, side by side: a small pool of threads, one per
+recipient, each task through :func:`peerline.delivery.tasks.run`.
 
-Nothing about a send changes: each text keeps its own outbox task, and each task runs
-through :func:`peerline.delivery.tasks.run` exactly as its own job would (lease, claim
-with a compare-and-set, the never-twice check, retries with back-off, the delivery
-recorded on its own row, a permanent failure handled per recipient). Only the waiting
-overlaps: one recipient's slow or failing send does not hold up the others. Texts to
-the same person stay in one thread, oldest first, so they still leave in order. If the
-batch job is lost (Redis restarted) the sweeper re-enqueues the tasks one by one.
-"""
+A broadcast's untried texts go out through :mod:`peerline.delivery.send_together`
+(claimed and recorded together); whatever that leaves (a retry that must ask Twilio
+first, a text behind an earlier one to the same person, a held gateway) comes here.
+Nothing about a send changes: each task is run exactly as its own job would run it
+(lease, claim with a compare-and-set, the never-twice check, retries with back-off, the
+delivery recorded on its own row, a permanent failure handled per recipient). Only the
+waiting overlaps. Texts to the same person stay in one thread, oldest first, so they
+still leave in order. If the batch job is lost (Redis restarted) the sweeper re-enqueues
+the tasks one by one."""
 
 from __future__ import annotations
 
