@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,8 +21,9 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline import embedded_redis
+from peerline.delivery import redis_scripts
 from peerline.delivery.heartbeat import DeathWatch
-from peerline.delivery.quick_enqueue import QuickQueue
+from peerline.delivery.quick_enqueue import QuickQueue, schedule_on
 from peerline.line import Line, TextFailed, utcnow
 from peerline.privacy.sealed import bind_vault
 from peerline.privacy.vault import PhoneVault
@@ -34,6 +38,9 @@ RUN_BATCH = "workers.jobs.run_batch"
 #: ``run_task`` jobs as ``Queue.enqueue(RUN_TASK, task_id, job_timeout=60, result_ttl=60,
 #: failure_ttl=3600)`` writes them, in one Redis command.
 RUN_TASK_QUEUE = QuickQueue(QUEUE_NAME, RUN_TASK, timeout=60, result_ttl=60, failure_ttl=3600)
+#: ``run_batch`` jobs (a list of task ids each), written the same way.
+RUN_BATCH_QUEUE = QuickQueue(QUEUE_NAME, RUN_BATCH, timeout=120, result_ttl=60,
+                             failure_ttl=3600)
 
 
 def make_engine(url: str) -> Engine:
@@ -91,6 +98,14 @@ def _ping_when_idle(engine: Engine) -> None:
             raise DisconnectionError(type(exc).__name__) from None
 
 
+@dataclass
+class OwnWork:
+    """What a worker's job queued that the worker sends or enqueues itself, after it."""
+
+    sends: list[int] = field(default_factory=list)
+    timers: list[tuple[int, datetime]] = field(default_factory=list)
+
+
 class Kicker:
     """Enqueues task hints after commit, best effort: Redis being down loses nothing."""
 
@@ -112,22 +127,23 @@ class Kicker:
             return False
         try:
             now = self._services.line.now()
-            if together:  # first, on its own: a worker can start on it at once
-                self._services.queue().enqueue(RUN_BATCH, list(together), job_timeout=120,
-                                               result_ttl=60, failure_ttl=3600)
+            redis = self._services.redis()
+            # Everything in one round trip: the batch first (a worker can start on it at
+            # once), then the timers (a broadcast's time-outs, for RQ's scheduler), then
+            # the due tasks (a webhook's usual one or two), each a Lua script or a few
+            # commands, with no Job objects for the due ones.
+            pipe = redis.pipeline(transaction=False)
+            if together:
+                RUN_BATCH_QUEUE.enqueue_on(pipe, [list(together)])
             later = [(task_id, at) for task_id, at in tasks if at > now]
-            if later:  # timers (a broadcast's time-outs): RQ's scheduler, one round trip
+            if later:
                 queue = self._services.queue()
-                with self._services.redis().pipeline() as pipe:
-                    for task_id, not_before in later:
-                        # RQ reads a naive datetime as server-local time; ours are UTC.
-                        queue.enqueue_at(not_before.replace(tzinfo=UTC), RUN_TASK, task_id,
-                                         job_timeout=60, result_ttl=60, failure_ttl=3600,
-                                         pipeline=pipe)
-                    pipe.execute()
-            # Due now (a webhook's usual one or two): one Redis command, no Job objects.
-            RUN_TASK_QUEUE.enqueue(self._services.redis(),
-                                   [task_id for task_id, at in tasks if at <= now])
+                for task_id, not_before in later:
+                    # RQ reads a naive datetime as server-local time; ours are UTC.
+                    schedule_on(pipe, queue, not_before.replace(tzinfo=UTC), RUN_TASK,
+                                task_id, timeout=60, result_ttl=60, failure_ttl=3600)
+            RUN_TASK_QUEUE.enqueue_on(pipe, [task_id for task_id, at in tasks if at <= now])
+            redis_scripts.execute(redis, pipe)
         except Exception as exc:  # noqa: BLE001 - Redis down: the sweeper recovers
             self._down_until = time.monotonic() + 2.0
             log.warning("enqueue failed (%s); the sweeper will pick the work up",
@@ -161,8 +177,25 @@ class Services:
                          text_failed=dict(text_failed or {}))
         self.kicker = Kicker(self)
         self.death_watch = DeathWatch()
+        self._local = threading.local()
         event.listen(self.sessions, "after_commit", self._after_commit)
         event.listen(self.sessions, "after_soft_rollback", self._after_rollback)
+
+    @contextmanager
+    def sending_here(self) -> Iterator[OwnWork]:
+        """While a worker's job runs on this thread, the fan-out texts (a broadcast's
+        offers, alerts) its commits queue due now are collected (``sends``), for the job
+        to send itself right after (:mod:`peerline.delivery.send_together`) instead of
+        enqueued for another job; the timers queued with them (the offers' time-outs) are
+        kept too (``timers``), to be enqueued after the sends rather than before. If the
+        worker dies first, the sweeper enqueues both from the database (their tasks were
+        committed): the texts a few seconds on, a timer a few seconds after it is due."""
+        own = OwnWork()
+        self._local.own = own
+        try:
+            yield own
+        finally:
+            self._local.own = None
 
     def _after_commit(self, session: Session) -> None:
         pending = session.info.pop("new_tasks", None)
@@ -170,12 +203,19 @@ class Services:
         if not pending:
             return
         now = self.line.now()
+        fanout = [t.id for t in pending if batchable and t in batchable
+                  and t.not_before <= now]
+        own: OwnWork | None = getattr(self._local, "own", None)
+        if own is not None and fanout:
+            own.sends.extend(fanout)  # this worker sends them itself: never enqueued too
+            joined = set(fanout)
+            rest = [(t.id, t.not_before) for t in pending if t.id not in joined]
+            own.timers.extend(item for item in rest if item[1] > now)
+            self.kicker.kick([item for item in rest if item[1] <= now])
+            return
         # Several fan-out texts due now (a crisis broadcast's offers): one job sends them
         # side by side; everything else, one job per task.
-        together = [t.id for t in pending if batchable and t in batchable
-                    and t.not_before <= now]
-        if len(together) < 2:
-            together = []
+        together = fanout if len(fanout) >= 2 else []
         joined = set(together)
         self.kicker.kick([(t.id, t.not_before) for t in pending if t.id not in joined],
                          together=together)

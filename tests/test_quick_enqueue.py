@@ -102,3 +102,41 @@ def test_timers_and_due_tasks_in_one_kick(svc):
     assert [Job.fetch(i, connection=svc.redis()).args for i in queue.job_ids] == [(2,), (4,)]
     scheduled = ScheduledJobRegistry(queue=queue).get_job_ids()
     assert sorted(Job.fetch(i, connection=svc.redis()).args for i in scheduled) == [(1,), (3,)]
+
+
+def test_the_kicker_sends_a_batch_timers_and_due_tasks_in_one_round_trip(
+        svc, clock, monkeypatch):
+    from datetime import UTC, timedelta
+
+    from redis.connection import Connection
+    from rq.registry import ScheduledJobRegistry
+
+    from peerline.extensions import RUN_BATCH
+
+    redis = svc.redis()
+    redis.script_flush()  # Redis restarted: neither script is loaded
+    sends = []
+    real = Connection.send_packed_command
+
+    def counted(self, command, check_health=True):  # noqa: ANN001, ANN202
+        sends.append(command)
+        return real(self, command, check_health)
+
+    monkeypatch.setattr(Connection, "send_packed_command", counted)
+    later = clock.now + timedelta(seconds=30)
+    assert svc.kicker.kick([(7, clock.now), (8, later)], together=[1, 2])
+    queue = Queue(QUEUE_NAME, connection=redis)
+    jobs = [Job.fetch(i, connection=redis) for i in queue.job_ids]
+    assert [(j.func_name, j.args) for j in jobs] == [(RUN_BATCH, ([1, 2],)), (RUN_TASK, (7,))]
+    assert ScheduledJobRegistry(queue=queue).get_job_count(cleanup=False) == 1  # once
+    sends.clear()
+    assert svc.kicker.kick([(9, clock.now), (10, later)], together=[3, 4])
+    assert len(sends) == 1  # scripts loaded now: everything in one round trip
+    assert len(queue.job_ids) == 4
+    assert ScheduledJobRegistry(queue=queue).get_job_count(cleanup=False) == 2
+    registry = ScheduledJobRegistry(queue=queue)
+    for job_id in registry.get_job_ids(cleanup=False):  # what enqueue_at would have written
+        job = Job.fetch(job_id, connection=redis)
+        assert (job.func_name, job.get_status(), job.timeout) == (RUN_TASK, "scheduled", 60)
+        assert job.args in ((8,), (10,))
+        assert registry.get_scheduled_time(job) == later.replace(microsecond=0, tzinfo=UTC)

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from peerline.app import create_app
-from peerline.delivery import send_batch, tasks
+from peerline.delivery import send_together, tasks
 from peerline.handlers import HANDLERS
 from workers.context import current_services
 
 
 def run_task(task_id: int) -> str:
-    """Run one outbox task by id (a no-op if it is done or another worker has it)."""
+    """Run one outbox task by id (a no-op if it is done or another worker has it); then
+    send the fan-out texts it queued, if any."""
     services = current_services(create_app)
-    return tasks.run(services.sessions, services.line, task_id, HANDLERS)
+    with services.sending_here() as own:
+        outcome = tasks.run(services.sessions, services.line, task_id, HANDLERS)
+    if own.sends:  # a broadcast this task queued: sent now, not one more job away
+        send_together.send_safely(services.sessions, services.line, own.sends, HANDLERS)
+    if own.timers:  # its time-outs, enqueued once the offers are out
+        services.kicker.kick(own.timers)
+    return outcome
 
 
 def run_batch(task_ids: list[int]) -> list[str]:
-    """Run several send tasks side by side (see :mod:`peerline.delivery.send_batch`)."""
+    """Send several texts together (see :mod:`peerline.delivery.send_together`)."""
     services = current_services(create_app)
-    return send_batch.run_batch(services.sessions, services.line, task_ids, HANDLERS)
+    return send_together.send(services.sessions, services.line, task_ids, HANDLERS)

@@ -146,7 +146,7 @@ INLINE_TRIES = 4
 INLINE_MAX_WAIT_S = 2.0
 
 
-def _send_backoff(attempts: int, retry_after: float | None) -> float:
+def send_backoff(attempts: int, retry_after: float | None) -> float:
     """Seconds before the next try: doubling from 0.25 s, capped, never before Retry-After."""
     delay = min(0.25 * 2 ** max(attempts - 1, 0), MAX_SEND_BACKOFF_S)
     return max(delay, retry_after or 0.0)
@@ -264,7 +264,7 @@ def _send_claimed(sessions: sessionmaker[Session], line: Line, claim: _Claimed) 
                     message = session.get(OutboundMessage, message_id)
                     assert message is not None
                     message.locked_until = None
-                    _fail(session, line, message, exc.code)
+                    fail_for_good(session, line, message, exc.code)
                 return None
             if exc.refused:
                 # Wrong or revoked credentials: a configuration error. Hold the text (and
@@ -282,7 +282,7 @@ def _send_claimed(sessions: sessionmaker[Session], line: Line, claim: _Claimed) 
             # A 429 is a clear "no": nothing was accepted. Anything else may have been.
             unclear = exc.status != 429
             check_first = check_first or unclear
-            wait = _send_backoff(tries_before + attempt, exc.retry_after)
+            wait = send_backoff(tries_before + attempt, exc.retry_after)
             spent = time.monotonic() - started
             if attempt < INLINE_TRIES and wait <= INLINE_MAX_WAIT_S \
                     and spent + wait < lease / 3:
@@ -311,7 +311,7 @@ def _send_claimed(sessions: sessionmaker[Session], line: Line, claim: _Claimed) 
             remote_delete.forget(session, line, "message", sid)
         report = _report_for(session, line, sid)
         if report.status != "sent":
-            _apply_status(session, line, message, report.status, report.error_code)
+            apply_status(session, line, message, report.status, report.error_code)
         _kick_next(session, line, message)
     return None
 
@@ -392,7 +392,7 @@ def _kick_next(session: Session, line: Line, message: OutboundMessage) -> None:
         session.info.setdefault("new_tasks", []).append(waiting)
 
 
-def _fail(session: Session, line: Line, message: OutboundMessage, code: int | None) -> None:
+def fail_for_good(session: Session, line: Line, message: OutboundMessage, code: int | None) -> None:
     """Record a permanent failure; an opted-out recipient is marked so."""
     message.status, message.error_code = OutboundStatus.FAILED, code
     if code == OPTED_OUT:
@@ -407,12 +407,13 @@ def _fail(session: Session, line: Line, message: OutboundMessage, code: int | No
         hook(session, line, message)
 
 
-def _apply_status(session: Session, line: Line, message: OutboundMessage, status: str,
-                  error_code: int | None) -> None:
+def apply_status(session: Session, line: Line, message: OutboundMessage, status: str,
+                 error_code: int | None) -> None:
+    """Move a text to a reported delivery status (never backwards); a failure is final."""
     if STATUS_RANK.get(status, 0) <= STATUS_RANK.get(message.status, 0):
         return
     if status in (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED):
-        _fail(session, line, message, error_code)
+        fail_for_good(session, line, message, error_code)
         message.status = status
     else:
         message.status = status
@@ -430,4 +431,4 @@ def record_status(session: Session, line: Line, sid: str, status: str,
         report.status, report.error_code, report.updated_at = status, error_code, line.now()
     message = session.scalar(select(OutboundMessage).where(OutboundMessage.sid == sid))
     if message is not None:
-        _apply_status(session, line, message, status, error_code)
+        apply_status(session, line, message, status, error_code)

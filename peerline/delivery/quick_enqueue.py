@@ -16,6 +16,7 @@ one with a real ``SimpleWorker``). Only plain due jobs come this way: scheduled 
 
 from __future__ import annotations
 
+import calendar
 import re
 import uuid
 import zlib
@@ -24,6 +25,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis import Redis
+from rq import Queue
+from rq.job import JobStatus
+from rq.registry import ScheduledJobRegistry
 from rq.serializers import resolve_serializer
 
 from peerline.delivery.redis_scripts import LuaScript
@@ -73,6 +77,19 @@ class QuickQueue:
     def enqueue(self, redis: Redis, args: Iterable[Any]) -> list[str]:
         """One job per argument (``func(arg)``), in order; returns the job ids. Raises
         Redis' errors (the caller decides what a lost hint means)."""
+        keys, argv, ids = self._command(args)
+        if ids:
+            self._script(redis, keys, argv)
+        return ids
+
+    def enqueue_on(self, pipe: Any, args: Iterable[Any]) -> list[str]:
+        """The same, added to a pipeline (sent by :func:`redis_scripts.execute`)."""
+        keys, argv, ids = self._command(args)
+        if ids:
+            self._script.queue_on(pipe, keys, argv)
+        return ids
+
+    def _command(self, args: Iterable[Any]) -> tuple[list[str], list[Any], list[str]]:
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # RQ's utcformat
         ids: list[str] = []
         keys = ["rq:queues", self.key]
@@ -83,7 +100,23 @@ class QuickQueue:
             keys.append(f"rq:job:{job_id}")
             argv += [job_id, zlib.compress(_SERIALIZER.dumps((self.func, None, (arg,), {}))),
                      f"{self.func}({arg!r})", stamp]
-        if ids:
-            self._script(redis, keys, argv)
-        return ids
+        return keys, argv, ids
 
+
+def schedule_on(pipe: Any, queue: Queue, when: datetime, func: str, arg: Any, *,
+                timeout: int, result_ttl: int, failure_ttl: int) -> str:
+    """``queue.enqueue_at(when, func, arg, ...)`` added to a pipeline; the job id.
+
+    What RQ's ``schedule_job`` writes (the queue in ``rq:queues``, the job hash, its entry
+    in the scheduled registry), all on ``pipe``: RQ 2's own ``ScheduledJobRegistry.schedule``
+    ignores the pipeline it is given and sends its ``ZADD`` at once, a round trip per
+    timer (and before the job's hash exists). ``when`` is timezone-aware.
+    """
+    job = queue.create_job(func, args=(arg,), timeout=timeout, result_ttl=result_ttl,
+                           failure_ttl=failure_ttl, status=JobStatus.SCHEDULED)
+    pipe.sadd(queue.redis_queues_keys, queue.key)
+    job.set_status(JobStatus.SCHEDULED, pipeline=pipe)
+    job.save(pipeline=pipe)
+    pipe.zadd(ScheduledJobRegistry(queue=queue).key,
+              {job.id: calendar.timegm(when.utctimetuple())})
+    return job.id

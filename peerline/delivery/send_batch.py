@@ -1,14 +1,15 @@
-"""Texts that fan out to many people at once (a crisis broadcast's offers, alerts), sent
-side by side by a small pool of threads instead of one job after another.
+"""Send tasks run the ordinary way, side by side: a small pool of threads, one per
+recipient, each task through :func:`peerline.delivery.tasks.run`.
 
-Nothing about a send changes: each text keeps its own outbox task, and each task runs
-through :func:`peerline.delivery.tasks.run` exactly as its own job would (lease, claim
-with a compare-and-set, the never-twice check, retries with back-off, the delivery
-recorded on its own row, a permanent failure handled per recipient). Only the waiting
-overlaps: one recipient's slow or failing send does not hold up the others. Texts to
-the same person stay in one thread, oldest first, so they still leave in order. If the
-batch job is lost (Redis restarted) the sweeper re-enqueues the tasks one by one.
-"""
+A broadcast's untried texts go out through :mod:`peerline.delivery.send_together`
+(claimed and recorded together); whatever that leaves (a retry that must ask Twilio
+first, a text behind an earlier one to the same person, a held gateway) comes here.
+Nothing about a send changes: each task is run exactly as its own job would run it
+(lease, claim with a compare-and-set, the never-twice check, retries with back-off, the
+delivery recorded on its own row, a permanent failure handled per recipient). Only the
+waiting overlaps. Texts to the same person stay in one thread, oldest first, so they
+still leave in order. If the batch job is lost (Redis restarted) the sweeper re-enqueues
+the tasks one by one."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def run_batch(sessions: sessionmaker[Session], line: Line, task_ids: list[int],
     groups = by_recipient(sessions, task_ids)
     if len(groups) <= 1:
         return [o for group in groups for o in _run_group(sessions, line, group, handlers)]
-    done = list(_pool(threads).map(lambda group: _run_group(sessions, line, group, handlers),
+    done = list(pool(threads).map(lambda group: _run_group(sessions, line, group, handlers),
                                    groups))
     return [o for group in done for o in group]
 
@@ -81,12 +82,12 @@ _pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
 
 
-def _pool(threads: int) -> ThreadPoolExecutor:
+def pool(threads: int = THREADS) -> ThreadPoolExecutor:
     """This process's pool of ``threads`` send threads, started once (starting eight
     threads for every broadcast cost the worker milliseconds each time)."""
     with _pools_lock:
-        pool = _pools.get(threads)
-        if pool is None:
-            pool = _pools[threads] = ThreadPoolExecutor(max_workers=threads,
-                                                        thread_name_prefix="send-batch")
-        return pool
+        found = _pools.get(threads)
+        if found is None:
+            found = _pools[threads] = ThreadPoolExecutor(max_workers=threads,
+                                                         thread_name_prefix="send-batch")
+        return found
