@@ -118,6 +118,22 @@ def fake(fake_seed: int) -> Iterator[FakeTwilio]:
 
 
 @pytest.fixture
+def twilio_timeout_s() -> float:
+    """The Twilio client's time-out in ``twilio_settings``; a test module overrides it."""
+    return 5.0
+
+
+@pytest.fixture
+def twilio_settings(settings: dict[str, object], fake: FakeTwilio,
+                    twilio_timeout_s: float) -> dict[str, object]:
+    """Settings for the real Twilio gateway pointed at the fake."""
+    settings.update({"TWILIO_ACCOUNT_SID": fake.account_sid,
+                     "TWILIO_AUTH_TOKEN": fake.auth_token, "TWILIO_API_BASE_URL": fake.url,
+                     "PEERLINE_GATEWAY": "twilio", "TWILIO_TIMEOUT_S": twilio_timeout_s})
+    return settings
+
+
+@pytest.fixture
 def clock() -> Clock:
     """The line's clock, moved by hand."""
     return Clock()

@@ -322,11 +322,9 @@ def test_facilitator_leads_starts_the_conference_and_attendance_is_counted(phone
 
 
 @pytest.fixture
-def twilio_settings(settings, fake):
-    settings.update({"TWILIO_ACCOUNT_SID": fake.account_sid,
-                     "TWILIO_AUTH_TOKEN": fake.auth_token, "TWILIO_API_BASE_URL": fake.url,
-                     "PEERLINE_GATEWAY": "twilio", "TWILIO_TIMEOUT_S": 2.0})
-    return settings
+def twilio_timeout_s() -> float:
+    """A short time-out for these tests."""
+    return 2.0
 
 
 def test_facilitator_mutes_everyone_through_the_rest_api(twilio_settings, fake, phones, svc):

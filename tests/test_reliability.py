@@ -42,16 +42,9 @@ def fake_seed():
 
 
 @pytest.fixture
-def twilio_settings(settings, fake):
-    """Settings for the real Twilio gateway pointed at the fake (short time-out)."""
-    settings.update({
-        "TWILIO_ACCOUNT_SID": fake.account_sid,
-        "TWILIO_AUTH_TOKEN": fake.auth_token,
-        "TWILIO_API_BASE_URL": fake.url,
-        "PEERLINE_GATEWAY": "twilio",
-        "TWILIO_TIMEOUT_S": 0.3,
-    })
-    return settings
+def twilio_timeout_s() -> float:
+    """A short time-out for these tests."""
+    return 0.3
 
 
 def add_volunteer(svc, name, phone, capacity=None):

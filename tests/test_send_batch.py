@@ -6,7 +6,6 @@ The real Twilio client against the fake Twilio (which holds each accepted send f
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from peerline.delivery import outbox
@@ -20,12 +19,6 @@ PEERS = [f"+1555010{n:04d}" for n in range(1, 6)]
 BROKEN = PEERS[2]  # Twilio refuses this one for good (not a valid number)
 
 
-@pytest.fixture
-def twilio_settings(settings, fake):  # noqa: ANN001, ANN201
-    settings.update({"TWILIO_ACCOUNT_SID": fake.account_sid,
-                     "TWILIO_AUTH_TOKEN": fake.auth_token, "TWILIO_API_BASE_URL": fake.url,
-                     "PEERLINE_GATEWAY": "twilio", "TWILIO_TIMEOUT_S": 5.0})
-    return settings
 
 
 def _add(svc, name: str, phone: str) -> int:  # noqa: ANN001

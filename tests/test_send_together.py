@@ -29,12 +29,17 @@ class WorkerKilled(BaseException):
     """Stands for SIGKILL: nothing after it runs."""
 
 
-@pytest.fixture
-def twilio_settings(settings, fake):  # noqa: ANN001, ANN201
-    settings.update({"TWILIO_ACCOUNT_SID": fake.account_sid,
-                     "TWILIO_AUTH_TOKEN": fake.auth_token, "TWILIO_API_BASE_URL": fake.url,
-                     "PEERLINE_GATEWAY": "twilio", "TWILIO_TIMEOUT_S": 5.0})
-    return settings
+
+
+def _on_shift(svc, phones) -> None:  # noqa: ANN001
+    """Every peer of PEERS on the roster and on shift."""
+    from peerline.people import roster
+
+    for i, phone in enumerate(PEERS):
+        with svc.sessions.begin() as session:
+            roster.add_volunteer(session, svc.line, f"Peer {i}", phone, "en", 1)
+        phones.text(phone, "ON")
+    phones.work()
 
 
 def _alerts(svc, peers=PEERS, body="alert") -> list[int]:  # noqa: ANN001
@@ -65,14 +70,9 @@ def _queued_jobs(svc) -> list[str]:  # noqa: ANN001
 
 def test_the_pair_job_sends_its_broadcast_itself_and_enqueues_no_send_job(
         twilio_settings, phones, svc, fake):
-    from peerline.people import roster
     from workers.jobs import run_task
 
-    for i, phone in enumerate(PEERS):
-        with svc.sessions.begin() as session:
-            roster.add_volunteer(session, svc.line, f"Peer {i}", phone, "en", 1)
-        phones.text(phone, "ON")
-    phones.work()
+    _on_shift(svc, phones)
     fake.configure(slow_s=0.3)
     assert phones.text(SURV, CRISIS).status_code == 200
     with svc.sessions() as session:
@@ -101,14 +101,9 @@ def test_the_pair_job_sends_its_broadcast_itself_and_enqueues_no_send_job(
 
 def test_a_worker_dying_after_the_pair_commit_loses_no_offer(
         twilio_settings, phones, svc, fake, clock, monkeypatch):
-    from peerline.people import roster
     from workers import jobs
 
-    for i, phone in enumerate(PEERS):
-        with svc.sessions.begin() as session:
-            roster.add_volunteer(session, svc.line, f"Peer {i}", phone, "en", 1)
-        phones.text(phone, "ON")
-    phones.work()
+    _on_shift(svc, phones)
     phones.text(SURV, CRISIS)
     with svc.sessions() as session:
         pair_id = session.scalar(select(Task.id).where(Task.kind == "pair",
@@ -156,13 +151,8 @@ def test_texts_to_one_person_leave_in_order_through_the_batch(twilio_settings, s
 
 def test_a_refused_recipient_does_not_block_the_others_and_its_offer_moves_on(
         twilio_settings, phones, svc, fake):
-    from peerline.people import roster
 
-    for i, phone in enumerate(PEERS):
-        with svc.sessions.begin() as session:
-            roster.add_volunteer(session, svc.line, f"Peer {i}", phone, "en", 1)
-        phones.text(phone, "ON")
-    phones.work()
+    _on_shift(svc, phones)
     fake.configure(permanent={PEERS[1]: 21211})
     phones.text(SURV, CRISIS)
     phones.work()
