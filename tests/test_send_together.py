@@ -42,6 +42,16 @@ def _on_shift(svc, phones) -> None:  # noqa: ANN001
     phones.work()
 
 
+def _each_recorded_with_its_one_acceptance(svc, fake) -> None:  # noqa: ANN001
+    """Every peer's text accepted by Twilio once and recorded as sent with that sid."""
+    for phone in PEERS:
+        [accepted] = fake.delivered(phone)
+        with svc.sessions() as session:
+            row = session.scalar(select(OutboundMessage).where(
+                OutboundMessage.to_hash == svc.line.vault.hash(phone)))
+            assert (row.status, row.sid) == ("sent", accepted.sid)
+
+
 def _alerts(svc, peers=PEERS, body="alert") -> list[int]:  # noqa: ANN001
     """One transaction queues a text to each of ``peers`` (one batch); their task ids."""
     with svc.sessions.begin() as session:
@@ -220,12 +230,7 @@ def test_an_unheard_acceptance_is_never_sent_again(twilio_settings, phones, svc,
     fake.configure(fault_rate=0.0)
     phones.work()
     assert _posts(fake) == len(PEERS)  # not one resend
-    for phone in PEERS:
-        [accepted] = fake.delivered(phone)
-        with svc.sessions() as session:
-            row = session.scalar(select(OutboundMessage).where(
-                OutboundMessage.to_hash == svc.line.vault.hash(phone)))
-            assert (row.status, row.sid) == ("sent", accepted.sid)
+    _each_recorded_with_its_one_acceptance(svc, fake)
 
 
 def test_a_clear_no_is_retried_without_asking_first(twilio_settings, phones, svc, fake):
@@ -298,12 +303,7 @@ def test_a_worker_killed_between_claim_and_record_resends_only_what_twilio_never
     assert counts["released"] == len(PEERS) and counts["re_enqueued"] == len(PEERS)
     phones.work()
     assert _posts(fake) == len(PEERS)  # two found at Twilio, two sent: none twice
-    for phone in PEERS:
-        [accepted] = fake.delivered(phone)
-        with svc.sessions() as session:
-            row = session.scalar(select(OutboundMessage).where(
-                OutboundMessage.to_hash == svc.line.vault.hash(phone)))
-            assert (row.status, row.sid) == ("sent", accepted.sid)
+    _each_recorded_with_its_one_acceptance(svc, fake)
 
 
 def test_a_held_gateway_claims_nothing(twilio_settings, phones, svc, fake):
