@@ -128,3 +128,56 @@ def test_a_crisis_text_and_the_peers_crisis_at_once_make_one_record(app, svc, mo
     with svc.sessions() as session:
         records = session.execute(select(Escalation.source, Escalation.seen_count)).all()
     assert [seen for _, seen in records] == [2]  # one record: the second joined the first
+
+
+def test_the_peers_crisis_takes_the_survivors_row_before_the_conversation(app, svc):
+    """Found by webfast3: a survivor's text locks the survivor's row, then the
+    conversation; the peer's ``#CRISIS`` locked the conversation, then (the hotline's
+    time) the survivor's row, so the two at the same moment deadlocked and PostgreSQL
+    aborted one. Here the survivor's side holds its row while the peer's ``#CRISIS``
+    runs, then takes the conversation: the peer must be waiting for the survivor's row,
+    not holding the conversation."""
+    from .test_races import _waiting_on_a_lock
+
+    needs_postgres(svc)
+    add_volunteer(svc, "Alex", ALEX)
+    number = Phones(app, app.test_client()).pair(ALEX, SURV)
+    with svc.sessions() as session:
+        conversation_id, survivor_id = session.execute(
+            select(Conversation.id, Conversation.survivor_id)).one()
+    codes: list[int] = []
+    errors: list[BaseException] = []
+
+    def peer_crisis() -> None:
+        with app.app_context():
+            codes.append(Phones(app, app.test_client()).text(
+                ALEX, "#crisis", to=number).status_code)
+
+    survivor_side = svc.sessions()
+    thread = threading.Thread(target=peer_crisis)
+    try:
+        with survivor_side.begin():
+            survivor_side.execute(text("SET LOCAL lock_timeout = '20s'"))
+            survivor_side.execute(select(Survivor.id).where(Survivor.id == survivor_id)
+                                  .with_for_update())
+            thread.start()
+            for _ in range(600):  # until the peer's text waits on a lock
+                if not thread.is_alive() or _waiting_on_a_lock(svc):
+                    break
+                time.sleep(0.05)
+            try:
+                survivor_side.execute(select(Conversation.id).where(
+                    Conversation.id == conversation_id).with_for_update())
+            except Exception as exc:  # noqa: BLE001 - recorded for the assertion
+                errors.append(exc)
+                raise
+    except Exception:  # noqa: BLE001, S110 - already recorded
+        pass
+    finally:
+        thread.join()
+        survivor_side.close()
+    assert errors == []
+    assert codes == [200]
+    with svc.sessions() as session:  # handled now, not spooled by an aborted transaction
+        assert session.scalars(select(Escalation.source)).all() == [
+            EscalationSource.VOLUNTEER]

@@ -280,19 +280,28 @@ def _from_survivor(session: Session, line: Line, sender: str, sid: str, line_num
 
 # --- volunteers ------------------------------------------------------------------------
 
-def _conversation_on_line(session: Session, volunteer: Volunteer,
-                          line_number: str) -> Conversation | None:
+def _conversation_on_line(session: Session, volunteer: Volunteer, line_number: str,
+                          survivor_first: bool = False) -> Conversation | None:
     """The volunteer's live conversation threaded on ``line_number`` (one at most).
 
     Texts on a number with no live conversation are commands, never relayed: a YES to an
     offer on a second line number must not reach the first survivor.
+    ``survivor_first``: lock the survivor's row before the conversation's, the order the
+    survivor's own texts take (a peer's ``#CRISIS`` writes the survivor's row; taken the
+    other way round, it and the survivor's text at the same moment deadlocked).
     """
+    where = (Conversation.volunteer_id == volunteer.id,
+             Conversation.status == ConversationStatus.ACTIVE,
+             Conversation.volunteer_line == line_number)
+    if survivor_first:
+        survivor_id = session.scalar(select(Conversation.survivor_id).where(*where).limit(1))
+        if survivor_id is None:
+            return None
+        session.execute(select(Survivor.id).where(Survivor.id == survivor_id)
+                        .with_for_update())
     # Locked: a survivor's quick exit (which locks their conversations) and this
     # volunteer's reply go one after the other, never interleaved.
-    return session.scalar(select(Conversation).where(
-        Conversation.volunteer_id == volunteer.id,
-        Conversation.status == ConversationStatus.ACTIVE,
-        Conversation.volunteer_line == line_number).limit(1).with_for_update())
+    return session.scalar(select(Conversation).where(*where).limit(1).with_for_update())
 
 
 def _erased_since(session: Session, line: Line, volunteer: Volunteer, line_number: str,
@@ -314,7 +323,8 @@ def _from_volunteer(session: Session, line: Line, volunteer: Volunteer, sid: str
                     line_number: str, body: str, num_media: int,
                     spooled_at: datetime | None = None) -> Reply:
     word = command_word(body)
-    conversation = _conversation_on_line(session, volunteer, line_number)
+    conversation = _conversation_on_line(session, volunteer, line_number,
+                                         survivor_first=word.startswith("#"))
     store = {"sid": sid, "sender": "volunteer", "sender_hash": volunteer.phone_hash,
              "line_number": line_number, "body": body, "num_media": num_media}
     erased = None if conversation else _erased_since(session, line, volunteer, line_number,
