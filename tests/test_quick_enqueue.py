@@ -108,7 +108,7 @@ def test_the_kicker_sends_a_batch_timers_and_due_tasks_in_one_round_trip(
         svc, clock, monkeypatch):
     from datetime import UTC, timedelta
 
-    from redis.connection import Connection
+    from redis.connection import AbstractConnection
     from rq.registry import ScheduledJobRegistry
 
     from peerline.extensions import RUN_BATCH
@@ -116,13 +116,13 @@ def test_the_kicker_sends_a_batch_timers_and_due_tasks_in_one_round_trip(
     redis = svc.redis()
     redis.script_flush()  # Redis restarted: neither script is loaded
     sends = []
-    real = Connection.send_packed_command
+    real = AbstractConnection.send_packed_command
 
     def counted(self, command, check_health=True):  # noqa: ANN001, ANN202
         sends.append(command)
         return real(self, command, check_health)
 
-    monkeypatch.setattr(Connection, "send_packed_command", counted)
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)  # TCP or socket
     later = clock.now + timedelta(seconds=30)
     assert svc.kicker.kick([(7, clock.now), (8, later)], together=[1, 2])
     queue = Queue(QUEUE_NAME, connection=redis)
