@@ -16,7 +16,7 @@ from peerline.people.lookup import get_or_create_survivor
 from peerline.text import conversations, escalation
 
 from .helpers import LINE, Phones
-from .races import needs_postgres
+from .races import needs_postgres, second_while_first_holds
 from .test_text_line import ALEX, SURV, add_volunteer
 
 CRISIS = "i took a bottle of pills"
@@ -137,8 +137,6 @@ def test_the_peers_crisis_takes_the_survivors_row_before_the_conversation(app, s
     aborted one. Here the survivor's side holds its row while the peer's ``#CRISIS``
     runs, then takes the conversation: the peer must be waiting for the survivor's row,
     not holding the conversation."""
-    from .test_races import _waiting_on_a_lock
-
     needs_postgres(svc)
     add_volunteer(svc, "Alex", ALEX)
     number = Phones(app, app.test_client()).pair(ALEX, SURV)
@@ -146,36 +144,21 @@ def test_the_peers_crisis_takes_the_survivors_row_before_the_conversation(app, s
         conversation_id, survivor_id = session.execute(
             select(Conversation.id, Conversation.survivor_id)).one()
     codes: list[int] = []
-    errors: list[BaseException] = []
 
     def peer_crisis() -> None:
         with app.app_context():
             codes.append(Phones(app, app.test_client()).text(
                 ALEX, "#crisis", to=number).status_code)
 
-    survivor_side = svc.sessions()
-    thread = threading.Thread(target=peer_crisis)
-    try:
-        with survivor_side.begin():
-            survivor_side.execute(text("SET LOCAL lock_timeout = '20s'"))
-            survivor_side.execute(select(Survivor.id).where(Survivor.id == survivor_id)
-                                  .with_for_update())
-            thread.start()
-            for _ in range(600):  # until the peer's text waits on a lock
-                if not thread.is_alive() or _waiting_on_a_lock(svc):
-                    break
-                time.sleep(0.05)
-            try:
-                survivor_side.execute(select(Conversation.id).where(
-                    Conversation.id == conversation_id).with_for_update())
-            except Exception as exc:  # noqa: BLE001 - recorded for the assertion
-                errors.append(exc)
-                raise
-    except Exception:  # noqa: BLE001, S110 - already recorded
-        pass
-    finally:
-        thread.join()
-        survivor_side.close()
+    def survivor_row(session) -> None:  # noqa: ANN001 - the survivor's text holds it
+        session.execute(text("SET LOCAL lock_timeout = '20s'"))
+        session.execute(select(Survivor.id).where(Survivor.id == survivor_id)
+                        .with_for_update())
+
+    errors = second_while_first_holds(  # then the survivor's text takes the conversation
+        svc, survivor_row, peer_crisis, then=lambda session: session.execute(
+            select(Conversation.id).where(Conversation.id == conversation_id)
+            .with_for_update()))
     assert errors == []
     assert codes == [200]
     with svc.sessions() as session:  # handled now, not spooled by an aborted transaction

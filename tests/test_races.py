@@ -8,7 +8,6 @@ set) they fail instead of skipping. Each one fails when its guard is removed.
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -21,7 +20,7 @@ from peerline.scheduling import claims, slots
 from peerline.text import conversations, endings, intake, pairing
 
 from .helpers import LINE, Phones, new_sid
-from .races import needs_postgres
+from .races import needs_postgres, second_while_first_holds
 from .schedule_helpers import MONDAY, at, schedule
 from .test_text_line import ALEX, add_volunteer
 
@@ -157,32 +156,6 @@ def test_the_database_refuses_a_second_bridge_for_a_call(svc, clock):
                          status="accepted", created_at=clock()))
 
 
-def _waiting_on_a_lock(svc) -> bool:  # noqa: ANN001
-    with svc.engine.connect() as conn:
-        return bool(conn.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock'")).scalar())
-
-
-def _second_while_first_holds(svc, first_work, second_work) -> None:  # noqa: ANN001
-    """``first_work(session)`` in a transaction that stays open while ``second_work`` runs
-    in another thread, until that is done or waits on a lock; then the first commits."""
-    first = svc.sessions()
-    try:
-        with first.begin():
-            first_work(first)
-            first.flush()
-            thread = threading.Thread(target=second_work)
-            thread.start()
-            for _ in range(600):  # until the second is done or waits on a lock
-                if not thread.is_alive() or _waiting_on_a_lock(svc):
-                    break
-                time.sleep(0.05)
-        thread.join()
-    finally:
-        first.close()
-
-
 def test_one_volunteers_two_takes_at_once_stay_within_the_weekly_limit(svc, clock):
     """Kim has 16 h that week (limit 20) and takes two open 3 h shifts at the same time.
     The first take holds its transaction open; the second must wait for it (the
@@ -214,7 +187,7 @@ def test_one_volunteers_two_takes_at_once_stay_within_the_weekly_limit(svc, cloc
     def first_take(session) -> None:  # noqa: ANN001
         replies["first"] = claims.take(session, svc.line, session.get(Volunteer, kim), ids[0])
 
-    _second_while_first_holds(svc, first_take, second_take)
+    second_while_first_holds(svc, first_take, second_take)
     assert "It's yours" in replies["first"], replies
     assert "over 20 hours" in replies["second"], replies
     with svc.sessions() as session:
@@ -246,7 +219,7 @@ def test_two_offers_expiring_at_once_both_count_as_missed(phones, svc, clock):
             assert seen.missed_offers == 0
             pairing.expire(session, svc.line, session.get(Offer, offer_ids[1]))
 
-    _second_while_first_holds(
+    second_while_first_holds(
         svc, lambda first: pairing.expire(first, svc.line, first.get(Offer, offer_ids[0])),
         second_expiry)
     with svc.sessions() as session:
@@ -280,29 +253,14 @@ def test_the_sweepers_offer_expiries_never_deadlock_with_a_pairing_pass(phones, 
         except Exception as exc:  # noqa: BLE001 - recorded for the assertion
             errors.append(exc)
 
-    pass_like = svc.sessions()
-    try:
-        with pass_like.begin():
-            pass_like.execute(text("SET LOCAL lock_timeout = '20s'"))
-            pass_like.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                              {"key": pairing.PAIR_LOCK})
-            pairing._lock(pass_like, Volunteer, second_vid)  # offered to first
-            thread = threading.Thread(target=sweep_expiries)
-            thread.start()
-            for _ in range(600):  # until the sweep waits on a lock
-                if not thread.is_alive() or _waiting_on_a_lock(svc):
-                    break
-                time.sleep(0.05)
-            try:
-                pairing._lock(pass_like, Volunteer, first_vid)  # then the next one
-            except Exception as exc:  # noqa: BLE001 - recorded for the assertion
-                errors.append(exc)
-                raise
-    except Exception:  # noqa: BLE001, S110 - already recorded
-        pass
-    finally:
-        thread.join()
-        pass_like.close()
+    def pass_holds_the_second(session) -> None:  # noqa: ANN001
+        session.execute(text("SET LOCAL lock_timeout = '20s'"))
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": pairing.PAIR_LOCK})
+        pairing._lock(session, Volunteer, second_vid)  # offered to first
+
+    errors += second_while_first_holds(  # then the pass's next one
+        svc, pass_holds_the_second, sweep_expiries,
+        then=lambda session: pairing._lock(session, Volunteer, first_vid))
     assert errors == []
     with svc.sessions() as session:  # the one held by the pass waits for the next sweep
         assert session.scalars(select(Offer.status).order_by(Offer.id)).all() == [

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from peerline.delivery import gateway_hold, remote_delete, send_batch, tasks, text_rows
 from peerline.delivery.tasks import TaskKind, TaskStatus
-from peerline.delivery.text_rows import Queued
+from peerline.delivery.text_rows import MAX_TEXT, Queued
 from peerline.line import Line
 from peerline.models import (
     DeliveryReport,
@@ -84,7 +84,7 @@ def queue_texts(session: Session, line: Line,
     messages: list[OutboundMessage | None] = [
         None if to_hash in stopped else OutboundMessage(
             to_enc=line.vault.encrypt(t.to_number), to_hash=to_hash,
-            from_number=t.from_number, body=t.body[:1600], kind=t.kind,
+            from_number=t.from_number, body=t.body[:MAX_TEXT], kind=t.kind,
             conversation_id=t.conversation_id, offer_id=t.offer_id,
             status=OutboundStatus.QUEUED, attempts=0, created_at=now)
         for t, to_hash in zip(texts, hashes, strict=True)]

@@ -43,6 +43,8 @@ class DueTask(NamedTuple):
     not_before: datetime
 
 
+#: The longest body stored for one text (Twilio's limit for a message).
+MAX_TEXT = 1600
 #: The outbound row's columns bound per text (status and attempts are constants).
 TEXT_COLUMNS = ("conversation_id", "offer_id", "kind", "to_enc", "to_hash", "from_number",
                 "body", "created_at")
@@ -122,7 +124,7 @@ def queue_one(session: Session, now: datetime, *, to_enc: str, to_hash: str,
         session.flush()  # the statement reads opt-outs from the database
     values = {"conversation_id": conversation_id, "offer_id": offer_id, "kind": kind,
               "to_enc": to_enc, "to_hash": to_hash, "from_number": from_number,
-              "body": body[:1600], "created_at": now, "status": OutboundStatus.QUEUED,
+              "body": body[:MAX_TEXT], "created_at": now, "status": OutboundStatus.QUEUED,
               "yes": True, "task_kind": TaskKind.SEND, "task_status": TaskStatus.PENDING}
     connection = session.connection()
     if connection.dialect.name == "postgresql":
