@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline.delivery import gateway_hold, outbox, remote_delete, send_batch, tasks
@@ -92,7 +92,7 @@ def claim_all(sessions: sessionmaker[Session], line: Line,
         rows = session.execute(
             select(Task.id, OutboundMessage.id, OutboundMessage.to_hash)
             .join(OutboundMessage, OutboundMessage.id == Task.ref_id)
-            .where(Task.id.in_(task_ids), Task.kind == TaskKind.SEND, *_free(now),
+            .where(Task.id.in_(task_ids), Task.kind == TaskKind.SEND, *tasks.free(now),
                    OutboundMessage.status == OutboundStatus.QUEUED,
                    OutboundMessage.attempts == 0)
             .order_by(OutboundMessage.id)).all()
@@ -124,22 +124,14 @@ def claim_all(sessions: sessionmaker[Session], line: Line,
     return claimed, [t for t in task_ids if t not in mine]
 
 
-def _free(now: datetime) -> tuple:
-    """A task due, pending and not leased (as :func:`tasks.claim` takes one)."""
-    return (Task.status == TaskStatus.PENDING, Task.not_before <= now,
-            or_(Task.locked_until.is_(None), Task.locked_until < now))
-
-
 def _lease_tasks(session: Session, line: Line, task_ids: list[int],
                  now: datetime) -> list[int]:
     """Lease the tasks still free (compare-and-set, one statement); the ids leased."""
     if not task_ids:
         return []
-    lease = timedelta(seconds=line.setting("PEERLINE_LEASE_S"))
     return list(session.scalars(
-        update(Task).where(Task.id.in_(task_ids), *_free(now))
-        .values(locked_until=now + lease, locked_by=line.owner, attempts=Task.attempts + 1,
-                dedupe_key=None)
+        update(Task).where(Task.id.in_(task_ids), *tasks.free(now))
+        .values(tasks.leased(now, line.setting("PEERLINE_LEASE_S"), line.owner))
         .returning(Task.id)))
 
 

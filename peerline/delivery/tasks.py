@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -104,6 +105,19 @@ def add(session: Session, kind: str, ref_id: int | None, now: datetime, *,
     return task
 
 
+def free(now: datetime) -> tuple[Any, ...]:
+    """Where a task is due, pending and not leased: what a claim may take."""
+    return (Task.status == TaskStatus.PENDING, Task.not_before <= now,
+            or_(Task.locked_until.is_(None), Task.locked_until < now))
+
+
+def leased(now: datetime, lease_s: float, owner: str | None) -> dict[str, Any]:
+    """What a claim writes on a task it takes: the lease, its owner, one more attempt, and
+    the dedupe key freed (only a pending, unclaimed task holds one)."""
+    return {"locked_until": now + timedelta(seconds=lease_s), "locked_by": owner,
+            "attempts": Task.attempts + 1, "dedupe_key": None}
+
+
 def claim(sessions: sessionmaker[Session], task_id: int, now: datetime,
           lease_s: int, owner: str | None = None) -> Task | None:
     """Lease a due, pending task (compare-and-set); None if another worker has it.
@@ -113,11 +127,8 @@ def claim(sessions: sessionmaker[Session], task_id: int, now: datetime,
     """
     with sessions.begin() as session:
         return session.scalars(  # the claimed row itself (one statement)
-            update(Task)
-            .where(Task.id == task_id, Task.status == TaskStatus.PENDING, Task.not_before <= now,
-                   or_(Task.locked_until.is_(None), Task.locked_until < now))
-            .values(locked_until=now + timedelta(seconds=lease_s), locked_by=owner,
-                    attempts=Task.attempts + 1, dedupe_key=None)
+            update(Task).where(Task.id == task_id, *free(now))
+            .values(leased(now, lease_s, owner))
             .returning(Task)).one_or_none()
 
 
