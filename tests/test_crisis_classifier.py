@@ -94,6 +94,24 @@ def test_a_lexicon_match_the_classifier_finds_unlikely_is_dropped_to_a_watch() -
     assert detect(text, previous="ugh").source == "lexicon"
 
 
+@pytest.mark.parametrize("text", [
+    "i wanna die lol but like actually", "me quiero morir jaja pero en serio",
+    "kill me now lol, im not joking", "me quiero matar jajaja no es broma"])
+def test_a_joke_taken_back_is_never_overruled(text: str, monkeypatch: pytest.MonkeyPatch
+                                              ) -> None:
+    """Round 8 (sets B and J): "lol but actually" takes the joke back; the lexicon's
+    match stands however unlikely the classifier finds it, while the same joke not
+    taken back is still dropped to a watch."""
+    model = classifier.shipped()
+    assert model is not None
+    unlikely = classifier.Verdict(probability=0.0, category="suicidal_intent")
+    monkeypatch.setattr(type(model), "predict", lambda *a, **k: unlikely)
+    d = detect(text)
+    assert d.crisis and d.source == "lexicon" and d.matches, text
+    joke = text.split(" lol")[0].split(" jaja")[0] + " lol"
+    assert not detect(joke).crisis and detect(joke).source == "overruled"
+
+
 def test_the_model_files_load_without_pickle_and_once() -> None:
     model = classifier.load()
     assert model is not None
