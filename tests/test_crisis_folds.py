@@ -49,3 +49,25 @@ def test_a_group_never_straddles_two_folds_and_folds_stay_balanced() -> None:
     assert Counter(int(fold[i]) for i in range(400, 500)) == {k: 20 for k in range(5)}
     ungrouped = folds(labels, 5)
     assert any(ungrouped[2 * g] != ungrouped[2 * g + 1] for g in range(200))
+
+
+def test_folds_by_writer_keep_each_writer_whole(tmp_path: Path) -> None:
+    """``--folds-by writer``: every row one writer wrote shares a fold (so out-of-fold
+    scores are those of a writer the model never read); by pair, a writer spans folds."""
+    from peerline.crisis.train import fold_groups
+
+    paths = []
+    for w in range(10):
+        paths.append(_write(tmp_path / f"w{w}.csv", [
+            (f"writer {w} row {i} {'ok' if i % 2 else 'i want to die'}",
+             "none" if i % 2 else "suicidal_intent") for i in range(20)]))
+    examples = load_examples(paths)
+    labels = [e.label for e in examples]
+    by_writer = folds(labels, groups=fold_groups(examples, "writer"))
+    by_pair = folds(labels, groups=fold_groups(examples, "pair"))
+    for w in range(10):
+        rows = [i for i, e in enumerate(examples) if e.source == f"w{w}"]
+        assert len(rows) == 20 and len({int(by_writer[i]) for i in rows}) == 1
+    assert any(len({int(by_pair[i]) for i, e in enumerate(examples) if e.source == f"w{w}"})
+               > 1 for w in range(10))
+    assert len(set(by_writer.tolist())) == 5

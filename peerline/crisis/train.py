@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from . import classifier
-from .examples import TRAIN_DIR, load_examples, repo_name, sha256, training_files
+from .examples import TRAIN_DIR, Example, load_examples, repo_name, sha256, training_files
 from .learners import (
     FOLDS,
     HIDDEN,
@@ -69,13 +69,24 @@ from .operating import (
 )
 
 
+def fold_groups(examples: Sequence[Example], by: str = "pair") -> list[int]:
+    """What must share a fold: a writer's twin pair (``pair``), or everything one writer
+    wrote (``writer``: the scores out of fold are then those of a writer the model never
+    read, as a blind set's are)."""
+    if by == "pair":
+        return [e.group for e in examples]
+    writers: dict[str, int] = {}
+    return [writers.setdefault(e.source, len(writers)) for e in examples]
+
+
 def build(files: Sequence[Path], out_dir: Path, max_fpr: float = MAX_FPR,
-          kind: str = "ngram", loss: float = OVERRULE_LOSS, fpr_on: str = "all") -> dict:
+          kind: str = "ngram", loss: float = OVERRULE_LOSS, fpr_on: str = "all",
+          folds_by: str = "pair") -> dict:
     """Choose the operating point out of fold, fit on everything, write the files."""
     examples = load_examples(files)
     labels = [e.label for e in examples]
     truth = np.array([e.crisis for e in examples])
-    fold = folds(labels, groups=[e.group for e in examples])
+    fold = folds(labels, groups=fold_groups(examples, folds_by))
     x = ngram_features(examples)
     ngram_oof = out_of_fold(linear(x, truth), fold)
     head: list[tuple[np.ndarray, np.ndarray]] = []
@@ -111,7 +122,7 @@ def build(files: Sequence[Path], out_dir: Path, max_fpr: float = MAX_FPR,
         "operating_point": {"threshold": threshold, "watch": watch,
                             "overrule": overrule, "max_fpr": max_fpr,
                             "overrule_loss": loss, "overrule_no_loss": list(NO_LOSS),
-                            "fpr_on": fpr_on,
+                            "fpr_on": fpr_on, "folds_by": folds_by,
                             "per_language": "the detector's language guess"},
         "out_of_fold": {"recall": round(recall, 3), "fpr": round(fpr, 3),
                         "brier": brier(examples, scores),
@@ -194,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kind", choices=("ngram", "stack"), default="ngram",
                         help="the model to build (default: the n-gram LR, the out-of-fold "
                         "winner on the 2026-12-05 data)")
+    parser.add_argument("--folds-by", choices=("pair", "writer"), default="pair",
+                        help="what shares a fold out of fold: a writer's twin pair, or all "
+                        "of one writer's rows (scores as for a writer never read)")
     parser.add_argument("--compare", action="store_true",
                         help="print out-of-fold figures for every candidate; write nothing")
     parser.add_argument("--only", action="append", default=[],
@@ -208,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                       Path(args.blind) if args.blind else None))
         return 0
     meta = build(files, Path(args.out), args.max_fpr, args.kind, args.overrule_loss,
-                 args.fpr_on)
+                 args.fpr_on, args.folds_by)
     op, oof = meta["operating_point"], meta["out_of_fold"]
     print(f"{meta['rows']} rows ({meta['crisis_rows']} crisis) from {len(files)} files")
     for lang in classifier.LANGUAGES:
