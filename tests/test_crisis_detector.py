@@ -213,7 +213,9 @@ def test_phrase_split_across_two_texts() -> None:
     assert d.crisis and d.category == "suicidal_intent"
     m = d.matches[0]
     assert (m.start, m.end, m.text) == (0, 3, "die")
-    assert not detect("die").crisis
+    # the lexicon alone finds nothing in "die" by itself (round 8's classifier, trained on
+    # one-word texts, flags a lone "die" on its own: a crisis line reads it so too)
+    assert not detect("die", model="0").crisis
 
 
 def test_matches_wholly_in_previous_are_not_reported() -> None:
