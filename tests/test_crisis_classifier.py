@@ -16,15 +16,16 @@ from peerline.models import Escalation
 
 ROOT = Path(__file__).resolve().parent.parent
 BLIND_DIR = ROOT / "data" / "crisis" / "blind"
-#: The blind sets the suite guards (A-I spent; J and K reported, errors not studied), with
-#: their size and slices (G, I and K: turns in the middle of a conversation).
+#: The blind sets the suite guards (A-K spent; L and M reported, errors not studied), with
+#: their size and slices (G, I, K and M: turns in the middle of a conversation).
 FOUR = ("direct_en", "direct_es", "indirect_en", "indirect_es")
 SHAPES = {"2026-12-04-a": (880, FOUR), "2026-12-04-b": (880, FOUR),
           "2026-12-04-c": (880, FOUR), "2026-12-05-d": (880, FOUR),
           "2026-12-05-e": (880, FOUR), "2026-12-05-f": (880, FOUR),
           "2026-12-05-g": (800, ("chat_en", "chat_es")),
           "2026-12-05-h": (880, FOUR), "2026-12-05-i": (800, ("chat_en", "chat_es")),
-          "2026-12-05-j": (880, FOUR), "2026-12-05-k": (800, ("chat_en", "chat_es"))}
+          "2026-12-05-j": (880, FOUR), "2026-12-05-k": (800, ("chat_en", "chat_es")),
+          "2026-12-06-l": (880, FOUR), "2026-12-06-m": (800, ("chat_en", "chat_es"))}
 GUARDED = tuple(SHAPES)
 #: A plan with no crisis word in it: the lexicon is silent, the classifier is not.
 INDIRECT = "i already wrote letters for my kids and put them in my drawer"
