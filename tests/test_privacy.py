@@ -131,7 +131,9 @@ def _quick_exited(phones, svc) -> str:
     """Alex and SURV talk, SURV quick-exits: the line number they used."""
     add_volunteer(svc, "Alex", ALEX)
     number = phones.pair(ALEX, SURV, "my stepfather keeps texting me")
-    phones.text(SURV, "he reads my phone at night")
+    # not a crisis text (round 8's classifier reads "he reads my phone at night" as danger
+    # now): these tests start from an ordinary conversation
+    phones.text(SURV, "my mom says he reads my phone")
     phones.work()
     assert phones.replies(phones.text(SURV, "#erase")) == []
     phones.work()
