@@ -21,7 +21,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline import embedded_redis
-from peerline.delivery import redis_scripts
+from peerline.delivery import redis_scripts, tasks
 from peerline.delivery.heartbeat import DeathWatch
 from peerline.delivery.quick_enqueue import QuickQueue, schedule_on
 from peerline.line import Line, TextFailed, utcnow
@@ -198,6 +198,26 @@ class Services:
             self._local.own = None
 
     def _after_commit(self, session: Session) -> None:
+        again = session.info.pop(tasks.ASK_AGAIN, None)
+        self._kick_new(session)
+        if again:
+            self._ask_again(again)
+
+    def _ask_again(self, requests: list[tuple[str, int | None, float, str]]) -> None:
+        """Keyed requests that found a pending twin, made again now that the transaction
+        that asked is visible (:func:`peerline.delivery.tasks.add`): one short
+        transaction; a twin found this time sees that transaction's rows. Best effort, as
+        the kick: the sweeper's backstop is still there if the database fails here."""
+        try:
+            with self.sessions.begin() as session:
+                now = self.line.now()
+                for kind, ref_id, delay_s, key in requests:
+                    tasks.add(session, kind, ref_id, now, delay_s=delay_s, dedupe_key=key)
+        except Exception as exc:  # noqa: BLE001 - the caller has committed already
+            log.warning("could not ask again for a task (%s); the sweeper will",
+                        type(exc).__name__)
+
+    def _kick_new(self, session: Session) -> None:
         pending = session.info.pop("new_tasks", None)
         batchable = session.info.pop("batch_sends", None)
         if not pending:
@@ -224,6 +244,7 @@ class Services:
     def _after_rollback(session: Session, _previous: Any) -> None:
         session.info.pop("new_tasks", None)
         session.info.pop("batch_sends", None)
+        session.info.pop(tasks.ASK_AGAIN, None)
 
     def redis_url(self) -> str:
         """The configured Redis URL, or the embedded server's (started on first use)."""
