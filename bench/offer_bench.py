@@ -52,6 +52,10 @@ def settings(fake: FakeTwilio, tmp: str) -> dict[str, str]:
             "SECRET_KEY": "bench-secret-key-long-enough-for-the-line-0123456789",
             "PUBLIC_BASE_URL": BASE, "PEERLINE_INSTANCE_DIR": tmp,
             "PEERLINE_NUMBERS": "+15550000001,+15550000002,+15550000003",
+            # Each run's offers are withdrawn by ``reset``, but their time-out jobs stay
+            # scheduled: with the default 60 s, a run longer than a minute had the one
+            # worker running them (ten a crisis run) ahead of the runs' pairing jobs.
+            "PEERLINE_OFFER_TIMEOUT_S": "3600",
             "DATABASE_URL": os.environ["DATABASE_URL"], "REDIS_URL": os.environ["REDIS_URL"]}
 
 
