@@ -90,8 +90,9 @@ def add(session: Session, kind: str, ref_id: int | None, now: datetime, *,  # no
     ``again_after_commit``, for a request to look at shared state (a pairing pass): the
     twin may be claimed and run between this ``INSERT`` and the caller's commit, and then
     not see what the caller wrote. So a request that found a twin is made once more
-    right after the commit (:class:`peerline.extensions.Services`); by then the caller's
-    rows are visible, so a twin found that time will see them.
+    after the commit, by a worker (``workers.jobs.ask_again``, enqueued with the commit's
+    other jobs by :class:`peerline.extensions.Services`); by then the caller's rows are
+    visible, so a twin found that time has not run yet and will see them.
     """
     at = now + timedelta(seconds=delay_s)
     if dedupe_key is None:
