@@ -162,7 +162,11 @@ def main() -> None:
         finally:
             stop(web)
             worker.terminate()
-            worker.wait(timeout=30)
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:  # never leave one behind on this Redis db
+                worker.kill()
+                worker.wait()
             log.close()
         with svc.engine.connect() as conn:
             stored = conn.execute(text("SELECT count(*), count(DISTINCT sid) FROM messages")).one()

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline import embedded_redis
-from peerline.delivery import redis_scripts
+from peerline.delivery import redis_scripts, tasks
 from peerline.delivery.heartbeat import DeathWatch
 from peerline.delivery.quick_enqueue import QuickQueue, schedule_on
 from peerline.line import Line, TextFailed, utcnow
@@ -40,6 +40,10 @@ RUN_BATCH = "workers.jobs.run_batch"
 RUN_TASK_QUEUE = QuickQueue(QUEUE_NAME, RUN_TASK, timeout=60, result_ttl=60, failure_ttl=3600)
 #: ``run_batch`` jobs (a list of task ids each), written the same way.
 RUN_BATCH_QUEUE = QuickQueue(QUEUE_NAME, RUN_BATCH, timeout=120, result_ttl=60,
+                             failure_ttl=3600)
+#: ``ask_again`` jobs: keyed requests that found a pending twin, made again by a worker
+#: once the transaction that asked has committed (:func:`peerline.delivery.tasks.add`).
+ASK_AGAIN_QUEUE = QuickQueue(QUEUE_NAME, "workers.jobs.ask_again", timeout=60, result_ttl=0,
                              failure_ttl=3600)
 
 
@@ -114,14 +118,17 @@ class Kicker:
         self._down_until = 0.0
 
     def kick(self, tasks: list[tuple[int, datetime]], force: bool = False,
-             together: list[int] | None = None) -> bool:
+             together: list[int] | None = None,
+             again: list[tuple[str, int | None, float, str]] | None = None) -> bool:
         """Enqueue one job per (task id, not_before); True when all were enqueued.
 
         ``together``: due send tasks run by one job, side by side
-        (:mod:`peerline.delivery.send_batch`). While Redis is down this skips quietly for
-        a moment (a webhook must not wait on it); ``force`` (the sweeper) tries anyway.
+        (:mod:`peerline.delivery.send_batch`). ``again``: keyed requests for a worker to
+        make once more (``workers.jobs.ask_again``). While Redis is down this skips
+        quietly for a moment (a webhook must not wait on it); ``force`` (the sweeper)
+        tries anyway.
         """
-        if not tasks and not together:
+        if not tasks and not together and not again:
             return True
         if not force and time.monotonic() < self._down_until:
             return False
@@ -143,6 +150,8 @@ class Kicker:
                     schedule_on(pipe, queue, not_before.replace(tzinfo=UTC), RUN_TASK,
                                 task_id, timeout=60, result_ttl=60, failure_ttl=3600)
             RUN_TASK_QUEUE.enqueue_on(pipe, [task_id for task_id, at in tasks if at <= now])
+            if again:
+                ASK_AGAIN_QUEUE.enqueue_on(pipe, [list(again)])
             redis_scripts.execute(redis, pipe)
         except Exception as exc:  # noqa: BLE001 - Redis down: the sweeper recovers
             self._down_until = time.monotonic() + 2.0
@@ -198,6 +207,15 @@ class Services:
             self._local.own = None
 
     def _after_commit(self, session: Session) -> None:
+        again = session.info.pop(tasks.ASK_AGAIN, None)
+        self._kick_new(session)
+        if again:
+            # Keyed requests that found a pending twin: a worker makes them again, now
+            # that this transaction is visible (:func:`peerline.delivery.tasks.add`).
+            # A hint like any other: if Redis loses it, the sweeper's backstop remains.
+            self.kicker.kick([], again=again)
+
+    def _kick_new(self, session: Session) -> None:
         pending = session.info.pop("new_tasks", None)
         batchable = session.info.pop("batch_sends", None)
         if not pending:
@@ -224,6 +242,7 @@ class Services:
     def _after_rollback(session: Session, _previous: Any) -> None:
         session.info.pop("new_tasks", None)
         session.info.pop("batch_sends", None)
+        session.info.pop(tasks.ASK_AGAIN, None)
 
     def redis_url(self) -> str:
         """The configured Redis URL, or the embedded server's (started on first use)."""

@@ -25,3 +25,14 @@ def run_batch(task_ids: list[int]) -> list[str]:
     """Send several texts together (see :mod:`peerline.delivery.send_together`)."""
     services = current_services(create_app)
     return send_together.send(services.sessions, services.line, task_ids, HANDLERS)
+
+
+def ask_again(requests: list[tuple[str, int | None, float, str]]) -> int:
+    """Make keyed requests once more, after the transaction that made them has committed
+    (see :func:`peerline.delivery.tasks.add`); returns how many tasks were added."""
+    services = current_services(create_app)
+    with services.sessions.begin() as session:
+        now = services.line.now()
+        return sum(tasks.add(session, kind, ref_id, now, delay_s=delay_s,
+                             dedupe_key=key) is not None
+                   for kind, ref_id, delay_s, key in requests)

@@ -71,8 +71,14 @@ class TaskStatus(StrEnum):
 Handler = Callable[[sessionmaker[Session], Line, int | None], "Retry | None"]
 
 
-def add(session: Session, kind: str, ref_id: int | None, now: datetime, *,
-        delay_s: float = 0.0, dedupe_key: str | None = None) -> Task | None:
+#: ``session.info`` key: keyed requests that found a pending twin and must be asked for
+#: again once the transaction has committed (``add(..., again_after_commit=True)``).
+ASK_AGAIN = "ask_again"
+
+
+def add(session: Session, kind: str, ref_id: int | None, now: datetime, *,  # noqa: PLR0913
+        delay_s: float = 0.0, dedupe_key: str | None = None,
+        again_after_commit: bool = False) -> Task | None:
     """Store a task in the caller's transaction; it is enqueued after commit.
 
     With ``dedupe_key``, a second pending task with the same key is not added: one
@@ -80,6 +86,13 @@ def add(session: Session, kind: str, ref_id: int | None, now: datetime, *,
     nothing the second time). Only a pending task that no worker has claimed holds its
     key (:func:`claim` frees it; migration 0010 freed those of older finished tasks), so a
     conflict means a pending twin will do the work.
+
+    ``again_after_commit``, for a request to look at shared state (a pairing pass): the
+    twin may be claimed and run between this ``INSERT`` and the caller's commit, and then
+    not see what the caller wrote. So a request that found a twin is made once more
+    after the commit, by a worker (``workers.jobs.ask_again``, enqueued with the commit's
+    other jobs by :class:`peerline.extensions.Services`); by then the caller's rows are
+    visible, so a twin found that time has not run yet and will see them.
     """
     at = now + timedelta(seconds=delay_s)
     if dedupe_key is None:
@@ -99,6 +112,8 @@ def add(session: Session, kind: str, ref_id: int | None, now: datetime, *,
               "attempts": 0, "created_at": now}
     task_id = session.connection().execute(insert_keyed_task(), values).scalar()
     if task_id is None:
+        if again_after_commit:
+            session.info.setdefault(ASK_AGAIN, []).append((kind, ref_id, delay_s, dedupe_key))
         return None
     task = Task(id=task_id, **values)  # a detached copy of the row: no ORM round trip
     session.info.setdefault("new_tasks", []).append(task)

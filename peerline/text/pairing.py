@@ -57,8 +57,12 @@ def queue_order() -> tuple:
 
 
 def request_pairing(session: Session, line: Line) -> None:
-    """Ask a worker to pair the head of the queue (once, however often it is asked)."""
-    tasks.add(session, TaskKind.PAIR, None, line.now(), dedupe_key="pair")
+    """Ask a worker to pair the head of the queue (once, however often it is asked).
+
+    Asked again after the commit when a pending request was found (it could run its
+    pass before this transaction commits, without seeing what it wrote)."""
+    tasks.add(session, TaskKind.PAIR, None, line.now(), dedupe_key="pair",
+              again_after_commit=True)
 
 
 def effective_capacity(line: Line, volunteer: Volunteer) -> int:
