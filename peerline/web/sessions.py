@@ -10,11 +10,11 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 class CookieSessions(SecureCookieSessionInterface):
     """``SecureCookieSessionInterface``, the same in every outcome: a request with no
-    session cookie gets a new empty session (as Flask's gives it) before the signing
-    serializer is built; one with a cookie is opened by Flask's own code."""
+    cookies gets a new empty session (as Flask's gives it) before the signing serializer
+    is built; one with cookies is opened by Flask's own code."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        """The request's session: new and empty without a cookie, else Flask's."""
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
-            return self.session_class()
+        """The request's session: new and empty without cookies, else Flask's."""
+        if app.secret_key and not request.environ.get("HTTP_COOKIE"):
+            return self.session_class()  # (no Cookie header: not even the cookies parsed)
         return super().open_session(app, request)
