@@ -25,6 +25,7 @@ from peerline.voice.views import bp as voice_bp
 from peerline.web.bodylimit import BodyLimit
 from peerline.web.health import bp as health_bp
 from peerline.web.ids import DatabaseIdConverter
+from peerline.web.sessions import CookieSessions
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None,
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops,
                                 x_port=hops, x_prefix=hops)  # type: ignore[method-assign]
     app.wsgi_app = BodyLimit(app.wsgi_app, MAX_BODY_BYTES)  # type: ignore[method-assign]
+    app.session_interface = CookieSessions()  # no serializer built for a cookieless webhook
     # Webhook bodies are a few KiB: anything bigger is refused (413) before it is read
     # (the middleware, for every route); werkzeug's own limit stays as a second guard.
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES

@@ -344,6 +344,49 @@ def test_the_choice_row_read_once_a_transaction_stays_true(svc) -> None:  # noqa
         session.close()
 
 
+def test_the_choice_row_is_read_without_an_orm_query_as_the_sessions_object(svc) -> None:  # noqa: ANN001, E501
+    """A survivor's peer-choice row is read by a prebuilt Core statement (no ORM query,
+    ~200 Python calls of every first text): every column as stored (the tag unsealed),
+    the session's tracked object (a change is written), the one it holds if any, and a
+    change the session has not written yet is flushed before the read, as a query would."""
+    from sqlalchemy import event
+
+    from peerline.peer import choice
+    from peerline.people.lookup import get_or_create_survivor
+
+    with svc.sessions.begin() as session:
+        session.add(PeerChoice(phone_hash=svc.line.vault.hash(SURV), tag="grief",
+                               asked_at=svc.line.now(), asked_conversation_id=7))
+    with svc.sessions() as session:
+        stored = session.scalar(select(PeerChoice))
+        expected = {c.key: getattr(stored, c.key) for c in PeerChoice.__table__.c}
+    orm_queries: list[str] = []
+
+    def query(state) -> None:  # noqa: ANN001
+        orm_queries.append(str(state.statement)[:60])
+
+    event.listen(svc.sessions, "do_orm_execute", query)
+    try:
+        with svc.sessions.begin() as session:
+            survivor = get_or_create_survivor(session, svc.line, SURV, "en")
+            row = choice._row(session, survivor)
+            assert orm_queries == []
+            assert {c.key: getattr(row, c.key) for c in PeerChoice.__table__.c} == expected
+            assert session.get(PeerChoice, row.id) is row and not session.dirty
+            row.answered_at = svc.line.now()  # written at commit as usual
+    finally:
+        event.remove(svc.sessions, "do_orm_execute", query)
+    with svc.sessions.begin() as session:
+        held = session.scalar(select(PeerChoice))
+        assert held.answered_at == svc.line.now()
+        assert session.scalar(text("SELECT tag FROM peer_choices")) != "grief"  # sealed
+        survivor = get_or_create_survivor(session, svc.line, SURV, "en")
+        other = get_or_create_survivor(session, svc.line, SURV2, "en")
+        held.phone_hash = svc.line.vault.hash(SURV2)  # not flushed: the read must see it
+        assert choice._row(session, survivor) is None
+        assert choice._row(session, other) is held
+
+
 def test_only_a_possible_answer_looks_for_a_feedback_question(phones, svc) -> None:  # noqa: ANN001
     """The feedback question is looked up only for a text that could answer it (a digit
     1-5): a survivor's ordinary first text costs no read of it."""

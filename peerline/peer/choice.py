@@ -15,7 +15,7 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from peerline.line import Line
@@ -51,11 +51,28 @@ def _memo(session: Session) -> dict[str, PeerChoice | None]:
 
 
 def _row(session: Session, survivor: Survivor) -> PeerChoice | None:
+    """The survivor's row, if any: the memo's, else read by one prebuilt Core ``SELECT``
+    (the ORM query was ~200 Python calls of a first text) and made the session's ORM
+    object by :func:`attached` (the one it holds already, if any, pending changes and
+    all). A peer choice the session changed and has not written is flushed first, as a
+    query's autoflush would."""
     memo = _memo(session)
     if survivor.phone_hash not in memo:
-        memo[survivor.phone_hash] = session.scalar(
-            select(PeerChoice).where(PeerChoice.phone_hash == survivor.phone_hash))
+        if any(isinstance(obj, PeerChoice)
+               for obj in (*session.new, *session.dirty, *session.deleted)):
+            session.flush()
+        found = session.connection().execute(
+            _select_row(), {"phone_hash": survivor.phone_hash}).mappings().first()
+        memo[survivor.phone_hash] = (None if found is None
+                                     else attached(session, PeerChoice, found))
     return memo[survivor.phone_hash]
+
+
+@cache
+def _select_row() -> Any:
+    """Every peer-choice column ``WHERE phone_hash = :phone_hash`` (built once)."""
+    table = PeerChoice.__table__
+    return select(table).where(table.c.phone_hash == bindparam("phone_hash"))
 
 
 def _open(session: Session, line: Line, survivor: Survivor,

@@ -6,13 +6,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, String, and_, bindparam, exists, func, inspect, literal, select
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.util import identity_key
+from sqlalchemy import Select, String, and_, bindparam, exists, func, literal, select
+from sqlalchemy.orm import Session
 
 from peerline.line import Line
 from peerline.models import Survivor, Volunteer
+from peerline.models.attach import attached
 from peerline.people.roster import SUPPORTED_LANGUAGES, on_shift_count
 
 
@@ -40,55 +39,51 @@ def identify(session: Session, line: Line, number: str) -> Sender:
     survivor row exists.
 
     A prebuilt Core statement (the ORM's per-query work was a fifth of a first text's
-    CPU); a volunteer's row becomes a tracked ORM object only when one is found, since
-    their commands change it (:func:`_volunteer_from`).
+    CPU). It reads only :data:`VOLUNTEER_COLUMNS` of a volunteer: most texts are
+    survivors', for whom every volunteer column is NULL, and each column read costs the
+    driver its description. A volunteer found becomes a tracked ORM object whose other
+    columns load on first use (one ``SELECT``), since their commands change it
+    (:func:`_volunteer_from`).
     """
     session.flush()  # as a Session query would (autoflush): pending changes count
     row = session.connection().execute(_statement(),
-                                       {"phone_hash": line.vault.hash(number)}).mappings().one()
-    counts = {code: int(row[f"on_shift_{code}"] or 0) for code in SUPPORTED_LANGUAGES}
-    volunteer = _volunteer_from(session, row) if row["v_id"] is not None else None
-    return Sender(volunteer, counts, bool(row["survivor_known"]))
+                                       {"phone_hash": line.vault.hash(number)}).one()
+    counts = dict(zip(SUPPORTED_LANGUAGES, (int(n or 0) for n in row[:_COUNTS]),
+                      strict=True))
+    volunteer = _volunteer_from(session, row[_COUNTS + 1:]) if row[_COUNTS + 1] is not None \
+        else None
+    return Sender(volunteer, counts, bool(row[_COUNTS]))
 
 
-def _volunteer_from(session: Session, row: RowMapping) -> Volunteer:
-    """The volunteer of ``row`` as a persistent ORM object, as a ``select(Volunteer)``
-    would give it: the one this session holds already if any (never a second copy),
-    else one built from the row's columns (every column loaded, no history) and
-    attached, so a change to it is flushed as an ``UPDATE``."""
-    key = identity_key(Volunteer, row["v_id"])
-    held = session.identity_map.get(key)
-    if held is not None:
-        return held  # type: ignore[no-any-return]
-    volunteer = Volunteer(**{name: row[f"v_{name}"] for name in _volunteer_columns()})
-    make_transient_to_detached(volunteer)
-    session.add(volunteer)
-    return volunteer
+#: The volunteer columns :func:`identify` reads (``id`` first): what a volunteer's relay
+#: and commands need at once. The others load on first use (``attached(..., some=...)``).
+VOLUNTEER_COLUMNS = ("id", "phone_hash", "opted_out", "on_shift", "languages")
+_COUNTS = len(SUPPORTED_LANGUAGES)
 
 
-@cache
-def _volunteer_columns() -> tuple[str, ...]:
-    """The Volunteer attributes that are table columns (all of them, by key)."""
-    mapper = inspect(Volunteer)
-    names = tuple(attr.key for attr in mapper.column_attrs)
-    if {c.key for c in Volunteer.__table__.c} != set(names):  # a column_property: refuse
-        raise RuntimeError("Volunteer's mapped attributes are not its table's columns")
-    return names
+def _volunteer_from(session: Session, values: Any) -> Volunteer:
+    """The volunteer of ``values`` (:data:`VOLUNTEER_COLUMNS` in order) as a persistent
+    ORM object, as a ``select(Volunteer)`` would give it: the one this session holds
+    already if any (never a second copy), else one attached with those columns loaded
+    and the others expired, so a change to it is flushed as an ``UPDATE``."""
+    return attached(session, Volunteer, dict(zip(VOLUNTEER_COLUMNS, values, strict=True)),
+                    some=VOLUNTEER_COLUMNS)
 
 
 @cache
 def _statement() -> Select[Any]:
-    """The prebuilt statement (``:phone_hash`` bound per call; compiled once, cached)."""
+    """The prebuilt statement (``:phone_hash`` bound per call; compiled once, cached):
+    the counts, whether a survivor row exists, then :data:`VOLUNTEER_COLUMNS`."""
     phone_hash = bindparam("phone_hash", type_=String)
     table = Volunteer.__table__
     codes = literal(",") + func.replace(table.c.languages, " ", "") + literal(",")
     counts = select(*[func.count().filter(codes.like(f"%,{code},%")).label(f"on_shift_{code}")
                       for code in SUPPORTED_LANGUAGES]).where(
         table.c.on_shift.is_(True), table.c.active.is_(True)).subquery()
-    return (select(*[table.c[name].label(f"v_{name}") for name in _volunteer_columns()],
-                   *[counts.c[f"on_shift_{code}"] for code in SUPPORTED_LANGUAGES],
+    return (select(*[counts.c[f"on_shift_{code}"] for code in SUPPORTED_LANGUAGES],
                    exists().where(Survivor.__table__.c.phone_hash == phone_hash)
-                   .label("survivor_known"))
+                   .label("survivor_known"),
+                   *[table.c[name].label(f"v_{name}") for name in VOLUNTEER_COLUMNS])
             .select_from(counts)
             .outerjoin(table, and_(table.c.phone_hash == phone_hash,
                                    table.c.active.is_(True))))
