@@ -589,14 +589,18 @@ ROUND7_TWINS = [
 ]
 
 
-@pytest.mark.parametrize(("crisis", "lookalike"), ROUND7_TWINS)
+@pytest.mark.parametrize(("crisis", "lookalike"), ROUND7_TWINS + ROUND8_TWINS)
 def test_round7_family_dropped_and_its_crisis_twin_kept(crisis: str, lookalike: str) -> None:
     """A counsellor's question answered no, a denial said outright, a group that talked
     about getting through, suicide barriers built, a prescription counted for a refill, a
     razor blade or a rope for the washing, a gun show, a goodbye letter to an abuser, a
     day off, a last night in the dorm, a subject one cannot stand, an old threat or an
     old attempt at an age now past, a history of self-harm: the lexicon lets the
-    look-alike go and still catches the crisis that shares its words."""
+    look-alike go and still catches the crisis that shares its words. Round 8 (from sets J
+    and K): revenge on the one who hurt them or their child, acid, a parent who does not
+    trust their hands, self-harm where they are now, about to hit a child, held by the
+    hair, self-harm slang and pain sought, whether a poison hurts, each beside a
+    look-alike sharing its words."""
     assert detect(crisis, model="0").crisis, crisis
     d = detect(lookalike, model="0")
     assert not d.crisis, (lookalike, d.matches)
@@ -640,13 +644,3 @@ ROUND8_TWINS = [
      "el liquido de limpiar la piscina mancha la ropa?"),
 ]
 
-
-@pytest.mark.parametrize(("crisis", "lookalike"), ROUND8_TWINS)
-def test_round8_family_caught_and_its_lookalike_let_go(crisis: str, lookalike: str) -> None:
-    """Revenge on the one who hurt them or their child, acid, a parent who does not trust
-    their hands, self-harm where they are now, someone about to hit a child, held by the
-    hair, self-harm slang and pain sought, whether a poison hurts: the lexicon catches
-    each, and lets go a look-alike sharing its words."""
-    assert detect(crisis, model="0").crisis, crisis
-    d = detect(lookalike, model="0")
-    assert not d.crisis, (lookalike, d.matches)
