@@ -589,6 +589,31 @@ ROUND7_TWINS = [
 ]
 
 
+ROUND8_TWINS = [
+    # (crisis caught by the lexicon, look-alike it lets go): sets J and K, studied
+    ("i'm going to shoot the guy who raped my daughter, i know where he works",
+     "the guy who raped my daughter got 12 years today, i cried the whole drive home"),
+    ("i'm going to kill the coach who abused me, i know where he parks",
+     "the coach who abused me finally got banned from the league"),
+    ("the girl who spread the video is getting acid in her face, i know her bus stop",
+     "the girl who spread the video got suspended, my mum talked to the school"),
+    ("she keeps screaming and i dont trust myself with the baby right now",
+     "i dont trust myself with the baby's bath yet, my mom helps me"),
+    ("i'm in the shower cutting, can't stop", "i'm in the shower, text you in 10"),
+    ("voy a matar al que me violo, ya se donde vive",
+     "quiero matar al que invento los lunes"),
+    ("estoy a punto de golpear a mi hija de 4 años",
+     "estoy a punto de llevar a mi hija de 4 años al kinder"),
+    ("me tiene agarrada del pelo, escribo como puedo",
+     "mi bebe me tiene agarrada del pelo jaja le estan saliendo los dientes"),
+    ("rayitas otra vez", "le pinte rayitas de colores al cuaderno de mi hija"),
+    ("solo el dolor fisico me calma, ahorita voy a buscarlo",
+     "el dolor de espalda no me calma con nada, voy al medico"),
+    ("se sufre mucho si uno se toma el liquido de limpiar la piscina?",
+     "el liquido de limpiar la piscina mancha la ropa?"),
+]
+
+
 @pytest.mark.parametrize(("crisis", "lookalike"), ROUND7_TWINS + ROUND8_TWINS)
 def test_round7_family_dropped_and_its_crisis_twin_kept(crisis: str, lookalike: str) -> None:
     """A counsellor's question answered no, a denial said outright, a group that talked
@@ -618,29 +643,3 @@ def test_a_denial_taken_back_and_an_abuser_breaking_in_are_caught(text: str) -> 
     """Round 7's denial filter must not swallow a denial the writer takes back, and a
     known abuser breaking in is danger now (the lexicon knew only strangers)."""
     assert detect(text, model="0").crisis, text
-
-
-ROUND8_TWINS = [
-    # (crisis caught by the lexicon, look-alike it lets go): sets J and K, studied
-    ("i'm going to shoot the guy who raped my daughter, i know where he works",
-     "the guy who raped my daughter got 12 years today, i cried the whole drive home"),
-    ("i'm going to kill the coach who abused me, i know where he parks",
-     "the coach who abused me finally got banned from the league"),
-    ("the girl who spread the video is getting acid in her face, i know her bus stop",
-     "the girl who spread the video got suspended, my mum talked to the school"),
-    ("she keeps screaming and i dont trust myself with the baby right now",
-     "i dont trust myself with the baby's bath yet, my mom helps me"),
-    ("i'm in the shower cutting, can't stop", "i'm in the shower, text you in 10"),
-    ("voy a matar al que me violo, ya se donde vive",
-     "quiero matar al que invento los lunes"),
-    ("estoy a punto de golpear a mi hija de 4 años",
-     "estoy a punto de llevar a mi hija de 4 años al kinder"),
-    ("me tiene agarrada del pelo, escribo como puedo",
-     "mi bebe me tiene agarrada del pelo jaja le estan saliendo los dientes"),
-    ("rayitas otra vez", "le pinte rayitas de colores al cuaderno de mi hija"),
-    ("solo el dolor fisico me calma, ahorita voy a buscarlo",
-     "el dolor de espalda no me calma con nada, voy al medico"),
-    ("se sufre mucho si uno se toma el liquido de limpiar la piscina?",
-     "el liquido de limpiar la piscina mancha la ropa?"),
-]
-
