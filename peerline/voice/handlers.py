@@ -72,9 +72,10 @@ def dial_task(sessions: sessionmaker[Session], line: Line, ring_id: int | None) 
         if ring.status == RingStatus.DIALING:
             ring.status = RingStatus.RINGING
         elif ring.status in (RingStatus.TAKEN, RingStatus.CANCELED):
-            # decided while we dialled: hang up
+            # decided while we dialled: hang up. The pending hang-up (which saw no sid)
+            # may run before this commit, so it is asked again after it.
             tasks.add(session, TaskKind.VOICE_HANGUP, ring.id, line.now(),
-                      dedupe_key=f"voice_hangup:{ring.id}")
+                      dedupe_key=f"voice_hangup:{ring.id}", again_after_commit=True)
 
 
 

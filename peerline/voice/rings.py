@@ -32,9 +32,14 @@ from peerline.voice.common import (
 
 
 def request_rings(session: Session, line: Line, delay_s: float = 0.0) -> None:
-    """Ask a worker for a ring round (once, however often it is asked)."""
+    """Ask a worker for a ring round (once, however often it is asked).
+
+    Asked again after the commit when a pending request was found (it could run its
+    round before this transaction commits, without seeing a volunteer come on shift, a
+    caller queued or a ring ended)."""
     key = "voice_ring" if not delay_s else "voice_ring_later"
-    tasks.add(session, TaskKind.VOICE_RING, None, line.now(), delay_s=delay_s, dedupe_key=key)
+    tasks.add(session, TaskKind.VOICE_RING, None, line.now(), delay_s=delay_s, dedupe_key=key,
+              again_after_commit=True)
 
 
 def _live(line: Line) -> Any:
