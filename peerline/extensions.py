@@ -207,18 +207,16 @@ class Services:
             self._local.own = None
 
     def _after_commit(self, session: Session) -> None:
+        # ``again``: keyed requests that found a pending twin, made again by a worker now
+        # that this transaction is visible (:func:`peerline.delivery.tasks.add`), in the
+        # same Redis round trip as the commit's own jobs and after them. A hint like any
+        # other: if Redis loses it, the sweeper's backstop remains.
         again = session.info.pop(tasks.ASK_AGAIN, None)
-        self._kick_new(session)
-        if again:
-            # Keyed requests that found a pending twin: a worker makes them again, now
-            # that this transaction is visible (:func:`peerline.delivery.tasks.add`).
-            # A hint like any other: if Redis loses it, the sweeper's backstop remains.
-            self.kicker.kick([], again=again)
-
-    def _kick_new(self, session: Session) -> None:
         pending = session.info.pop("new_tasks", None)
         batchable = session.info.pop("batch_sends", None)
         if not pending:
+            if again:
+                self.kicker.kick([], again=again)
             return
         now = self.line.now()
         fanout = [t.id for t in pending if batchable and t in batchable
@@ -229,14 +227,14 @@ class Services:
             joined = set(fanout)
             rest = [(t.id, t.not_before) for t in pending if t.id not in joined]
             own.timers.extend(item for item in rest if item[1] > now)
-            self.kicker.kick([item for item in rest if item[1] <= now])
+            self.kicker.kick([item for item in rest if item[1] <= now], again=again)
             return
         # Several fan-out texts due now (a crisis broadcast's offers): one job sends them
         # side by side; everything else, one job per task.
         together = fanout if len(fanout) >= 2 else []
         joined = set(together)
         self.kicker.kick([(t.id, t.not_before) for t in pending if t.id not in joined],
-                         together=together)
+                         together=together, again=again)
 
     @staticmethod
     def _after_rollback(session: Session, _previous: Any) -> None:
