@@ -620,8 +620,23 @@ ROUND8_TWINS = [
      "en el balcón quiero tirarme una foto con la vista"),
 ]
 
+ROUND9_TWINS = [
+    # set M's misses (M spent 2026-12-06): a third party's words reported, and whether a
+    # pension or policy pays "if it's self inflicted"
+    ("my coach wrote that she's going to kill herself tonight",
+     "my coach wrote that she's going to kill it at the meet tonight"),
+    ("my brother keeps threatening to kill himself and he's locked in the bathroom",
+     "my brother keeps threatening to sell his xbox, he's locked in his room sulking"),
+    ("does the pension still go to the kids if it's, you know, self inflicted",
+     "does the pension still go to the kids if i remarry"),
+    ("mi hermano dice que se va a matar y no contesta",
+     "mi hermano dice que se va a matar estudiando para el examen jaja"),
+    ("mi papá amenaza con matarse si mi mamá lo deja",
+     "mi papá amenaza con irse de la casa si mi mamá no lo deja ver el fútbol"),
+]
 
-@pytest.mark.parametrize(("crisis", "lookalike"), ROUND7_TWINS + ROUND8_TWINS)
+
+@pytest.mark.parametrize(("crisis", "lookalike"), ROUND7_TWINS + ROUND8_TWINS + ROUND9_TWINS)
 def test_round7_family_dropped_and_its_crisis_twin_kept(crisis: str, lookalike: str) -> None:
     """A counsellor's question answered no, a denial said outright, a group that talked
     about getting through, suicide barriers built, a prescription counted for a refill, a
@@ -632,7 +647,9 @@ def test_round7_family_dropped_and_its_crisis_twin_kept(crisis: str, lookalike: 
     and K): revenge on the one who hurt them or their child, acid, a parent who does not
     trust their hands, self-harm where they are now, about to hit a child, held by the
     hair, self-harm slang and pain sought, whether a poison hurts, each beside a
-    look-alike sharing its words."""
+    look-alike sharing its words. Round 9 (set M): a third party's words reported
+    ("wrote that she's going to kill herself", "dice que se va a matar"), and a pension
+    that pays "if it's self inflicted"."""
     assert detect(crisis, model="0").crisis, crisis
     d = detect(lookalike, model="0")
     assert not d.crisis, (lookalike, d.matches)
