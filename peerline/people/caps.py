@@ -4,7 +4,10 @@ A volunteer gets no new offer (text) or ring (call) while on a ``BREAK``, during
 cool-down after a crisis conversation (``PEERLINE_COOLDOWN_S``), or once they reached
 their cap of conversations this shift (``PEERLINE_CAP_PER_SHIFT``) or in the last seven
 days (``PEERLINE_CAP_PER_WEEK``); a volunteer's own ``cap_per_shift``/``cap_per_week``
-overrides the line's setting, and 0 means no cap.
+overrides the line's setting, and 0 means no cap. Before all that, the volunteer must be
+reachable (:func:`reachable`): active, on shift, not on a voice call, not opted out of
+texts (``STOP``, theirs or the carrier's). Pairing and ring rounds ask this again under the
+volunteer's row lock, so a call answered or a ``STOP`` committed after the ranking is seen.
 
 Caps count conversations *taken*: accepted text offers and answered calls, plus the
 volunteer's open offers (an offer out now may become one more). Crisis conversations
@@ -98,11 +101,18 @@ def capped_among(session: Session, line: Line, volunteers: Iterable[Volunteer]) 
     return out
 
 
+def reachable(volunteer: Volunteer) -> bool:
+    """Active, on shift, not on a voice call and not opted out (``STOP``): a new offer,
+    ring or dial may reach them. Read from a locked row, this holds until the commit."""
+    return bool(volunteer.active and volunteer.on_shift and not volunteer.on_call
+                and not volunteer.opted_out)
+
+
 def may_offer(session: Session, line: Line, volunteer: Volunteer, crisis: bool) -> bool:
     """The one rule: may a new offer or ring reach ``volunteer`` now?
 
-    Not on a break, not cooling down after a crisis, and under both caps (caps are
-    waived for crisis conversations; see the module doc).
+    Reachable (:func:`reachable`), not on a break, not cooling down after a crisis, and
+    under both caps (caps are waived for crisis conversations; see the module doc).
     """
     return volunteer.id in may_offer_among(session, line, [volunteer], crisis)
 
@@ -111,7 +121,8 @@ def may_offer_among(session: Session, line: Line, volunteers: Iterable[Volunteer
                     crisis: bool) -> set[int]:
     """Ids of those of ``volunteers`` :func:`may_offer` allows (one statement at most)."""
     now = line.now()
-    free = [v for v in volunteers if not (v.on_break(now) or v.cooling_down(now))]
+    free = [v for v in volunteers
+            if reachable(v) and not (v.on_break(now) or v.cooling_down(now))]
     if crisis:
         return {v.id for v in free}
     return {v.id for v in free} - capped_among(session, line, free)

@@ -244,8 +244,10 @@ def _make_offers(session: Session, line: Line, conversation: Conversation,
     One statement each, however many volunteers (a crisis broadcast): their rows are
     locked together (``FOR UPDATE``, in id order) and their load and line numbers read
     under that lock, then every offer, its text and its send and time-out tasks are
-    inserted together. A volunteer who went off shift or reached capacity since
-    :func:`candidates` ranked them is skipped; each one gets their own free line number.
+    inserted together. A volunteer :func:`peerline.people.caps.may_offer` no longer
+    allows (off shift, on a voice call, opted out by ``STOP``, on a break, cooling down,
+    capped) or who reached capacity since :func:`candidates` ranked them is skipped: the
+    lock holds that until the commit. Each one gets their own free line number.
     """
     if not chosen:
         return []
@@ -260,7 +262,7 @@ def _make_offers(session: Session, line: Line, conversation: Conversation,
     made: list[tuple[Volunteer, str, Offer]] = []
     for choice in chosen:
         volunteer, mine = locked.get(choice.volunteer.id), holds[choice.volunteer.id]
-        if volunteer is None or not volunteer.on_shift or volunteer.id not in allowed or \
+        if volunteer is None or volunteer.id not in allowed or \
                 mine.active + mine.offers >= effective_capacity(line, volunteer):
             continue
         number = free_line(line, mine.lines)
@@ -354,13 +356,30 @@ def _walk(session: Session, line: Line, room: dict[int, Room], done: Pass) -> No
             continue
         people = candidates(session, line, conversation, room)
         if crisis:  # never waits for a match: everyone eligible at once
-            chosen = [matching.Pick(volunteer) for volunteer in people]
-        else:  # the one place an ordinary conversation's volunteer is chosen
-            pick = matching.pick(session, line, conversation, people)
-            chosen = [pick] if pick is not None else []
-        for offer in _make_offers(session, line, conversation, chosen, broadcast=crisis):
+            offers = _make_offers(session, line, conversation,
+                                  [matching.Pick(volunteer) for volunteer in people],
+                                  broadcast=True)
+        else:
+            offers = _offer_one(session, line, conversation, people)
+        for offer in offers:
             done.made += 1
             room[offer.volunteer_id].slots -= 1
+
+
+def _offer_one(session: Session, line: Line, conversation: Conversation,
+               people: list[Volunteer]) -> list[Offer]:
+    """An ordinary conversation's one offer: the volunteer :func:`matching.pick` chooses
+    (the one place it is chosen), or, if the row lock finds them gone since the ranking
+    (a call answered, ``STOP``, full), the next choice among the rest."""
+    while people:
+        pick = matching.pick(session, line, conversation, people)
+        if pick is None:
+            return []
+        offers = _make_offers(session, line, conversation, [pick], broadcast=False)
+        if offers:
+            return offers
+        people = [volunteer for volunteer in people if volunteer.id != pick.volunteer.id]
+    return []
 
 
 #: Seconds before a pass that stopped at a locked conversation runs again.

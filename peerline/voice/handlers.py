@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
-from peerline.models import Call, CallStage, Ring, RingStatus, TransferStatus
+from peerline.models import Call, CallStage, Ring, RingStatus, TransferStatus, Volunteer
+from peerline.people.caps import reachable
 from peerline.telephony.gateway import GatewayError
 from peerline.voice import callbacks, scripts
 from peerline.voice.common import (
@@ -42,16 +43,25 @@ def ring_task(sessions: sessionmaker[Session], line: Line, _ref: int | None) -> 
 
 
 def dial_task(sessions: sessionmaker[Session], line: Line, ring_id: int | None) -> None:
-    """Place one ring's call to a volunteer (at most once: a lost ring is re-rung later)."""
+    """Place one ring's call to a volunteer (at most once: a lost ring is re-rung later).
+
+    The volunteer's row is locked and read again first: one who went on a voice call,
+    off shift or opted out (``STOP``) since the ring round is not dialled, and the caller
+    gets another round."""
     with sessions.begin() as session:
-        ring = session.get(Ring, ring_id)
+        ring = lock(session, Ring, ring_id)
         if ring is None or ring.status != RingStatus.NEW:
             return
         if ring.call.stage != CallStage.QUEUED:
             ring.status, ring.ended_at = RingStatus.CANCELED, line.now()
             return
+        volunteer = lock(session, Volunteer, ring.volunteer_id)
+        if volunteer is None or not reachable(volunteer):
+            ring.status, ring.ended_at = RingStatus.CANCELED, line.now()
+            request_rings(session, line)
+            return
         ring.status = RingStatus.DIALING
-        to = line.vault.decrypt(ring.volunteer.phone_enc)
+        to = line.vault.decrypt(volunteer.phone_enc)
         from_number = ring.line_number
     try:
         sid = line.gateway.create_call(

@@ -87,9 +87,8 @@ def ring_round(session: Session, line: Line) -> list[int]:
             if candidate.id in busy:
                 continue
             volunteer = lock(session, Volunteer, candidate.id)
-            if (volunteer is None or volunteer.on_call or not volunteer.on_shift
-                    or not may_offer(session, line, volunteer, call.priority > 0)):
-                continue
+            if volunteer is None or not may_offer(session, line, volunteer, call.priority > 0):
+                continue  # on a call, off shift, STOP... since eligible() read them
             if session.scalar(select(Ring.id).where(Ring.volunteer_id == volunteer.id,
                                                     _live(line)).limit(1)) is not None:
                 continue  # another worker rang them a moment ago
