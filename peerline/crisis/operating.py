@@ -16,7 +16,10 @@ from . import classifier
 from .examples import Example
 from .verdict import CATEGORIES
 
-MAX_FPR = 0.09
+#: Out-of-fold false-positive ceiling per language (round 9: 0.10; round 8: 0.09). The
+#: round-9 files are mostly look-alike twins, so the same real threshold costs more
+#: out-of-fold false alarms than before: at 0.09 the thresholds rose past round 8's.
+MAX_FPR = 0.10
 WATCH_FPR = 0.15
 #: Share of the crisis rows of a lexicon category the classifier may silence out of fold
 #: (round 5: 0.5%; round 4: none). Danger happening now never gives any up.
