@@ -162,7 +162,7 @@ def test_a_stacked_model_is_built_saved_and_loaded_as_plain_arrays(
         assert {"stack", "head_w0", "head_b0", "head_w1", "head_b1"} <= set(z.files)
     text, raw = "i want to die", "I want to DIE"
     got = model.predict(text, ("suicidal_intent",), raw=raw, lang="en").probability
-    ngram = (classifier.featurise([text], [("suicidal_intent",)], model.chars) @ model.coef
+    ngram = (classifier.featurise([text], [("suicidal_intent",)]) @ model.coef
              ).toarray()[0, 0] + model.intercept[0]
     vectors = model.head.logit(classifier.embed([raw]))
     x = classifier.stack_features(np.array([ngram]), vectors, np.array([False]),
@@ -170,43 +170,6 @@ def test_a_stacked_model_is_built_saved_and_loaded_as_plain_arrays(
     expected = 1 / (1 + np.exp(-(x @ model.stack[:-1] + model.stack[-1])))
     assert got == pytest.approx(float(expected[0]), abs=1e-6)
     assert 0.0 <= got <= 1.0
-
-
-def test_a_new_model_reads_character_ngrams_across_words_and_says_so(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Models built now hash character n-grams across word boundaries (``"chars":
-    "char"`` in the file); the webhook's fast path agrees with the batch path on them; a
-    file that names no analyser is read as ``char_wb`` (the older files), an unknown one
-    is refused."""
-    from peerline.crisis import train
-    from peerline.crisis.detector import scan_lexicon
-
-    monkeypatch.setattr(train, "FOLDS", 2)
-    rows = (ROOT / "tests" / "data" / "crisis_dev.csv").read_text(encoding="utf-8")
-    small = tmp_path / "small.csv"
-    small.write_text("\n".join(rows.splitlines()[:401]) + "\n", encoding="utf-8")
-    meta = train.build([small], tmp_path)
-    assert meta["chars"] == "char"
-    model = classifier.load(tmp_path)
-    assert model is not None and model.chars == "char"
-    across = classifier.featurise(["ab cd"], [()], "char")
-    within = classifier.featurise(["ab cd"], [()], "char_wb")
-    assert across.nnz != within.nnz  # "b c" exists only across the space
-    for text in ("i already wrote letters for my kids", "killl mys3lf", "", "ñandú ¿qué?"):
-        scanned = scan_lexicon(text, "en", None)
-        fast = model.predict(scanned.words, scanned.features)
-        slow = model.predict_many([scanned.words], [tuple(scanned.features)])[0]
-        assert abs(fast.probability - slow.probability) < 1e-5, text
-    meta_path = tmp_path / classifier.META_FILE
-    body = json.loads(meta_path.read_text(encoding="utf-8"))
-    del body["chars"]
-    meta_path.write_text(json.dumps(body), encoding="utf-8")
-    old = classifier.load(tmp_path)
-    assert old is not None and old.chars == "char_wb"
-    body["chars"] = "word"
-    meta_path.write_text(json.dumps(body), encoding="utf-8")
-    with pytest.raises(ValueError, match="character n-grams"):
-        classifier.load(tmp_path)
 
 
 def test_the_line_takes_the_setting_from_its_config(settings, clock) -> None:  # noqa: ANN001

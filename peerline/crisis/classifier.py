@@ -2,12 +2,9 @@
 
 Two base models and a stacker. (1) N-grams: word 1–2-grams and character 2–5-grams of
 the detector's own normalised, letter-collapsed text (``killl mys3lf`` → ``kil
-myself``; the character n-grams run across word boundaries, ``"l mys"``, in models
-built since 2026-12-06, ``"chars": "char"`` in the model file; older files hold
-``char_wb`` n-grams padded within each word), hashed (scikit-learn's
-``HashingVectorizer``: no vocabulary to store), plus the lexicon's verdict as six
-indicator features (a kept match in each category; a phrase an idiom or past-account
-filter dropped). A logistic regression scores crisis; a
+myself``), hashed (scikit-learn's ``HashingVectorizer``: no vocabulary to store), plus
+the lexicon's verdict as six indicator features (a kept match in each category; a
+phrase an idiom or past-account filter dropped). A logistic regression scores crisis; a
 second one, fitted on the crisis rows only, names the category. (2) Sentence vectors:
 the ``wordllama`` wheel's own 256-dimension static embeddings of the raw, lower-cased
 text, scored by a small MLP. (3) A stacking logistic regression turns the two scores
@@ -48,10 +45,6 @@ LEXICON_FEATURES = ("suicidal_intent", "self_harm", "means", "imminent_danger",
 N_FEATURES = 2 * N_HASH + len(LEXICON_FEATURES)
 #: The language guesses with their own operating point.
 LANGUAGES = ("en", "es")
-#: The character n-grams a model file was built on (scikit-learn analyzer names): ``char``
-#: runs across word boundaries (built since 2026-12-06); ``char_wb``, within each word
-#: (older files, and the default when a file does not say).
-CHAR_ANALYZERS = ("char", "char_wb")
 #: The stacker's inputs: n-gram logit, vector logit, both again for Spanish, Spanish,
 #: then the lexicon indicators.
 STACK_INPUTS = ("ngram", "vectors", "ngram*es", "vectors*es", "es", *LEXICON_FEATURES)
@@ -104,27 +97,23 @@ class VectorHead:
         return x[:, 0]
 
 
-@functools.lru_cache(maxsize=len(CHAR_ANALYZERS))
-def _vectorisers(chars: str = "char_wb") -> tuple[Any, Any]:
-    """The two stateless hashing vectorisers for character n-grams ``chars`` (built once,
-    on first use)."""
+@functools.lru_cache(maxsize=1)
+def _vectorisers() -> tuple[Any, Any]:
+    """The two stateless hashing vectorisers (built once, on first use)."""
     from sklearn.feature_extraction.text import HashingVectorizer
 
     common = {"n_features": N_HASH, "alternate_sign": False, "norm": "l2",
               "lowercase": False, "dtype": np.float32}
     words = HashingVectorizer(analyzer="word", ngram_range=(1, 2),
                               token_pattern=r"[a-z0-9]+", **common)
-    if chars not in CHAR_ANALYZERS:
-        raise ValueError(f"crisis classifier: unknown character n-grams {chars!r}")
-    return words, HashingVectorizer(analyzer=chars, ngram_range=(2, 5), **common)
+    chars = HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), **common)
+    return words, chars
 
 
-def featurise(texts: Sequence[str], lexicon: Sequence[Iterable[str]],
-              chars: str = "char_wb") -> sparse.csr_matrix:
+def featurise(texts: Sequence[str], lexicon: Sequence[Iterable[str]]) -> sparse.csr_matrix:
     """Feature rows for normalised ``texts`` and each one's lexicon verdict (a set of
-    :data:`LEXICON_FEATURES` names), with character n-grams ``chars``
-    (:data:`CHAR_ANALYZERS`)."""
-    words, characters = _vectorisers(chars)
+    :data:`LEXICON_FEATURES` names)."""
+    words, chars = _vectorisers()
     rows, cols = [], []
     index = {name: i for i, name in enumerate(LEXICON_FEATURES)}
     for r, names in enumerate(lexicon):
@@ -133,7 +122,7 @@ def featurise(texts: Sequence[str], lexicon: Sequence[Iterable[str]],
             cols.append(index[name])
     lex = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
                             shape=(len(texts), len(LEXICON_FEATURES)))
-    return sparse.hstack([words.transform(texts), characters.transform(texts), lex],
+    return sparse.hstack([words.transform(texts), chars.transform(texts), lex],
                          format="csr", dtype=np.float32)
 
 
@@ -160,7 +149,6 @@ class Classifier:
     meta: dict
     head: VectorHead | None = None  # the sentence-vector model (None: n-grams alone)
     stack: np.ndarray | None = None  # stacker weights over STACK_INPUTS, then intercept
-    chars: str = "char_wb"  # the character n-grams of its features (CHAR_ANALYZERS)
 
     def threshold_for(self, lang: str) -> float:
         """The crisis threshold for a message whose language guess is ``lang``."""
@@ -181,7 +169,7 @@ class Classifier:
         """Verdicts for normalised ``texts`` with their lexicon verdicts; the vector head
         reads the ``raw`` texts (default: ``texts``), the stacker their ``langs``."""
         lexicon = [tuple(names) for names in lexicon]
-        scores = (featurise(texts, lexicon, self.chars) @ self.coef).toarray() + self.intercept
+        scores = (featurise(texts, lexicon) @ self.coef).toarray() + self.intercept
         logit = scores[:, 0]
         if self.head is not None and self.stack is not None:
             vectors = self.head.logit(embed(list(raw if raw is not None else texts)))
@@ -209,8 +197,8 @@ class Classifier:
             return self.predict_many([text], [tuple(lexicon)],
                                      [raw if raw is not None else text], [lang])[0]
         scores = self.intercept.copy()
-        for offset, analyse in zip((0, N_HASH), _analysers(self.chars), strict=True):
-            index = _hashed(analyse, text)
+        for offset, vectoriser in zip((0, N_HASH), _vectorisers(), strict=True):
+            index = _hashed(vectoriser, text)
             if index.size:
                 index, counts = np.unique(index, return_counts=True)
                 values = counts.astype(np.float32)
@@ -239,19 +227,18 @@ except ImportError:  # pragma: no cover - another scikit-learn layout
     _hash_tokens = None
 
 
-def _hashed(analyse: Any, text: str) -> np.ndarray:
-    """The bucket of each n-gram of ``text`` (``analyse``: a vectoriser's analyser;
-    repeats kept), as ``transform`` hashes them."""
+def _hashed(vectoriser: Any, text: str) -> np.ndarray:
+    """The bucket of each n-gram of ``text`` (repeats kept), as ``transform`` hashes them."""
+    analyse = _analysers()[id(vectoriser)]
     indices, _, _ = _hash_tokens([[(token, 1) for token in analyse(text)]], N_HASH,
                                  np.float32, False, 0)
     return np.asarray(indices, dtype=np.intp)
 
 
-@functools.lru_cache(maxsize=len(CHAR_ANALYZERS))
-def _analysers(chars: str = "char_wb") -> tuple[Any, Any]:
-    """The analysers (tokenising and n-grams) of :func:`_vectorisers` ``(chars)``, built
-    once."""
-    return tuple(v.build_analyzer() for v in _vectorisers(chars))
+@functools.lru_cache(maxsize=1)
+def _analysers() -> dict[int, Any]:
+    """Each vectoriser's analyser (tokenising and n-grams), built once."""
+    return {id(v): v.build_analyzer() for v in _vectorisers()}
 
 
 def save(directory: Path, coef: np.ndarray, intercept: np.ndarray, classes: Sequence[str],
@@ -299,16 +286,13 @@ def load(directory: Path = MODEL_DIR) -> Classifier | None:
     if meta.get("kind", "ngram") == "stack" and (not layers or stack is None
                                                   or len(stack) != len(STACK_INPUTS) + 1):
         raise ValueError("crisis classifier: the stacked model's weights are incomplete")
-    chars = meta.get("chars", "char_wb")
-    if chars not in CHAR_ANALYZERS:
-        raise ValueError(f"crisis classifier: unknown character n-grams {chars!r}")
     op = meta["operating_point"]
     # older model files: one level for every category, one threshold for every language
     levels = _per_key(op["overrule"], LEXICON_FEATURES[:-1])
     return Classifier(coef, intercept, tuple(meta["classes"]),
                       _per_key(op["threshold"], LANGUAGES), _per_key(op["watch"], LANGUAGES),
                       levels, meta,
-                      VectorHead(layers) if layers else None, stack, chars)
+                      VectorHead(layers) if layers else None, stack)
 
 
 def _per_key(value: float | dict, keys: Sequence[str]) -> dict[str, float]:

@@ -20,10 +20,6 @@ from .examples import Example
 SEED = 20261204
 FOLDS = 5
 C = 32.0
-#: The character n-grams the models learn from: across word boundaries (``char``). It
-#: beat ``char_wb`` (within words) out of fold and on the pooled spent sets A-M at a
-#: matched FPR (README, "The learned classifier").
-CHARS = "char"
 INNER_FOLDS = 4
 HIDDEN = 128
 
@@ -153,12 +149,10 @@ def stacked_out_of_fold(examples: Sequence[Example], bases: Sequence[Learner],
     return out
 
 
-def ngram_features(examples: Sequence[Example], with_lexicon: bool = True,
-                   chars: str = CHARS) -> sparse.csr_matrix:
-    """The shipped feature space (optionally with the lexicon columns left empty; character
-    n-grams ``chars``, default :data:`CHARS`)."""
+def ngram_features(examples: Sequence[Example], with_lexicon: bool = True) -> sparse.csr_matrix:
+    """The shipped feature space (optionally with the lexicon columns left empty)."""
     lex = [e.lexicon if with_lexicon else frozenset() for e in examples]
-    return classifier.featurise([e.words for e in examples], lex, chars)
+    return classifier.featurise([e.words for e in examples], lex)
 
 
 def embedding_features(examples: Sequence[Example]) -> np.ndarray:
@@ -217,8 +211,6 @@ def candidates(examples: Sequence[Example], fold: np.ndarray
         "word+char n-grams, LR": memo("w", lambda: linear(
             ngram_features(examples, with_lexicon=False), truth)),
         "n-grams + lexicon hits, LR": ngram_lex,
-        "n-grams (char_wb, within words) + lexicon hits, LR": memo("wb", lambda: linear(
-            ngram_features(examples, chars="char_wb"), truth)),
         "wordllama vectors, LR": memo("vl", lambda: linear(vectors(), truth)),
         "wordllama vectors, MLP": vec_mlp,
         "wordllama + lexicon hits, LR": memo("vlx", lambda: linear(

@@ -34,7 +34,6 @@ import numpy as np
 from . import classifier
 from .examples import TRAIN_DIR, Example, load_examples, repo_name, sha256, training_files
 from .learners import (
-    CHARS,
     FOLDS,
     HIDDEN,
     INNER_FOLDS,
@@ -118,8 +117,7 @@ def build(files: Sequence[Path], out_dir: Path, max_fpr: float = MAX_FPR,
         "trained_on": [{"file": repo_name(p), "sha256": sha256(p)} for p in files],
         "rows": len(examples),
         "crisis_rows": sum(e.crisis for e in examples),
-        "chars": CHARS, "C": C, "seed": SEED,
-        "folds": FOLDS, "inner_folds": INNER_FOLDS, "hidden": HIDDEN,
+        "C": C, "seed": SEED, "folds": FOLDS, "inner_folds": INNER_FOLDS, "hidden": HIDDEN,
         "stack_inputs": list(classifier.STACK_INPUTS) if stack is not None else [],
         "operating_point": {"threshold": threshold, "watch": watch,
                             "overrule": overrule, "max_fpr": max_fpr,
