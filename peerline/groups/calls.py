@@ -211,6 +211,9 @@ def seat_wait(session: Session, line: Line, *, call_id: int, sid: str) -> str:
     call = get_call(session, call_id, sid)
     if call.stage == CallStage.GROUP and call.group_meeting_id is not None:
         meeting = lock(session, GroupMeeting, call.group_meeting_id)
+        if meeting.ended_at is not None:
+            call.stage = CallStage.ENDED
+            return scripts.told("group_over", call.lang)
         group = meeting.group
         return scripts.participant(call.id, meeting.id, call.lang, group.topic, group.muted,
                                    caller_id(line, call))
