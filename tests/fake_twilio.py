@@ -7,7 +7,9 @@ It serves what :class:`peerline.telephony.twilio_gateway.TwilioGateway` calls:
 - ``GET  /2010-04-01/Accounts/<sid>/Messages.json`` with ``To``/``From``/``DateSent>``
   filters, newest first, paged the way Twilio pages (``PageSize``, ``Page``,
   ``next_page_uri``);
-- ``POST …/Calls.json`` and ``POST …/Calls/<sid>.json``; ``POST …/Conferences/<sid>.json``
+- ``POST …/Calls.json`` and ``POST …/Calls/<sid>.json``; ``GET …/Calls/<sid>.json`` (the
+  call's ``status``; 404 for a sid not in ``calls``; 500 while ``call_fetch_faults`` > 0,
+  each such answer counting it down); ``POST …/Conferences/<sid>.json``
   and ``POST …/Conferences/<sid>/Participants/<call sid>.json`` (``conference_updates``);
 - ``DELETE …/Messages/<sid>.json`` (204; 404 for an unknown or deleted sid; 409 with
   error 20009 while the message is still being delivered, i.e. before ``sent_after_s``),
@@ -115,6 +117,7 @@ class FakeTwilio:
         self.in_conference: set[str] | None = None
         self.conference_updates: list[tuple[str, str | None, dict[str, str]]] = []
         self.recordings: set[str] = set()
+        self.call_fetch_faults = 0  # the next this many GET Calls/<sid>.json answer 500
         self.transcriptions: set[str] = set()
         self.deletions: list[tuple[str, str, int]] = []  # (kind, sid, HTTP status)
         self.requests: list[tuple[str, str, str]] = []  # (method, kind, outcome)
@@ -255,6 +258,9 @@ class FakeTwilio:
         if resource.startswith("Calls/") and resource.endswith(".json") and \
                 request.method == "POST":
             return self._update_call(request, resource[len("Calls/"):-len(".json")])
+        if resource.startswith("Calls/") and resource.endswith(".json") and \
+                request.method == "GET":
+            return self._fetch_call(resource[len("Calls/"):-len(".json")])
         if resource.startswith("Conferences/") and resource.endswith(".json") and \
                 request.method == "POST":
             return self._update_conference(request, resource[len("Conferences/"):-len(".json")])
@@ -455,6 +461,25 @@ class FakeTwilio:
                 if request.form.get(name):
                     call[name.lower()] = request.form[name]
         self._record("POST", "call_update", "200")
+        return Response(json.dumps(self._call_resource(call)), status=200,
+                        content_type="application/json")
+
+    def _fetch_call(self, sid: str) -> Response:
+        """``GET Calls/<CA>.json``: the call's resource (its ``status``), 404, or a fault."""
+        with self._lock:
+            if self.call_fetch_faults > 0:
+                self.call_fetch_faults -= 1
+                fault = True
+            else:
+                fault = False
+            call = next((c for c in self.calls if c["sid"] == sid), None)
+        if fault:
+            self._record("GET", "call", "500")
+            return self._error(500, 20500, "Internal Server Error")
+        if call is None:
+            self._record("GET", "call", "404")
+            return self._error(404, 20404, "The requested resource was not found")
+        self._record("GET", "call", "200")
         return Response(json.dumps(self._call_resource(call)), status=200,
                         content_type="application/json")
 

@@ -209,6 +209,32 @@ def conference_event(phones, leg: Leg, event: str, conference_sid: str = "CF" + 
                     Hold="false", SequenceNumber="1")
 
 
+def waits_for_the_seat(caller: Survivor, pin: str):  # noqa: ANN201
+    """The PIN keyed for a takeover: held out of the group (no conference) until a
+    worker read the seat's old call by REST."""
+    doc = joins(caller, pin)
+    assert not doc.has("Conference") and "One moment" in doc.said, doc.said
+    assert doc.one("Redirect").text == f"/voice/group/wait?call={caller.call_id}"
+    return doc
+
+
+def asks_again(caller: Survivor):  # noqa: ANN201
+    """The waiting call asks where it is now (its ``<Redirect>``)."""
+    return caller.doc(f"/voice/group/wait?call={caller.call_id}")
+
+
+def takes_over(phones, caller: Survivor, pin: str):  # noqa: ANN201
+    """A takeover that REST lets through: the wait, the worker, then the conference."""
+    waits_for_the_seat(caller, pin)
+    phones.work()
+    return asks_again(caller)
+
+
+def stage_of(svc, caller: Survivor) -> str:
+    with svc.sessions() as session:
+        return session.scalar(select(Call.stage).where(Call.sid == caller.sid))
+
+
 def test_signed_up_caller_keys_the_pin_and_joins_muted(phones, svc):
     pin = signed_up(phones, svc)
     caller = group_caller(phones)
@@ -698,7 +724,8 @@ def test_a_lost_call_ended_callback_frees_the_seat_for_its_own_sign_up_only(phon
     told = joins(other, pin2)
     assert "full" in told.said and not told.has("Conference")
     again = group_caller(phones)
-    assert joins(again, pin).has("Conference")  # her own sign-up takes the seat over
+    # Her own sign-up takes the seat over, once REST says the old call is gone (404 here).
+    assert takes_over(phones, again, pin).has("Conference")
     phones.work()
     [twiml] = updates_for(phones, owner.sid)  # the old call, if still there, is told
     assert "a new call" in twiml and "988" in twiml and "<Hangup" in twiml
@@ -737,24 +764,26 @@ def test_a_seat_with_signs_of_life_is_not_taken_over(phones, svc, clock):
 
 def test_a_taken_over_seat_is_ended_through_the_rest_api(twilio_settings, fake, phones, svc,
                                                           clock):
-    """The takeover goes through Twilio's Calls API from a task: a call still there is
-    told and hung up; a call already gone (404) finishes the task, never retried."""
+    """The takeover goes through Twilio's Calls API from a task: the old call's status is
+    read first (completed: its callback was lost), then it is told and hung up in case;
+    a call Twilio no longer knows (404) is over too, and the task finishes, never
+    retried."""
     pin = signed_up(phones, svc)
     grace = svc.line.setting("PEERLINE_GROUP_SEAT_GRACE_S")
     first = group_caller(phones)
     assert joins(first, pin).has("Conference")
     fake.calls.append({"sid": first.sid, "to": LINE, "from": SURV, "url": "",
-                       "status": "in-progress", "status_callback": ""})  # still there
+                       "status": "completed", "status_callback": ""})  # ended, unheard
     clock.advance(grace + 1)
     second = group_caller(phones)
-    assert joins(second, pin).has("Conference")
-    phones.work()
+    assert takes_over(phones, second, pin).has("Conference")
     [call] = [c for c in fake.calls if c["sid"] == first.sid]
     assert "a new call" in call["twiml"] and "<Hangup" in call["twiml"]
+    assert ("GET", "call", "200") in fake.requests
     clock.advance(grace + 1)  # the second call is gone too, unknown to Twilio now: 404
     third = group_caller(phones)
-    assert joins(third, pin).has("Conference")
-    phones.work()
+    assert takes_over(phones, third, pin).has("Conference")
+    assert ("GET", "call", "404") in fake.requests
     with svc.sessions() as session:
         actions = list(session.execute(select(GroupAction.kind, GroupAction.target_call_id,
                                               GroupAction.done_at).order_by(GroupAction.id)))
@@ -763,6 +792,115 @@ def test_a_taken_over_seat_is_ended_through_the_rest_api(twilio_settings, fake, 
     assert [(kind, target) for kind, target, _ in actions] == [("takeover", ids[0]),
                                                                ("takeover", ids[1])]
     assert all(done is not None for _, _, done in actions)
+    assert [stage_of(svc, c) for c in (first, second, third)] == ["after", "after", "group"]
+
+
+@pytest.mark.parametrize("status", ["in-progress", "ringing"])
+def test_a_live_seated_call_is_never_taken_over_by_its_pin_and_a_faked_caller_id(
+        phones, svc, clock, status):
+    """Her PIN plus a faked caller ID of her number used to end a silent (muted,
+    listening) survivor's call and listen in her place. The takeover task now reads the
+    old call's status by REST first: live, the new call is told the PIN is in use (then
+    the menu), she keeps her seat and her call, and the on-call hears of it (no number,
+    no PIN). The new call never enters the conference meanwhile."""
+    pin = signed_up(phones, svc)
+    grace = svc.line.setting("PEERLINE_GROUP_SEAT_GRACE_S")
+    owner = group_caller(phones)
+    assert joins(owner, pin).has("Conference")
+    conference_event(phones, owner, "participant-join")
+    svc.line.gateway.set_call_status(owner.sid, status)  # what Twilio's REST reports
+    clock.advance(grace * 3)  # muted, listening: no events at all
+    faker = group_caller(phones)  # shows SURV's number, keys her PIN
+    waits_for_the_seat(faker, pin)
+    assert not asks_again(faker).has("Conference")  # still held out before the worker
+    phones.work()
+    told = asks_again(faker)
+    assert "already in use" in told.said and not told.has("Conference")
+    assert told.one("Gather").get("action") == f"/voice/menu?call={faker.call_id}"
+    assert updates_for(phones, owner.sid) == [] and updates_for(phones, faker.sid) == []
+    assert stage_of(svc, owner) == "group" and stage_of(svc, faker) == "menu"
+    alerts = [b for b in phones.bodies(ONCALL) if "seat" in b]
+    assert len(alerts) == 1 and SURV not in alerts[0] and pin not in alerts[0]
+    assert "faking" in alerts[0]
+    # REST saw her call live: a sign of life, so the next try is refused at once.
+    told = joins(group_caller(phones), pin)
+    assert "already in use" in told.said and not told.has("Conference")
+    # Later tries are refused the same way; the on-call alert is paced.
+    clock.advance(grace + 1)
+    again = group_caller(phones)
+    waits_for_the_seat(again, pin)
+    phones.work()
+    assert "already in use" in asks_again(again).said
+    assert len([b for b in phones.bodies(ONCALL) if "seat" in b]) == 1
+    assert stage_of(svc, owner) == "group"
+
+
+@pytest.mark.parametrize("status", ["completed", "no-answer", "canceled"])
+def test_an_ended_seated_call_is_taken_over_as_before(phones, svc, clock, status):
+    """REST says the old call is over (its call-ended callback was lost): the waiting
+    call is seated, the old one leaves the seat (told by REST in case), no alert."""
+    pin = signed_up(phones, svc)
+    grace = svc.line.setting("PEERLINE_GROUP_SEAT_GRACE_S")
+    owner = group_caller(phones)
+    assert joins(owner, pin).has("Conference")
+    svc.line.gateway.set_call_status(owner.sid, status)
+    clock.advance(grace + 1)
+    back = group_caller(phones)
+    assert takes_over(phones, back, pin).has("Conference")
+    assert stage_of(svc, owner) == "after" and stage_of(svc, back) == "group"
+    [twiml] = updates_for(phones, owner.sid)
+    assert "a new call" in twiml
+    assert not [b for b in phones.bodies(ONCALL) if "seat" in b]
+
+
+def test_a_takeover_whose_rest_check_fails_gives_nothing_and_is_retried(
+        twilio_settings, fake, phones, svc, clock):
+    """Fail closed: when Twilio cannot say whether the old call is live (an error), the
+    seat is not given on a guess (someone could listen in her place); the caller waits
+    out of the group and the task is retried. Once the check succeeds (completed), the
+    takeover goes on; when it never does, the caller is told the PIN is in use and
+    nothing is taken over."""
+    pin = signed_up(phones, svc)
+    grace = svc.line.setting("PEERLINE_GROUP_SEAT_GRACE_S")
+    owner = group_caller(phones)
+    assert joins(owner, pin).has("Conference")
+    fake.calls.append({"sid": owner.sid, "to": LINE, "from": SURV, "url": "",
+                       "status": "completed", "status_callback": ""})
+    clock.advance(grace + 1)
+    fake.call_fetch_faults = 1
+    back = group_caller(phones)
+    waits_for_the_seat(back, pin)
+    phones.work()
+    assert ("GET", "call", "500") in fake.requests
+    assert not asks_again(back).has("Conference")  # not taken over now
+    assert stage_of(svc, owner) == "group" and stage_of(svc, back) == "group_wait"
+    assert "twiml" not in next(c for c in fake.calls if c["sid"] == owner.sid)
+    with svc.sessions() as session:
+        assert session.scalar(select(GroupAction.done_at)) is None  # to be retried
+    clock.advance(6)
+    phones.work()  # the retry reads "completed": the takeover goes on
+    assert asks_again(back).has("Conference")
+    assert stage_of(svc, owner) == "after" and stage_of(svc, back) == "group"
+    # Twilio keeps failing: the caller is told after a while; nothing is taken over.
+    fake.calls.append({"sid": back.sid, "to": LINE, "from": SURV, "url": "",
+                       "status": "completed", "status_callback": ""})
+    clock.advance(grace + 1)
+    fake.call_fetch_faults = 1000
+    last = group_caller(phones)
+    waits_for_the_seat(last, pin)
+    for _ in range(12):
+        phones.work()
+        clock.advance(5)
+        told = asks_again(last)
+        if not told.has("Redirect"):
+            break
+    assert "already in use" in told.said and not told.has("Conference")
+    phones.work()
+    clock.advance(6)
+    phones.work()
+    assert stage_of(svc, back) == "group" and stage_of(svc, last) == "menu"
+    with svc.sessions() as session:
+        assert all(session.scalars(select(GroupAction.done_at)))
 
 
 def test_a_faked_caller_id_guessing_pins_never_locks_the_real_owner_out(phones, svc):
@@ -820,6 +958,7 @@ def test_a_pin_from_another_phone_never_takes_a_silent_listeners_seat(phones, sv
         seated = list(session.scalars(select(Call.sid).where(
             Call.stage.in_(("group", "group_star")))))
     assert seated == [owner.sid]
-    # Her own number after a drop whose callback was lost: the seat is taken over.
+    # Her own number after a drop whose callback was lost: the seat is taken over (REST:
+    # Twilio does not know her old call any more).
     back = group_caller(phones)
-    assert joins(back, pin).has("Conference")
+    assert takes_over(phones, back, pin).has("Conference")

@@ -193,3 +193,21 @@ def test_a_gateway_without_a_message_list_still_sends():
     with pytest.raises(GatewayError):
         already_sent(NoList(500), "+15550199001", "+15550000001", "hi",
                      datetime(2026, 1, 1), set())
+
+
+def test_call_status_is_read_by_rest_404_and_500_are_errors(fake):
+    """``call_status`` fetches ``Calls/<sid>``: its status; an unknown call is a 404
+    error (the takeover counts it as over), a 500 a transient one (retried)."""
+    gateway = gateway_for(fake)
+    sid = "CA" + "7" * 32
+    fake.calls.append({"sid": sid, "to": LINE, "from": "+15550100999", "url": "",
+                       "status": "in-progress", "status_callback": ""})
+    assert gateway.call_status(sid) == "in-progress"
+    with pytest.raises(GatewayError) as unknown:
+        gateway.call_status("CA" + "8" * 32)
+    assert unknown.value.status == 404
+    fake.call_fetch_faults = 1
+    with pytest.raises(GatewayError) as failed:
+        gateway.call_status(sid)
+    assert failed.value.status == 500 and not failed.value.permanent
+    assert gateway.call_status(sid) == "in-progress"

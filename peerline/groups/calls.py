@@ -12,8 +12,10 @@ ordinary menu).
 A sign-up's PIN seats one call at a time. The seat frees when the line hears the call
 ended; since that callback can be lost for good, a seat whose call showed no sign of life
 for ``PEERLINE_GROUP_SEAT_GRACE_S`` may be taken over by the same sign-up calling from the
-same number (the old call is ended by REST, :func:`peerline.groups.conference.take_over`);
-never by another sign-up, nor by the PIN from another phone (a muted listener is silent).
+same number, and only once a worker read the old call's status by REST and found it over
+(:func:`peerline.groups.conference.take_over`; the new call waits out of the group
+meanwhile); never by another sign-up, nor by the PIN from another phone (a muted listener
+is silent), nor over a call REST says is live (a faked caller ID with her PIN).
 """
 
 from __future__ import annotations
@@ -174,17 +176,56 @@ def _admit(session: Session, line: Line, call: Call, group: GroupSession,
         refusal = "group_late"
     elif any(not _may_take_over(line, call, c) for c in held):
         refusal = "group_pin_in_use"  # one phone per sign-up: a shared PIN seats nobody
+    elif held and _waiting(session, line, signup, call):
+        refusal = "group_pin_in_use"  # a takeover of this seat is being checked already
     elif len(seats) - len(held) >= group.capacity:  # only its own seat is taken over
         refusal = "group_full"
     if refusal is not None:  # told why, then the ordinary menu: never a dead end
         call.stage, call.tries = CallStage.MENU, 0
         return scripts.told_then_menu(refusal, lang, call.id)
-    for old in held:  # silent past the grace, same number: its call-ended callback was lost
-        conference.take_over(session, line, row, old)
-    call.stage, call.group_meeting_id, call.group_signup_id = CallStage.GROUP, row.id, signup.id
-    call.group_seen_at = now
+    call.group_signup_id, call.group_seen_at = signup.id, now
+    if held:  # silent past the grace, same number: held out until REST says it is over
+        call.stage = CallStage.GROUP_WAIT
+        for old in held:
+            conference.take_over(session, line, row, old)
+        return scripts.seat_wait(call.id, lang)
+    call.stage, call.group_meeting_id = CallStage.GROUP, row.id
     return scripts.participant(call.id, row.id, lang, group.topic, group.muted,
                                caller_id(line, call))
+
+
+def _waiting(session: Session, line: Line, signup: GroupSignup, call: Call) -> bool:
+    """True while another call of this sign-up waits on a takeover of its seat."""
+    since = line.now() - conference.SEAT_WAIT
+    return session.scalar(select(Call.id).where(
+        Call.group_signup_id == signup.id, Call.stage == CallStage.GROUP_WAIT,
+        Call.ended_at.is_(None), Call.id != call.id, Call.group_seen_at >= since)
+        .limit(1)) is not None
+
+
+def seat_wait(session: Session, line: Line, *, call_id: int, sid: str) -> str:
+    """``/voice/group/wait``: a caller held out while the takeover task checks the old
+    call by REST. Seated (the old call is over), refused (it is live: the seat is in use,
+    then the menu), or still waiting; after ``conference.SEAT_WAIT`` they are told the
+    seat is in use and get the menu (the task then takes nothing over)."""
+    call = get_call(session, call_id, sid)
+    if call.stage == CallStage.GROUP and call.group_meeting_id is not None:
+        meeting = lock(session, GroupMeeting, call.group_meeting_id)
+        if meeting.ended_at is not None:
+            call.stage = CallStage.ENDED
+            return scripts.told("group_over", call.lang)
+        group = meeting.group
+        return scripts.participant(call.id, meeting.id, call.lang, group.topic, group.muted,
+                                   caller_id(line, call))
+    if call.stage == CallStage.MENU:  # refused by the task: the seat's call is live
+        return scripts.told_then_menu("group_pin_in_use", call.lang, call.id)
+    if call.stage != CallStage.GROUP_WAIT:
+        return resume(session, line, call)
+    if line.now() - (call.group_seen_at or call.created_at) >= conference.SEAT_WAIT:
+        call.stage, call.tries = CallStage.MENU, 0
+        log.info("call %s: the seat's old call could not be checked in time", call.id)
+        return scripts.told_then_menu("group_pin_in_use", call.lang, call.id)
+    return scripts.seat_wait(call.id, call.lang, first=False)
 
 
 def _meeting_of(session: Session, call: Call) -> tuple[GroupMeeting, GroupSession] | None:

@@ -29,7 +29,9 @@ from peerline.models import (
     GroupMeeting,
     GroupSession,
 )
-from peerline.telephony.gateway import GatewayError
+from peerline.telephony.gateway import LIVE_CALL_STATUSES, GatewayError
+from peerline.text import conversations
+from peerline.text.texts import ONCALL_TEXTS
 from peerline.voice.common import UnknownCall, lock
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,10 @@ log = logging.getLogger(__name__)
 SEATED = (CallStage.GROUP, CallStage.GROUP_STAR)
 #: An action whose conference never reported its sid is dropped after this long.
 ACTION_GIVE_UP = timedelta(minutes=5)
+#: A call waiting on a takeover is told the seat is in use after this long.
+SEAT_WAIT = timedelta(seconds=45)
+#: When the old call's status cannot be read (REST failed), ask again after this long.
+STATUS_RETRY_S = 5.0
 
 
 def meeting_row(session: Session, line: Line, meeting: Meeting) -> GroupMeeting:
@@ -115,12 +121,12 @@ def request_action(session: Session, line: Line, meeting: GroupMeeting, kind: st
 
 
 def take_over(session: Session, line: Line, meeting: GroupMeeting, call: Call) -> None:
-    """The same sign-up took over the seat of ``call``, silent past the grace period (its
-    call-ended callback was probably lost): out of the group, and ended by REST, told why,
-    in case it is still there (one phone per PIN)."""
-    call.stage = CallStage.AFTER
+    """The same sign-up, from the number holding the seat, asks for the seat of ``call``,
+    silent past the grace period (its call-ended callback was probably lost). The seat is
+    not given yet: a worker first reads the old call's status by REST
+    (:func:`takeover_task`), while the new call waits out of the group."""
     request_action(session, line, meeting, GroupActionKind.TAKEOVER, target_call_id=call.id)
-    log.info("call %s: its group seat was taken over by the same sign-up", call.id)
+    log.info("call %s: its group seat is asked for by the same sign-up", call.id)
 
 
 def last_speaker(session: Session, meeting: GroupMeeting) -> Call | None:
@@ -160,6 +166,10 @@ def action_task(sessions: sessionmaker[Session], line: Line, action_id: int | No
         action = session.get(GroupAction, action_id)
         if action is None or action.done_at is not None:
             return
+        if action.kind == GroupActionKind.TAKEOVER:
+            session.close()
+            takeover_task(sessions, line, action_id)
+            return
         meeting = action.meeting
         conference_sid, kind = meeting.conference_sid, action.kind
         participants = [c.sid for c in seated(session, meeting.id)
@@ -167,7 +177,7 @@ def action_task(sessions: sessionmaker[Session], line: Line, action_id: int | No
         target = session.get(Call, action.target_call_id) if action.target_call_id else None
         target_sid, target_lang = (target.sid, target.lang) if target else (None, "en")
         waited = line.now() - action.created_at
-    if conference_sid is None and kind not in (GroupActionKind.REMOVE, GroupActionKind.TAKEOVER):
+    if conference_sid is None and kind != GroupActionKind.REMOVE:
         if waited < ACTION_GIVE_UP:
             raise tasks.Retry(2.0, "conference sid not known yet")
         log.warning("group action %s dropped: the conference never reported", action_id)
@@ -192,10 +202,9 @@ def _carry_out(line: Line, kind: str, conference_sid: str | None, participants: 
             except GatewayError as exc:
                 if not _gone(exc):
                     raise
-    elif kind in (GroupActionKind.REMOVE, GroupActionKind.TAKEOVER) and target_sid:
-        said = "group_removed" if kind == GroupActionKind.REMOVE else "group_seat_taken"
+    elif kind == GroupActionKind.REMOVE and target_sid:
         try:
-            line.gateway.update_call(target_sid, twiml=scripts.told(said, target_lang))
+            line.gateway.update_call(target_sid, twiml=scripts.told("group_removed", target_lang))
         except GatewayError as exc:
             if not _gone(exc):
                 raise
@@ -205,6 +214,91 @@ def _carry_out(line: Line, kind: str, conference_sid: str | None, participants: 
         except GatewayError as exc:
             if not _gone(exc):
                 raise
+
+
+def _waiter(session: Session, line: Line, old: Call) -> Call | None:
+    """The call waiting to take ``old``'s seat (same sign-up), locked; None once it hung
+    up or gave up waiting (or went quiet longer than ``SEAT_WAIT``, its callbacks lost)."""
+    since = line.now() - 2 * SEAT_WAIT
+    waiter_id = session.scalar(select(Call.id).where(
+        Call.group_signup_id == old.group_signup_id, Call.stage == CallStage.GROUP_WAIT,
+        Call.ended_at.is_(None), Call.id != old.id, Call.group_seen_at >= since)
+        .order_by(Call.id.desc()).limit(1))
+    # Locked before the old call, in the webhooks' order (a call, then the seat it wants).
+    waiter = lock(session, Call, waiter_id) if waiter_id is not None else None
+    if waiter is None or waiter.stage != CallStage.GROUP_WAIT or waiter.ended_at is not None:
+        return None
+    return waiter
+
+
+def _old_call_live(line: Line, sid: str) -> bool:
+    """True while REST says the call is up (queued, ringing, in progress); False once it
+    is over or Twilio does not know it (404). Any other failure raises :class:`tasks.Retry`:
+    the seat is never given on a guess (fail closed, see :func:`takeover_task`)."""
+    try:
+        return line.gateway.call_status(sid) in LIVE_CALL_STATUSES
+    except GatewayError as exc:
+        if exc.status == 404:
+            return False
+        log.warning("group seat takeover: the old call's status could not be read (%s)", exc)
+        raise tasks.Retry(exc.retry_after or STATUS_RETRY_S, str(exc)) from None
+
+
+def takeover_task(sessions: sessionmaker[Session], line: Line, action_id: int | None) -> None:
+    """Worker step of a seat takeover: read the old call's status by REST, then seat the
+    waiting call or refuse it.
+
+    - Over (completed, failed, busy, no-answer, canceled) or unknown to Twilio (404): the
+      lost call-ended callback the takeover exists for. The old call leaves the seat (and
+      is told why by REST, in case it is there after all); the waiting call is seated.
+    - Live: the PIN and the seat's number were keyed on a new call while the seated one
+      is still up (a faked caller ID with her PIN, or a second phone showing her number).
+      The holder keeps her seat, the new call is told the PIN is in use (then the menu),
+      and the on-call coordinator is told (paced, never a number).
+    - REST failed (an error, a time-out): nothing is given. Fail closed: someone
+      listening in the holder's place is worse than a dropped caller waiting longer, so
+      the task is retried (``tasks.Retry``) while the caller waits (``SEAT_WAIT``); once
+      she gave up or hung up, the task ends without taking anything over.
+    """
+    with sessions() as session:
+        action = session.get(GroupAction, action_id)
+        if action is None or action.done_at is not None:
+            return
+        old = session.get(Call, action.target_call_id) if action.target_call_id else None
+        waiter = _waiter(session, line, old) if old is not None else None
+        still_seated = (old is not None and old.stage in SEATED and old.ended_at is None)
+        old_sid, old_lang = (old.sid, old.lang) if old is not None else (None, "en")
+    live = False
+    if waiter is not None and still_seated and old_sid:
+        live = _old_call_live(line, old_sid)  # REST, outside any transaction
+    with sessions.begin() as session:
+        action = session.get(GroupAction, action_id)
+        action.done_at = line.now()
+        old = session.get(Call, action.target_call_id) if action.target_call_id else None
+        waiter = _waiter(session, line, old) if old is not None else None
+        if waiter is None:  # she hung up or gave up waiting: nothing is taken over
+            return
+        old = lock(session, Call, old.id)
+        if live and old.stage in SEATED and old.ended_at is None:
+            waiter.stage, waiter.tries = CallStage.MENU, 0  # told at its next ask
+            old.group_seen_at = line.now()  # REST saw it live: a sign of life
+            log.warning("call %s: group seat takeover refused, the seated call %s is live",
+                        waiter.id, old.id)
+            conversations.alert_oncall(session, line, "group_seat_kept", None,
+                                       ONCALL_TEXTS["group_seat_kept"].format(cid=waiter.id))
+            return
+        told_old = old.stage in SEATED and old.ended_at is None
+        if told_old:
+            old.stage = CallStage.AFTER
+        waiter.stage, waiter.group_meeting_id = CallStage.GROUP, action.meeting_id
+        waiter.group_seen_at = line.now()
+        log.info("call %s: took over the group seat of call %s (its call is over)",
+                 waiter.id, old.id)
+    if told_old and old_sid:  # in case it is still there after all (one call per PIN)
+        try:
+            line.gateway.update_call(old_sid, twiml=scripts.told("group_seat_taken", old_lang))
+        except GatewayError as exc:
+            log.info("group seat takeover: the old call was not told (%s)", exc)
 
 
 @dataclass

@@ -64,6 +64,17 @@ def told_then_menu(key: str, lang: str, call_id: int) -> str:
     return str(r)
 
 
+def seat_wait(call_id: int, lang: str, first: bool = True) -> str:
+    """Held out of the group while a worker checks, by REST, that the seat's old call is
+    over (a takeover): a short pause, then ask again."""
+    r = VoiceResponse()
+    if first:
+        _say(r, "group_seat_check", lang)
+    r.pause(length=2)
+    r.redirect(f"/voice/group/wait?call={call_id}", method=POST)
+    return str(r)
+
+
 def participant(call_id: int, meeting_id: int, lang: str, topic: str, muted: bool,
                 caller_id: str, welcome: bool = True) -> str:
     """A participant into the meeting's conference: muted if the group says so; it does

@@ -36,8 +36,9 @@ class GroupActionKind(StrEnum):
     UNMUTE_ALL = "unmute_all"
     REMOVE = "remove"
     END = "end"
-    #: Not a key: the same sign-up took over a seat whose call showed no sign of life
-    #: (its call-ended callback lost); that call is ended by REST in case it is there.
+    #: Not a key: the same sign-up asks for a seat whose call showed no sign of life (its
+    #: call-ended callback lost?); the task reads that call's status by REST first (live:
+    #: refused), then ends it by REST in case it is there.
     TAKEOVER = "takeover"
 
 

@@ -54,6 +54,7 @@ class CallStage(StrEnum):
     GROUP_PIN = "group_pin"  # a survivor keying their session PIN
     GROUP = "group"  # a survivor in the group's conference
     GROUP_STAR = "group_star"  # a participant out of the conference with * (seat kept)
+    GROUP_WAIT = "group_wait"  # taking over its sign-up's silent seat: held out meanwhile
     FACILITATE = "facilitate"  # a volunteer leading a group
 
 

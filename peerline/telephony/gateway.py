@@ -12,6 +12,9 @@ PERMANENT_ERRORS = {21211, 21212, 21214, 21217, 21219, 21401, 21407, 21408, 2142
                     30006, 30007}
 #: Twilio's "recipient has opted out" error.
 OPTED_OUT = 21610
+#: A call's statuses (Twilio's ``Call.status``) while it is still up: queued, ringing or
+#: connected. ``completed``, ``busy``, ``failed``, ``no-answer`` and ``canceled`` are over.
+LIVE_CALL_STATUSES = frozenset({"queued", "ringing", "in-progress"})
 #: HTTP statuses meaning Twilio refused the line's own credentials (a configuration error).
 CREDENTIALS_REFUSED = {401, 403}
 
@@ -52,6 +55,13 @@ class Gateway(Protocol):
     def update_call(self, sid: str, *, url: str | None = None, twiml: str | None = None,
                     status: str | None = None) -> None:
         """Redirect a live call to new TwiML, or end it (``status='completed'``)."""
+        ...
+
+    def call_status(self, sid: str) -> str:
+        """A call's status now (``in-progress``, ``completed``…), read by REST.
+
+        Raise :class:`GatewayError`: status 404 when the provider knows no such call.
+        """
         ...
 
     def update_participant(self, conference_sid: str, call_sid: str, *, muted: bool) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from peerline.models import LocalMessage
 from peerline.privacy.vault import PhoneVault
+from peerline.telephony.gateway import GatewayError
 
 
 class LocalGateway:
@@ -71,6 +72,25 @@ class LocalGateway:
                                      to_hash=sid, from_number="",
                                      body=status or url or twiml or "",
                                      created_at=self._now()))
+
+    def set_call_status(self, sid: str, status: str) -> None:
+        """Play the provider's side: a call's status as REST will report it (the simulator
+        and tests; a ``status`` row, the call sid in ``to_hash``)."""
+        with self._sessions.begin() as session:
+            session.add(LocalMessage(sid="ST" + uuid.uuid4().hex, kind="status", to_enc="",
+                                     to_hash=sid, from_number="", body=status,
+                                     created_at=self._now()))
+
+    def call_status(self, sid: str) -> str:
+        """The status last set by :meth:`set_call_status`; 404 for any other call (what
+        Twilio answers for a sid it does not know)."""
+        with self._sessions() as session:
+            status = session.scalar(select(LocalMessage.body).where(
+                LocalMessage.kind == "status", LocalMessage.to_hash == sid)
+                .order_by(LocalMessage.id.desc()).limit(1))
+        if status is None:
+            raise GatewayError("no such call", status=404)
+        return status
 
     def update_participant(self, conference_sid: str, call_sid: str, *, muted: bool) -> None:
         """Record a participant update (``mute:CA…`` or ``unmute:CA…``)."""

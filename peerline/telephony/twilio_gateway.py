@@ -143,6 +143,10 @@ class TwilioGateway:
             kwargs["status"] = status
         self._call(self.client.calls(sid).update, **kwargs)
 
+    def call_status(self, sid: str) -> str:
+        """A call's status (``Calls/<sid>`` fetched; 404 for a call Twilio does not know)."""
+        return str(self._call(self.client.calls(sid).fetch).status)
+
     def update_participant(self, conference_sid: str, call_sid: str, *, muted: bool) -> None:
         """Mute or unmute one conference participant (Participants resource)."""
         self._call(self.client.conferences(conference_sid).participants(call_sid).update,

@@ -376,6 +376,10 @@ ONCALL_TEXTS: dict[str, str] = {
                         "someone may be guessing PINs, or faking a survivor's caller ID. "
                         "The sign-up made from that number can still join with its own "
                         "PIN.",
+    "group_seat_kept": "peerline: a group seat was not taken over (call #{cid}): its "
+                       "session PIN was keyed on a new call showing the seat's number "
+                       "while the seated call was still live. Someone may be faking a "
+                       "survivor's caller ID with her PIN; she kept her seat.",
     "code_locked": "peerline: shift codes (YES CANT/SWAP) of volunteer #{vid} ({name}) are "
                    "locked for {minutes} min after repeated wrong codes texted from their "
                    "number (their voice access is not affected). If it wasn't them, "

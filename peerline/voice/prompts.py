@@ -324,6 +324,10 @@ GROUP_SPOKEN: dict[str, dict[str, str]] = {
               "entrar a un teléfono. Si tu llamada se cortó, espera dos minutos y vuelve a "
               "llamar desde el mismo teléfono. O quédate en la línea para el menú.",
     },
+    "group_seat_check": {
+        "en": "One moment, please, while we get your place in the group ready.",
+        "es": "Un momento, por favor, mientras preparamos tu lugar en el grupo.",
+    },
     "group_seat_taken": {
         "en": "Your group PIN was just used to join the group again on a new call from "
               "this number, and each PIN lets one call in, so this call is leaving the "

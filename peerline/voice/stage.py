@@ -33,6 +33,8 @@ def resume(session: Session, line: Line, call: Call) -> str:
         return scripts.after_call(call.id, call.lang)
     if stage == CallStage.GROUP_PIN:
         return group_scripts.pin(call.id, None)
+    if stage == CallStage.GROUP_WAIT:
+        return group_scripts.seat_wait(call.id, call.lang, first=False)
     return scripts.goodbye(call.lang)
 
 

@@ -168,6 +168,7 @@ _route("/hotline/leg", "hotline_leg", _call_route(hotline.hotline_leg))
 
 # --- group sessions (peerline.groups) --------------------------------------------------
 _route("/group/pin", "group_pin", _call_route(group_calls.check_pin, digits=_digits))
+_route("/group/wait", "group_wait", _call_route(group_calls.seat_wait))
 _route("/group/star", "group_star", _call_route(group_calls.participant_star))
 _route("/group/option", "group_option", _call_route(group_calls.participant_option,
                                                     digits=_digits))
