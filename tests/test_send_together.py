@@ -159,6 +159,36 @@ def test_texts_to_one_person_leave_in_order_through_the_batch(twilio_settings, s
     assert fake.bodies(PEERS[1]) == ["later 02"]
 
 
+def test_a_broadcast_to_twelve_goes_out_in_one_wave_each_recorded_once(
+        twilio_settings, svc, fake):
+    """All of a broadcast's sends held by Twilio at once (8 threads sent a tenth text
+    only after one of the first eight came back); a refusal mid-way is recorded for
+    that recipient alone, and every other text once, with the sid Twilio gave it."""
+    many = [f"+1555021{n:04d}" for n in range(1, 13)]
+    fake.configure(slow_s=0.3, permanent={many[5]: 21211})
+    batch = _alerts(svc, many)
+
+    outcomes = send_together.send(svc.sessions, svc.line, batch, HANDLERS)
+
+    assert outcomes == ["done"] * 12
+    assert fake.peak_in_flight == 11  # every accepted send held at the same time
+    with svc.sessions() as session:
+        rows = {r.to_hash: r for r in session.scalars(select(OutboundMessage).where(
+            OutboundMessage.id.in_(session.scalars(select(Task.ref_id).where(
+                Task.id.in_(batch))))))}
+        for phone in many:
+            row = rows[svc.line.vault.hash(phone)]
+            if phone == many[5]:
+                assert (row.status, row.error_code, fake.delivered(phone)) == \
+                    ("failed", 21211, [])
+            else:
+                [accepted] = fake.delivered(phone)
+                assert (row.status, row.sid, row.attempts) == ("sent", accepted.sid, 1)
+        assert {(t.status, t.attempts, t.locked_by) for t in session.scalars(
+            select(Task).where(Task.id.in_(batch)))} == {("done", 1, None)}
+    assert _posts(fake) == 12  # one request each, the refused one included
+
+
 def test_a_refused_recipient_does_not_block_the_others_and_its_offer_moves_on(
         twilio_settings, phones, svc, fake):
 

@@ -33,6 +33,16 @@ def test_send_reaches_the_fake_with_auth_and_callback(fake):
     assert sent.status_callback == "https://x.example/sms/status"
 
 
+def test_the_gateway_keeps_a_connection_open_for_each_send_thread(fake):
+    """The twilio client pools cpu_count + 4 https connections (6 on two cores): a
+    broadcast sent on more threads opened new TLS connections to Twilio and dropped them."""
+    from peerline.delivery import send_together
+
+    session = gateway_for(fake)._http.session
+    for url in ("https://api.twilio.com/2010-04-01", fake.url):
+        assert session.get_adapter(url)._pool_maxsize >= send_together.THREADS
+
+
 def test_wrong_credentials_are_refused_and_not_permanent(fake):
     with pytest.raises(GatewayError) as caught:
         gateway_for(fake, token="wrong").send_sms(TO, LINE, "hi")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -23,6 +24,11 @@ _quiet.setLevel(logging.WARNING)
 FIND_SKEW = timedelta(minutes=2)
 #: At most this many of a recipient's recent messages are read by ``find_sent_all``.
 FIND_LIMIT = 200
+#: Connections kept open to Twilio: at least the threads that send side by side (a
+#: broadcast's, :mod:`peerline.delivery.send_together`). The twilio client keeps
+#: ``cpu_count + 4`` for https (6 on two cores), so a broadcast to more opened new TLS
+#: connections to Twilio each time and dropped them after.
+POOL_SIZE = 16
 
 
 class _HttpClient(TwilioHttpClient):
@@ -71,8 +77,12 @@ class TwilioGateway:
     """Sends through Twilio's REST API (or whatever ``api_base_url`` points at)."""
 
     def __init__(self, account_sid: str, auth_token: str, api_base_url: str = "",
-                 timeout: float = 10.0) -> None:
+                 timeout: float = 10.0, pool_size: int = POOL_SIZE) -> None:
         self._http = _HttpClient(timeout=timeout, logger=_quiet)
+        session = self._http.session
+        assert session is not None  # pool_connections: one keep-alive session
+        for prefix in ("https://", "http://"):
+            session.mount(prefix, HTTPAdapter(pool_connections=4, pool_maxsize=pool_size))
         self.client = Client(account_sid, auth_token, http_client=self._http)
         if api_base_url:
             self.client.api.base_url = api_base_url.rstrip("/")
