@@ -15,6 +15,8 @@ OPTED_OUT = 21610
 #: A call's statuses (Twilio's ``Call.status``) while it is still up: queued, ringing or
 #: connected. ``completed``, ``busy``, ``failed``, ``no-answer`` and ``canceled`` are over.
 LIVE_CALL_STATUSES = frozenset({"queued", "ringing", "in-progress"})
+#: A call's statuses once it is over. Any other (unparsed, new) is neither: fail closed.
+OVER_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 #: HTTP statuses meaning Twilio refused the line's own credentials (a configuration error).
 CREDENTIALS_REFUSED = {401, 403}
 
