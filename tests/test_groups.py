@@ -23,6 +23,7 @@ from peerline.models import (
     GroupSignup,
     Volunteer,
 )
+from peerline.telephony.gateway import GatewayError
 
 from .dashboard_helpers import post, signed_in
 from .helpers import LINE, LINE2
@@ -1055,3 +1056,24 @@ def test_the_wait_webhook_is_signed_and_odd_input_never_500s(phones, svc):
     response = phones.post("/voice/group/wait", other.params(),
                            query=f"call={caller.call_id}")
     assert response.status_code == 200 and b"Conference" not in response.data
+
+
+def test_a_404_that_is_not_twilios_no_such_call_gives_no_seat(phones, svc, clock, monkeypatch):
+    """Only Twilio's own "not found" (404 with error 20404) means the old call is gone. A
+    bare 404 (a proxy, a wrong API URL) used to free the seat of a live survivor."""
+    pin = signed_up(phones, svc)
+    grace = svc.line.setting("PEERLINE_GROUP_SEAT_GRACE_S")
+    owner = group_caller(phones)
+    assert joins(owner, pin).has("Conference")
+    svc.line.gateway.set_call_status(owner.sid, "in-progress")
+
+    def bare_404(sid: str) -> str:
+        raise GatewayError("twilio error 404/None", status=404)
+
+    monkeypatch.setattr(svc.line.gateway, "call_status", bare_404)
+    clock.advance(grace + 1)
+    back = group_caller(phones)
+    waits_for_the_seat(back, pin)
+    phones.work()
+    assert not asks_again(back).has("Conference")
+    assert stage_of(svc, owner) == "group" and stage_of(svc, back) == "group_wait"

@@ -29,7 +29,12 @@ from peerline.models import (
     GroupMeeting,
     GroupSession,
 )
-from peerline.telephony.gateway import LIVE_CALL_STATUSES, OVER_CALL_STATUSES, GatewayError
+from peerline.telephony.gateway import (
+    LIVE_CALL_STATUSES,
+    NOT_FOUND,
+    OVER_CALL_STATUSES,
+    GatewayError,
+)
 from peerline.text import conversations
 from peerline.text.texts import ONCALL_TEXTS
 from peerline.voice.common import UnknownCall, lock
@@ -233,14 +238,15 @@ def _waiter(session: Session, line: Line, old: Call) -> Call | None:
 
 def _old_call_live(line: Line, sid: str) -> bool:
     """True while REST says the call is up (queued, ringing, in progress); False once it
-    is over (a status Twilio defines as over) or Twilio does not know it (404). Any other
+    is over (a status Twilio defines as over) or Twilio does not know it (404 with its
+    error 20404). Any other
     failure, or a status that is neither (unparsed, new), raises :class:`tasks.Retry`:
     the seat is never given on a guess (fail closed, see :func:`takeover_task`)."""
     try:
         status = line.gateway.call_status(sid)
     except GatewayError as exc:
-        if exc.status == 404:
-            return False
+        if exc.status == 404 and exc.code == NOT_FOUND:
+            return False  # Twilio's own "no such call", not any 404 (a proxy, a wrong URL)
         log.warning("group seat takeover: the old call's status could not be read (%s)", exc)
         raise tasks.Retry(exc.retry_after or STATUS_RETRY_S, str(exc)) from None
     if status in LIVE_CALL_STATUSES:
