@@ -23,6 +23,7 @@ from peerline.models import (
     GroupSignup,
     Volunteer,
 )
+from peerline.telephony.gateway import GatewayError
 
 from .dashboard_helpers import post, signed_in
 from .helpers import LINE, LINE2
@@ -962,3 +963,117 @@ def test_a_pin_from_another_phone_never_takes_a_silent_listeners_seat(phones, sv
     # Twilio does not know her old call any more).
     back = group_caller(phones)
     assert takes_over(phones, back, pin).has("Conference")
+
+
+# --- attack review 2026-12-06: the seat takeover's wait ------------------------------------
+
+def test_a_sign_up_removed_while_its_takeover_waits_is_not_seated(phones, svc, clock):
+    """The facilitator removes a silent seat (4: the last speaker) while the same sign-up's
+    new call waits on the takeover check. The removal leaves the old call not seated, so
+    the task used to skip the REST check and seat the waiting call: the removed sign-up
+    was back in the group. It is refused now, as any rejoin of a removed sign-up."""
+    pin = signed_up(phones, svc)
+    leg, _, call_id = lead_call(phones)
+    grace = svc.line.setting("PEERLINE_GROUP_SEAT_GRACE_S")
+    owner = group_caller(phones)
+    assert joins(owner, pin).has("Conference")
+    conference_event(phones, owner, "participant-join")
+    conference_event(phones, owner, "participant-speech-start")
+    clock.advance(grace + 1)
+    back = group_caller(phones)
+    waits_for_the_seat(back, pin)
+    removed = leg.doc(f"/voice/group/lead/key?call={call_id}", Digits="4")
+    assert "Removing the last speaker" in removed.said
+    svc.line.gateway.set_call_status(owner.sid, "completed")  # the removal hung it up
+    phones.work()
+    told = asks_again(back)
+    assert "can't rejoin" in told.said and not told.has("Conference"), told.said
+    assert stage_of(svc, back) == "menu" and stage_of(svc, owner) == "after"
+    with svc.sessions() as session:
+        assert not list(session.scalars(select(Call.sid).where(Call.stage == "group")))
+
+
+def test_a_waiter_found_only_at_the_second_look_is_not_seated_unchecked(
+        phones, svc, clock, monkeypatch):
+    """The task looks for the waiting call twice (before and after the REST check). When
+    the first look found none, REST was never asked, and a call waiting by the second
+    look was seated over a seat REST would have called live. It is asked again now."""
+    pin = signed_up(phones, svc)
+    grace = svc.line.setting("PEERLINE_GROUP_SEAT_GRACE_S")
+    owner = group_caller(phones)
+    assert joins(owner, pin).has("Conference")
+    svc.line.gateway.set_call_status(owner.sid, "in-progress")  # she is there, muted
+    clock.advance(grace + 1)
+    faker = group_caller(phones)
+    waits_for_the_seat(faker, pin)
+    real_waiter, looks = conference._waiter, []
+
+    def first_look_misses(session, line, old):  # noqa: ANN001, ANN202
+        looks.append(1)
+        return None if len(looks) == 1 else real_waiter(session, line, old)
+
+    monkeypatch.setattr(conference, "_waiter", first_look_misses)
+    phones.work()
+    told = asks_again(faker)
+    assert not told.has("Conference"), told.said
+    assert stage_of(svc, owner) == "group" and stage_of(svc, faker) != "group"
+
+
+@pytest.mark.parametrize("status", ["initiated", "None", ""])
+def test_an_odd_rest_status_gives_no_seat(phones, svc, clock, status):
+    """Fail closed: only a status Twilio defines as over (or a 404) frees the seat. An
+    unexpected one (a status the client did not parse, ``None``) used to count as over."""
+    pin = signed_up(phones, svc)
+    grace = svc.line.setting("PEERLINE_GROUP_SEAT_GRACE_S")
+    owner = group_caller(phones)
+    assert joins(owner, pin).has("Conference")
+    svc.line.gateway.set_call_status(owner.sid, status)
+    clock.advance(grace + 1)
+    back = group_caller(phones)
+    waits_for_the_seat(back, pin)
+    phones.work()
+    assert not asks_again(back).has("Conference")
+    assert stage_of(svc, owner) == "group" and stage_of(svc, back) == "group_wait"
+    svc.line.gateway.set_call_status(owner.sid, "completed")
+    clock.advance(6)
+    phones.work()  # the retry reads a real status: the takeover goes on
+    assert asks_again(back).has("Conference")
+
+
+def test_the_wait_webhook_is_signed_and_odd_input_never_500s(phones, svc):
+    """``/voice/group/wait``: unsigned 403; signed without a CallSid 400; an unknown call
+    or another call's sid, kind TwiML; a call at the menu, its menu."""
+    leg = Leg(phones, SURV)
+    assert phones.post("/voice/group/wait", leg.params(), signed=False,
+                       query="call=1").status_code == 403
+    assert phones.post("/voice/group/wait", {"From": SURV}, query="call=1").status_code == 400
+    assert phones.post("/voice/group/wait", leg.params(), query="call=x").status_code == 400
+    assert phones.post("/voice/group/wait", leg.params(),
+                       query="call=99999").status_code == 200
+    signed_up(phones, svc)
+    caller = group_caller(phones)
+    other = Leg(phones, SURV2)
+    response = phones.post("/voice/group/wait", other.params(),
+                           query=f"call={caller.call_id}")
+    assert response.status_code == 200 and b"Conference" not in response.data
+
+
+def test_a_404_that_is_not_twilios_no_such_call_gives_no_seat(phones, svc, clock, monkeypatch):
+    """Only Twilio's own "not found" (404 with error 20404) means the old call is gone. A
+    bare 404 (a proxy, a wrong API URL) used to free the seat of a live survivor."""
+    pin = signed_up(phones, svc)
+    grace = svc.line.setting("PEERLINE_GROUP_SEAT_GRACE_S")
+    owner = group_caller(phones)
+    assert joins(owner, pin).has("Conference")
+    svc.line.gateway.set_call_status(owner.sid, "in-progress")
+
+    def bare_404(sid: str) -> str:
+        raise GatewayError("twilio error 404/None", status=404)
+
+    monkeypatch.setattr(svc.line.gateway, "call_status", bare_404)
+    clock.advance(grace + 1)
+    back = group_caller(phones)
+    waits_for_the_seat(back, pin)
+    phones.work()
+    assert not asks_again(back).has("Conference")
+    assert stage_of(svc, owner) == "group" and stage_of(svc, back) == "group_wait"

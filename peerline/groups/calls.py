@@ -33,8 +33,6 @@ from peerline.line import Line
 from peerline.models import (
     Call,
     CallStage,
-    GroupAction,
-    GroupActionKind,
     GroupMeeting,
     GroupSession,
     GroupSignup,
@@ -122,10 +120,7 @@ def _removed(session: Session, meeting_id: int, signup: GroupSignup) -> bool:
     Never matched by the calling number: caller ID can be faked, and someone removed
     while showing another person's number must not lock that person's own sign-up out.
     """
-    return session.scalar(
-        select(Call.id).join(GroupAction, GroupAction.target_call_id == Call.id)
-        .where(GroupAction.meeting_id == meeting_id, GroupAction.kind == GroupActionKind.REMOVE,
-               Call.group_signup_id == signup.id).limit(1)) is not None
+    return conference.signup_removed(session, meeting_id, signup.id)
 
 
 def _silent(line: Line, call: Call) -> bool:
@@ -218,7 +213,9 @@ def seat_wait(session: Session, line: Line, *, call_id: int, sid: str) -> str:
         return scripts.participant(call.id, meeting.id, call.lang, group.topic, group.muted,
                                    caller_id(line, call))
     if call.stage == CallStage.MENU:  # refused by the task: the seat's call is live
-        return scripts.told_then_menu("group_pin_in_use", call.lang, call.id)
+        removed = conference.signup_removed(session, None, call.group_signup_id)
+        return scripts.told_then_menu("group_removed_rejoin" if removed else "group_pin_in_use",
+                                      call.lang, call.id)
     if call.stage != CallStage.GROUP_WAIT:
         return resume(session, line, call)
     if line.now() - (call.group_seen_at or call.created_at) >= conference.SEAT_WAIT:

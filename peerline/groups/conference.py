@@ -29,7 +29,12 @@ from peerline.models import (
     GroupMeeting,
     GroupSession,
 )
-from peerline.telephony.gateway import LIVE_CALL_STATUSES, GatewayError
+from peerline.telephony.gateway import (
+    LIVE_CALL_STATUSES,
+    NOT_FOUND,
+    OVER_CALL_STATUSES,
+    GatewayError,
+)
 from peerline.text import conversations
 from peerline.text.texts import ONCALL_TEXTS
 from peerline.voice.common import UnknownCall, lock
@@ -233,15 +238,36 @@ def _waiter(session: Session, line: Line, old: Call) -> Call | None:
 
 def _old_call_live(line: Line, sid: str) -> bool:
     """True while REST says the call is up (queued, ringing, in progress); False once it
-    is over or Twilio does not know it (404). Any other failure raises :class:`tasks.Retry`:
+    is over (a status Twilio defines as over) or Twilio does not know it (404 with its
+    error 20404). Any other
+    failure, or a status that is neither (unparsed, new), raises :class:`tasks.Retry`:
     the seat is never given on a guess (fail closed, see :func:`takeover_task`)."""
     try:
-        return line.gateway.call_status(sid) in LIVE_CALL_STATUSES
+        status = line.gateway.call_status(sid)
     except GatewayError as exc:
-        if exc.status == 404:
-            return False
+        if exc.status == 404 and exc.code == NOT_FOUND:
+            return False  # Twilio's own "no such call", not any 404 (a proxy, a wrong URL)
         log.warning("group seat takeover: the old call's status could not be read (%s)", exc)
         raise tasks.Retry(exc.retry_after or STATUS_RETRY_S, str(exc)) from None
+    if status in LIVE_CALL_STATUSES:
+        return True
+    if status in OVER_CALL_STATUSES:
+        return False
+    log.warning("group seat takeover: the old call's status %r is not known", status[:20])
+    raise tasks.Retry(STATUS_RETRY_S, "unknown call status")
+
+
+def signup_removed(session: Session, meeting_id: int | None, signup_id: int | None) -> bool:
+    """True when the facilitator removed a call this sign-up's PIN seated in the meeting
+    (any meeting when None: a sign-up is for one meeting); see
+    :func:`peerline.groups.calls._removed`."""
+    if signup_id is None:
+        return False
+    stmt = (select(Call.id).join(GroupAction, GroupAction.target_call_id == Call.id)
+            .where(GroupAction.kind == GroupActionKind.REMOVE, Call.group_signup_id == signup_id))
+    if meeting_id is not None:
+        stmt = stmt.where(GroupAction.meeting_id == meeting_id)
+    return session.scalar(stmt.limit(1)) is not None
 
 
 def takeover_task(sessions: sessionmaker[Session], line: Line, action_id: int | None) -> None:
@@ -268,9 +294,9 @@ def takeover_task(sessions: sessionmaker[Session], line: Line, action_id: int | 
         waiter = _waiter(session, line, old) if old is not None else None
         still_seated = (old is not None and old.stage in SEATED and old.ended_at is None)
         old_sid, old_lang = (old.sid, old.lang) if old is not None else (None, "en")
-    live = False
+    live, checked = False, False
     if waiter is not None and still_seated and old_sid:
-        live = _old_call_live(line, old_sid)  # REST, outside any transaction
+        live, checked = _old_call_live(line, old_sid), True  # REST, outside any transaction
     with sessions.begin() as session:
         action = session.get(GroupAction, action_id)
         action.done_at = line.now()
@@ -279,6 +305,14 @@ def takeover_task(sessions: sessionmaker[Session], line: Line, action_id: int | 
         if waiter is None:  # she hung up or gave up waiting: nothing is taken over
             return
         old = lock(session, Call, old.id)
+        if signup_removed(session, action.meeting_id, waiter.group_signup_id):
+            # Removed by the facilitator while it waited: out, as any rejoin would be.
+            waiter.stage, waiter.tries = CallStage.MENU, 0
+            log.info("call %s: no group seat, its sign-up was removed", waiter.id)
+            return
+        if not checked and old.stage in SEATED and old.ended_at is None:
+            # Seated, yet REST was not asked (no waiter at the first look): ask now.
+            raise tasks.Retry(0.0, "the old call was not checked")
         if live and old.stage in SEATED and old.ended_at is None:
             waiter.stage, waiter.tries = CallStage.MENU, 0  # told at its next ask
             old.group_seen_at = line.now()  # REST saw it live: a sign of life

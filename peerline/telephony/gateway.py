@@ -12,9 +12,13 @@ PERMANENT_ERRORS = {21211, 21212, 21214, 21217, 21219, 21401, 21407, 21408, 2142
                     30006, 30007}
 #: Twilio's "recipient has opted out" error.
 OPTED_OUT = 21610
+#: Twilio's "the requested resource was not found" error (with HTTP 404).
+NOT_FOUND = 20404
 #: A call's statuses (Twilio's ``Call.status``) while it is still up: queued, ringing or
 #: connected. ``completed``, ``busy``, ``failed``, ``no-answer`` and ``canceled`` are over.
 LIVE_CALL_STATUSES = frozenset({"queued", "ringing", "in-progress"})
+#: A call's statuses once it is over. Any other (unparsed, new) is neither: fail closed.
+OVER_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 #: HTTP statuses meaning Twilio refused the line's own credentials (a configuration error).
 CREDENTIALS_REFUSED = {401, 403}
 

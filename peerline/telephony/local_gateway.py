@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from peerline.models import LocalMessage
 from peerline.privacy.vault import PhoneVault
-from peerline.telephony.gateway import GatewayError
+from peerline.telephony.gateway import NOT_FOUND, GatewayError
 
 
 class LocalGateway:
@@ -89,7 +89,7 @@ class LocalGateway:
                 LocalMessage.kind == "status", LocalMessage.to_hash == sid)
                 .order_by(LocalMessage.id.desc()).limit(1))
         if status is None:
-            raise GatewayError("no such call", status=404)
+            raise GatewayError("no such call", status=404, code=NOT_FOUND)
         return status
 
     def update_participant(self, conference_sid: str, call_sid: str, *, muted: bool) -> None:
