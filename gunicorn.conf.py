@@ -38,8 +38,8 @@ def post_worker_init(worker: object) -> None:
     """Freeze the worker process's start-up heap, now that it has loaded the app.
 
     gunicorn calls this in each worker after ``wsgi.py`` ran (``Worker.load_wsgi``) and
-    before the first request: full garbage collections walking the app's ~270,000
-    objects cost 150-470 ms in the middle of webhooks (bench/README.md).
+    before the first request: full garbage collections walking the app's ~250,000
+    objects cost 0.15-0.7 s in the middle of webhooks (bench/README.md, gunicorn).
     """
     from peerline.heap import freeze_heap
 

@@ -12,12 +12,12 @@ def freeze_heap() -> int:
     objects are frozen.
 
     Those objects live as long as the process, yet every full (oldest-generation)
-    collection walked them all: 150-470 ms in the middle of whichever job or webhook was
-    running (measured: bench/README.md, Offer latency). Frozen, a full collection walks
-    only what was made since. Objects are still freed by their reference counts; only a
-    cycle among the frozen ones would never be. Called by the RQ worker before its first
-    job (``commands/worker.run_worker``) and by each gunicorn worker once the app is
-    loaded (``gunicorn.conf.post_worker_init``).
+    collection walked them all: 0.15-0.7 s in the middle of whichever job or webhook was
+    running (measured: bench/README.md, Offer latency and the gunicorn section). Frozen,
+    a full collection walks only what was made since. Objects are still freed by their
+    reference counts; only a cycle among the frozen ones would never be. Called by the
+    RQ worker before its first job (``commands/worker.run_worker``) and by each gunicorn
+    worker once the app is loaded (``gunicorn.conf.post_worker_init``).
     """
     gc.collect()
     gc.freeze()
