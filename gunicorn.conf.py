@@ -11,6 +11,10 @@ second than the same number of sync processes on two cores (gthread 2×4: ~95 te
 sync ×2: ~20; sync ×4: ~28, same run, a busy 2-core box; a second run on a saturated box found 2×4
 threads level with sync ×2 and 2×8 ahead). ``WEB_CONCURRENCY`` (the
 usual platform variable) sets the processes; each holds up to ``threads`` requests.
+
+There is no ``preload_app``: each worker process imports ``wsgi.py`` (the app, the
+crisis model and lexicons) itself, then ``post_worker_init`` freezes that start-up heap
+(``peerline.heap.freeze_heap``) before the worker takes its first request.
 """
 
 import os
@@ -28,3 +32,16 @@ def on_starting(server: object) -> None:
         finalise(from_environment())
     except ConfigError as error:
         raise SystemExit(str(error)) from None
+
+
+def post_worker_init(worker: object) -> None:
+    """Freeze the worker process's start-up heap, now that it has loaded the app.
+
+    gunicorn calls this in each worker after ``wsgi.py`` ran (``Worker.load_wsgi``) and
+    before the first request: full garbage collections walking the app's ~250,000
+    objects cost 0.15-0.7 s in the middle of webhooks (bench/README.md, gunicorn).
+    """
+    from peerline.heap import freeze_heap
+
+    frozen = freeze_heap()
+    worker.log.debug("froze %d start-up objects", frozen)  # type: ignore[attr-defined]

@@ -3,7 +3,6 @@ sweeper and heartbeat) and the sweeper alone."""
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 from typing import Any
@@ -22,6 +21,7 @@ from peerline.delivery import heartbeat
 from peerline.delivery.gateway_hold import probe_now
 from peerline.delivery.sweeper import run_forever
 from peerline.extensions import QUEUE_NAME, Services
+from peerline.heap import freeze_heap
 from workers.context import set_app
 from workers.scheduler import ThreadScheduler
 
@@ -114,21 +114,6 @@ def run_worker(app: Flask, burst: bool = False) -> None:
     finally:
         stop.set()
         beats.join(timeout=5)  # it leaves the heartbeat set: no lease is held any more
-
-
-def freeze_heap() -> None:
-    """Put what the worker built before its first job (the app, the crisis model and
-    lexicons, the imported modules: ~270,000 objects) out of the garbage collector's
-    walks, after one collection of what is garbage already.
-
-    Those objects live as long as the process, yet every full (oldest-generation)
-    collection walked them all: 150-250 ms in the middle of whichever job was running
-    (a crisis broadcast's pass, measured: bench/README.md, Offer latency). Frozen, a
-    full collection walks only what the jobs made since. Objects are still freed by
-    their reference counts; only a cycle among the frozen ones would never be.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def _probe_held_texts(svc: Services) -> None:
