@@ -301,3 +301,18 @@ def test_the_overrule_level_gives_up_at_most_its_share_and_never_danger_now() ->
     assert safe_overrules(rows, np.array(scores))["suicidal_intent"] == pytest.approx(0.001)
     op = classifier.shipped().meta["operating_point"]  # type: ignore[union-attr]
     assert 0 < op["overrule_loss"] <= 0.01 and "imminent_danger" in op["overrule_no_loss"]
+
+
+@pytest.mark.parametrize("text", ["I used to self harm, and the urges are back",
+                                  "antes me cortaba y ayer recaí, volví a cortarme"])
+def test_a_relapse_said_outright_is_never_overruled(text: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Round 10's model overruled "the urges are back" (its self-harm overrule level
+    rose): a relapse the lexicon judged present stands however unlikely the classifier
+    finds it."""
+    model = classifier.shipped()
+    assert model is not None
+    unlikely = classifier.Verdict(probability=0.0, category="self_harm")
+    monkeypatch.setattr(type(model), "predict", lambda *a, **k: unlikely)
+    d = detect(text)
+    assert d.crisis and d.source == "lexicon" and d.matches, text

@@ -44,6 +44,14 @@ _TAKEN_BACK = re.compile(
     r"|\bno (?:es|estoy) (?:broma|bromeando|jugando|chiste)\b|\bnot (?:joking|joke|kiding)\b"
     r"|\bno joke\b|\bim (?:serious|not joking|not kiding)\b|\b(?:hablo|lo digo) en serio\b"
 )
+#: A relapse said outright ("the urges are back", "relapsed", "recaí"): the lexicon
+#: already judged the match present over a past account; round 10's model overruled
+#: "I used to self harm, and the urges are back", so it never may.
+_RELAPSE = re.compile(
+    r"\b(?:urges?|it|the thoughts|thoughts|the cutting|cutting) (?:is|are|s|re) back\b"
+    r"|\brelaps(?:ed|ing|e)\b|\breca(?:i|ido|yendo)\b|\bvolvieron las ganas\b"
+    r"|\bvolvi a (?:cortarme|lastimarme|hacerme dano)\b"
+)
 _NO_FEATURES: frozenset[str] = frozenset()
 
 
@@ -163,7 +171,8 @@ def detect(text: str, lang_hint: str | None = None, previous: str | None = None,
         # the new text ("die"), so it must not overrule what the two say together; nor a
         # joke the message itself takes back.
         if (verdict.probability < clf.overrule_for(category, lang) and not previous
-                and not _TAKEN_BACK.search(lexicon_pass.words)):
+                and not _TAKEN_BACK.search(lexicon_pass.words)
+                and not _RELAPSE.search(lexicon_pass.words)):
             return Detection(False, None, lang, (), watch=True, score=verdict.probability,
                              source="overruled")
         return Detection(True, category, lang, matches, score=verdict.probability)
