@@ -1,18 +1,21 @@
 """The webhook from outside: gunicorn as the Procfile runs it, next to a bare route.
 
     .venv/bin/python bench/load_bench.py [--requests 2000] [--concurrency 16] [--rounds 3]
-        [--configs sync:2,sync:4,gthread:2x4] [--mode first|live]
+        [--configs sync:2,sync:4,gthread:2x4] [--mode first|live] [--naive]
 
 For each worker configuration (``class:workers`` or ``gthread:WORKERSxTHREADS``) this
 starts two gunicorns with the project's ``gunicorn.conf.py`` on loopback: the line
 (``wsgi:app``, the Twilio gateway settings of a deployment, DATABASE_URL / REDIS_URL,
 no RQ worker) and a bare Flask route returning constant TwiML (``bench/bare_wsgi.py``).
+``--naive`` starts a third, the naive webhook of issue 14 (``bench/naive_wsgi.py``:
+signature, one row, one RQ job, constant TwiML), the floor the line is held to.
 A small asyncio load generator (wrk is not installed) sends ``--requests`` pre-signed
 unique texts over ``--concurrency`` connections (one request per connection,
-``Connection: close``, as Twilio does) to each, round after round; every answer must be
-2xx. Per configuration it prints req/s, p50/p99 and the line/bare ratio (median of the
-rounds); the last line is the best configuration's ratio. The schema is dropped and
-rebuilt: never point it at a line's real database.
+``Connection: close``, as Twilio does) to each, round after round (bare, naive, line);
+every answer must be 2xx. Per configuration it prints req/s, p50/p99 and the line/bare
+ratio (median of the rounds), with ``--naive`` also naive/bare and line/naive; the last
+line is the best configuration's line/bare ratio. The schema is dropped and rebuilt:
+never point it at a line's real database.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from urllib.parse import quote_plus
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import naive_wsgi  # noqa: E402
+from rq import Queue  # noqa: E402
 from webhook_bench import BODIES, CALM, LINE, line_app, live_survivors, on_shift, pct  # noqa: E402
 
 from peerline.telephony.signature import sign  # noqa: E402
@@ -148,6 +153,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--configs", default="sync:2,sync:4,gthread:2x4")
     parser.add_argument("--mode", choices=("first", "live"), default="first")
+    parser.add_argument("--naive", action="store_true",
+                        help="also the naive webhook of issue 14 (bench/naive_wsgi.py)")
     args = parser.parse_args()
     bare_port, line_port = free_port(), free_port()
     env = line_env(line_port)
@@ -155,7 +162,6 @@ def main() -> None:
     app = line_app(tempfile.mkdtemp(prefix="peerline-load-"))
     volunteers = on_shift(app, 5)
     live = live_survivors(app, 200, volunteers) if args.mode == "live" else []
-    app.extensions["peerline"].engine.dispose()
     seq = iter(range(10**9))
 
     def payloads(port: int, count: int) -> list[bytes]:
@@ -168,29 +174,54 @@ def main() -> None:
                                             "To": LINE, "Body": body, "NumMedia": "0"}))
         return out
 
+    if args.naive:
+        naive_wsgi.texts.drop(app.extensions["peerline"].engine, checkfirst=True)
+        naive_wsgi.create_table(app.extensions["peerline"].engine)
+    app.extensions["peerline"].engine.dispose()
+    ports = {"bare": bare_port, "line": line_port}
+    if args.naive:
+        ports["naive"] = free_port()
+    names = [n for n in ("bare", "naive", "line") if n in ports]
+    apps = {"bare": "bare_wsgi:app", "naive": "naive_wsgi:from_environment()", "line": "wsgi:app"}
     results = []
     for config in args.configs.split(","):
-        bare = start("bare_wsgi:app", bare_port, config, env)
-        line = start("wsgi:app", line_port, config, env)
+        procs = {}
         try:
-            drive(bare_port, payloads(bare_port, 200), args.concurrency)  # warm up
-            drive(line_port, payloads(line_port, 200), args.concurrency)
-            ratios, lat = [], []
+            for name in names:
+                procs[name] = start(apps[name], ports[name], config,
+                                    {**env, "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports[name]}"})
+            for name in names:  # warm up
+                drive(ports[name], payloads(ports[name], 200), args.concurrency)
+            secs: dict[str, list[float]] = {n: [] for n in names}
+            lat: dict[str, list[float]] = {n: [] for n in names}
             for _ in range(args.rounds):
-                bare_s, _ = drive(bare_port, payloads(bare_port, args.requests), args.concurrency)
-                line_s, times = drive(line_port, payloads(line_port, args.requests),
-                                      args.concurrency)
-                lat += times
-                ratios.append(bare_s / line_s)
-                print(f"  {config:12s} bare {args.requests / bare_s:6.0f} req/s  line "
-                      f"{args.requests / line_s:5.0f} req/s  ratio {ratios[-1]:.3f}", flush=True)
+                for name in names:
+                    took, times = drive(ports[name], payloads(ports[name], args.requests),
+                                        args.concurrency)
+                    secs[name].append(took)
+                    lat[name] += times
+                rates = "  ".join(f"{n} {args.requests / secs[n][-1]:6.0f} req/s" for n in names)
+                print(f"  {config:12s} {rates}  ratio {secs['bare'][-1] / secs['line'][-1]:.3f}",
+                      flush=True)
         finally:
-            stop(line)
-            stop(bare)
-        ratio = statistics.median(ratios)
+            for proc in reversed(procs.values()):
+                stop(proc)
+        ratio = statistics.median(b / s for b, s in zip(secs["bare"], secs["line"], strict=True))
         results.append((ratio, config))
+        if args.naive:
+            for name in names:
+                print(f"{config:12s} {name:5s} {args.requests / statistics.median(secs[name]):6.0f}"
+                      f" req/s (median)  p50 {pct(lat[name], 0.5) * 1000:.1f} ms  p99 "
+                      f"{pct(lat[name], 0.99) * 1000:.1f} ms", flush=True)
+            for top, under in (("naive", "bare"), ("line", "naive")):
+                value = statistics.median(b / s for b, s in zip(secs[under], secs[top],
+                                                                  strict=True))
+                print(f"{config:12s} mode={args.mode} ratio {top}/{under} {value:.3f}", flush=True)
         print(f"{config:12s} mode={args.mode} ratio {ratio:.3f}  line p50 "
-              f"{pct(lat, 0.5) * 1000:.1f} ms  p99 {pct(lat, 0.99) * 1000:.1f} ms", flush=True)
+              f"{pct(lat['line'], 0.5) * 1000:.1f} ms  p99 {pct(lat['line'], 0.99) * 1000:.1f} ms",
+              flush=True)
+    if args.naive:
+        Queue(naive_wsgi.QUEUE, connection=app.extensions["peerline"].redis()).empty()
     best = max(results)
     print(f"best: {best[1]}  ratio (line / bare, median of {args.rounds}): {best[0]:.3f}")
 
