@@ -105,12 +105,7 @@ def test_a_joke_taken_back_is_never_overruled(text: str, monkeypatch: pytest.Mon
     """Round 8 (sets B and J): "lol but actually" takes the joke back; the lexicon's
     match stands however unlikely the classifier finds it, while the same joke not
     taken back is still dropped to a watch."""
-    model = classifier.shipped()
-    assert model is not None
-    unlikely = classifier.Verdict(probability=0.0, category="suicidal_intent")
-    monkeypatch.setattr(type(model), "predict", lambda *a, **k: unlikely)
-    d = detect(text)
-    assert d.crisis and d.source == "lexicon" and d.matches, text
+    _stands_however_unlikely(text, "suicidal_intent", monkeypatch)
     joke = text.split(" lol")[0].split(" jaja")[0] + " lol"
     assert not detect(joke).crisis and detect(joke).source == "overruled"
 
@@ -311,9 +306,15 @@ def test_a_relapse_said_outright_is_never_overruled(text: str,
     """Round 10's model overruled "the urges are back" (its self-harm overrule level
     rose): a relapse the lexicon judged present stands however unlikely the classifier
     finds it."""
+    _stands_however_unlikely(text, "self_harm", monkeypatch)
+
+
+def _stands_however_unlikely(text: str, category: str,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the classifier saying P(crisis) = 0, the lexicon's match still stands."""
     model = classifier.shipped()
     assert model is not None
-    unlikely = classifier.Verdict(probability=0.0, category="self_harm")
+    unlikely = classifier.Verdict(probability=0.0, category=category)
     monkeypatch.setattr(type(model), "predict", lambda *a, **k: unlikely)
     d = detect(text)
     assert d.crisis and d.source == "lexicon" and d.matches, text
