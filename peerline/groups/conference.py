@@ -236,6 +236,11 @@ def _waiter(session: Session, line: Line, old: Call) -> Call | None:
     return waiter
 
 
+def _holds_seat(call: Call) -> bool:
+    """Seated in the group and not ended."""
+    return call.stage in SEATED and call.ended_at is None
+
+
 def _old_call_live(line: Line, sid: str) -> bool:
     """True while REST says the call is up (queued, ringing, in progress); False once it
     is over (a status Twilio defines as over) or Twilio does not know it (404 with its
@@ -292,7 +297,7 @@ def takeover_task(sessions: sessionmaker[Session], line: Line, action_id: int | 
             return
         old = session.get(Call, action.target_call_id) if action.target_call_id else None
         waiter = _waiter(session, line, old) if old is not None else None
-        still_seated = (old is not None and old.stage in SEATED and old.ended_at is None)
+        still_seated = old is not None and _holds_seat(old)
         old_sid, old_lang = (old.sid, old.lang) if old is not None else (None, "en")
     live, checked = False, False
     if waiter is not None and still_seated and old_sid:
@@ -310,10 +315,10 @@ def takeover_task(sessions: sessionmaker[Session], line: Line, action_id: int | 
             waiter.stage, waiter.tries = CallStage.MENU, 0
             log.info("call %s: no group seat, its sign-up was removed", waiter.id)
             return
-        if not checked and old.stage in SEATED and old.ended_at is None:
+        if not checked and _holds_seat(old):
             # Seated, yet REST was not asked (no waiter at the first look): ask now.
             raise tasks.Retry(0.0, "the old call was not checked")
-        if live and old.stage in SEATED and old.ended_at is None:
+        if live and _holds_seat(old):
             waiter.stage, waiter.tries = CallStage.MENU, 0  # told at its next ask
             old.group_seen_at = line.now()  # REST saw it live: a sign of life
             log.warning("call %s: group seat takeover refused, the seated call %s is live",
@@ -321,7 +326,7 @@ def takeover_task(sessions: sessionmaker[Session], line: Line, action_id: int | 
             conversations.alert_oncall(session, line, "group_seat_kept", None,
                                        ONCALL_TEXTS["group_seat_kept"].format(cid=waiter.id))
             return
-        told_old = old.stage in SEATED and old.ended_at is None
+        told_old = _holds_seat(old)
         if told_old:
             old.stage = CallStage.AFTER
         waiter.stage, waiter.group_meeting_id = CallStage.GROUP, action.meeting_id
