@@ -318,3 +318,18 @@ def _stands_however_unlikely(text: str, category: str,
     monkeypatch.setattr(type(model), "predict", lambda *a, **k: unlikely)
     d = detect(text)
     assert d.crisis and d.source == "lexicon" and d.matches, text
+
+
+@pytest.mark.parametrize("text", ["me autolesiono", "fatal dose?", "cutting myself rn",
+                                  "quiero morirme"])
+def test_a_match_with_no_words_around_it_is_never_overruled(
+        text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set P's "me autolesiono" was overruled (P 0.095): three words or fewer give the
+    n-grams too little to weigh, so the lexicon's match stands; with a fourth word the
+    classifier may overrule again (the joke test above)."""
+    _stands_however_unlikely(text, "self_harm", monkeypatch)
+    model = classifier.shipped()
+    assert model is not None
+    monkeypatch.setattr(type(model), "predict",
+                        lambda *a, **k: classifier.Verdict(0.0, "self_harm"))
+    assert detect(text + " jaja lol").source == "overruled"

@@ -52,6 +52,12 @@ _RELAPSE = re.compile(
     r"|\brelaps(?:ed|ing|e)\b|\breca(?:i|ido|yendo)\b|\bvolvieron las ganas\b"
     r"|\bvolvi a (?:cortarme|lastimarme|hacerme dano)\b"
 )
+#: The fewest words a message needs before the classifier may overrule a lexicon match:
+#: a phrase with no context around it ("me autolesiono", "fatal dose?") gives the
+#: n-grams too little to weigh, and training has almost no crisis rows that short
+#: (on sets A-Q the overrule was wrong both times it dropped a text of three words or
+#: fewer, and never right).
+MIN_WORDS_TO_OVERRULE = 4
 _NO_FEATURES: frozenset[str] = frozenset()
 
 
@@ -171,6 +177,7 @@ def detect(text: str, lang_hint: str | None = None, previous: str | None = None,
         # the new text ("die"), so it must not overrule what the two say together; nor a
         # joke the message itself takes back.
         if (verdict.probability < clf.overrule_for(category, lang) and not previous
+                and len(lexicon_pass.words.split()) >= MIN_WORDS_TO_OVERRULE
                 and not _TAKEN_BACK.search(lexicon_pass.words)
                 and not _RELAPSE.search(lexicon_pass.words)):
             return Detection(False, None, lang, (), watch=True, score=verdict.probability,
