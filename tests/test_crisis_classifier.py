@@ -27,7 +27,8 @@ SHAPES = {"2026-12-04-a": (880, FOUR), "2026-12-04-b": (880, FOUR),
           "2026-12-05-j": (880, FOUR), "2026-12-05-k": (800, ("chat_en", "chat_es")),
           "2026-12-06-l": (880, FOUR), "2026-12-06-m": (800, ("chat_en", "chat_es")),
           "2026-12-06-n": (880, FOUR), "2026-12-06-o": (800, ("chat_en", "chat_es")),
-          "2026-12-06-p": (880, FOUR), "2026-12-06-q": (800, ("chat_en", "chat_es"))}
+          "2026-12-06-p": (880, FOUR), "2026-12-06-q": (800, ("chat_en", "chat_es")),
+          "2026-12-06-r": (880, FOUR), "2026-12-06-s": (800, ("chat_en", "chat_es"))}
 GUARDED = tuple(SHAPES)
 #: A plan with no crisis word in it: the lexicon is silent, the classifier is not.
 INDIRECT = "i already wrote letters for my kids and put them in my drawer"
@@ -211,7 +212,7 @@ def test_a_watch_level_message_quietly_tells_the_paired_peer_only(phones, svc) -
     to the survivor, no escalation; repeated at most once per gap."""
     from .test_text_line import ALEX, add_volunteer
 
-    text = "im so tired of everything"
+    text = "everything is too much lately"
     d = detect(text)
     assert d.watch and not d.crisis
     add_volunteer(svc, "Alex", ALEX)
