@@ -231,7 +231,7 @@ def test_a_text_in_flight_at_the_quick_exit_is_deleted_at_twilio_once_sent(
         phones, svc, clock, fake):
     story, number = _paired_on_twilio(phones, svc, fake)
     # (plainly calm: "meet me by the willow tree" reads as a watch-level note first)
-    send(phones, story, SURV, "the willow tree by the library is pretty",
+    send(phones, story, SURV, "we had soup for lunch by the willow tree",
          on_sid=fake.add_inbound)
     with svc.sessions() as session:
         relay = session.scalars(select(OutboundMessage).where(
