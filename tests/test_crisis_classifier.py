@@ -328,9 +328,5 @@ def test_a_match_with_no_words_around_it_is_never_overruled(
     """Set P's "me autolesiono" was overruled (P 0.095): three words or fewer give the
     n-grams too little to weigh, so the lexicon's match stands; with a fourth word the
     classifier may overrule again (the joke test above)."""
-    _stands_however_unlikely(text, "self_harm", monkeypatch)
-    model = classifier.shipped()
-    assert model is not None
-    monkeypatch.setattr(type(model), "predict",
-                        lambda *a, **k: classifier.Verdict(0.0, "self_harm"))
+    _stands_however_unlikely(text, "self_harm", monkeypatch)  # P(crisis) = 0 from here
     assert detect(text + " jaja lol").source == "overruled"
