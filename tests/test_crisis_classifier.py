@@ -29,7 +29,8 @@ SHAPES = {"2026-12-04-a": (880, FOUR), "2026-12-04-b": (880, FOUR),
           "2026-12-06-n": (880, FOUR), "2026-12-06-o": (800, ("chat_en", "chat_es")),
           "2026-12-06-p": (880, FOUR), "2026-12-06-q": (800, ("chat_en", "chat_es")),
           "2026-12-06-r": (880, FOUR), "2026-12-06-s": (800, ("chat_en", "chat_es")),
-          "2026-12-06-t": (880, FOUR), "2026-12-06-u": (800, ("chat_en", "chat_es"))}
+          "2026-12-06-t": (880, FOUR), "2026-12-06-u": (800, ("chat_en", "chat_es")),
+          "2026-12-06-v": (880, FOUR), "2026-12-06-w": (800, ("chat_en", "chat_es"))}
 GUARDED = tuple(SHAPES)
 #: A plan with no crisis word in it: the lexicon is silent, the classifier is not.
 INDIRECT = "i already wrote letters for my kids and put them in my drawer"
@@ -331,3 +332,25 @@ def test_a_match_with_no_words_around_it_is_never_overruled(
     classifier may overrule again (the joke test above)."""
     _stands_however_unlikely(text, "self_harm", monkeypatch)  # P(crisis) = 0 from here
     assert detect(text + " jaja lol").source == "overruled"
+
+
+#: Replies a survivor sends many times a day; none of them is a crisis alone.
+ORDINARY_REPLIES = ("si", "sí", "siii", "no", "ya", "ok", "dale", "bye", "gracias", "yes",
+                    "sure", "nope", "vale")
+
+
+@pytest.mark.parametrize("text", ORDINARY_REPLIES)
+def test_a_one_word_reply_is_not_read_as_a_crisis(text: str) -> None:
+    """Round 11 escalated "si", "no" and "ya" (P 0.78-0.80): one word has a handful of
+    n-grams, each weighing far more after the L2 norm than inside a sentence. The length
+    columns (``LENGTH_FEATURES``) give each short length its own intercept."""
+    d = detect(text)
+    assert not d.crisis, (text, d.score)
+
+
+def test_a_short_message_sets_its_length_column_and_a_long_one_none() -> None:
+    x = classifier.featurise(["si", "ya me voy", "i am going to be fine"], [(), (), ()])
+    base = 2 * classifier.N_HASH + len(classifier.LEXICON_FEATURES)
+    assert x.shape[1] == classifier.N_FEATURES
+    assert x[0, base] == 1 and x[1, base + 2] == 1
+    assert x[2, base:].nnz == 0

@@ -4,7 +4,8 @@ Two base models and a stacker. (1) N-grams: word 1–2-grams and character 2–5
 the detector's own normalised, letter-collapsed text (``killl mys3lf`` → ``kil
 myself``), hashed (scikit-learn's ``HashingVectorizer``: no vocabulary to store), plus
 the lexicon's verdict as six indicator features (a kept match in each category; a
-phrase an idiom or past-account filter dropped). A logistic regression scores crisis; a
+phrase an idiom or past-account filter dropped) and the length of a short message (one,
+two or three words). A logistic regression scores crisis; a
 second one, fitted on the crisis rows only, names the category. (2) Sentence vectors:
 the ``wordllama`` wheel's own 256-dimension static embeddings of the raw, lower-cased
 text, scored by a small MLP. (3) A stacking logistic regression turns the two scores
@@ -35,14 +36,20 @@ from scipy import sparse
 MODEL_DIR = Path(__file__).parent
 WEIGHTS_FILE = "classifier.npz"
 META_FILE = "classifier.json"
-FORMAT = 3
+FORMAT = 4
 
 #: Hash buckets per n-gram family (word, character).
 N_HASH = 2 ** 18
 #: The lexicon's verdict as features: a kept match per category, then "filtered".
 LEXICON_FEATURES = ("suicidal_intent", "self_harm", "means", "imminent_danger",
                     "harm_to_others", "filtered")
-N_FEATURES = 2 * N_HASH + len(LEXICON_FEATURES)
+#: The message's length in words as features, one indicator per short length (a text of
+#: one to three words has a handful of n-grams, each weighing far more after the L2
+#: norm than in a sentence: round 11 read "si", "no" and "ya" as crises at P 0.78-0.80
+#: with no such row in training; these columns let each short length have its own
+#: intercept). A message of four words or more sets none of them.
+LENGTH_FEATURES = ("words:1", "words:2", "words:3")
+N_FEATURES = 2 * N_HASH + len(LEXICON_FEATURES) + len(LENGTH_FEATURES)
 #: The language guesses with their own operating point.
 LANGUAGES = ("en", "es")
 #: The stacker's inputs: n-gram logit, vector logit, both again for Spanish, Spanish,
@@ -120,10 +127,22 @@ def featurise(texts: Sequence[str], lexicon: Sequence[Iterable[str]]) -> sparse.
         for name in names:
             rows.append(r)
             cols.append(index[name])
+    for r, text in enumerate(texts):
+        bucket = length_bucket(text)
+        if bucket is not None:
+            rows.append(r)
+            cols.append(len(LEXICON_FEATURES) + bucket)
     lex = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
-                            shape=(len(texts), len(LEXICON_FEATURES)))
+                            shape=(len(texts), len(LEXICON_FEATURES) + len(LENGTH_FEATURES)))
     return sparse.hstack([words.transform(texts), chars.transform(texts), lex],
                          format="csr", dtype=np.float32)
+
+
+def length_bucket(text: str) -> int | None:
+    """The :data:`LENGTH_FEATURES` column of normalised ``text`` (None: four words or
+    more). An empty text (emoji alone, say) counts as one word."""
+    n = len(text.split())
+    return max(n, 1) - 1 if n <= len(LENGTH_FEATURES) else None
 
 
 @dataclass(frozen=True)
@@ -206,6 +225,9 @@ class Classifier:
                 scores += values @ dense[offset + index]
         for name in lexicon:
             scores += dense[2 * N_HASH + LEXICON_FEATURES.index(name)]
+        bucket = length_bucket(text)
+        if bucket is not None:
+            scores += dense[2 * N_HASH + len(LEXICON_FEATURES) + bucket]
         crisis = 1.0 / (1.0 + np.exp(-np.clip(scores[0], -50, 50)))
         return Verdict(float(crisis), self.classes[int(scores[1:].argmax())])
 
@@ -272,7 +294,7 @@ def load(directory: Path = MODEL_DIR) -> Classifier | None:
     if not weights_path.exists() or not meta_path.exists():
         return None
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    if meta.get("format") not in (2, FORMAT):  # 2: the n-gram model alone
+    if meta.get("format") != FORMAT:  # 4: with the length columns
         raise ValueError(f"crisis classifier: unsupported format {meta.get('format')!r}")
     with np.load(weights_path, allow_pickle=False) as z:
         shape = tuple(int(x) for x in z["shape"])
