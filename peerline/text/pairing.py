@@ -561,7 +561,13 @@ def expire(session: Session, line: Line, offer: Offer) -> None:
     volunteer.missed_offers = (volunteer.missed_offers or 0) + 1
     if volunteer.missed_offers >= MISSED_OFFERS_LIMIT and volunteer.on_shift:
         volunteer.on_shift, volunteer.shift_started_at = False, None
-        for other in open_offers_for(session, volunteer.id):
+        # Their other open offers, SKIP LOCKED: this holds the volunteer's row, and a YES
+        # to one of them holds that offer and waits for the volunteer (offer before
+        # volunteer, ARCHITECTURE.md): waiting here would deadlock. One locked is being
+        # answered (accepted, passed) or expired now, and is left to that.
+        for other in session.scalars(select(Offer).where(
+                Offer.volunteer_id == volunteer.id, Offer.status == OPEN_OFFER)
+                .order_by(Offer.id).with_for_update(skip_locked=True)):
             decline(session, line, other, status=OfferStatus.WITHDRAWN)
         outbox.text_volunteer(session, line, volunteer, offer.line_number,
                               VOLUNTEER_TEXTS["auto_off"].format(n=volunteer.missed_offers))

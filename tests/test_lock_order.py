@@ -1,0 +1,130 @@
+"""Row locks taken in one global order (ARCHITECTURE.md, "Row locks"), so two paths that
+meet on the same rows wait for each other instead of deadlocking (PostgreSQL would abort
+one: a volunteer's ``YES`` lost to a 500, a task retried).
+
+Each test holds the first path's locks in one transaction, runs the second path in
+another thread until it is done or waits on a lock (``races.second_while_first_holds``),
+then lets the first take its next lock: with the order broken that is a deadlock, and
+one of the two fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from peerline.models import Conversation, Offer, Volunteer
+from peerline.text import endings, pairing
+
+from .races import needs_postgres, second_while_first_holds
+from .test_pairing_bulk import CALM, SURVIVORS, _on_shift_quietly
+from .test_text_line import ALEX, SAM, add_volunteer
+
+
+def _in_thread(svc, work: Callable, errors: list[BaseException]) -> Callable[[], None]:  # noqa: ANN001
+    """``work(session)`` in its own transaction (as a worker runs it); errors kept."""
+
+    def run() -> None:
+        try:
+            with svc.sessions.begin() as session:
+                session.execute(text("SET LOCAL lock_timeout = '20s'"))
+                work(session)
+        except DBAPIError as exc:  # a deadlock aborts this one or the first
+            errors.append(exc)
+
+    return run
+
+
+def _offers_made(svc, phones, *volunteers: int) -> dict[int, tuple[int, int]]:  # noqa: ANN001
+    """One calm survivor waiting per volunteer, a pass: volunteer -> (offer, conversation)."""
+    for number in SURVIVORS[:len(volunteers)]:
+        phones.text(number, CALM)
+    _on_shift_quietly(svc, *volunteers)
+    with svc.sessions.begin() as session:
+        assert pairing.pair(session, svc.line) == len(volunteers)
+    with svc.sessions() as session:
+        return {v: (o, c) for o, v, c in session.execute(
+            select(Offer.id, Offer.volunteer_id, Offer.conversation_id))}
+
+
+def _statuses(svc) -> dict[int, str]:  # noqa: ANN001
+    with svc.sessions() as session:
+        return dict(session.execute(select(Offer.id, Offer.status)).tuples().all())
+
+
+def _yes_holding_offer(svc, volunteer_id: int, offer_id: int, conversation_id: int,  # noqa: ANN001
+                       replies: list[str]) -> tuple[Callable, Callable]:
+    """A volunteer's YES in two steps: :func:`pairing.accept`'s first locks (the
+    conversation, then the offer), then the whole of it (the volunteer's row next)."""
+
+    def first(session) -> None:  # noqa: ANN001
+        session.execute(text("SET LOCAL lock_timeout = '20s'"))
+        pairing._lock(session, Conversation, conversation_id)
+        pairing._lock(session, Offer, offer_id)
+
+    def then(session) -> None:  # noqa: ANN001
+        volunteer = session.get(Volunteer, volunteer_id)
+        replies.append(pairing.accept(session, svc.line, volunteer,
+                                      session.get(Offer, offer_id)))
+
+    return first, then
+
+
+def test_the_expiry_sweep_skips_an_offer_being_accepted_and_never_deadlocks(phones, svc):
+    """Found by the lock review: the sweep locked the due offers' volunteers first, then
+    each offer; a YES holds the offer, then locks its volunteer. Now the sweep takes the
+    offers first, skipping one being answered (its time-out comes again), and expires
+    the rest."""
+    needs_postgres(svc)
+    alex = add_volunteer(svc, "Alex", ALEX, capacity=1)
+    sam = add_volunteer(svc, "Sam", SAM, capacity=1)
+    made = _offers_made(svc, phones, alex, sam)
+    with svc.sessions.begin() as session:  # both past their time-out
+        session.execute(update(Offer).values(expires_at=svc.line.now()))
+    (alex_offer, alex_conv), (sam_offer, _) = made[alex], made[sam]
+    replies: list[str] = []
+    errors: list[BaseException] = []
+    first, then = _yes_holding_offer(svc, alex, alex_offer, alex_conv, replies)
+    errors += second_while_first_holds(
+        svc, first, _in_thread(svc, lambda s: endings.expire_offers(s, svc.line), errors),
+        then=then)
+    assert errors == []
+    assert replies == [""]  # Alex's YES went through
+    assert _statuses(svc) == {alex_offer: "accepted", sam_offer: "expired"}
+    with svc.sessions() as session:
+        assert session.get(Conversation, alex_conv).volunteer_id == alex
+
+
+def test_a_third_miss_leaves_alone_the_offer_its_volunteer_is_accepting(phones, svc):
+    """The third missed offer takes a volunteer off shift and withdraws their other open
+    offers: it holds the volunteer's row then, so it must not wait for an offer a YES
+    holds (that YES waits for the volunteer). The YES wins that one; nothing is lost."""
+    needs_postgres(svc)
+    alex = add_volunteer(svc, "Alex", ALEX, capacity=2)
+    for number in SURVIVORS[:2]:
+        phones.text(number, CALM)
+    _on_shift_quietly(svc, alex)
+    with svc.sessions.begin() as session:
+        assert pairing.pair(session, svc.line) == 2
+        session.execute(update(Volunteer).where(Volunteer.id == alex)
+                        .values(missed_offers=pairing.MISSED_OFFERS_LIMIT - 1))
+    with svc.sessions() as session:
+        (missed, _), (kept, kept_conv) = session.execute(
+            select(Offer.id, Offer.conversation_id).order_by(Offer.id)).all()
+    with svc.sessions.begin() as session:
+        session.execute(update(Offer).where(Offer.id == missed)
+                        .values(expires_at=svc.line.now()))
+    replies: list[str] = []
+    errors: list[BaseException] = []
+    first, then = _yes_holding_offer(svc, alex, kept, kept_conv, replies)
+    errors += second_while_first_holds(
+        svc, first, _in_thread(svc, lambda s: pairing.expire(
+            s, svc.line, s.get(Offer, missed)), errors), then=then)
+    assert errors == []
+    assert replies == [""]
+    assert _statuses(svc) == {missed: "expired", kept: "accepted"}
+    with svc.sessions() as session:
+        assert session.get(Volunteer, alex).on_shift is False  # the third miss counted
+        assert session.get(Conversation, kept_conv).volunteer_id == alex
