@@ -10,17 +10,23 @@ one of the two fails.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from peerline.models import Conversation, Offer, Volunteer
+from peerline.models import Conversation, Offer, Ring, Volunteer
 from peerline.text import endings, pairing
+from peerline.voice import rings
 
+from .helpers import LINE
 from .races import needs_postgres, second_while_first_holds
 from .test_pairing_bulk import CALM, SURVIVORS, _on_shift_quietly
 from .test_text_line import ALEX, SAM, add_volunteer
+from .test_voice import BEA, CALLER, CALLER2
+from .test_voice import Survivor as VoiceCaller
 
 
 def _in_thread(svc, work: Callable, errors: list[BaseException]) -> Callable[[], None]:  # noqa: ANN001
@@ -31,7 +37,7 @@ def _in_thread(svc, work: Callable, errors: list[BaseException]) -> Callable[[],
             with svc.sessions.begin() as session:
                 session.execute(text("SET LOCAL lock_timeout = '20s'"))
                 work(session)
-        except DBAPIError as exc:  # a deadlock aborts this one or the first
+        except (DBAPIError, threading.BrokenBarrierError) as exc:  # a deadlock
             errors.append(exc)
 
     return run
@@ -128,3 +134,69 @@ def test_a_third_miss_leaves_alone_the_offer_its_volunteer_is_accepting(phones, 
     with svc.sessions() as session:
         assert session.get(Volunteer, alex).on_shift is False  # the third miss counted
         assert session.get(Conversation, kept_conv).volunteer_id == alex
+
+
+#: (conversations offered, callers rung), by language, in the order each path meets them.
+ORDERS = {"round_out_of_order": (("en", "es"), ("es", "en")),
+          "pass_out_of_order": (("es", "en"), ("en", "es"))}
+HELLO = {"en": CALM, "es": "hola, necesito hablar con alguien"}
+KEY = {"en": "1", "es": "2"}
+
+
+@pytest.mark.parametrize("order", sorted(ORDERS))
+def test_a_pairing_pass_and_a_ring_round_at_once_wait_instead_of_deadlocking(
+        phones, svc, monkeypatch, order):
+    """README's "Left open" until this: a pass locked volunteers conversation by
+    conversation and a ring round call by call, so not in id order across them. Alex
+    speaks English, Bea (a higher id) Spanish; one of the two paths meets Bea's language
+    first. Both stop (a barrier) once past their first conversation or caller: with
+    locks taken along the way, each held the volunteer the other wanted next (a
+    deadlock). Each now locks all its volunteers first, in one statement in id order,
+    so the second to lock waits for the first's commit, and both do their work."""
+    needs_postgres(svc)
+    texts, calls = ORDERS[order]
+    alex = add_volunteer(svc, "Alex", ALEX, "en", capacity=1)
+    bea = add_volunteer(svc, "Bea", BEA, "es", capacity=1)
+    assert alex < bea
+    for number, lang in zip(SURVIVORS, texts, strict=False):
+        phones.text(number, HELLO[lang])
+    with svc.sessions() as session:
+        conversation = dict(session.execute(select(Conversation.lang, Conversation.id))
+                            .tuples().all())
+    assert sorted(conversation) == ["en", "es"]
+    _on_shift_quietly(svc, alex, bea)
+    for number, lang in zip((CALLER, CALLER2), calls, strict=True):
+        caller = VoiceCaller(phones, number, LINE)
+        caller.call()
+        assert caller.choose(KEY[lang]).has("Enqueue")
+    both_past_the_first = threading.Barrier(2, timeout=15)
+    real_candidates, real_eligible = pairing.candidates, rings.eligible
+    asked: list[str] = []
+
+    def candidates(session, line, talk, *args, **kwargs):  # noqa: ANN001, ANN202
+        if talk.id == conversation[texts[1]]:  # the pass offered the first one already
+            both_past_the_first.wait()
+        return real_candidates(session, line, talk, *args, **kwargs)
+
+    def eligible(session, line, lang, crisis=False):  # noqa: ANN001, ANN202
+        asked.append(lang)
+        if len(asked) == 2:  # the round is past its first caller
+            both_past_the_first.wait()
+        return real_eligible(session, line, lang, crisis)
+
+    monkeypatch.setattr(pairing, "candidates", candidates)
+    monkeypatch.setattr(rings, "eligible", eligible)
+    errors: list[BaseException] = []
+    threads = [threading.Thread(target=_in_thread(svc, work, errors)) for work in (
+        lambda s: pairing.pair(s, svc.line), lambda s: rings.ring_round(s, svc.line))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert asked == list(calls)
+    with svc.sessions() as session:
+        assert sorted(session.execute(select(Offer.conversation_id, Offer.volunteer_id))
+                      .tuples().all()) == sorted([(conversation["en"], alex),
+                                                  (conversation["es"], bea)])
+        assert sorted(session.scalars(select(Ring.volunteer_id))) == [alex, bea]

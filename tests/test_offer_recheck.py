@@ -4,8 +4,8 @@ ring round ranked them, but before their row is locked, gets no offer, ring or d
 The locked re-check (:func:`peerline.people.caps.may_offer_among` through
 :func:`peerline.people.caps.reachable`) reads ``on_call`` and ``opted_out`` from the
 locked row, so the guarantee is held by the lock, not by how quickly things happen. Each
-test commits the change in another transaction at exactly that point (the ranking has
-returned, the lock is not taken yet), on PostgreSQL. The carrier's ``STOP`` (error 21610
+test commits the change in another transaction at exactly that point (the volunteers
+read, their row locks not taken yet), on PostgreSQL. The carrier's ``STOP`` (error 21610
 on a status callback) sets ``opted_out`` without ending the shift, and pressing 1 on a
 ring (or leading a group, or returning a voicemail) sets ``on_call``; a volunteer's own
 ``STOP`` text also ends their shift, which the lock saw already. The survivor is never
@@ -41,22 +41,26 @@ def _commit_elsewhere(svc, volunteer_ids: list[int], values: dict) -> None:  # n
                              .values(**values)).rowcount == len(volunteer_ids)
 
 
-def _after_ranking(svc, monkeypatch, conversation_id: int,  # noqa: ANN001
-                   changes: list[tuple[list[int], dict]]) -> list[list[int]]:
-    """Make :func:`pairing.candidates` commit ``changes`` elsewhere once it has ranked
-    ``conversation_id``; returns the rankings seen (ids, best first)."""
-    real = pairing.candidates
+def _after_ranking(svc, monkeypatch, changes: list[tuple[list[int], dict]]  # noqa: ANN001
+                   ) -> list[list[int]]:
+    """Make the pass commit ``changes`` elsewhere once it has read who has room
+    (:func:`pairing.room_now`), before it locks them; returns the ids it read.
+
+    Since the pass locks its whole room at once (in id order, ARCHITECTURE.md "Row
+    locks") and ranks under that lock, this is the window between reading a volunteer
+    and locking them."""
+    real = pairing.room_now
     seen: list[list[int]] = []
 
-    def candidates(session, line, conversation, *args, **kwargs):  # noqa: ANN001, ANN202
-        ranked = real(session, line, conversation, *args, **kwargs)
-        if conversation.id == conversation_id and not seen:
-            seen.append([v.id for v in ranked])
+    def room_now(session, line):  # noqa: ANN001, ANN202
+        room = real(session, line)
+        if not seen:
+            seen.append(sorted(room))
             for ids, values in changes:
                 _commit_elsewhere(svc, ids, values)
-        return ranked
+        return room
 
-    monkeypatch.setattr(pairing, "candidates", candidates)
+    monkeypatch.setattr(pairing, "room_now", room_now)
     return seen
 
 
@@ -88,10 +92,10 @@ def test_a_volunteer_gone_after_ranking_gets_no_offer_and_the_next_one_does(
     phones.text(SURVIVORS[0], CALM)
     [calm] = _waiting(svc)
     _on_shift_quietly(svc, alex, sam)
-    seen = _after_ranking(svc, monkeypatch, calm, [([alex], GONE[gone])])
+    seen = _after_ranking(svc, monkeypatch, [([alex], GONE[gone])])
 
     assert _pass(svc) == 1
-    assert seen == [[alex, sam]]  # Alex was the pick when the pass ranked them
+    assert seen == [[alex, sam]]  # Alex had room when the pass read them
     assert _offers(svc) == [(calm, sam)]
     monkeypatch.undo()
     phones.work()
@@ -107,7 +111,7 @@ def test_the_only_volunteer_gone_after_ranking_leaves_the_survivor_waiting(
     phones.text(SURVIVORS[0], CALM)
     [calm] = _waiting(svc)
     _on_shift_quietly(svc, alex)
-    seen = _after_ranking(svc, monkeypatch, calm, [([alex], GONE[gone])])
+    seen = _after_ranking(svc, monkeypatch, [([alex], GONE[gone])])
 
     assert _pass(svc) == 0
     assert seen == [[alex]]
@@ -129,7 +133,7 @@ def test_a_crisis_broadcast_skips_whoever_answered_a_call_or_opted_out_after_ran
     phones.text(SURVIVORS[0], CRISIS)
     [crisis] = _waiting(svc)
     _on_shift_quietly(svc, alex, sam, kim)
-    seen = _after_ranking(svc, monkeypatch, crisis,
+    seen = _after_ranking(svc, monkeypatch,
                           [([alex], GONE["opted_out"]), ([sam], GONE["on_call"])])
 
     assert _pass(svc) == 1
@@ -151,7 +155,7 @@ def test_a_crisis_broadcast_with_everyone_gone_after_ranking_keeps_the_survivor_
     phones.text(SURVIVORS[0], CRISIS)
     [crisis] = _waiting(svc)
     _on_shift_quietly(svc, alex, bo)
-    _after_ranking(svc, monkeypatch, crisis,
+    _after_ranking(svc, monkeypatch,
                    [([alex], GONE["on_call"]), ([bo], GONE["opted_out"])])
 
     assert _pass(svc) == 0
@@ -217,3 +221,4 @@ def test_the_dialler_never_rings_a_volunteer_gone_since_the_round(phones, svc, g
         assert session.get(Ring, ring_id).status == "canceled"
         assert session.scalar(select(Task.id).where(
             Task.dedupe_key == "voice_ring", Task.status == "pending")) is not None
+

@@ -324,12 +324,26 @@ def pair_pass(session: Session, line: Line) -> Pass:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PAIR_LOCK})
     room = room_now(session, line)
     if room:
+        _lock_room(session, room)
         _walk(session, line, room, done)
     if not done.blocked and _freed(room, room_now(session, line)):
         # Room freed while this pass ran, by a transaction whose own request for a pass
         # may have found this one still pending: ask for the next pass here.
         request_pairing(session, line)
     return done
+
+
+def _lock_room(session: Session, room: dict[int, Room]) -> None:
+    """Lock every volunteer the pass may offer to, at once, in id order.
+
+    The global lock order (ARCHITECTURE.md, "Row locks"): volunteers are locked in id
+    order, all that a path may touch in one statement. Locked conversation by
+    conversation (the ones offered the first, then the next's), a pass took them out of
+    that order and deadlocked with a ring round. Conversations are taken after this
+    with ``SKIP LOCKED`` only, so the pass never waits for one while holding these.
+    :func:`_make_offers` reads each row again under this lock (fresh values)."""
+    session.scalars(select(Volunteer.id).where(Volunteer.id.in_(sorted(room)))
+                    .order_by(Volunteer.id).with_for_update()).all()
 
 
 def _walk(session: Session, line: Line, room: dict[int, Room], done: Pass) -> None:
