@@ -17,16 +17,18 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from peerline.models import Conversation, Offer, Ring, Volunteer
+from peerline.models import Conversation, Offer, Ring, Voicemail, Volunteer
 from peerline.text import endings, pairing
 from peerline.voice import rings
+from peerline.voice.volunteer_pin import lock_volunteer
 
 from .helpers import LINE
 from .races import needs_postgres, second_while_first_holds
 from .test_pairing_bulk import CALM, SURVIVORS, _on_shift_quietly
 from .test_text_line import ALEX, SAM, add_volunteer
-from .test_voice import BEA, CALLER, CALLER2
+from .test_voice import BEA, CALLER, CALLER2, volunteers_on
 from .test_voice import Survivor as VoiceCaller
+from .test_voice_ivr import PIN, pin_call, set_pin, voicemail_left
 
 
 def _in_thread(svc, work: Callable, errors: list[BaseException]) -> Callable[[], None]:  # noqa: ANN001
@@ -200,3 +202,37 @@ def test_a_pairing_pass_and_a_ring_round_at_once_wait_instead_of_deadlocking(
                       .tuples().all()) == sorted([(conversation["en"], alex),
                                                   (conversation["es"], bea)])
         assert sorted(session.scalars(select(Ring.volunteer_id))) == [alex, bea]
+
+
+def test_ivr_4_and_a_voicemail_assignment_at_once_never_deadlock(app, phones, svc, clock):
+    """An assignment locks the voicemail, then its volunteer (the voicemail's order, as
+    the callback's webhooks take them); a volunteer's IVR locks their own row, then
+    claimed the first waiting voicemail, waiting for its lock. Alex pressing 4 while a
+    coordinator assigns him that voicemail deadlocked. The IVR takes voicemails with
+    SKIP LOCKED now: one being assigned is someone else's."""
+    needs_postgres(svc)
+    voicemail_left(phones, svc, clock)
+    volunteers_on(svc, (ALEX, "en"))
+    set_pin(svc, ALEX, PIN)
+    leg, _, call_id = pin_call(phones)
+    with svc.sessions() as session:
+        voicemail_id = session.scalar(select(Voicemail.id))
+        alex = session.scalar(select(Volunteer.id))
+    said: list[str] = []
+
+    def assignment_holds_the_voicemail(session) -> None:  # noqa: ANN001
+        session.execute(text("SET LOCAL lock_timeout = '20s'"))
+        session.execute(select(Voicemail.id).where(Voicemail.id == voicemail_id)
+                        .with_for_update())
+
+    def ivr_4() -> None:
+        with app.app_context():
+            said.append(leg.doc(f"/voice/volunteer/choice?call={call_id}", Digits="4").said)
+
+    errors = second_while_first_holds(
+        svc, assignment_holds_the_voicemail, ivr_4,
+        then=lambda session: lock_volunteer(session, alex))  # the assignment goes on
+    assert errors == []
+    assert len(said) == 1 and "no voicemails waiting" in said[0]
+    with svc.sessions() as session:
+        assert session.scalar(select(Voicemail.status)) == "new"

@@ -15,19 +15,29 @@ lost: offered to the next volunteer, or still waiting.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.handlers import HANDLERS
-from peerline.models import Conversation, Offer, OutboundMessage, Ring, Task, Volunteer
+from peerline.models import (
+    Conversation,
+    Offer,
+    OutboundMessage,
+    Ring,
+    Task,
+    Voicemail,
+    Volunteer,
+)
 from peerline.text import pairing
-from peerline.voice import rings
+from peerline.voice import callback_admin, rings
+from peerline.voice.volunteer_pin import lock_volunteer
 
-from .races import needs_postgres
+from .races import needs_postgres, second_while_first_holds
 from .test_pairing_bulk import BO, CALM, CRISIS, KIM, SURVIVORS, _on_shift_quietly, _waiting
 from .test_text_line import ALEX, SAM, add_volunteer
 from .test_voice import queued_caller, rings_to, volunteers_on
+from .test_voice_ivr import PIN, set_pin, voicemail_left
 
 #: What another transaction commits between the ranking and the row lock.
 GONE = {"opted_out": {"opted_out": True},  # the carrier's STOP
@@ -222,3 +232,66 @@ def test_the_dialler_never_rings_a_volunteer_gone_since_the_round(phones, svc, g
         assert session.scalar(select(Task.id).where(
             Task.dedupe_key == "voice_ring", Task.status == "pending")) is not None
 
+
+# --- returning a voicemail: the same re-check under the locks ------------------------
+
+def _voicemail_assigned_to_alex(phones, svc, clock) -> tuple[int, int]:  # noqa: ANN001
+    """A voicemail waiting, Alex (on shift, a PIN): (voicemail id, Alex's id)."""
+    voicemail_left(phones, svc, clock)
+    volunteers_on(svc, (ALEX, "en"))
+    set_pin(svc, ALEX, PIN)
+    with svc.sessions() as session:
+        return session.scalar(select(Voicemail.id)), _volunteer_id(svc, ALEX)
+
+
+def _voicemail_waits_again(svc) -> None:  # noqa: ANN001
+    with svc.sessions() as session:
+        voicemail = session.scalar(select(Voicemail))
+        assert (voicemail.status, voicemail.volunteer_id) == ("new", None)
+
+
+@pytest.mark.parametrize("gone", ["on_call", "deactivated"])
+def test_a_voicemail_callback_never_rings_a_volunteer_gone_since_the_assignment(
+        phones, svc, clock, gone):
+    """A coordinator rings Alex to return a voicemail; before the worker places the call
+    he answers a survivor's call (or is deactivated). The worker reads his row again
+    under its lock, as the dialler does for a ring: no call to his phone, and the
+    voicemail waits for a callback again (nothing lost)."""
+    needs_postgres(svc)
+    voicemail_id, alex = _voicemail_assigned_to_alex(phones, svc, clock)
+    with svc.sessions.begin() as session:
+        callback_admin.assign(session, svc.line, "coordinator", voicemail_id, alex)
+    _commit_elsewhere(svc, [alex], {"on_call": {"on_call": True},
+                                    "deactivated": {"active": False}}[gone])
+    phones.work()
+    assert rings_to(phones, ALEX) == []
+    _voicemail_waits_again(svc)
+
+
+def test_a_voicemail_assignment_waits_for_a_volunteer_answering_a_call_and_is_refused(
+        phones, svc, clock):
+    """Alex presses 1 on a ring (his row locked, ``on_call`` set, not committed yet) as a
+    coordinator assigns him a voicemail: the assignment read his row unlocked (free)
+    and claimed the voicemail. It takes the voicemail's and his rows' locks first now,
+    waits for the call's commit, and tells the coordinator he is on a call."""
+    needs_postgres(svc)
+    voicemail_id, alex = _voicemail_assigned_to_alex(phones, svc, clock)
+    refused: list[str] = []
+
+    def answering(session) -> None:  # noqa: ANN001 - ring_pressed: the volunteer's row
+        session.execute(text("SET LOCAL lock_timeout = '20s'"))
+        lock_volunteer(session, alex).on_call = True
+
+    def assign() -> None:
+        with svc.sessions.begin() as session:
+            session.execute(text("SET LOCAL lock_timeout = '20s'"))
+            try:
+                callback_admin.assign(session, svc.line, "coordinator", voicemail_id, alex)
+            except callback_admin.CallbackError as exc:
+                refused.append(str(exc))
+
+    assert second_while_first_holds(svc, answering, assign) == []
+    assert refused == [f"volunteer #{alex} is on a call"]
+    phones.work()
+    assert rings_to(phones, ALEX) == []
+    _voicemail_waits_again(svc)
