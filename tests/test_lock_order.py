@@ -18,6 +18,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from peerline.models import Conversation, Offer, Ring, Voicemail, Volunteer
+from peerline.people import roster
 from peerline.text import endings, pairing
 from peerline.voice import rings
 from peerline.voice.volunteer_pin import lock_volunteer
@@ -236,3 +237,27 @@ def test_ivr_4_and_a_voicemail_assignment_at_once_never_deadlock(app, phones, sv
     assert len(said) == 1 and "no voicemails waiting" in said[0]
     with svc.sessions() as session:
         assert session.scalar(select(Voicemail.status)) == "new"
+
+
+def test_a_volunteers_off_and_their_yes_at_once_never_deadlock(phones, svc):
+    """``OFF`` (by text, or 2 on the IVR) holds the volunteer's row, then withdrew their
+    open offers one by one, waiting for each; a ``YES`` to one of them holds that offer
+    and then waits for the volunteer. ``OFF`` withdraws with SKIP LOCKED now: the offer
+    being accepted is left to the YES, which wins it."""
+    needs_postgres(svc)
+    alex = add_volunteer(svc, "Alex", ALEX, capacity=1)
+    (offer_id, conversation_id), = _offers_made(svc, phones, alex).values()
+    replies: list[str] = []
+    errors: list[BaseException] = []
+    first, then = _yes_holding_offer(svc, alex, offer_id, conversation_id, replies)
+
+    def off(session) -> None:  # noqa: ANN001 - the volunteer's own OFF
+        roster.go_off_shift(session, svc.line, session.get(Volunteer, alex))
+
+    errors += second_while_first_holds(svc, first, _in_thread(svc, off, errors), then=then)
+    assert errors == []
+    assert replies == [""]
+    assert _statuses(svc) == {offer_id: "accepted"}
+    with svc.sessions() as session:
+        assert session.get(Volunteer, alex).on_shift is False
+        assert session.get(Conversation, conversation_id).volunteer_id == alex

@@ -575,19 +575,25 @@ def expire(session: Session, line: Line, offer: Offer) -> None:
     volunteer.missed_offers = (volunteer.missed_offers or 0) + 1
     if volunteer.missed_offers >= MISSED_OFFERS_LIMIT and volunteer.on_shift:
         volunteer.on_shift, volunteer.shift_started_at = False, None
-        # Their other open offers, SKIP LOCKED: this holds the volunteer's row, and a YES
-        # to one of them holds that offer and waits for the volunteer (offer before
-        # volunteer, ARCHITECTURE.md): waiting here would deadlock. One locked is being
-        # answered (accepted, passed) or expired now, and is left to that.
-        for other in session.scalars(select(Offer).where(
-                Offer.volunteer_id == volunteer.id, Offer.status == OPEN_OFFER)
-                .order_by(Offer.id).with_for_update(skip_locked=True)):
-            decline(session, line, other, status=OfferStatus.WITHDRAWN)
+        withdraw_all(session, line, volunteer.id)
         outbox.text_volunteer(session, line, volunteer, offer.line_number,
                               VOLUNTEER_TEXTS["auto_off"].format(n=volunteer.missed_offers))
     elif not offer.broadcast:
         outbox.text_volunteer(session, line, volunteer, offer.line_number,
                               VOLUNTEER_TEXTS["expired"])
+
+
+def withdraw_all(session: Session, line: Line, volunteer_id: int) -> None:
+    """Withdraw a volunteer's open offers (off shift), each conversation offered again.
+
+    Taken with ``SKIP LOCKED``: the caller holds the volunteer's row, and a ``YES`` to
+    one of these offers holds that offer and then waits for the volunteer (offer before
+    volunteer, ARCHITECTURE.md "Row locks"), so waiting here would deadlock. An offer
+    locked now is being answered (accepted, passed) or expired, and is left to that."""
+    for offer in session.scalars(select(Offer).where(
+            Offer.volunteer_id == volunteer_id, Offer.status == OPEN_OFFER)
+            .order_by(Offer.id).with_for_update(skip_locked=True)):
+        decline(session, line, offer, status=OfferStatus.WITHDRAWN)
 
 
 def offer_text_failed(session: Session, line: Line, message: OutboundMessage) -> None:
