@@ -1077,3 +1077,62 @@ def test_a_404_that_is_not_twilios_no_such_call_gives_no_seat(phones, svc, clock
     phones.work()
     assert not asks_again(back).has("Conference")
     assert stage_of(svc, owner) == "group" and stage_of(svc, back) == "group_wait"
+
+
+# --- the room re-checked when a takeover's wait ends (README "Left open" until locks11) --
+
+def test_a_seat_freed_by_its_late_callback_and_given_away_is_not_taken_over(
+        phones, svc, clock):
+    """The old call's call-ended callback turns up late, while its own sign-up's new
+    call waits on the takeover: the seat is free, and another sign-up is seated in it.
+    The takeover used to seat the waiting call as well, one over capacity. The room is
+    counted again under the group's row lock now: the waiting call is told the group is
+    full (then the menu), and the group keeps its capacity."""
+    pin = signed_up(phones, svc)
+    pin2 = pin_of(reply(phones, SURV2, "JOIN 1"))
+    with svc.sessions.begin() as session:
+        for group in session.scalars(select(GroupSession)):
+            group.capacity = 1
+    grace = svc.line.setting("PEERLINE_GROUP_SEAT_GRACE_S")
+    owner = group_caller(phones)
+    assert joins(owner, pin).has("Conference")
+    conference_event(phones, owner, "participant-join")
+    clock.advance(grace + 1)
+    back = group_caller(phones)
+    waits_for_the_seat(back, pin)
+    owner.status("completed")  # late, but heard: the seat is free
+    other = group_caller(phones, SURV2)
+    assert joins(other, pin2).has("Conference")  # the one seat, now hers
+    phones.work()
+    told = asks_again(back)
+    assert "full" in told.said and not told.has("Conference"), told.said
+    assert told.one("Gather").get("action") == f"/voice/menu?call={back.call_id}"
+    assert stage_of(svc, back) == "menu" and stage_of(svc, other) == "group"
+    with svc.sessions() as session:
+        seated = list(session.scalars(select(Call.sid).where(
+            Call.stage.in_(("group", "group_star")))))
+    assert seated == [other.sid]
+
+
+def test_a_meeting_locked_during_the_wait_seats_nobody(phones, svc, clock):
+    """The caller was admitted (her own silent seat, from her own number) before the
+    facilitator locked the meeting; the takeover used to seat her anyway once REST said
+    the old call was over. Now she is told the group is closed, then the menu."""
+    pin = signed_up(phones, svc)
+    leg, _, call_id = lead_call(phones)
+    grace = svc.line.setting("PEERLINE_GROUP_SEAT_GRACE_S")
+    owner = group_caller(phones)
+    assert joins(owner, pin).has("Conference")
+    conference_event(phones, owner, "participant-join")
+    svc.line.gateway.set_call_status(owner.sid, "completed")  # its callback was lost
+    clock.advance(grace + 1)
+    back = group_caller(phones)
+    waits_for_the_seat(back, pin)
+    assert "locked" in leg.doc(f"/voice/group/lead/key?call={call_id}", Digits="3").said
+    phones.work()
+    told = asks_again(back)
+    assert "closed this group" in told.said and not told.has("Conference"), told.said
+    assert told.one("Gather").get("action") == f"/voice/menu?call={back.call_id}"
+    assert stage_of(svc, back) == "menu"
+    with svc.sessions() as session:
+        assert session.scalar(select(Call.leave_reason).where(Call.sid == back.sid)) is None

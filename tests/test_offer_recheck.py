@@ -4,8 +4,8 @@ ring round ranked them, but before their row is locked, gets no offer, ring or d
 The locked re-check (:func:`peerline.people.caps.may_offer_among` through
 :func:`peerline.people.caps.reachable`) reads ``on_call`` and ``opted_out`` from the
 locked row, so the guarantee is held by the lock, not by how quickly things happen. Each
-test commits the change in another transaction at exactly that point (the ranking has
-returned, the lock is not taken yet), on PostgreSQL. The carrier's ``STOP`` (error 21610
+test commits the change in another transaction at exactly that point (the volunteers
+read, their row locks not taken yet), on PostgreSQL. The carrier's ``STOP`` (error 21610
 on a status callback) sets ``opted_out`` without ending the shift, and pressing 1 on a
 ring (or leading a group, or returning a voicemail) sets ``on_call``; a volunteer's own
 ``STOP`` text also ends their shift, which the lock saw already. The survivor is never
@@ -15,19 +15,29 @@ lost: offered to the next volunteer, or still waiting.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from peerline.delivery import tasks
 from peerline.delivery.tasks import TaskKind
 from peerline.handlers import HANDLERS
-from peerline.models import Conversation, Offer, OutboundMessage, Ring, Task, Volunteer
+from peerline.models import (
+    Conversation,
+    Offer,
+    OutboundMessage,
+    Ring,
+    Task,
+    Voicemail,
+    Volunteer,
+)
 from peerline.text import pairing
-from peerline.voice import rings
+from peerline.voice import callback_admin, rings
+from peerline.voice.volunteer_pin import lock_volunteer
 
-from .races import needs_postgres
+from .races import needs_postgres, second_while_first_holds
 from .test_pairing_bulk import BO, CALM, CRISIS, KIM, SURVIVORS, _on_shift_quietly, _waiting
 from .test_text_line import ALEX, SAM, add_volunteer
 from .test_voice import queued_caller, rings_to, volunteers_on
+from .test_voice_ivr import PIN, set_pin, voicemail_left
 
 #: What another transaction commits between the ranking and the row lock.
 GONE = {"opted_out": {"opted_out": True},  # the carrier's STOP
@@ -41,22 +51,26 @@ def _commit_elsewhere(svc, volunteer_ids: list[int], values: dict) -> None:  # n
                              .values(**values)).rowcount == len(volunteer_ids)
 
 
-def _after_ranking(svc, monkeypatch, conversation_id: int,  # noqa: ANN001
-                   changes: list[tuple[list[int], dict]]) -> list[list[int]]:
-    """Make :func:`pairing.candidates` commit ``changes`` elsewhere once it has ranked
-    ``conversation_id``; returns the rankings seen (ids, best first)."""
-    real = pairing.candidates
+def _after_ranking(svc, monkeypatch, changes: list[tuple[list[int], dict]]  # noqa: ANN001
+                   ) -> list[list[int]]:
+    """Make the pass commit ``changes`` elsewhere once it has read who has room
+    (:func:`pairing.room_now`), before it locks them; returns the ids it read.
+
+    Since the pass locks its whole room at once (in id order, ARCHITECTURE.md "Row
+    locks") and ranks under that lock, this is the window between reading a volunteer
+    and locking them."""
+    real = pairing.room_now
     seen: list[list[int]] = []
 
-    def candidates(session, line, conversation, *args, **kwargs):  # noqa: ANN001, ANN202
-        ranked = real(session, line, conversation, *args, **kwargs)
-        if conversation.id == conversation_id and not seen:
-            seen.append([v.id for v in ranked])
+    def room_now(session, line):  # noqa: ANN001, ANN202
+        room = real(session, line)
+        if not seen:
+            seen.append(sorted(room))
             for ids, values in changes:
                 _commit_elsewhere(svc, ids, values)
-        return ranked
+        return room
 
-    monkeypatch.setattr(pairing, "candidates", candidates)
+    monkeypatch.setattr(pairing, "room_now", room_now)
     return seen
 
 
@@ -88,10 +102,10 @@ def test_a_volunteer_gone_after_ranking_gets_no_offer_and_the_next_one_does(
     phones.text(SURVIVORS[0], CALM)
     [calm] = _waiting(svc)
     _on_shift_quietly(svc, alex, sam)
-    seen = _after_ranking(svc, monkeypatch, calm, [([alex], GONE[gone])])
+    seen = _after_ranking(svc, monkeypatch, [([alex], GONE[gone])])
 
     assert _pass(svc) == 1
-    assert seen == [[alex, sam]]  # Alex was the pick when the pass ranked them
+    assert seen == [[alex, sam]]  # Alex had room when the pass read them
     assert _offers(svc) == [(calm, sam)]
     monkeypatch.undo()
     phones.work()
@@ -107,7 +121,7 @@ def test_the_only_volunteer_gone_after_ranking_leaves_the_survivor_waiting(
     phones.text(SURVIVORS[0], CALM)
     [calm] = _waiting(svc)
     _on_shift_quietly(svc, alex)
-    seen = _after_ranking(svc, monkeypatch, calm, [([alex], GONE[gone])])
+    seen = _after_ranking(svc, monkeypatch, [([alex], GONE[gone])])
 
     assert _pass(svc) == 0
     assert seen == [[alex]]
@@ -129,7 +143,7 @@ def test_a_crisis_broadcast_skips_whoever_answered_a_call_or_opted_out_after_ran
     phones.text(SURVIVORS[0], CRISIS)
     [crisis] = _waiting(svc)
     _on_shift_quietly(svc, alex, sam, kim)
-    seen = _after_ranking(svc, monkeypatch, crisis,
+    seen = _after_ranking(svc, monkeypatch,
                           [([alex], GONE["opted_out"]), ([sam], GONE["on_call"])])
 
     assert _pass(svc) == 1
@@ -151,7 +165,7 @@ def test_a_crisis_broadcast_with_everyone_gone_after_ranking_keeps_the_survivor_
     phones.text(SURVIVORS[0], CRISIS)
     [crisis] = _waiting(svc)
     _on_shift_quietly(svc, alex, bo)
-    _after_ranking(svc, monkeypatch, crisis,
+    _after_ranking(svc, monkeypatch,
                    [([alex], GONE["on_call"]), ([bo], GONE["opted_out"])])
 
     assert _pass(svc) == 0
@@ -217,3 +231,67 @@ def test_the_dialler_never_rings_a_volunteer_gone_since_the_round(phones, svc, g
         assert session.get(Ring, ring_id).status == "canceled"
         assert session.scalar(select(Task.id).where(
             Task.dedupe_key == "voice_ring", Task.status == "pending")) is not None
+
+
+# --- returning a voicemail: the same re-check under the locks ------------------------
+
+def _voicemail_assigned_to_alex(phones, svc, clock) -> tuple[int, int]:  # noqa: ANN001
+    """A voicemail waiting, Alex (on shift, a PIN): (voicemail id, Alex's id)."""
+    voicemail_left(phones, svc, clock)
+    volunteers_on(svc, (ALEX, "en"))
+    set_pin(svc, ALEX, PIN)
+    with svc.sessions() as session:
+        return session.scalar(select(Voicemail.id)), _volunteer_id(svc, ALEX)
+
+
+def _voicemail_waits_again(svc) -> None:  # noqa: ANN001
+    with svc.sessions() as session:
+        voicemail = session.scalar(select(Voicemail))
+        assert (voicemail.status, voicemail.volunteer_id) == ("new", None)
+
+
+@pytest.mark.parametrize("gone", ["on_call", "deactivated"])
+def test_a_voicemail_callback_never_rings_a_volunteer_gone_since_the_assignment(
+        phones, svc, clock, gone):
+    """A coordinator rings Alex to return a voicemail; before the worker places the call
+    he answers a survivor's call (or is deactivated). The worker reads his row again
+    under its lock, as the dialler does for a ring: no call to his phone, and the
+    voicemail waits for a callback again (nothing lost)."""
+    needs_postgres(svc)
+    voicemail_id, alex = _voicemail_assigned_to_alex(phones, svc, clock)
+    with svc.sessions.begin() as session:
+        callback_admin.assign(session, svc.line, "coordinator", voicemail_id, alex)
+    _commit_elsewhere(svc, [alex], {"on_call": {"on_call": True},
+                                    "deactivated": {"active": False}}[gone])
+    phones.work()
+    assert rings_to(phones, ALEX) == []
+    _voicemail_waits_again(svc)
+
+
+def test_a_voicemail_assignment_waits_for_a_volunteer_answering_a_call_and_is_refused(
+        phones, svc, clock):
+    """Alex presses 1 on a ring (his row locked, ``on_call`` set, not committed yet) as a
+    coordinator assigns him a voicemail: the assignment read his row unlocked (free)
+    and claimed the voicemail. It takes the voicemail's and his rows' locks first now,
+    waits for the call's commit, and tells the coordinator he is on a call."""
+    needs_postgres(svc)
+    voicemail_id, alex = _voicemail_assigned_to_alex(phones, svc, clock)
+    refused: list[str] = []
+
+    def answering(session) -> None:  # noqa: ANN001 - ring_pressed: the volunteer's row
+        session.execute(text("SET LOCAL lock_timeout = '20s'"))
+        lock_volunteer(session, alex).on_call = True
+
+    def assign() -> None:
+        with svc.sessions.begin() as session:
+            session.execute(text("SET LOCAL lock_timeout = '20s'"))
+            try:
+                callback_admin.assign(session, svc.line, "coordinator", voicemail_id, alex)
+            except callback_admin.CallbackError as exc:
+                refused.append(str(exc))
+
+    assert second_while_first_holds(svc, answering, assign) == []
+    assert refused == [f"volunteer #{alex} is on a call"]
+    phones.work()
+    assert rings_to(phones, ALEX) == []
+    _voicemail_waits_again(svc)

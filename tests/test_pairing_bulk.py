@@ -108,8 +108,10 @@ def test_a_volunteer_one_short_of_capacity_gets_one_of_two_crisis_conversations(
 
 
 def test_a_volunteer_filled_after_ranking_gets_no_offer(phones, svc, clock, monkeypatch):
-    """Another transaction fills Alex between the ranking and the offers (an accept that
-    commits meanwhile): the bulk offers read his load again under his row lock."""
+    """Another transaction fills Alex after the pass read who has room and before it
+    locked them (an accept that commits meanwhile): the pass reads his load again under
+    his row lock. (The pass locks its whole room before it ranks anyone: ARCHITECTURE.md,
+    "Row locks".)"""
     needs_postgres(svc)
     alex = add_volunteer(svc, "Alex", ALEX, capacity=2)
     sam = add_volunteer(svc, "Sam", SAM, capacity=2)
@@ -118,21 +120,21 @@ def test_a_volunteer_filled_after_ranking_gets_no_offer(phones, svc, clock, monk
     phones.text(SURVIVORS[2], CRISIS)
     crisis, calm = _waiting(svc)
     _on_shift_quietly(svc, sam)
-    real_candidates = pairing.candidates
+    real_room_now = pairing.room_now
     fired = []
 
-    def candidates(session, line, conversation, *args, **kwargs):  # noqa: ANN001, ANN202
-        ranked = real_candidates(session, line, conversation, *args, **kwargs)
-        if conversation.id == crisis and not fired:
-            assert alex in [v.id for v in ranked]
+    def room_now(session, line):  # noqa: ANN001, ANN202
+        room = real_room_now(session, line)
+        if not fired:
+            assert alex in room
             with svc.sessions.begin() as other:  # Alex takes the calm one, and commits
                 fired.append(other.execute(
                     update(Conversation).where(Conversation.id == calm).values(
                         status="active", volunteer_id=alex, volunteer_line=LINE2,
                         assigned_at=clock())).rowcount)
-        return ranked
+        return room
 
-    monkeypatch.setattr(pairing, "candidates", candidates)
+    monkeypatch.setattr(pairing, "room_now", room_now)
     with svc.sessions.begin() as session:
         made = pairing.pair(session, svc.line)
     assert fired == [1]

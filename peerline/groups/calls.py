@@ -212,10 +212,12 @@ def seat_wait(session: Session, line: Line, *, call_id: int, sid: str) -> str:
         group = meeting.group
         return scripts.participant(call.id, meeting.id, call.lang, group.topic, group.muted,
                                    caller_id(line, call))
-    if call.stage == CallStage.MENU:  # refused by the task: the seat's call is live
-        removed = conference.signup_removed(session, None, call.group_signup_id)
-        return scripts.told_then_menu("group_removed_rejoin" if removed else "group_pin_in_use",
-                                      call.lang, call.id)
+    if call.stage == CallStage.MENU:  # refused by the task
+        reason, call.leave_reason = call.leave_reason, None
+        if reason not in conference.ROOM_REFUSALS:  # the seat's call is live, or removed
+            removed = conference.signup_removed(session, None, call.group_signup_id)
+            reason = "group_removed_rejoin" if removed else "group_pin_in_use"
+        return scripts.told_then_menu(reason, call.lang, call.id)
     if call.stage != CallStage.GROUP_WAIT:
         return resume(session, line, call)
     if line.now() - (call.group_seen_at or call.created_at) >= conference.SEAT_WAIT:

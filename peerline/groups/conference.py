@@ -47,6 +47,9 @@ SEATED = (CallStage.GROUP, CallStage.GROUP_STAR)
 ACTION_GIVE_UP = timedelta(minutes=5)
 #: A call waiting on a takeover is told the seat is in use after this long.
 SEAT_WAIT = timedelta(seconds=45)
+#: Why a takeover's waiting call is not seated after all (the room changed during the
+#: wait); kept in its ``leave_reason`` until ``/voice/group/wait`` tells it.
+ROOM_REFUSALS = ("group_over", "group_locked", "group_full")
 #: When the old call's status cannot be read (REST failed), ask again after this long.
 STATUS_RETRY_S = 5.0
 
@@ -275,6 +278,21 @@ def signup_removed(session: Session, meeting_id: int | None, signup_id: int | No
     return session.scalar(stmt.limit(1)) is not None
 
 
+def _room_refusal(session: Session, meeting: GroupMeeting, group: GroupSession,
+                  old: Call) -> str | None:
+    """Why a waiting call may no longer be seated (the group's row locked): the meeting
+    ended or was locked during the wait, or its seats are full without ``old``'s (the
+    seat a takeover replaces). None when it may."""
+    if meeting.ended_at is not None:
+        return "group_over"
+    if meeting.locked:
+        return "group_locked"
+    others = [c for c in seated(session, meeting.id) if c.id != old.id]
+    if len(others) >= group.capacity:
+        return "group_full"
+    return None
+
+
 def takeover_task(sessions: sessionmaker[Session], line: Line, action_id: int | None) -> None:
     """Worker step of a seat takeover: read the old call's status by REST, then seat the
     waiting call or refuse it.
@@ -290,6 +308,12 @@ def takeover_task(sessions: sessionmaker[Session], line: Line, action_id: int | 
       listening in the holder's place is worse than a dropped caller waiting longer, so
       the task is retried (``tasks.Retry``) while the caller waits (``SEAT_WAIT``); once
       she gave up or hung up, the task ends without taking anything over.
+
+    Before seating, the room is counted again under the group's row lock, as an
+    admission counts it: a meeting ended or locked during the wait, or seats full
+    without the old call's (freed meanwhile by its own late callback and given to
+    another caller), seat nobody; the caller is told why (``leave_reason``), then the
+    menu.
     """
     with sessions() as session:
         action = session.get(GroupAction, action_id)
@@ -309,7 +333,13 @@ def takeover_task(sessions: sessionmaker[Session], line: Line, action_id: int | 
         waiter = _waiter(session, line, old) if old is not None else None
         if waiter is None:  # she hung up or gave up waiting: nothing is taken over
             return
+        # The group row, as an admission takes it (its call, the group, then the seats):
+        # it serialises seating, so the room is counted here as a new caller's would be.
+        meeting = session.get(GroupMeeting, action.meeting_id)
+        group = session.scalar(select(GroupSession).where(
+            GroupSession.id == meeting.group_id).with_for_update())
         old = lock(session, Call, old.id)
+        session.refresh(meeting)
         if signup_removed(session, action.meeting_id, waiter.group_signup_id):
             # Removed by the facilitator while it waited: out, as any rejoin would be.
             waiter.stage, waiter.tries = CallStage.MENU, 0
@@ -325,6 +355,14 @@ def takeover_task(sessions: sessionmaker[Session], line: Line, action_id: int | 
                         waiter.id, old.id)
             conversations.alert_oncall(session, line, "group_seat_kept", None,
                                        ONCALL_TEXTS["group_seat_kept"].format(cid=waiter.id))
+            return
+        refusal = _room_refusal(session, meeting, group, old)
+        if refusal is not None:
+            # Admitted before the wait, but the room changed meanwhile: the meeting ended
+            # or was locked, or the old seat was freed (its own late call-ended callback)
+            # and given to another caller. Told why at its next ask, then the menu.
+            waiter.stage, waiter.tries, waiter.leave_reason = CallStage.MENU, 0, refusal
+            log.info("call %s: no group seat after the wait (%s)", waiter.id, refusal)
             return
         told_old = _holds_seat(old)
         if told_old:

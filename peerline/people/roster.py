@@ -13,7 +13,6 @@ from peerline.models import (
     ApplicationStatus,
     Conversation,
     ConversationStatus,
-    OfferStatus,
     Volunteer,
 )
 from peerline.people import pins, wellbeing
@@ -203,8 +202,7 @@ def go_off_shift(session: Session, line: Line, volunteer: Volunteer, force: bool
         for conversation in live:
             conversation.handover_requested_at = line.now()
         return VOLUNTEER_TEXTS["off_holding"].format(n=len(live))
-    for offer in pairing.open_offers_for(session, volunteer.id):
-        pairing.decline(session, line, offer, status=OfferStatus.WITHDRAWN)
+    pairing.withdraw_all(session, line, volunteer.id)  # one being accepted now is left
     for conversation in live:
         conversations.requeue(session, line, conversation, reason="handover")
     volunteer.on_shift = False

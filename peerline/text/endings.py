@@ -35,18 +35,26 @@ def tick(session: Session, line: Line) -> dict[str, int]:
 
 
 def expire_offers(session: Session, line: Line) -> int:
-    """Backstop for the scheduled offer time-out."""
-    due = session.scalars(select(Offer).where(Offer.status == OfferStatus.PENDING,
-                                              Offer.expires_at <= line.now())).all()
-    if len(due) > 1:
-        # Each expiry locks its volunteer's row, and a pairing pass locks the ones it
-        # offers to in its own order: waiting for those rows one by one would deadlock
-        # with it. Take the free ones at once, up front; the rest are left to their own
-        # time-out job or the next sweep.
-        free = set(session.scalars(select(Volunteer.id).where(
-            Volunteer.id.in_({offer.volunteer_id for offer in due}))
-            .order_by(Volunteer.id).with_for_update(skip_locked=True)))
-        due = [offer for offer in due if offer.volunteer_id in free]
+    """Backstop for the scheduled offer time-out. It never waits on a row lock.
+
+    The lock order (ARCHITECTURE.md, "Row locks") is an offer before its volunteer, as
+    a ``YES`` takes them (conversation, offer, volunteer). The due offers are locked
+    with ``SKIP LOCKED``: one locked already is being accepted, passed or expired right
+    now, and is left to that (or to its own time-out job, or the next sweep). Their
+    volunteers are then locked with ``SKIP LOCKED`` too: a volunteer locked by a pairing
+    pass, a ring round or a ``YES`` (which may go on to withdraw one of the offers held
+    here) is left as well, with that volunteer's due offers still open until next time.
+    """
+    due = session.scalars(select(Offer).where(
+        Offer.status == OfferStatus.PENDING, Offer.expires_at <= line.now())
+        .order_by(Offer.id).with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)).all()
+    if not due:
+        return 0
+    free = set(session.scalars(select(Volunteer.id).where(
+        Volunteer.id.in_({offer.volunteer_id for offer in due}))
+        .order_by(Volunteer.id).with_for_update(skip_locked=True)))
+    due = [offer for offer in due if offer.volunteer_id in free]
     for offer in due:
         pairing.expire(session, line, offer)
     return len(due)

@@ -324,12 +324,26 @@ def pair_pass(session: Session, line: Line) -> Pass:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PAIR_LOCK})
     room = room_now(session, line)
     if room:
+        _lock_room(session, room)
         _walk(session, line, room, done)
     if not done.blocked and _freed(room, room_now(session, line)):
         # Room freed while this pass ran, by a transaction whose own request for a pass
         # may have found this one still pending: ask for the next pass here.
         request_pairing(session, line)
     return done
+
+
+def _lock_room(session: Session, room: dict[int, Room]) -> None:
+    """Lock every volunteer the pass may offer to, at once, in id order.
+
+    The global lock order (ARCHITECTURE.md, "Row locks"): volunteers are locked in id
+    order, all that a path may touch in one statement. Locked conversation by
+    conversation (the ones offered the first, then the next's), a pass took them out of
+    that order and deadlocked with a ring round. Conversations are taken after this
+    with ``SKIP LOCKED`` only, so the pass never waits for one while holding these.
+    :func:`_make_offers` reads each row again under this lock (fresh values)."""
+    session.scalars(select(Volunteer.id).where(Volunteer.id.in_(sorted(room)))
+                    .order_by(Volunteer.id).with_for_update()).all()
 
 
 def _walk(session: Session, line: Line, room: dict[int, Room], done: Pass) -> None:
@@ -561,13 +575,25 @@ def expire(session: Session, line: Line, offer: Offer) -> None:
     volunteer.missed_offers = (volunteer.missed_offers or 0) + 1
     if volunteer.missed_offers >= MISSED_OFFERS_LIMIT and volunteer.on_shift:
         volunteer.on_shift, volunteer.shift_started_at = False, None
-        for other in open_offers_for(session, volunteer.id):
-            decline(session, line, other, status=OfferStatus.WITHDRAWN)
+        withdraw_all(session, line, volunteer.id)
         outbox.text_volunteer(session, line, volunteer, offer.line_number,
                               VOLUNTEER_TEXTS["auto_off"].format(n=volunteer.missed_offers))
     elif not offer.broadcast:
         outbox.text_volunteer(session, line, volunteer, offer.line_number,
                               VOLUNTEER_TEXTS["expired"])
+
+
+def withdraw_all(session: Session, line: Line, volunteer_id: int) -> None:
+    """Withdraw a volunteer's open offers (off shift), each conversation offered again.
+
+    Taken with ``SKIP LOCKED``: the caller holds the volunteer's row, and a ``YES`` to
+    one of these offers holds that offer and then waits for the volunteer (offer before
+    volunteer, ARCHITECTURE.md "Row locks"), so waiting here would deadlock. An offer
+    locked now is being answered (accepted, passed) or expired, and is left to that."""
+    for offer in session.scalars(select(Offer).where(
+            Offer.volunteer_id == volunteer_id, Offer.status == OPEN_OFFER)
+            .order_by(Offer.id).with_for_update(skip_locked=True)):
+        decline(session, line, offer, status=OfferStatus.WITHDRAWN)
 
 
 def offer_text_failed(session: Session, line: Line, message: OutboundMessage) -> None:

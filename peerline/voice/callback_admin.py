@@ -70,12 +70,9 @@ def callers(session: Session) -> list[Volunteer]:
 def assign(session: Session, line: Line, actor: str, voicemail_id: int,
            volunteer_id: int) -> None:
     """Ring ``volunteer_id`` to return the voicemail (see
-    :func:`peerline.voice.callbacks.start_callback`); audited. :class:`CallbackError`
-    says why not."""
-    reason = callbacks.callback_refusal(session, line, voicemail_id, volunteer_id)
-    if reason is None and not callbacks.start_callback(session, line, voicemail_id,
-                                                       volunteer_id):
-        reason = f"voicemail #{voicemail_id} is not waiting for a callback"
+    :func:`peerline.voice.callbacks.assign_callback`: checked under the rows' locks);
+    audited. :class:`CallbackError` says why not."""
+    reason = callbacks.assign_callback(session, line, voicemail_id, volunteer_id)
     if reason is not None:
         raise CallbackError(reason)
     audit.record(session, line, actor, "callback.assign", f"voicemail #{voicemail_id}",

@@ -60,6 +60,23 @@ def claim(session: Session, voicemail_id: int, volunteer_id: int,
     return taken.rowcount == 1
 
 
+def claim_first(session: Session, volunteer: Volunteer, sid: str) -> Voicemail | None:
+    """IVR 4: the first voicemail waiting in the volunteer's languages (crisis first,
+    oldest first), claimed for the call ``sid``; None when none is free.
+
+    Taken with ``SKIP LOCKED``: the IVR holds the volunteer's row already, and an
+    assignment holds a voicemail, then waits for its volunteer (voicemail before
+    volunteer, ARCHITECTURE.md "Row locks"); one locked now is someone else's."""
+    voicemail = session.scalar(select(Voicemail).where(
+        Voicemail.status == VoicemailStatus.NEW, Voicemail.lang.in_(volunteer.language_list))
+        .order_by(Voicemail.priority.desc(), Voicemail.created_at, Voicemail.id)
+        .limit(1).with_for_update(skip_locked=True))
+    if voicemail is None or not claim(session, voicemail.id, volunteer.id, sid=sid):
+        return None
+    session.refresh(voicemail)
+    return voicemail
+
+
 def put_back(voicemail: Voicemail) -> None:
     """The voicemail waits for a callback again (its claim is dropped)."""
     voicemail.status = VoicemailStatus.NEW
@@ -76,11 +93,21 @@ def offer(line: Line, voicemail: Voicemail) -> str:
 
 def callback_refusal(session: Session, line: Line, voicemail_id: int,
                      volunteer_id: int) -> str | None:
-    """Why ``volunteer_id`` cannot be rung to return ``voicemail_id`` now; None if they can."""
-    volunteer = session.get(Volunteer, volunteer_id)
+    """Why ``volunteer_id`` cannot be rung to return ``voicemail_id`` now; None if they can.
+
+    A look only (nothing locked): :func:`start_callback` asks again under the locks."""
     voicemail = session.get(Voicemail, voicemail_id)
     if voicemail is None or voicemail.status != VoicemailStatus.NEW:
         return f"voicemail #{voicemail_id} is not waiting for a callback"
+    return volunteer_refusal(line, session.get(Volunteer, volunteer_id), volunteer_id)
+
+
+def volunteer_refusal(line: Line, volunteer: Volunteer | None, volunteer_id: int) -> str | None:
+    """Why this volunteer may not be rung to return a voicemail now; None if they may.
+
+    Active, a voice PIN (asked before the message plays), voice access not locked, not
+    on a call. Not :func:`peerline.people.caps.reachable`: a coordinator may ask someone
+    off shift to return a voicemail, and ``STOP`` stops texts, not calls."""
     if volunteer is None or not volunteer.active:
         return f"no active volunteer #{volunteer_id}"
     if not volunteer.pin_hash:
@@ -93,29 +120,60 @@ def callback_refusal(session: Session, line: Line, voicemail_id: int,
     return None
 
 
-def start_callback(session: Session, line: Line, voicemail_id: int, volunteer_id: int) -> bool:
-    """Ring ``volunteer_id`` to return voicemail ``voicemail_id``; False if not possible.
+def _locked_pair(session: Session, voicemail_id: int,
+                 volunteer_id: int | None) -> tuple[Voicemail | None, Volunteer | None]:
+    """The voicemail, then the volunteer, locked and read afresh (the voicemail's lock
+    order, as the callback's webhooks take them: voicemail, call, volunteer)."""
+    voicemail = session.scalar(select(Voicemail).where(Voicemail.id == voicemail_id)
+                               .with_for_update().execution_options(populate_existing=True))
+    return voicemail, lock_volunteer(session, volunteer_id)
 
-    The ring goes to the rostered phone; the PIN is asked before the voicemail plays.
-    """
-    if callback_refusal(session, line, voicemail_id, volunteer_id) is not None:
-        return False
+
+def assign_callback(session: Session, line: Line, voicemail_id: int,
+                    volunteer_id: int) -> str | None:
+    """Ring ``volunteer_id`` to return voicemail ``voicemail_id``: None when done, else
+    why not.
+
+    Checked under the rows' locks (voicemail, then volunteer): a volunteer who answered
+    a call, was deactivated or locked out, or a voicemail claimed by someone else, since
+    a coordinator's page was drawn (or :func:`callback_refusal` looked), is refused
+    here. The ring goes to the rostered phone; the PIN is asked before the voicemail
+    plays."""
+    voicemail, volunteer = _locked_pair(session, voicemail_id, volunteer_id)
+    if voicemail is None or voicemail.status != VoicemailStatus.NEW:
+        return f"voicemail #{voicemail_id} is not waiting for a callback"
+    refusal = volunteer_refusal(line, volunteer, volunteer_id)
+    if refusal is not None:
+        return refusal
     if not claim(session, voicemail_id, volunteer_id):
-        return False
+        return f"voicemail #{voicemail_id} is not waiting for a callback"
     tasks.add(session, TaskKind.VOICE_CALLBACK, voicemail_id, line.now(),
               dedupe_key=f"voice_callback:{voicemail_id}")
-    return True
+    return None
+
+
+def start_callback(session: Session, line: Line, voicemail_id: int, volunteer_id: int) -> bool:
+    """Ring ``volunteer_id`` to return voicemail ``voicemail_id``; False if not possible
+    (:func:`assign_callback` says why)."""
+    return assign_callback(session, line, voicemail_id, volunteer_id) is None
 
 
 def place_callback(sessions: sessionmaker[Session], line: Line, voicemail_id: int | None) -> None:
-    """Task body: place the call to the peer (from the line number the caller called)."""
+    """Task body: place the call to the peer (from the line number the caller called).
+
+    The voicemail and the volunteer are locked and read again first (as the dialler
+    does for a ring): a volunteer who answered a call, was deactivated or locked out
+    since the assignment is not rung, and the voicemail waits for a callback again."""
     with sessions.begin() as session:
-        voicemail = session.get(Voicemail, voicemail_id)
+        voicemail = session.scalar(select(Voicemail).where(Voicemail.id == voicemail_id)
+                                   .with_for_update())
         if (voicemail is None or voicemail.status != VoicemailStatus.CALLING
                 or voicemail.callback_sid):
             return
-        volunteer = voicemail.volunteer
-        if volunteer is None:
+        volunteer = lock_volunteer(session, voicemail.volunteer_id)
+        refusal = volunteer_refusal(line, volunteer, voicemail.volunteer_id or 0)
+        if refusal is not None:
+            log.info("voicemail %s: not rung, %s; waiting again", voicemail.id, refusal)
             put_back(voicemail)
             return
         to = line.vault.decrypt(volunteer.phone_enc)

@@ -166,8 +166,7 @@ def return_voicemail(session: Session, line: Line, call: Call, volunteer: Volunt
     if not pin_verified(line, call, volunteer):
         log.info("volunteer %s: voicemail refused on a call without the PIN", volunteer.id)
         return menu(session, line, call, intro=[to_volunteer("pin_needed")], short=True)
-    for voicemail in callbacks.open_voicemails(session, volunteer.language_list):
-        if callbacks.claim(session, voicemail.id, volunteer.id, sid=call.sid):
-            session.refresh(voicemail)
-            return callbacks.offer(line, voicemail)
+    voicemail = callbacks.claim_first(session, volunteer, call.sid)
+    if voicemail is not None:
+        return callbacks.offer(line, voicemail)
     return menu(session, line, call, intro=[to_volunteer("no_voicemail")], short=True)

@@ -77,17 +77,25 @@ def ring_round(session: Session, line: Line) -> list[int]:
     waiting = session.scalars(select(Call).where(Call.role == CallRole.SURVIVOR,
                                                  Call.stage == CallStage.QUEUED)
                               .order_by(Call.priority.desc(), Call.queued_at, Call.id)).all()
+    calls = [call for call in waiting if call.id not in ringing_for]
+    wanted = {call.id: [v for v in eligible(session, line, call.lang, crisis=call.priority > 0)
+                        if v.id not in busy] for call in calls}
+    # Every volunteer the round may ring, locked at once in id order (the global order,
+    # ARCHITECTURE.md "Row locks"): locked call by call, a round took them out of that
+    # order and deadlocked with a pairing pass. Fresh from the locked rows.
+    ids = sorted({v.id for people in wanted.values() for v in people})
+    locked = {v.id: v for v in session.scalars(
+        select(Volunteer).where(Volunteer.id.in_(ids)).order_by(Volunteer.id)
+        .with_for_update().execution_options(populate_existing=True))} if ids else {}
     made: list[int] = []
     unserved = False
-    for call in waiting:
-        if call.id in ringing_for:
-            continue
+    for call in calls:
         rung = 0
-        for candidate in eligible(session, line, call.lang, crisis=call.priority > 0):
-            if candidate.id in busy:
-                continue
-            volunteer = lock(session, Volunteer, candidate.id)
-            if volunteer is None or not may_offer(session, line, volunteer, call.priority > 0):
+        for candidate in wanted[call.id]:
+            volunteer = locked.get(candidate.id)
+            if volunteer is None or volunteer.id in busy:
+                continue  # rung for an earlier caller in this round
+            if not may_offer(session, line, volunteer, call.priority > 0):
                 continue  # on a call, off shift, STOP... since eligible() read them
             if session.scalar(select(Ring.id).where(Ring.volunteer_id == volunteer.id,
                                                     _live(line)).limit(1)) is not None:
