@@ -31,7 +31,8 @@ SHAPES = {"2026-12-04-a": (880, FOUR), "2026-12-04-b": (880, FOUR),
           "2026-12-06-r": (880, FOUR), "2026-12-06-s": (800, ("chat_en", "chat_es")),
           "2026-12-06-t": (880, FOUR), "2026-12-06-u": (800, ("chat_en", "chat_es")),
           "2026-12-06-v": (880, FOUR), "2026-12-06-w": (800, ("chat_en", "chat_es")),
-          "2026-12-06-x": (880, FOUR), "2026-12-06-y": (800, ("chat_en", "chat_es"))}
+          "2026-12-06-x": (880, FOUR), "2026-12-06-y": (800, ("chat_en", "chat_es")),
+          "2026-12-06-z": (880, FOUR), "2026-12-06-aa": (800, ("chat_en", "chat_es"))}
 GUARDED = tuple(SHAPES)
 #: A plan with no crisis word in it: the lexicon is silent, the classifier is not.
 INDIRECT = "i already wrote letters for my kids and put them in my drawer"
