@@ -319,6 +319,14 @@ def test_unsigned_group_webhooks_are_refused(phones, svc):
         assert phones.post(path, leg.params(), signed=False, query=query).status_code == 403
 
 
+def joined_caller(phones, pin: str, number: str = SURV) -> Survivor:
+    """A group caller from ``number`` admitted with ``pin`` and joined to the conference."""
+    caller = group_caller(phones, number)
+    assert joins(caller, pin).has("Conference")
+    conference_event(phones, caller, "participant-join")
+    return caller
+
+
 def lead_call(phones):  # noqa: ANN201
     """Alex calls, keys the PIN, presses 5: the conference as facilitator."""
     leg, menu, call_id = pin_call(phones)
@@ -1094,9 +1102,7 @@ def test_a_seat_freed_by_its_late_callback_and_given_away_is_not_taken_over(
         for group in session.scalars(select(GroupSession)):
             group.capacity = 1
     grace = svc.line.setting("PEERLINE_GROUP_SEAT_GRACE_S")
-    owner = group_caller(phones)
-    assert joins(owner, pin).has("Conference")
-    conference_event(phones, owner, "participant-join")
+    owner = joined_caller(phones, pin)
     clock.advance(grace + 1)
     back = group_caller(phones)
     waits_for_the_seat(back, pin)
@@ -1121,9 +1127,7 @@ def test_a_meeting_locked_during_the_wait_seats_nobody(phones, svc, clock):
     pin = signed_up(phones, svc)
     leg, _, call_id = lead_call(phones)
     grace = svc.line.setting("PEERLINE_GROUP_SEAT_GRACE_S")
-    owner = group_caller(phones)
-    assert joins(owner, pin).has("Conference")
-    conference_event(phones, owner, "participant-join")
+    owner = joined_caller(phones, pin)
     svc.line.gateway.set_call_status(owner.sid, "completed")  # its callback was lost
     clock.advance(grace + 1)
     back = group_caller(phones)
