@@ -15,6 +15,20 @@ from peerline.models.attach import attached
 from peerline.models.upsert import insert_survivor
 
 
+def lock_volunteers(session: Session, ids: Iterable[int]) -> dict[int, Volunteer]:
+    """The volunteers ``ids``, locked at once in id order and read afresh, by id.
+
+    The global lock order (ARCHITECTURE.md, "Row locks"): every path that may touch
+    several volunteers locks all of them in one statement, in id order (a pairing pass,
+    a pass's offers, a ring round), so no two of them deadlock."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    return {v.id: v for v in session.scalars(
+        select(Volunteer).where(Volunteer.id.in_(wanted)).order_by(Volunteer.id)
+        .with_for_update().execution_options(populate_existing=True))}
+
+
 def find_volunteer(session: Session, line: Line, number: str) -> Volunteer | None:
     """The active volunteer whose phone is ``number`` (E.164), if any."""
     return session.scalar(select(Volunteer).where(

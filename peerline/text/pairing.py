@@ -41,6 +41,7 @@ from peerline.models import (
 )
 from peerline.peer import matching
 from peerline.people.caps import may_offer_among
+from peerline.people.lookup import lock_volunteers
 from peerline.text.texts import VOLUNTEER_TEXTS, say
 
 log = logging.getLogger(__name__)
@@ -252,9 +253,7 @@ def _make_offers(session: Session, line: Line, conversation: Conversation,
     if not chosen:
         return []
     ids = sorted({choice.volunteer.id for choice in chosen})
-    locked = {v.id: v for v in session.scalars(
-        select(Volunteer).where(Volunteer.id.in_(ids)).order_by(Volunteer.id)
-        .with_for_update().execution_options(populate_existing=True))}
+    locked = lock_volunteers(session, ids)
     holds = held(session, ids)
     allowed = may_offer_among(session, line, locked.values(), crisis=conversation.priority > 0)
     now = line.now()
@@ -342,8 +341,7 @@ def _lock_room(session: Session, room: dict[int, Room]) -> None:
     that order and deadlocked with a ring round. Conversations are taken after this
     with ``SKIP LOCKED`` only, so the pass never waits for one while holding these.
     :func:`_make_offers` reads each row again under this lock (fresh values)."""
-    session.scalars(select(Volunteer.id).where(Volunteer.id.in_(sorted(room)))
-                    .order_by(Volunteer.id).with_for_update()).all()
+    lock_volunteers(session, room)
 
 
 def _walk(session: Session, line: Line, room: dict[int, Room], done: Pass) -> None:

@@ -120,13 +120,11 @@ def volunteer_refusal(line: Line, volunteer: Volunteer | None, volunteer_id: int
     return None
 
 
-def _locked_pair(session: Session, voicemail_id: int,
-                 volunteer_id: int | None) -> tuple[Voicemail | None, Volunteer | None]:
-    """The voicemail, then the volunteer, locked and read afresh (the voicemail's lock
-    order, as the callback's webhooks take them: voicemail, call, volunteer)."""
-    voicemail = session.scalar(select(Voicemail).where(Voicemail.id == voicemail_id)
-                               .with_for_update().execution_options(populate_existing=True))
-    return voicemail, lock_volunteer(session, volunteer_id)
+def _lock_voicemail(session: Session, voicemail_id: int | None) -> Voicemail | None:
+    """The voicemail, locked and read afresh. Its lock comes before its volunteer's, as
+    the callback's webhooks take them (voicemail, call, volunteer)."""
+    return session.scalar(select(Voicemail).where(Voicemail.id == voicemail_id)
+                          .with_for_update().execution_options(populate_existing=True))
 
 
 def assign_callback(session: Session, line: Line, voicemail_id: int,
@@ -139,7 +137,8 @@ def assign_callback(session: Session, line: Line, voicemail_id: int,
     a coordinator's page was drawn (or :func:`callback_refusal` looked), is refused
     here. The ring goes to the rostered phone; the PIN is asked before the voicemail
     plays."""
-    voicemail, volunteer = _locked_pair(session, voicemail_id, volunteer_id)
+    voicemail = _lock_voicemail(session, voicemail_id)
+    volunteer = lock_volunteer(session, volunteer_id)
     if voicemail is None or voicemail.status != VoicemailStatus.NEW:
         return f"voicemail #{voicemail_id} is not waiting for a callback"
     refusal = volunteer_refusal(line, volunteer, volunteer_id)
@@ -165,8 +164,7 @@ def place_callback(sessions: sessionmaker[Session], line: Line, voicemail_id: in
     does for a ring): a volunteer who answered a call, was deactivated or locked out
     since the assignment is not rung, and the voicemail waits for a callback again."""
     with sessions.begin() as session:
-        voicemail = session.scalar(select(Voicemail).where(Voicemail.id == voicemail_id)
-                                   .with_for_update())
+        voicemail = _lock_voicemail(session, voicemail_id)
         if (voicemail is None or voicemail.status != VoicemailStatus.CALLING
                 or voicemail.callback_sid):
             return

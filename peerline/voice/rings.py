@@ -19,6 +19,7 @@ from peerline.delivery.tasks import TaskKind
 from peerline.line import Line
 from peerline.models import Call, CallRole, CallStage, Ring, RingStatus, Volunteer
 from peerline.people.caps import may_offer
+from peerline.people.lookup import lock_volunteers
 from peerline.voice import scripts
 from peerline.voice.common import (
     LIVE_RINGS,
@@ -83,10 +84,7 @@ def ring_round(session: Session, line: Line) -> list[int]:
     # Every volunteer the round may ring, locked at once in id order (the global order,
     # ARCHITECTURE.md "Row locks"): locked call by call, a round took them out of that
     # order and deadlocked with a pairing pass. Fresh from the locked rows.
-    ids = sorted({v.id for people in wanted.values() for v in people})
-    locked = {v.id: v for v in session.scalars(
-        select(Volunteer).where(Volunteer.id.in_(ids)).order_by(Volunteer.id)
-        .with_for_update().execution_options(populate_existing=True))} if ids else {}
+    locked = lock_volunteers(session, (v.id for people in wanted.values() for v in people))
     made: list[int] = []
     unserved = False
     for call in calls:
