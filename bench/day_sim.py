@@ -10,7 +10,7 @@ as on PostgreSQL; Redis is not used). The clock jumps from event to event (an ar
 an end, a shift change); after each, the pairing jobs the line asked for (the ``pair``
 tasks the real code queued) run through the real task runner (``tasks.run`` →
 ``pairing.pair_task``), exactly as a worker would run them, and every offer made is
-accepted at once (``pairing.accept``: the wait is queue time). Every arrival is a first
+accepted at once (``offers.accept``: the wait is queue time). Every arrival is a first
 text through ``intake.receive_sms`` (crisis detection included); a conversation ends
 with ``conversations.end``; shifts start with ``roster.go_on_shift`` and end as the
 schedule ends them (the volunteer finishes their conversations, takes no new ones).
@@ -73,7 +73,7 @@ from peerline.handlers import HANDLERS  # noqa: E402
 from peerline.models import Conversation, Offer, OfferStatus, Task, Volunteer  # noqa: E402
 from peerline.people import roster  # noqa: E402
 from peerline.staffing.erlang import erlang_c, priority_waits, serve  # noqa: E402
-from peerline.text import conversations, intake, pairing  # noqa: E402
+from peerline.text import conversations, intake, offers  # noqa: E402
 
 LINE = "+15550000001"
 #: Arrivals an hour, by hour of day (a crisis line: quiet mornings, an evening peak).
@@ -345,13 +345,13 @@ class Simulation:
                 tasks.run(sessions, line, task_id, HANDLERS)
                 run.pair_jobs += 1
             with sessions.begin() as session:
-                offers = session.scalars(select(Offer).where(
+                pending = session.scalars(select(Offer).where(
                     Offer.status == OfferStatus.PENDING).order_by(Offer.id)).all()
-                for offer in offers:
+                for offer in pending:
                     if offer.status != OfferStatus.PENDING:
                         continue  # withdrawn by a broadcast's accept
                     conversation = session.get(Conversation, offer.conversation_id)
-                    pairing.accept(session, line, offer.volunteer, offer)
+                    offers.accept(session, line, offer.volunteer, offer)
                     session.refresh(conversation)
                     if conversation.volunteer_id != offer.volunteer_id:
                         continue

@@ -19,13 +19,13 @@ from peerline.groups import feedback as group_feedback
 from peerline.line import TextFailed
 from peerline.people import breaks, cooldown, oncall
 from peerline.privacy import purge
-from peerline.text import pairing
+from peerline.text import offers, pairing
 from peerline.voice import handlers as voice
 
 HANDLERS: Mapping[str, Handler] = {
     TaskKind.SEND: outbox.deliver,
     TaskKind.PAIR: pairing.pair_task,
-    TaskKind.OFFER_EXPIRE: pairing.expire_task,
+    TaskKind.OFFER_EXPIRE: offers.expire_task,
     TaskKind.PURGE: purge.purge_task,
     TaskKind.REMOTE_DELETE: remote_delete.remote_delete_task,
     TaskKind.ALERT_GATEWAY_REFUSED: oncall.alert_gateway_refused,
@@ -49,7 +49,7 @@ HANDLERS: Mapping[str, Handler] = {
 #: What happens when a text fails for good, by ``OutboundMessage.kind`` (in the same
 #: transaction): an undeliverable offer moves on to the next volunteer.
 TEXT_FAILED: Mapping[str, TextFailed] = {
-    "offer": pairing.offer_text_failed,
+    "offer": offers.offer_text_failed,
 }
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from peerline.models import Conversation, Offer, Ring, Voicemail, Volunteer
 from peerline.people import roster
-from peerline.text import endings, pairing
+from peerline.text import endings, offers, pairing
 from peerline.voice import rings
 from peerline.voice.volunteer_pin import lock_volunteer
 
@@ -65,17 +65,17 @@ def _statuses(svc) -> dict[int, str]:  # noqa: ANN001
 
 def _yes_holding_offer(svc, volunteer_id: int, offer_id: int, conversation_id: int,  # noqa: ANN001
                        replies: list[str]) -> tuple[Callable, Callable]:
-    """A volunteer's YES in two steps: :func:`pairing.accept`'s first locks (the
+    """A volunteer's YES in two steps: :func:`offers.accept`'s first locks (the
     conversation, then the offer), then the whole of it (the volunteer's row next)."""
 
     def first(session) -> None:  # noqa: ANN001
         session.execute(text("SET LOCAL lock_timeout = '20s'"))
-        pairing._lock(session, Conversation, conversation_id)
-        pairing._lock(session, Offer, offer_id)
+        pairing.lock_row(session, Conversation, conversation_id)
+        pairing.lock_row(session, Offer, offer_id)
 
     def then(session) -> None:  # noqa: ANN001
         volunteer = session.get(Volunteer, volunteer_id)
-        replies.append(pairing.accept(session, svc.line, volunteer,
+        replies.append(offers.accept(session, svc.line, volunteer,
                                       session.get(Offer, offer_id)))
 
     return first, then
@@ -118,7 +118,7 @@ def test_a_third_miss_leaves_alone_the_offer_its_volunteer_is_accepting(phones, 
     with svc.sessions.begin() as session:
         assert pairing.pair(session, svc.line) == 2
         session.execute(update(Volunteer).where(Volunteer.id == alex)
-                        .values(missed_offers=pairing.MISSED_OFFERS_LIMIT - 1))
+                        .values(missed_offers=offers.MISSED_OFFERS_LIMIT - 1))
     with svc.sessions() as session:
         (missed, _), (kept, kept_conv) = session.execute(
             select(Offer.id, Offer.conversation_id).order_by(Offer.id)).all()
@@ -129,7 +129,7 @@ def test_a_third_miss_leaves_alone_the_offer_its_volunteer_is_accepting(phones, 
     errors: list[BaseException] = []
     first, then = _yes_holding_offer(svc, alex, kept, kept_conv, replies)
     errors += second_while_first_holds(
-        svc, first, _in_thread(svc, lambda s: pairing.expire(
+        svc, first, _in_thread(svc, lambda s: offers.expire(
             s, svc.line, s.get(Offer, missed)), errors), then=then)
     assert errors == []
     assert replies == [""]

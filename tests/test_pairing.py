@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from peerline.models import Conversation, Offer, Volunteer
 from peerline.people import roster
-from peerline.text import pairing
+from peerline.text import offers, pairing
 
 from .helpers import LINE, LINE2, LINE3
 from .races import needs_postgres
@@ -64,12 +64,12 @@ def test_one_line_number_means_one_text_conversation_at_a_time(settings, clock):
         phones.work()
         accept_latest(phones, ALEX)
         phones.work()
-        offers = [b for b in phones.bodies(ALEX) if b.startswith("Offer")]
-        assert len(offers) == 1
+        offered = [b for b in phones.bodies(ALEX) if b.startswith("Offer")]
+        assert len(offered) == 1
         phones.text(ALEX, "#END")
         phones.work()
-        offers = [b for b in phones.bodies(ALEX) if b.startswith("Offer")]
-        assert len(offers) == 2 and "two" in offers[-1]  # work-conserving: freed → next
+        offered = [b for b in phones.bodies(ALEX) if b.startswith("Offer")]
+        assert len(offered) == 2 and "two" in offered[-1]  # work-conserving: freed → next
     app.extensions["peerline"].engine.dispose()
 
 
@@ -147,7 +147,7 @@ def test_racing_accepts_never_double_assign_or_overfill(svc, clock):
                     offer = session.scalar(select(Offer).where(
                         Offer.volunteer_id == vid, Offer.conversation_id == cid))
                     volunteer = session.get(Volunteer, vid)
-                    pairing.accept(session, svc.line, volunteer, offer)
+                    offers.accept(session, svc.line, volunteer, offer)
             except Exception as exc:  # noqa: BLE001 - a lost race may raise; count it
                 errors.append(type(exc).__name__)
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from peerline.models import Conversation, Message, Offer, ShiftSlot, Survivor, Volunteer
 from peerline.people.lookup import get_or_create_survivor
 from peerline.scheduling import claims, slots
-from peerline.text import conversations, endings, intake, pairing
+from peerline.text import conversations, endings, intake, offers, pairing
 
 from .helpers import LINE, Phones, new_sid
 from .races import needs_postgres, second_while_first_holds
@@ -217,10 +217,10 @@ def test_two_offers_expiring_at_once_both_count_as_missed(phones, svc, clock):
         with svc.sessions.begin() as session:
             seen = session.get(Volunteer, alex)  # read (and held) before the first commits
             assert seen.missed_offers == 0
-            pairing.expire(session, svc.line, session.get(Offer, offer_ids[1]))
+            offers.expire(session, svc.line, session.get(Offer, offer_ids[1]))
 
     second_while_first_holds(
-        svc, lambda first: pairing.expire(first, svc.line, first.get(Offer, offer_ids[0])),
+        svc, lambda first: offers.expire(first, svc.line, first.get(Offer, offer_ids[0])),
         second_expiry)
     with svc.sessions() as session:
         assert session.get(Volunteer, alex).missed_offers == 2
@@ -256,11 +256,11 @@ def test_the_sweepers_offer_expiries_never_deadlock_with_a_pairing_pass(phones, 
     def pass_holds_the_second(session) -> None:  # noqa: ANN001
         session.execute(text("SET LOCAL lock_timeout = '20s'"))
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": pairing.PAIR_LOCK})
-        pairing._lock(session, Volunteer, second_vid)  # offered to first
+        pairing.lock_row(session, Volunteer, second_vid)  # offered to first
 
     errors += second_while_first_holds(  # then the pass's next one
         svc, pass_holds_the_second, sweep_expiries,
-        then=lambda session: pairing._lock(session, Volunteer, first_vid))
+        then=lambda session: pairing.lock_row(session, Volunteer, first_vid))
     assert errors == []
     with svc.sessions() as session:  # the one held by the pass waits for the next sweep
         assert session.scalars(select(Offer.status).order_by(Offer.id)).all() == [

@@ -18,7 +18,7 @@ from peerline.models import (
 from peerline.people import pins, wellbeing
 from peerline.people.lookup import find_survivor
 from peerline.people.phones import normalise
-from peerline.text import conversations, pairing
+from peerline.text import conversations, offers, pairing
 from peerline.text.texts import VOLUNTEER_TEXTS
 from peerline.voice.rings import request_rings
 
@@ -202,7 +202,7 @@ def go_off_shift(session: Session, line: Line, volunteer: Volunteer, force: bool
         for conversation in live:
             conversation.handover_requested_at = line.now()
         return VOLUNTEER_TEXTS["off_holding"].format(n=len(live))
-    pairing.withdraw_all(session, line, volunteer.id)  # one being accepted now is left
+    offers.withdraw_all(session, line, volunteer.id)  # one being accepted now is left
     for conversation in live:
         conversations.requeue(session, line, conversation, reason="handover")
     volunteer.on_shift = False
@@ -214,7 +214,7 @@ def go_off_shift(session: Session, line: Line, volunteer: Volunteer, force: bool
 
 def status_text(session: Session, line: Line, volunteer: Volunteer) -> str:
     """STATUS: shift, live conversations, offers, and the waiting line."""
-    active, offers = pairing.load(session, volunteer.id)
+    active, open_offers = pairing.load(session, volunteer.id)
     waiting = session.scalar(select(func.count()).where(
         Conversation.status == ConversationStatus.WAITING)) or 0
     shift = "on shift" if volunteer.on_shift else "off shift"
@@ -223,7 +223,7 @@ def status_text(session: Session, line: Line, volunteer: Volunteer) -> str:
         left = -(-int((volunteer.break_until - now).total_seconds()) // 60)
         shift += f" (on a break, {left} min left; BACK ends it)"
     shift += wellbeing.status_note(session, line, volunteer)
-    return VOLUNTEER_TEXTS["status"].format(shift=shift, active=active, offers=offers,
+    return VOLUNTEER_TEXTS["status"].format(shift=shift, active=active, offers=open_offers,
                                             waiting=waiting)
 
 

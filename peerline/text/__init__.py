@@ -1,2 +1,2 @@
-"""The text line: intake of a text, pairing, conversations, escalation, endings, its words
-and its webhook views (``/sms/*``)."""
+"""The text line: intake of a text, pairing, offers, conversations, escalation, endings,
+its words and its webhook views (``/sms/*``)."""

@@ -24,7 +24,7 @@ from peerline.models import (
 from peerline.models.attach import attached, columns, unflushed
 from peerline.peer import feedback
 from peerline.people import cooldown
-from peerline.text import pairing
+from peerline.text import offers, pairing
 from peerline.text.texts import ONCALL_TEXTS, VOLUNTEER_TEXTS, say
 
 log = logging.getLogger(__name__)
@@ -254,7 +254,7 @@ def _close(session: Session, line: Line, conversation: Conversation, reason: str
     conversation.status, conversation.closed_at = ConversationStatus.CLOSED, line.now()
     conversation.closed_reason = reason
     log.info("event=conversation_closed conversation=%s reason=%s", conversation.id, reason)
-    pairing.withdraw_offers(session, line, conversation.id)
+    offers.withdraw_offers(session, line, conversation.id)
     if volunteer is not None:
         volunteer.last_freed_at = line.now()
         cooldown.after_conversation(session, line, conversation, volunteer)

@@ -17,7 +17,7 @@ from peerline.line import Line
 from peerline.models import Conversation, ConversationStatus, Offer, OfferStatus, Volunteer
 from peerline.people import roster
 from peerline.privacy import purge
-from peerline.text import conversations, pairing
+from peerline.text import conversations, offers, pairing
 from peerline.text.texts import ONCALL_TEXTS, VOLUNTEER_TEXTS, say
 
 
@@ -56,7 +56,7 @@ def expire_offers(session: Session, line: Line) -> int:
         .order_by(Volunteer.id).with_for_update(skip_locked=True)))
     due = [offer for offer in due if offer.volunteer_id in free]
     for offer in due:
-        pairing.expire(session, line, offer)
+        offers.expire(session, line, offer)
     return len(due)
 
 

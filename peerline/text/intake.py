@@ -32,7 +32,7 @@ from peerline.people.phones import InvalidNumber, normalise
 from peerline.people.senders import Sender, identify
 from peerline.privacy import erasure
 from peerline.scheduling import commands as shift_commands
-from peerline.text import conversations, escalation, pairing
+from peerline.text import conversations, escalation, offers
 from peerline.text.texts import VOLUNTEER_TEXTS, say
 
 #: Carrier opt-out words (as the whole message), and opt-in words.
@@ -383,15 +383,15 @@ def _volunteer_command(session: Session, line: Line, volunteer: Volunteer,
     if word == "TALK":
         return wellbeing.talk(session, line, volunteer)
     if word in ("YES", "Y", "SI", "SÍ", "ACCEPT"):
-        offer = pairing.pick_offer(session, volunteer.id, line_number)
+        offer = offers.pick_offer(session, volunteer.id, line_number)
         if offer is None:
-            if pairing.recently_taken(session, line, volunteer.id):
+            if offers.recently_taken(session, line, volunteer.id):
                 return VOLUNTEER_TEXTS["offer_gone"]
             return VOLUNTEER_TEXTS["no_offer"]
-        return pairing.accept(session, line, volunteer, offer)
+        return offers.accept(session, line, volunteer, offer)
     if word in ("PASS", "NO", "N"):
-        offer = pairing.pick_offer(session, volunteer.id, line_number)
-        if offer is None or not pairing.decline(session, line, offer):
+        offer = offers.pick_offer(session, volunteer.id, line_number)
+        if offer is None or not offers.decline(session, line, offer):
             return VOLUNTEER_TEXTS["no_offer"]
         return VOLUNTEER_TEXTS["passed"]
     if word in HELP or word == "#HELP":
