@@ -93,3 +93,24 @@ def insert_survivor() -> Any:
     column (for ``select(Survivor).from_statement(...)``: the new row as an ORM object)."""
     table = Survivor.__table__
     return conflict_insert(table, SURVIVOR_COLUMNS, ["phone_hash"], list(table.c.keys()))
+
+
+@cache
+def insert_conversation_and_task() -> Any:
+    """PostgreSQL: ``INSERT INTO conversations`` (every column but id, bound as
+    ``:c_<column>``) and, in the same statement, :func:`insert_keyed_task` (bound as
+    ``:t_<column>``); the row is ``(conversation_id, task_id)``, ``task_id`` NULL when a
+    pending twin holds the key (a data-modifying CTE runs whether or not it is read)."""
+    conv, task = Conversation.__table__, Task.__table__
+    names = [name for name in conv.c.keys() if name != "id"]
+    stmt: TextClause = text(
+        f"WITH c AS (INSERT INTO conversations ({', '.join(names)}) "
+        f"VALUES ({', '.join(':c_' + name for name in names)}) RETURNING id), "
+        f"t AS (INSERT INTO tasks ({', '.join(TASK_COLUMNS)}) "
+        f"VALUES ({', '.join(':t_' + name for name in TASK_COLUMNS)}) "
+        "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id) "
+        "SELECT c.id AS conversation_id, (SELECT t.id FROM t) AS task_id FROM c"
+    ).bindparams(*[bindparam(f"c_{name}", type_=conv.c[name].type) for name in names],
+                 *[bindparam(f"t_{name}", type_=task.c[name].type) for name in TASK_COLUMNS])
+    return stmt.columns(conv.c.id.label("conversation_id"), task.c.id.label("task_id"))
+
