@@ -21,7 +21,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from peerline import embedded_redis
-from peerline.delivery import redis_scripts, tasks
+from peerline.delivery import ratelimit, redis_scripts, tasks
 from peerline.delivery.heartbeat import DeathWatch
 from peerline.delivery.quick_enqueue import QuickQueue, schedule_on
 from peerline.line import Line, TextFailed, utcnow
@@ -119,27 +119,31 @@ class Kicker:
 
     def kick(self, tasks: list[tuple[int, datetime]], force: bool = False,
              together: list[int] | None = None,
-             again: list[tuple[str, int | None, float, str]] | None = None) -> bool:
+             again: list[tuple[str, int | None, float, str]] | None = None,
+             count: ratelimit.Count | None = None) -> bool:
         """Enqueue one job per (task id, not_before); True when all were enqueued.
 
         ``together``: due send tasks run by one job, side by side
         (:mod:`peerline.delivery.send_batch`). ``again``: keyed requests for a worker to
-        make once more (``workers.jobs.ask_again``). While Redis is down this skips
-        quietly for a moment (a webhook must not wait on it); ``force`` (the sweeper)
-        tries anyway.
+        make once more (``workers.jobs.ask_again``). ``count``: a webhook's rate-limit
+        count, made in the same round trip (its answer set on it). While Redis is down
+        this skips quietly for a moment (a webhook must not wait on it); ``force`` (the
+        sweeper) tries anyway.
         """
-        if not tasks and not together and not again:
+        if not tasks and not together and not again and count is None:
             return True
         if not force and time.monotonic() < self._down_until:
             return False
         try:
             now = self._services.line.now()
             redis = self._services.redis()
-            # Everything in one round trip: the batch first (a worker can start on it at
-            # once), then the timers (a broadcast's time-outs, for RQ's scheduler), then
-            # the due tasks (a webhook's usual one or two), each a Lua script or a few
-            # commands, with no Job objects for the due ones.
+            # Everything in one round trip: the rate count (its answer is the first),
+            # the batch (a worker can start on it at once), then the timers (a
+            # broadcast's time-outs, for RQ's scheduler), then the due tasks (a
+            # webhook's usual one or two), each a Lua script or a few commands, with no
+            # Job objects for the due ones.
             pipe = redis.pipeline(transaction=False)
+            counted = count is not None and count.queue_on(pipe)
             if together:
                 RUN_BATCH_QUEUE.enqueue_on(pipe, [list(together)])
             later = [(task_id, at) for task_id, at in tasks if at > now]
@@ -152,7 +156,9 @@ class Kicker:
             RUN_TASK_QUEUE.enqueue_on(pipe, [task_id for task_id, at in tasks if at <= now])
             if again:
                 ASK_AGAIN_QUEUE.enqueue_on(pipe, [list(again)])
-            redis_scripts.execute(redis, pipe)
+            results = redis_scripts.execute(redis, pipe)
+            if counted and count is not None:
+                count.take(results[0])
         except Exception as exc:  # noqa: BLE001 - Redis down: the sweeper recovers
             self._down_until = time.monotonic() + 2.0
             log.warning("enqueue failed (%s); the sweeper will pick the work up",
@@ -212,11 +218,12 @@ class Services:
         # same Redis round trip as the commit's own jobs and after them. A hint like any
         # other: if Redis loses it, the sweeper's backstop remains.
         again = session.info.pop(tasks.ASK_AGAIN, None)
+        count = session.info.pop(ratelimit.AFTER_COMMIT, None)
         pending = session.info.pop("new_tasks", None)
         batchable = session.info.pop("batch_sends", None)
         if not pending:
-            if again:
-                self.kicker.kick([], again=again)
+            if again or count is not None:
+                self.kicker.kick([], again=again, count=count)
             return
         now = self.line.now()
         fanout = [t.id for t in pending if batchable and t in batchable
@@ -227,14 +234,15 @@ class Services:
             joined = set(fanout)
             rest = [(t.id, t.not_before) for t in pending if t.id not in joined]
             own.timers.extend(item for item in rest if item[1] > now)
-            self.kicker.kick([item for item in rest if item[1] <= now], again=again)
+            self.kicker.kick([item for item in rest if item[1] <= now], again=again,
+                             count=count)
             return
         # Several fan-out texts due now (a crisis broadcast's offers): one job sends them
         # side by side; everything else, one job per task.
         together = fanout if len(fanout) >= 2 else []
         joined = set(together)
         self.kicker.kick([(t.id, t.not_before) for t in pending if t.id not in joined],
-                         together=together, again=again)
+                         together=together, again=again, count=count)
 
     @staticmethod
     def _after_rollback(session: Session, _previous: Any) -> None:

@@ -58,8 +58,8 @@ def test_a_twin_pass_run_before_the_webhook_commits_does_not_strand_its_survivor
     ran: list[str] = []
     workers: list[threading.Thread] = []
 
-    def request_then_twin_runs(session, line) -> None:  # noqa: ANN001
-        real_request(session, line)  # the key is the twin's: nothing added here
+    def request_then_twin_runs(session, line, insert=None) -> None:  # noqa: ANN001
+        real_request(session, line, insert)  # the key is the twin's: nothing added here
         # A worker claims the twin and runs its pass now, before this webhook commits.
         # (A thread: a claim that waited for this transaction would otherwise hang.)
         worker = threading.Thread(target=lambda: ran.append(

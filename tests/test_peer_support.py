@@ -405,3 +405,41 @@ def test_only_a_possible_answer_looks_for_a_feedback_question(phones, svc) -> No
         assert any("FROM feedback" in s for s in seen)
     finally:
         event.remove(svc.engine, "before_cursor_execute", statement)
+
+
+def test_a_new_survivors_choice_row_is_read_with_the_insert(phones, svc) -> None:  # noqa: ANN001
+    """PostgreSQL: a new survivor's row and their kept peer-choice row (the number's
+    answer from before, kept by its hash) come back from one statement; the answer is
+    honoured (not asked again) with no second read of peer_choices."""
+    from sqlalchemy import event
+
+    from .races import needs_postgres
+
+    needs_postgres(svc)
+    add_volunteer(svc, "Alex", ALEX)
+    with svc.sessions.begin() as session:
+        session.add(PeerChoice(phone_hash=svc.line.vault.hash(SURV), tag="loss",
+                               asked_at=svc.line.now(), answered_at=svc.line.now()))
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        seen.append(" ".join(statement.split()))
+
+    event.listen(svc.engine, "before_cursor_execute", note)
+    try:
+        reply = phones.replies(phones.text(SURV, "hello, is anyone there"))
+    finally:
+        event.remove(svc.engine, "before_cursor_execute", note)
+    assert reply and not any(QUESTION in r for r in reply)
+    reads = [s for s in seen if "peer_choices" in s]
+    assert len(reads) == 1 and reads[0].startswith("WITH s AS (INSERT INTO survivors")
+    # Someone new, no row kept: asked, and still one statement for both.
+    seen.clear()
+    event.listen(svc.engine, "before_cursor_execute", note)
+    try:
+        reply = phones.replies(phones.text(SURV2, "hello, is anyone there"))
+    finally:
+        event.remove(svc.engine, "before_cursor_execute", note)
+    assert QUESTION in reply[-1]
+    reads = [s for s in seen if "peer_choices" in s and not s.startswith("INSERT INTO")]
+    assert len(reads) == 1 and reads[0].startswith("WITH s AS (INSERT INTO survivors")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import object_session
 
@@ -19,6 +19,10 @@ from peerline.models.upsert import (
     insert_message,
     insert_survivor,
 )
+from peerline.people.lookup import get_or_create_survivor
+from peerline.text import conversations
+
+from .races import needs_postgres
 
 AT = datetime(2026, 12, 5, 13, 0, 0, 123000)
 
@@ -93,3 +97,40 @@ def test_the_text_is_the_dialects_own_statement():
 def test_an_unknown_column_is_refused():
     with pytest.raises(KeyError):
         conflict_insert(Message.__table__, ["sid", "nope"], ["sid"], ["id"])
+
+
+def _start(svc, number: str):  # noqa: ANN001, ANN202
+    """A survivor's new conversation through ``conversations.start``, with the SQL it ran."""
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        seen.append(statement)
+
+    with svc.sessions.begin() as session:
+        survivor = get_or_create_survivor(session, svc.line, number, "en")
+        session.flush()
+        event.listen(svc.engine, "before_cursor_execute", note)
+        try:
+            conversation = conversations.start(session, svc.line, survivor, "+15550000001")
+        finally:
+            event.remove(svc.engine, "before_cursor_execute", note)
+        again = list(session.info.get("ask_again") or [])
+        new_tasks = [t.id for t in session.info.get("new_tasks") or []]
+    return conversation, seen, again, new_tasks
+
+
+def test_a_new_conversation_and_its_pairing_request_are_one_statement(svc):
+    needs_postgres(svc)
+    conversation, seen, again, new_tasks = _start(svc, "+15550188001")
+    assert len(seen) == 1 and "INSERT INTO tasks" in seen[0]  # one round trip for both
+    with svc.sessions() as session:
+        task = session.scalars(select(Task).where(Task.dedupe_key == "pair")).one()
+    assert new_tasks == [task.id] and not again  # queued after commit, as tasks.add does
+    # A pending twin holds the key: the conversation is still stored, the request is
+    # made again after the commit (tasks.add's ask-again), and no second task is added.
+    second, seen, again, new_tasks = _start(svc, "+15550188002")
+    assert len(seen) == 1 and second.id != conversation.id
+    assert new_tasks == [] and [kind for kind, *_ in again] == ["pair"]
+    with svc.sessions() as session:
+        assert session.get(type(second), second.id) is not None
+        assert len(session.scalars(select(Task).where(Task.kind == "pair")).all()) == 1

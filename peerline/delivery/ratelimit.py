@@ -1,20 +1,17 @@
 """Per-number rate limits in Redis: a flood is kept quiet, never dropped or refused.
 
 A throttled text is still stored, scanned and relayed; it only gets no automatic reply.
-While Redis is down every text is allowed.
+While Redis is down every text is allowed. The count is made after the text's commit,
+in the same Redis round trip as its jobs (:class:`Count`).
 """
 
 from __future__ import annotations
 
-import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from peerline.delivery.redis_scripts import LuaScript
-
-log = logging.getLogger(__name__)
-
-_down_until = 0.0
 
 #: Count one event and keep the bucket two windows: one ``EVALSHA`` (a ``MULTI`` pipeline
 #: of ``INCR`` and ``EXPIRE`` cost a webhook ~400 Python calls in redis-py; this ~200).
@@ -25,15 +22,34 @@ return count
 """)
 
 
-def allow(redis_client: Any, key: str, limit: int, window_s: int = 60) -> bool:
-    """Count one event for ``key`` (a hash, never a number); False once over ``limit``."""
-    global _down_until
-    if limit <= 0 or time.monotonic() < _down_until:
+#: ``session.info`` key: the :class:`Count` a webhook's commit should make (the after-commit
+#: hook, ``peerline.extensions.Services``, sends it in the same round trip as the jobs).
+AFTER_COMMIT = "peerline.rate_count"
+
+
+def _bucket(key: str, window_s: int) -> str:
+    return f"peerline:rate:{key}:{int(time.time() // window_s)}"
+
+
+@dataclass
+class Count:
+    """One event to count for ``key`` (a hash, never a number) in a later round trip: the
+    commit's enqueue (:meth:`peerline.extensions.Kicker.kick`), so a text costs Redis one
+    round trip, not two. ``allowed`` stays True unless the count was made and is over
+    ``limit`` (Redis down, or the commit never made: the text is let through)."""
+
+    key: str
+    limit: int
+    window_s: int = 60
+    allowed: bool = True
+
+    def queue_on(self, pipe: Any) -> bool:
+        """Add the count to ``pipe``; False when there is nothing to count (no limit)."""
+        if self.limit <= 0:
+            return False
+        _COUNT.queue_on(pipe, [_bucket(self.key, self.window_s)], [self.window_s * 2])
         return True
-    bucket = f"peerline:rate:{key}:{int(time.time() // window_s)}"
-    try:
-        count = _COUNT(redis_client, [bucket], [window_s * 2])
-    except Exception:  # noqa: BLE001 - Redis down: let every text through
-        _down_until = time.monotonic() + 2.0
-        return True
-    return int(count) <= limit
+
+    def take(self, count: Any) -> None:
+        """The pipeline's answer to :meth:`queue_on`."""
+        self.allowed = int(count) <= self.limit

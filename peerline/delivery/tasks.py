@@ -78,7 +78,8 @@ ASK_AGAIN = "ask_again"
 
 def add(session: Session, kind: str, ref_id: int | None, now: datetime, *,  # noqa: PLR0913
         delay_s: float = 0.0, dedupe_key: str | None = None,
-        again_after_commit: bool = False) -> Task | None:
+        again_after_commit: bool = False,
+        insert: Callable[[dict[str, Any]], int | None] | None = None) -> Task | None:
     """Store a task in the caller's transaction; it is enqueued after commit.
 
     With ``dedupe_key``, a second pending task with the same key is not added: one
@@ -93,6 +94,11 @@ def add(session: Session, kind: str, ref_id: int | None, now: datetime, *,  # no
     after the commit, by a worker (``workers.jobs.ask_again``, enqueued with the commit's
     other jobs by :class:`peerline.extensions.Services`); by then the caller's rows are
     visible, so a twin found that time has not run yet and will see them.
+
+    ``insert`` (a keyed task only): runs the ``INSERT ... ON CONFLICT DO NOTHING`` for
+    these values and returns the new id or None, e.g. in one statement with the
+    caller's own insert (:func:`peerline.text.conversations.start`). It is not called
+    when the key was asked for already in this transaction.
     """
     at = now + timedelta(seconds=delay_s)
     if dedupe_key is None:
@@ -110,7 +116,8 @@ def add(session: Session, kind: str, ref_id: int | None, now: datetime, *,  # no
     values = {"kind": kind, "ref_id": ref_id, "dedupe_key": dedupe_key,
               "status": TaskStatus.PENDING, "not_before": at, "enqueued_at": at,
               "attempts": 0, "created_at": now}
-    task_id = session.connection().execute(insert_keyed_task(), values).scalar()
+    task_id = (insert(values) if insert is not None
+               else session.connection().execute(insert_keyed_task(), values).scalar())
     if task_id is None:
         if again_after_commit:
             session.info.setdefault(ASK_AGAIN, []).append((kind, ref_id, delay_s, dedupe_key))

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 
 from peerline.models.delivery import Task
+from peerline.models.peer import PeerChoice
 from peerline.models.people import Survivor
 from peerline.models.text import Conversation, Message
 
@@ -93,3 +94,42 @@ def insert_survivor() -> Any:
     column (for ``select(Survivor).from_statement(...)``: the new row as an ORM object)."""
     table = Survivor.__table__
     return conflict_insert(table, SURVIVOR_COLUMNS, ["phone_hash"], list(table.c.keys()))
+
+
+@cache
+def insert_conversation_and_task() -> Any:
+    """PostgreSQL: ``INSERT INTO conversations`` (every column but id, bound as
+    ``:c_<column>``) and, in the same statement, :func:`insert_keyed_task` (bound as
+    ``:t_<column>``); the row is ``(conversation_id, task_id)``, ``task_id`` NULL when a
+    pending twin holds the key (a data-modifying CTE runs whether or not it is read)."""
+    conv, task = Conversation.__table__, Task.__table__
+    names = [name for name in conv.c.keys() if name != "id"]
+    stmt: TextClause = text(
+        f"WITH c AS (INSERT INTO conversations ({', '.join(names)}) "
+        f"VALUES ({', '.join(':c_' + name for name in names)}) RETURNING id), "
+        f"t AS (INSERT INTO tasks ({', '.join(TASK_COLUMNS)}) "
+        f"VALUES ({', '.join(':t_' + name for name in TASK_COLUMNS)}) "
+        "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id) "
+        "SELECT c.id AS conversation_id, (SELECT t.id FROM t) AS task_id FROM c"
+    ).bindparams(*[bindparam(f"c_{name}", type_=conv.c[name].type) for name in names],
+                 *[bindparam(f"t_{name}", type_=task.c[name].type) for name in TASK_COLUMNS])
+    return stmt.columns(conv.c.id.label("conversation_id"), task.c.id.label("task_id"))
+
+
+@cache
+def insert_survivor_reading_choice() -> Any:
+    """PostgreSQL: :func:`insert_survivor`, and in the same statement the survivor's
+    peer-choice row if one is kept for the phone hash (columns ``pc_<column>``, NULL
+    when none): a new survivor's first text needs both. No row when a twin holds the
+    phone hash (as :func:`insert_survivor`)."""
+    table, choice = Survivor.__table__, PeerChoice.__table__
+    names, kept = list(table.c.keys()), list(choice.c.keys())
+    stmt: TextClause = text(
+        "WITH s AS (" + insert_survivor().element.text + ") "
+        f"SELECT {', '.join('s.' + name for name in names)}, "
+        f"{', '.join(f'pc.{name} AS pc_{name}' for name in kept)} "
+        "FROM s LEFT OUTER JOIN peer_choices pc ON pc.phone_hash = s.phone_hash"
+    ).bindparams(*[bindparam(name, type_=table.c[name].type) for name in SURVIVOR_COLUMNS])
+    return stmt.columns(*[table.c[name] for name in names],
+                        *[choice.c[name].label(f"pc_{name}") for name in kept])
+

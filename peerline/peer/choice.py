@@ -22,6 +22,7 @@ from peerline.line import Line
 from peerline.models import Conversation, ConversationStatus, PeerChoice, Survivor
 from peerline.models.attach import attached
 from peerline.peer import tags
+from peerline.people.lookup import choice_read_at_insert
 from peerline.text import pairing
 from peerline.text.texts import say
 
@@ -58,6 +59,11 @@ def _row(session: Session, survivor: Survivor) -> PeerChoice | None:
     query's autoflush would."""
     memo = _memo(session)
     if survivor.phone_hash not in memo:
+        read, found = choice_read_at_insert(session, survivor.phone_hash)
+        if read:  # read with the new survivor's insert (PostgreSQL): no second SELECT
+            memo[survivor.phone_hash] = (None if found is None
+                                         else attached(session, PeerChoice, found))
+            return memo[survivor.phone_hash]
         if any(isinstance(obj, PeerChoice)
                for obj in (*session.new, *session.dirty, *session.deleted)):
             session.flush()
@@ -105,6 +111,7 @@ def _insert_row() -> Any:
 def forget(session: Session, phone_hash: str) -> None:
     """Drop this transaction's memo of ``phone_hash`` (its row was deleted)."""
     _memo(session).pop(phone_hash, None)
+    choice_read_at_insert(session, phone_hash)  # nor the row read with a survivor insert
 
 
 def should_ask(session: Session, line: Line, survivor: Survivor) -> bool:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from peerline.line import Line
 from peerline.models import Survivor, Volunteer
 from peerline.models.attach import attached
-from peerline.models.upsert import insert_survivor
+from peerline.models.upsert import insert_survivor, insert_survivor_reading_choice
 
 
 def lock_volunteers(session: Session, ids: Iterable[int]) -> dict[int, Volunteer]:
@@ -51,6 +51,21 @@ def get_or_create_survivor(session: Session, line: Line, number: str, lang: str)
     return survivor_for(session, line, number, lang)[0]
 
 
+#: ``session.info`` key: the new survivor's peer-choice row (its columns, or None: no
+#: row), read by :func:`survivor_for`'s insert on PostgreSQL in the same statement, as
+#: ``(transaction, phone hash, row)``; ``peer/choice`` takes it instead of reading again.
+CHOICE_READ = "peerline.choice_read_at_insert"
+
+
+def choice_read_at_insert(session: Session, phone_hash: str) -> tuple[bool, Any]:
+    """``(True, row or None)`` once, if this transaction's survivor insert read the
+    peer-choice row of ``phone_hash`` (:data:`CHOICE_READ`); else ``(False, None)``."""
+    handed = session.info.pop(CHOICE_READ, None)
+    if handed is None or handed[0] is not session.get_transaction() or handed[1] != phone_hash:
+        return False, None
+    return True, handed[2]
+
+
 def survivor_for(session: Session, line: Line, number: str, lang: str,
                  known: bool = True) -> tuple[Survivor, bool]:
     """:func:`get_or_create_survivor`, and whether this transaction created the row (then
@@ -67,10 +82,17 @@ def survivor_for(session: Session, line: Line, number: str, lang: str,
                                  ).mappings().one_or_none()
         if row is not None:
             return attached(session, Survivor, row), False
-    row = connection.execute(insert_survivor(), {
-        "phone_enc": line.vault.encrypt(number), "phone_hash": phone_hash, "lang": lang,
-        "opted_out": False, "created_at": line.now()}).mappings().one_or_none()
+    values = {"phone_enc": line.vault.encrypt(number), "phone_hash": phone_hash,
+              "lang": lang, "opted_out": False, "created_at": line.now()}
+    reading_choice = connection.dialect.name == "postgresql"
+    row = connection.execute(insert_survivor_reading_choice() if reading_choice
+                             else insert_survivor(), values).mappings().one_or_none()
     if row is not None:
+        if reading_choice:
+            session.info[CHOICE_READ] = (session.get_transaction(), phone_hash, None
+                                         if row["pc_id"] is None else
+                                         {name[3:]: row[name] for name in row.keys()
+                                          if name.startswith("pc_")})
         return attached(session, Survivor, row), True  # locked by this transaction's insert
     # A twin created it at the same moment: wait for its lock and take the row.
     stmt = select(Survivor).where(Survivor.phone_hash == phone_hash).with_for_update()

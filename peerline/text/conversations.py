@@ -22,6 +22,7 @@ from peerline.models import (
     Volunteer,
 )
 from peerline.models.attach import attached, columns, unflushed
+from peerline.models.upsert import insert_conversation_and_task
 from peerline.peer import feedback
 from peerline.people import cooldown
 from peerline.text import offers, pairing
@@ -109,12 +110,25 @@ def start(session: Session, line: Line, survivor: Survivor, line_number: str,
                created_at=now, queued_at=now, last_survivor_at=now)
     del row["id"]
     session.flush()  # what is pending goes first, as in one flush (the survivor row)
-    row["id"] = session.connection().execute(_insert_conversation(), row).scalar_one()
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # The conversation and the pairing request in one round trip (run by
+        # ``tasks.add`` unless this transaction asked for pairing already).
+        def both(task: dict[str, Any]) -> int | None:
+            ids = connection.execute(insert_conversation_and_task(), {
+                **{f"c_{name}": value for name, value in row.items()},
+                **{f"t_{name}": value for name, value in task.items()}}).one()
+            row["id"] = ids.conversation_id
+            return ids.task_id  # type: ignore[no-any-return]
+
+        pairing.request_pairing(session, line, insert=both)
+    if "id" not in row:
+        row["id"] = connection.execute(_insert_conversation(), row).scalar_one()
+        pairing.request_pairing(session, line)  # (asked already on PostgreSQL: no-op)
     conversation = attached(session, Conversation, row)
     started_here(session).add(conversation.id)
     log.info("event=conversation_started conversation=%s channel=%s lang=%s",
              conversation.id, channel, conversation.lang)
-    pairing.request_pairing(session, line)
     return conversation
 
 

@@ -22,7 +22,7 @@ of offering the survivors behind it first.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -59,13 +59,15 @@ def queue_order() -> tuple:
             Conversation.queued_at.asc(), Conversation.id.asc())
 
 
-def request_pairing(session: Session, line: Line) -> None:
+def request_pairing(session: Session, line: Line,
+                    insert: Callable[[dict[str, Any]], int | None] | None = None) -> None:
     """Ask a worker to pair the head of the queue (once, however often it is asked).
 
     Asked again after the commit when a pending request was found (it could run its
-    pass before this transaction commits, without seeing what it wrote)."""
+    pass before this transaction commits, without seeing what it wrote). ``insert``:
+    how to run the task's ``INSERT`` (``tasks.add``), e.g. with a new conversation's."""
     tasks.add(session, TaskKind.PAIR, None, line.now(), dedupe_key="pair",
-              again_after_commit=True)
+              again_after_commit=True, insert=insert)
 
 
 def effective_capacity(line: Line, volunteer: Volunteer) -> int:

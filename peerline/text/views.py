@@ -32,11 +32,11 @@ def inbound() -> Response | tuple[str, int]:
     except BadNumber as exc:
         return f"Bad request: {exc}", 400
     svc = services()
-    sender_key = svc.line.vault.hash(form.get("From", "")[:40])
-    throttled = not ratelimit.allow(svc.redis(), sender_key,
-                                    svc.config["PEERLINE_RATE_LIMIT_PER_MIN"])
+    # Counted with the commit's jobs, in one Redis round trip (a text stored is counted).
+    count = ratelimit.Count(svc.line.vault.hash(form.get("From", "")[:40]),
+                            svc.config["PEERLINE_RATE_LIMIT_PER_MIN"])
     try:
-        reply = _receive(svc, form, num_media)
+        reply = _receive(svc, form, num_media, count)
     except intake.BadInput as exc:
         return f"Bad request: {exc}", 400
     except DBAPIError as exc:
@@ -45,21 +45,23 @@ def inbound() -> Response | tuple[str, int]:
         return _spooled()
     if reply.erased:
         spool.drain(svc)  # copies spooled before the quick exit are replayed, erased
-    if reply.duplicate or (throttled and not reply.crisis):
+    if reply.duplicate or (not count.allowed and not reply.crisis):
         return messages([])  # a flood is stored and relayed, but not answered each time
     return messages(reply.texts)
 
 
-def _receive(svc: Any, form: Any, num_media: int) -> intake.Reply:
+def _receive(svc: Any, form: Any, num_media: int, count: ratelimit.Count) -> intake.Reply:
     """Run intake in one transaction; a lost race on a unique key is retried once.
 
     The race that matters is the same ``MessageSid`` twice at once: the retry finds it
     stored and answers as a duplicate. Any other collision (two first texts of a new
-    survivor at once) is simply run again, so no text is lost.
+    survivor at once) is simply run again, so no text is lost. ``count`` is made by the
+    commit (``Services._after_commit``), with its jobs.
     """
     for attempt in (1, 2):
         try:
             with svc.sessions.begin() as session:
+                session.info[ratelimit.AFTER_COMMIT] = count
                 return intake.receive_sms(session, svc.line, sid=form.get("MessageSid", ""),
                                           from_raw=form.get("From", ""),
                                           to_raw=form.get("To", ""),
