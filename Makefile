@@ -22,9 +22,11 @@ requirements:  ## regenerate the pinned files from requirements*.in (needs the i
 	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \
 		--output-file requirements-dev.txt requirements-dev.in
 
-# `make run PORT=5001` picks the port (default 5000, or FLASK_RUN_PORT when set).
+# `make run PORT=5001` picks the port (default 5000, or FLASK_RUN_PORT when set). `exec`:
+# the SIGTERM make passes to its recipe's shell reaches flask (a plain shell died without
+# passing it on, leaving the web server, worker and embedded Redis running).
 run: install  ## the whole line on its embedded default, simulator at /simulator
-	PEERLINE_GATEWAY=$${PEERLINE_GATEWAY:-local} $(BIN)/flask --app wsgi dev $(if $(PORT),--port $(PORT))
+	exec env PEERLINE_GATEWAY=$${PEERLINE_GATEWAY:-local} $(BIN)/flask --app wsgi dev $(if $(PORT),--port $(PORT))
 
 test: install  ## the whole suite (DATABASE_URL / REDIS_URL if set, else embedded)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

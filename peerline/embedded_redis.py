@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from typing import Any
 
 _servers: dict[str, Any] = {}
@@ -32,3 +33,6 @@ def stop_all() -> None:
             server.shutdown(nosave=True)
         except Exception:  # noqa: BLE001 - the connection drops as it stops, or it is gone
             pass
+        folder = getattr(server, "redis_dir", None)  # its socket, config and log
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
