@@ -43,6 +43,13 @@ def test_a_flood_is_stored_whole_and_answered_up_to_the_limit(phones, svc):
     assert 0 < svc.redis().ttl(bucket) <= 120  # two windows, set once
 
 
+def test_the_window_follows_the_lines_clock(phones, svc, clock):
+    add_volunteer(svc, "Alex", ALEX)
+    assert _answered(phones, ALEX, "STATUS", LIMIT + 1) == [True] * LIMIT + [False]
+    clock.advance(60)  # the next minute: a new count
+    assert _answered(phones, ALEX, "STATUS", 1) == [True]
+
+
 def test_a_crisis_over_the_limit_is_still_answered_with_the_hotline(phones, svc):
     add_volunteer(svc, "Alex", ALEX)
     for _ in range(LIMIT):

@@ -7,8 +7,9 @@ in the same Redis round trip as its jobs (:class:`Count`).
 
 from __future__ import annotations
 
-import time
+import calendar
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from peerline.delivery.redis_scripts import LuaScript
@@ -27,8 +28,9 @@ return count
 AFTER_COMMIT = "peerline.rate_count"
 
 
-def _bucket(key: str, window_s: int) -> str:
-    return f"peerline:rate:{key}:{int(time.time() // window_s)}"
+def bucket(key: str, at: datetime, window_s: int = 60) -> str:
+    """The Redis key counting ``key``'s events in the window holding ``at`` (naive UTC)."""
+    return f"peerline:rate:{key}:{calendar.timegm(at.timetuple()) // window_s}"
 
 
 @dataclass
@@ -40,6 +42,7 @@ class Count:
 
     key: str
     limit: int
+    at: datetime  #: when the text arrived, by the line's clock (naive UTC)
     window_s: int = 60
     allowed: bool = True
 
@@ -47,7 +50,7 @@ class Count:
         """Add the count to ``pipe``; False when there is nothing to count (no limit)."""
         if self.limit <= 0:
             return False
-        _COUNT.queue_on(pipe, [_bucket(self.key, self.window_s)], [self.window_s * 2])
+        _COUNT.queue_on(pipe, [bucket(self.key, self.at, self.window_s)], [self.window_s * 2])
         return True
 
     def take(self, count: Any) -> None:

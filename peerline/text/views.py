@@ -34,7 +34,7 @@ def inbound() -> Response | tuple[str, int]:
     svc = services()
     # Counted with the commit's jobs, in one Redis round trip (a text stored is counted).
     count = ratelimit.Count(svc.line.vault.hash(form.get("From", "")[:40]),
-                            svc.config["PEERLINE_RATE_LIMIT_PER_MIN"])
+                            svc.config["PEERLINE_RATE_LIMIT_PER_MIN"], svc.line.now())
     try:
         reply = _receive(svc, form, num_media, count)
     except intake.BadInput as exc:
