@@ -68,3 +68,23 @@ def second_while_first_holds(svc, first_work: Callable[[Any], object],  # noqa: 
             thread.join()  # after the first's commit or rollback: the second may wait on it
         first.close()
     return errors
+
+
+def at_once(count: int, work) -> list[BaseException]:  # noqa: ANN001
+    """Run ``work(i)`` in ``count`` threads released together; return what they raised."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            work(i)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

@@ -6,7 +6,6 @@ survivor's INSERT (PostgreSQL)."""
 from __future__ import annotations
 
 import logging
-import threading
 
 import pytest
 from redis.client import Pipeline
@@ -21,32 +20,13 @@ from peerline.people.lookup import CHOICE_READ, get_or_create_survivor
 from peerline.text import conversations
 
 from .helpers import LINE, Phones, new_sid
-from .races import needs_postgres, second_while_first_holds
+from .races import at_once, needs_postgres, second_while_first_holds
 from .test_text_line import ALEX, add_volunteer
 
 NEW = "+15550177001"
 OTHER = "+15550177002"
 QUESTION = "particular experience"
 LIMIT = 3
-
-
-def _at_once(count: int, work) -> list[BaseException]:  # noqa: ANN001
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            work(i)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 def _stored(svc, number: str) -> int:  # noqa: ANN001
@@ -80,7 +60,7 @@ def test_same_sid_twice_at_once_from_a_new_number(app, svc):  # noqa: ANN001
             responses.append(Phones(app, app.test_client()).text(NEW, "hello, anyone?",
                                                                  sid=sid))
 
-    assert not _at_once(2, send)
+    assert not at_once(2, send)
     assert sorted(r.status_code for r in responses) == [200, 200]
     answered = [bool(Phones(app, app.test_client()).replies(r)) for r in responses]
     assert sorted(answered) == [False, True]  # one answer, the redelivery quiet
@@ -105,7 +85,7 @@ def test_first_texts_at_once_from_a_new_number_with_a_kept_choice(app, svc):  # 
         with app.app_context():
             responses.append(Phones(app, app.test_client()).text(NEW, f"text {i}"))
 
-    assert not _at_once(6, send)
+    assert not at_once(6, send)
     phones = Phones(app, app.test_client())
     replies = [phones.replies(r) for r in responses]
     assert all(QUESTION not in " ".join(r) for r in replies), replies

@@ -7,7 +7,6 @@ set) they fail instead of skipping. Each one fails when its guard is removed.
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -20,7 +19,7 @@ from peerline.scheduling import claims, slots
 from peerline.text import conversations, endings, intake, offers, pairing
 
 from .helpers import LINE, Phones, new_sid
-from .races import needs_postgres, second_while_first_holds
+from .races import at_once, needs_postgres, second_while_first_holds
 from .schedule_helpers import MONDAY, at, schedule
 from .test_text_line import ALEX, add_volunteer
 
@@ -29,27 +28,7 @@ KIM = "+15550100003"
 SURVIVOR = "+15550107001"
 
 
-def _at_once(count: int, work) -> list[BaseException]:  # noqa: ANN001
-    """Run ``work(i)`` in ``count`` threads released together; return what they raised."""
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            work(i)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
-
-
-def _texts_at_once(app, number: str, count: int) -> list[int]:  # noqa: ANN001
+def _textsat_once(app, number: str, count: int) -> list[int]:  # noqa: ANN001
     """``count`` signed webhooks from ``number`` at the same moment; their status codes."""
     codes: list[int] = []
 
@@ -57,7 +36,7 @@ def _texts_at_once(app, number: str, count: int) -> list[int]:  # noqa: ANN001
         with app.app_context():
             codes.append(Phones(app, app.test_client()).text(number, f"text {i}").status_code)
 
-    errors = _at_once(count, send)
+    errors = at_once(count, send)
     assert not errors, errors
     return codes
 
@@ -78,7 +57,7 @@ def test_returning_survivor_texting_eight_at_once_gets_one_conversation(app, svc
         phones.text(SURVIVOR, "hello")
         assert phones.text(SURVIVOR, "#END").status_code == 200
         assert _open_conversations(svc, SURVIVOR) == []
-        codes = _texts_at_once(app, SURVIVOR, 8)
+        codes = _textsat_once(app, SURVIVOR, 8)
         assert codes == [200] * 8
         open_ = _open_conversations(svc, SURVIVOR)
         assert len(open_) == 1, f"round {round_}: {len(open_)} open conversations"
@@ -90,7 +69,7 @@ def test_returning_survivor_texting_eight_at_once_gets_one_conversation(app, svc
 
 def test_a_new_survivors_first_texts_at_once_make_one_survivor(app, svc):
     needs_postgres(svc)
-    codes = _texts_at_once(app, SURVIVOR, 8)
+    codes = _textsat_once(app, SURVIVOR, 8)
     assert codes == [200] * 8
     assert len(_open_conversations(svc, SURVIVOR)) == 1
 
@@ -107,7 +86,7 @@ def test_intake_handles_one_survivors_texts_one_at_a_time(svc):
             intake.receive_sms(session, svc.line, sid=new_sid(), from_raw=SURVIVOR,
                                to_raw=LINE, body=f"text {i}")
 
-    errors = _at_once(8, receive)
+    errors = at_once(8, receive)
     assert not errors, [type(e).__name__ for e in errors]
     assert len(_open_conversations(svc, SURVIVOR)) == 1
 
