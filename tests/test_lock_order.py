@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from peerline.models import Conversation, Offer, Ring, Voicemail, Volunteer
+from peerline.models import Conversation, Offer, Ring, Shift, ShiftSlot, Voicemail, Volunteer
 from peerline.people import roster
+from peerline.scheduling import auto
 from peerline.text import endings, offers, pairing
 from peerline.voice import rings
 from peerline.voice.volunteer_pin import lock_volunteer
@@ -261,3 +262,46 @@ def test_a_volunteers_off_and_their_yes_at_once_never_deadlock(phones, svc):
     with svc.sessions() as session:
         assert session.get(Volunteer, alex).on_shift is False
         assert session.get(Conversation, conversation_id).volunteer_id == alex
+
+
+def test_a_scheduled_end_and_a_yes_at_once_never_deadlock(phones, svc, clock):
+    """A shift's scheduled end for a volunteer still holding a conversation holds their
+    row and withdrew their open offers one by one, as ``OFF`` did; a ``YES`` to one of
+    them holds that offer and then waits for the volunteer. It withdraws through
+    ``offers.withdraw_all`` now (SKIP LOCKED): the offer being accepted is left to it."""
+    needs_postgres(svc)
+    alex = add_volunteer(svc, "Alex", ALEX, capacity=2)
+    phones.pair(ALEX, SURVIVORS[0])  # a live conversation: the end asks for a handover
+    phones.text(SURVIVORS[1], CALM)
+    with svc.sessions.begin() as session:
+        assert pairing.pair(session, svc.line) == 1
+    with svc.sessions() as session:
+        offer_id, conversation_id = session.execute(select(Offer.id, Offer.conversation_id)
+                                                    .where(Offer.status == "pending")).one()
+    clock.advance(1)  # the shift began after Alex's ON (an ON during it would keep them on)
+    now = svc.line.now()
+    with svc.sessions.begin() as session:
+        shift = Shift(volunteer_id=alex, on_date=now.date(), start_time=now.time(),
+                      end_time=now.time(), created_at=now)
+        session.add(shift)
+        session.flush()
+        slot = ShiftSlot(shift_id=shift.id, volunteer_id=alex, starts_at=now, ends_at=now,
+                         started_at=now, created_at=now)
+        session.add(slot)
+        session.flush()
+        slot_id = slot.id
+    replies: list[str] = []
+    errors: list[BaseException] = []
+    first, then = _yes_holding_offer(svc, alex, offer_id, conversation_id, replies)
+
+    def end(session) -> None:  # noqa: ANN001 - the schedule's timer
+        assert auto.end(session, svc.line, session.get(ShiftSlot, slot_id))
+
+    errors += second_while_first_holds(svc, first, _in_thread(svc, end, errors), then=then)
+    assert errors == []
+    assert replies == [""]
+    with svc.sessions() as session:
+        assert session.get(Offer, offer_id).status == "accepted"
+        assert session.get(Volunteer, alex).on_shift is False
+        assert session.get(Conversation, conversation_id).volunteer_id == alex
+

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from peerline.delivery import outbox
 from peerline.line import Line
-from peerline.models import Conversation, ConversationStatus, OfferStatus, ShiftSlot, Volunteer
+from peerline.models import Conversation, ConversationStatus, ShiftSlot, Volunteer
 from peerline.people import roster
 from peerline.text import offers
 from peerline.text.texts import SCHEDULE_TEXTS
@@ -71,8 +71,7 @@ def end(session: Session, line: Line, slot: ShiftSlot) -> bool:
         roster.go_off_shift(session, line, volunteer, by_schedule=True)
         _tell(session, line, volunteer, SCHEDULE_TEXTS["ended"])
         return True
-    for offer in offers.open_offers_for(session, volunteer.id):
-        offers.decline(session, line, offer, status=OfferStatus.WITHDRAWN)
+    offers.withdraw_all(session, line, volunteer.id)  # one being accepted now is left
     for conversation in live:
         conversation.handover_requested_at = line.now()
     volunteer.on_shift = False
